@@ -1,0 +1,61 @@
+use serde::{Deserialize, Serialize};
+use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
+
+/// Hashed passwords of the appliance's two administrative accounts. An
+/// empty hash means "not set yet": the console asks for one on first login
+/// and FTP refuses every login until it is set.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Accounts {
+    /// SHA-512-crypt hash for the `sysconfig` console login.
+    pub sysconfig: String,
+    /// SHA-512-crypt hash for the `sysarchive` FTP login.
+    pub sysarchive: String,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = |h: &str| if h.is_empty() { "unset" } else { "set" };
+        f.debug_struct("Accounts")
+            .field("sysconfig", &state(&self.sysconfig))
+            .field("sysarchive", &state(&self.sysarchive))
+            .finish()
+    }
+}
+
+/// Hashes a password with SHA-512-crypt (`$6$`), the scheme BusyBox `login`
+/// and `/etc/shadow` understand.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    ShaCrypt::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` matches `hash`; an empty or malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    if hash.is_empty() {
+        return false;
+    }
+    match sha_crypt::PasswordHashRef::new(hash) {
+        Ok(h) => ShaCrypt::default()
+            .verify_password(password.as_bytes(), h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = hash_password("s3cret, with comma").expect("hash");
+        assert!(h.starts_with("$6$"));
+        assert!(verify_password("s3cret, with comma", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("", ""));
+        assert!(!verify_password("x", "garbage"));
+    }
+}

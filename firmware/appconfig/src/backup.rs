@@ -1,0 +1,309 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where backup sets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// `/data/backup` on the appliance itself, pulled over FTP.
+    #[default]
+    Local,
+    /// A Windows/Samba share.
+    Smb,
+    /// A FAT32 USB drive.
+    Usb,
+}
+
+impl fmt::Display for DestinationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DestinationKind::Local => "local",
+            DestinationKind::Smb => "smb",
+            DestinationKind::Usb => "usb",
+        })
+    }
+}
+
+/// The kind of a backup set, as the letter in its name (Kerio's scheme).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BackupType {
+    /// `F`: everything.
+    Full,
+    /// `I`: everything changed since the last full, deletions included.
+    Differential,
+    /// `C`: a manual full backup outside the chain.
+    Copy,
+}
+
+impl BackupType {
+    pub fn letter(self) -> char {
+        match self {
+            BackupType::Full => 'F',
+            BackupType::Differential => 'I',
+            BackupType::Copy => 'C',
+        }
+    }
+
+    /// Reads a type letter; `D` is accepted as a differential too.
+    pub fn from_letter(c: char) -> Option<BackupType> {
+        match c {
+            'F' => Some(BackupType::Full),
+            'I' | 'D' => Some(BackupType::Differential),
+            'C' => Some(BackupType::Copy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BackupType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackupType::Full => "full",
+            BackupType::Differential => "differential",
+            BackupType::Copy => "copy",
+        })
+    }
+}
+
+impl FromStr for BackupType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" | "f" => Ok(BackupType::Full),
+            "differential" | "diff" | "i" | "d" => Ok(BackupType::Differential),
+            "copy" | "c" => Ok(BackupType::Copy),
+            _ => Err(format!("{s:?} is not a backup type (full, differential, copy)")),
+        }
+    }
+}
+
+/// A local time of day, `HH:MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeOfDay {
+    pub hour: u8,
+    pub minute: u8,
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour, self.minute)
+    }
+}
+
+impl FromStr for TimeOfDay {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (h, m) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?} is not a time of day such as 22:00"))?;
+        let hour: u8 = h
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: the hour is not a number"))?;
+        let minute: u8 = m
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: the minutes are not a number"))?;
+        if hour > 23 {
+            return Err(format!("{s:?}: the hour must be 0 to 23"));
+        }
+        if minute > 59 {
+            return Err(format!("{s:?}: the minutes must be 0 to 59"));
+        }
+        Ok(TimeOfDay { hour, minute })
+    }
+}
+
+impl TryFrom<String> for TimeOfDay {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<TimeOfDay> for String {
+    fn from(t: TimeOfDay) -> String {
+        t.to_string()
+    }
+}
+
+/// A day of the week, written by its three-letter English name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+
+    /// From days since the Unix epoch (1970-01-01 was a Thursday).
+    pub fn from_days_since_epoch(days: i64) -> Weekday {
+        Weekday::ALL[((days + 3).rem_euclid(7)) as usize]
+    }
+}
+
+/// SMB/Windows share settings (Sendio's fields).
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmbSettings {
+    /// IP address (recommended) or fully qualified name of the server.
+    pub host: String,
+    pub share: String,
+    /// Sub-folder inside the share, may be empty.
+    pub path: String,
+    /// `domain\user`, `user@fqdn` or a plain user name.
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for SmbSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password never reaches a log line.
+        f.debug_struct("SmbSettings")
+            .field("host", &self.host)
+            .field("share", &self.share)
+            .field("path", &self.path)
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+impl SmbSettings {
+    /// Field-by-field problems, for the console to show next to each field.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.host.trim().is_empty() {
+            out.push(("host", "the server's address or name is empty".to_string()));
+        } else if self.host.contains(['/', '\\', ' ']) {
+            out.push(("host", "a host is an address or name, without slashes or spaces".into()));
+        }
+        if self.share.trim().is_empty() {
+            out.push(("share", "the share name is empty".into()));
+        } else if self.share.contains(['/', '\\']) {
+            out.push(("share", "a share name has no slashes; put sub-folders in Path".into()));
+        }
+        if self.path.split(['/', '\\']).any(|p| p == "..") {
+            out.push(("path", "the path may not contain '..'".into()));
+        }
+        if self.username.trim().is_empty() {
+            out.push(("username", "the user name is empty".into()));
+        }
+        out
+    }
+}
+
+/// The backup schedule and where sets go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    pub destination: DestinationKind,
+    /// Local time of the nightly backup.
+    pub schedule: TimeOfDay,
+    /// Days on which the nightly backup is a differential instead of a full.
+    pub differential_days: Vec<Weekday>,
+    /// Restore points kept (a differential keeps the full it depends on).
+    pub retention: u32,
+    /// Message bodies older than this many hours are stored as headers only.
+    pub body_window_hours: u32,
+    /// Split sets into volumes of this many MiB (0: only where the
+    /// destination's file system needs it, below 4 GiB on FAT32).
+    pub volume_size_mib: u64,
+    pub smb: SmbSettings,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            destination: DestinationKind::Local,
+            schedule: TimeOfDay {
+                hour: 22,
+                minute: 0,
+            },
+            differential_days: Vec::new(),
+            retention: 3,
+            body_window_hours: 24,
+            volume_size_mib: 0,
+            smb: SmbSettings::default(),
+        }
+    }
+}
+
+impl BackupSettings {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.retention == 0 {
+            return Err("backup.retention must keep at least 1 restore point".into());
+        }
+        if self.retention > 1000 {
+            return Err("backup.retention must be at most 1000".into());
+        }
+        if self.destination == DestinationKind::Smb
+            && let Some((field, why)) = self.smb.problems().into_iter().next()
+        {
+            return Err(format!("backup.smb.{field}: {why}"));
+        }
+        Ok(())
+    }
+
+    /// The type of the scheduled backup on a given day.
+    pub fn scheduled_type(&self, day: Weekday) -> BackupType {
+        if self.differential_days.contains(&day) {
+            BackupType::Differential
+        } else {
+            BackupType::Full
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!("7:05".parse::<TimeOfDay>().expect("t").to_string(), "07:05");
+        assert!("24:00".parse::<TimeOfDay>().unwrap_err().contains("hour"));
+        assert!("12:60".parse::<TimeOfDay>().unwrap_err().contains("minutes"));
+        assert!("noon".parse::<TimeOfDay>().is_err());
+    }
+
+    #[test]
+    fn weekdays() {
+        assert_eq!(Weekday::from_days_since_epoch(0), Weekday::Thu);
+        assert_eq!(Weekday::from_days_since_epoch(-1), Weekday::Wed);
+        assert_eq!(Weekday::from_days_since_epoch(4), Weekday::Mon);
+    }
+
+    #[test]
+    fn smb_password_hidden_from_debug() {
+        let s = SmbSettings {
+            password: "hunter2".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn smb_problems() {
+        let s = SmbSettings::default();
+        let fields: Vec<_> = s.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["host", "share", "username"]);
+    }
+}

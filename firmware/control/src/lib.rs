@@ -1,0 +1,14 @@
+//! The local control protocol.
+//!
+//! Services listen on Unix stream sockets under `/run`; a client sends one
+//! JSON request per line and reads one JSON reply per line. Every call has a
+//! time-out so a stuck service never hangs the console.
+//!
+//! - [`backupd`]: status, backup now, list and verify sets, test connectivity.
+//! - [`hotplug`]: USB drive status and eject.
+
+pub mod backupd;
+pub mod hotplug;
+mod wire;
+
+pub use wire::{call, serve_connection, ControlError, DEFAULT_TIMEOUT};
