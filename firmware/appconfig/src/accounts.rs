@@ -59,3 +59,51 @@ mod tests {
         assert!(!verify_password("x", "garbage"));
     }
 }
+
+/// The console's login account, whose shell is the console program.
+pub const CONSOLE_USER: &str = "sysconfig";
+/// The FTP account.
+pub const FTP_USER: &str = "sysarchive";
+
+impl Accounts {
+    /// `/etc/shadow` for the running system: the image's own entries from
+    /// `base` (root and system accounts) with the `sysconfig` entry replaced
+    /// by the configured hash. An unset console password is an empty field,
+    /// so the first login on the console asks for a new one at once.
+    pub fn render_shadow(&self, base: &str) -> String {
+        let mut out = String::new();
+        for line in base.lines() {
+            let name = line.split(':').next().unwrap_or("");
+            if name == CONSOLE_USER || line.trim().is_empty() {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        // Fields: name:hash:lastchange:min:max:warn:inactive:expire:
+        out.push_str(&format!(
+            "{CONSOLE_USER}:{}:20000:0:99999:7:::\n",
+            self.sysconfig
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod shadow_tests {
+    use super::*;
+
+    #[test]
+    fn shadow_replaces_console_entry() {
+        let base = "root:*:20000:0:99999:7:::\nsysconfig:old:1:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n";
+        let a = Accounts {
+            sysconfig: "$6$salt$hash".into(),
+            sysarchive: String::new(),
+        };
+        let s = a.render_shadow(base);
+        assert_eq!(
+            s,
+            "root:*:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\nsysconfig:$6$salt$hash:20000:0:99999:7:::\n"
+        );
+    }
+}

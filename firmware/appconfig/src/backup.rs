@@ -73,7 +73,9 @@ impl FromStr for BackupType {
             "full" | "f" => Ok(BackupType::Full),
             "differential" | "diff" | "i" | "d" => Ok(BackupType::Differential),
             "copy" | "c" => Ok(BackupType::Copy),
-            _ => Err(format!("{s:?} is not a backup type (full, differential, copy)")),
+            _ => Err(format!(
+                "{s:?} is not a backup type (full, differential, copy)"
+            )),
         }
     }
 }
@@ -193,12 +195,18 @@ impl SmbSettings {
         if self.host.trim().is_empty() {
             out.push(("host", "the server's address or name is empty".to_string()));
         } else if self.host.contains(['/', '\\', ' ']) {
-            out.push(("host", "a host is an address or name, without slashes or spaces".into()));
+            out.push((
+                "host",
+                "a host is an address or name, without slashes or spaces".into(),
+            ));
         }
         if self.share.trim().is_empty() {
             out.push(("share", "the share name is empty".into()));
         } else if self.share.contains(['/', '\\']) {
-            out.push(("share", "a share name has no slashes; put sub-folders in Path".into()));
+            out.push((
+                "share",
+                "a share name has no slashes; put sub-folders in Path".into(),
+            ));
         }
         if self.path.split(['/', '\\']).any(|p| p == "..") {
             out.push(("path", "the path may not contain '..'".into()));
@@ -280,7 +288,12 @@ mod tests {
     fn times() {
         assert_eq!("7:05".parse::<TimeOfDay>().expect("t").to_string(), "07:05");
         assert!("24:00".parse::<TimeOfDay>().unwrap_err().contains("hour"));
-        assert!("12:60".parse::<TimeOfDay>().unwrap_err().contains("minutes"));
+        assert!(
+            "12:60"
+                .parse::<TimeOfDay>()
+                .unwrap_err()
+                .contains("minutes")
+        );
         assert!("noon".parse::<TimeOfDay>().is_err());
     }
 

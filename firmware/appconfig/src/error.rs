@@ -12,7 +12,9 @@ pub enum ConfigError {
     },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
-    #[error("{path}: written by a newer firmware (config version {found}, this one reads up to {supported})")]
+    #[error(
+        "{path}: written by a newer firmware (config version {found}, this one reads up to {supported})"
+    )]
     TooNew {
         path: PathBuf,
         found: u32,

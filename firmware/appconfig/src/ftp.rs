@@ -195,12 +195,16 @@ mod tests {
         assert!(l.allows("::ffff:10.1.1.1".parse().expect("ip")));
         assert!(!l.allows("192.168.1.16".parse().expect("ip")));
         assert!(!AccessList::default().allows("127.0.0.1".parse().expect("ip")));
-        assert!(AccessList::parse_list("1.2.3")
-            .unwrap_err()
-            .contains("not an IPv4 address"));
-        assert!(AccessList::parse_list("10.0.0.1/8")
-            .unwrap_err()
-            .contains("host bits"));
+        assert!(
+            AccessList::parse_list("1.2.3")
+                .unwrap_err()
+                .contains("not an IPv4 address")
+        );
+        assert!(
+            AccessList::parse_list("10.0.0.1/8")
+                .unwrap_err()
+                .contains("host bits")
+        );
         assert_eq!(l.to_string(), "192.168.1.15, 10.0.0.0/8");
     }
 }

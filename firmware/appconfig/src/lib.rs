@@ -14,13 +14,11 @@ mod network;
 mod persist;
 mod system;
 
-pub use accounts::{hash_password, verify_password, Accounts};
-pub use backup::{
-    BackupSettings, BackupType, DestinationKind, SmbSettings, TimeOfDay, Weekday,
-};
+pub use accounts::{Accounts, CONSOLE_USER, FTP_USER, hash_password, verify_password};
+pub use backup::{BackupSettings, BackupType, DestinationKind, SmbSettings, TimeOfDay, Weekday};
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
-pub use network::{netmask_prefix, AddressMode, NetworkSettings};
+pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::write_atomically;
 pub use system::{Hostname, SystemSettings};
 
@@ -73,7 +71,8 @@ impl Default for Config {
 impl Config {
     /// Parses and checks a configuration. `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, e))?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::parse(origin, text, e))?;
         if config.version > CONFIG_VERSION {
             return Err(ConfigError::TooNew {
                 path: origin.to_path_buf(),
@@ -207,7 +206,10 @@ mod tests {
         c.save(&path).expect("save");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(Config::load(&path).expect("load").system.hostname.as_str(), "mx1");
+        assert_eq!(
+            Config::load(&path).expect("load").system.hostname.as_str(),
+            "mx1"
+        );
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("parent"))
             .expect("readdir")
             .collect();

@@ -39,14 +39,19 @@ impl Default for NetworkSettings {
 impl NetworkSettings {
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.interface.is_empty() || self.interface.len() > 15 || self.interface.contains('/') {
-            return Err(format!("network.interface {:?} is not an interface name", self.interface));
+            return Err(format!(
+                "network.interface {:?} is not an interface name",
+                self.interface
+            ));
         }
         if self.mode == AddressMode::Static {
             let Some(addr) = self.address else {
                 return Err("network.address is required for a static address".into());
             };
             if addr.prefix_len() == 0 || addr.prefix_len() > 30 {
-                return Err(format!("network.address {addr}: prefix length must be 1 to 30"));
+                return Err(format!(
+                    "network.address {addr}: prefix length must be 1 to 30"
+                ));
             }
             if addr.addr() == addr.network() || addr.addr() == addr.broadcast() {
                 return Err(format!(
@@ -92,7 +97,10 @@ mod tests {
 
     #[test]
     fn netmasks() {
-        assert_eq!(netmask_prefix("255.255.255.0".parse().expect("ip")), Some(24));
+        assert_eq!(
+            netmask_prefix("255.255.255.0".parse().expect("ip")),
+            Some(24)
+        );
         assert_eq!(netmask_prefix("255.0.255.0".parse().expect("ip")), None);
         assert_eq!(netmask_prefix("0.0.0.0".parse().expect("ip")), Some(0));
     }

@@ -64,15 +64,22 @@ impl FromStr for Hostname {
         }
         for label in s.split('.') {
             if label.is_empty() || label.len() > 63 {
-                return Err(format!("host name {s:?}: each part must be 1 to 63 characters"));
+                return Err(format!(
+                    "host name {s:?}: each part must be 1 to 63 characters"
+                ));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(format!(
                     "host name {s:?}: only letters, digits and '-' are allowed"
                 ));
             }
             if label.starts_with('-') || label.ends_with('-') {
-                return Err(format!("host name {s:?}: a part cannot start or end with '-'"));
+                return Err(format!(
+                    "host name {s:?}: a part cannot start or end with '-'"
+                ));
             }
         }
         Ok(Hostname(s.to_string()))

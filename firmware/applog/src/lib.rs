@@ -36,7 +36,10 @@ impl Log for SyslogLogger {
         if self.to_syslog {
             // syslog(3) cannot carry NUL bytes; nothing else needs escaping.
             let clean = text.replace('\0', "\\0");
-            let _ = nix::syslog::syslog(Priority::new(severity(record.level()), self.facility), &clean);
+            let _ = nix::syslog::syslog(
+                Priority::new(severity(record.level()), self.facility),
+                &clean,
+            );
         }
         if self.echo_stderr {
             let _ = writeln!(std::io::stderr(), "{}: {}", record.level(), text);

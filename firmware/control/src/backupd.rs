@@ -38,13 +38,21 @@ pub enum Location {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Status(Status),
-    Started { set: String },
-    Sets { sets: Vec<SetInfo> },
+    Started {
+        set: String,
+    },
+    Sets {
+        sets: Vec<SetInfo>,
+    },
     Verified(Verification),
     Connectivity(ConnectivityReport),
-    Reloaded { message: String },
+    Reloaded {
+        message: String,
+    },
     /// The request could not be carried out; `message` says why in plain words.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,4 +11,4 @@ pub mod backupd;
 pub mod hotplug;
 mod wire;
 
-pub use wire::{call, serve_connection, ControlError, DEFAULT_TIMEOUT};
+pub use wire::{ControlError, DEFAULT_TIMEOUT, call, serve_connection};

@@ -1,4 +1,4 @@
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -134,13 +134,8 @@ mod tests {
         let server = std::thread::spawn(move || {
             for _ in 0..2 {
                 let (s, _) = listener.accept().expect("accept");
-                serve_connection(
-                    s,
-                    DEFAULT_TIMEOUT,
-                    |n: u32| Ok::<u32, String>(n + 1),
-                    Err,
-                )
-                .expect("serve");
+                serve_connection(s, DEFAULT_TIMEOUT, |n: u32| Ok::<u32, String>(n + 1), Err)
+                    .expect("serve");
             }
         });
         let r: Result<u32, String> = call(&path, &41u32, DEFAULT_TIMEOUT).expect("call");
