@@ -32,6 +32,45 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
+/// Shortest password the console accepts.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Why a new password is too weak, or `None` when it is acceptable: at least
+/// [`MIN_PASSWORD_LEN`] characters, letters and something other than letters,
+/// and not a well-known default such as the account's own name.
+pub fn password_problem(password: &str) -> Option<String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Some(format!(
+            "too short: use at least {MIN_PASSWORD_LEN} characters"
+        ));
+    }
+    let lower = password.to_lowercase();
+    const KNOWN: [&str; 6] = [
+        CONSOLE_USER,
+        FTP_USER,
+        "admin",
+        "password",
+        "sendio",
+        "appliance",
+    ];
+    if KNOWN
+        .iter()
+        .any(|k| lower.starts_with(k) && lower.len() <= k.len() + 3)
+    {
+        return Some("too easy to guess: do not use a default or account name".into());
+    }
+    let letters = password.chars().any(char::is_alphabetic);
+    let others = password.chars().any(|c| !c.is_alphabetic());
+    if !(letters && others) {
+        return Some("mix letters with digits or symbols".into());
+    }
+    if password.chars().any(char::is_control) {
+        return Some("control characters are not allowed".into());
+    }
+    None
+}
+
 /// Whether `password` matches `hash`; an empty or malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     if hash.is_empty() {
@@ -57,6 +96,17 @@ mod tests {
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("", ""));
         assert!(!verify_password("x", "garbage"));
+    }
+
+    #[test]
+    fn password_strength() {
+        assert!(password_problem("short1").unwrap().contains("at least 8"));
+        assert!(password_problem("abcdefghij").unwrap().contains("digits"));
+        assert!(password_problem("1234567890").unwrap().contains("digits"));
+        assert!(password_problem("sysconfig1").unwrap().contains("guess"));
+        assert!(password_problem("Admin123").unwrap().contains("guess"));
+        assert!(password_problem("blue-harbour-42").is_none());
+        assert!(password_problem("tab\there9").unwrap().contains("control"));
     }
 }
 

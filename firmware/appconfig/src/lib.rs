@@ -14,7 +14,10 @@ mod network;
 mod persist;
 mod system;
 
-pub use accounts::{Accounts, CONSOLE_USER, FTP_USER, hash_password, verify_password};
+pub use accounts::{
+    Accounts, CONSOLE_USER, FTP_USER, MIN_PASSWORD_LEN, hash_password, password_problem,
+    verify_password,
+};
 pub use backup::{BackupSettings, BackupType, DestinationKind, SmbSettings, TimeOfDay, Weekday};
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
