@@ -1,0 +1,40 @@
+use anyhow::Context;
+use clap::Parser;
+use hotplugd::{Paths, Settings, sysfs::Sysfs};
+use std::path::PathBuf;
+
+/// Mounts FAT32 USB drives at a stable path and tells the console and
+/// backupd what is plugged in.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Log to standard error as well as syslog.
+    #[arg(long, short)]
+    foreground: bool,
+    /// Control socket.
+    #[arg(long, env = "HOTPLUGD_SOCKET", default_value = control::hotplug::SOCKET)]
+    socket: PathBuf,
+    /// Where a FAT32 drive is mounted.
+    #[arg(long, env = "HOTPLUGD_MOUNT_POINT", default_value = control::hotplug::MOUNT_POINT)]
+    mount_point: PathBuf,
+    /// The sysfs root.
+    #[arg(long, env = "HOTPLUGD_SYSFS", default_value = "/sys")]
+    sysfs: PathBuf,
+    /// Where device nodes are.
+    #[arg(long, env = "HOTPLUGD_DEV", default_value = "/dev")]
+    dev: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    applog::init_service(c"hotplugd", args.foreground);
+    let settings = Settings {
+        paths: Paths {
+            sysfs: Sysfs::new(args.sysfs),
+            dev_dir: args.dev,
+            mount_point: args.mount_point,
+        },
+        socket: args.socket,
+    };
+    hotplugd::run(settings).context("hotplugd")
+}
