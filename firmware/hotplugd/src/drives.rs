@@ -139,14 +139,14 @@ impl<M: Mounter> Drives<M> {
                 self.mount_waiting();
             }
             Action::Change => {
-                // A mounted drive is left alone (partition re-reads send
-                // change events too); anything else is looked at afresh, e.g.
-                // a card put into a reader or a drive just formatted.
-                let mounted = self
-                    .drives
-                    .iter()
-                    .any(|d| d.info.name == ev.devname && d.state == State::Mounted);
-                if !mounted {
+                // A mounted or ejected drive is left alone (partition
+                // re-reads and media polling send change events too);
+                // anything else is looked at afresh, e.g. a card put into a
+                // reader or a drive just formatted.
+                let held = self.drives.iter().any(|d| {
+                    d.info.name == ev.devname && matches!(d.state, State::Mounted | State::Ejected)
+                });
+                if !held {
                     self.drives.retain(|d| d.info.name != ev.devname);
                     self.consider(&ev.devname);
                 }
@@ -367,5 +367,307 @@ fn describe(d: &Drive) -> String {
         (false, None) => format!("USB drive {} ({what})", d.info.name),
         (true, Some(l)) => format!("USB drive {} \"{l}\"", d.info.name),
         (false, Some(l)) => format!("USB drive {} ({what}) \"{l}\"", d.info.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sysfs::fake::{FakeDisk, add_disk, remove_disk};
+    use crate::testimg::{blank, fat32, mkfs, partition};
+    use crate::uevent::DevType;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// Records what would be mounted (this sandbox's kernel has no vfat;
+    /// real mounts are exercised in the QEMU system tests).
+    #[derive(Default, Clone)]
+    struct Recorder {
+        calls: Arc<Mutex<Vec<String>>>,
+        busy: Arc<AtomicBool>,
+    }
+
+    impl Recorder {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.calls.lock().expect("lock"))
+        }
+    }
+
+    impl Mounter for Recorder {
+        fn mount_fat(&mut self, device: &Path, _target: &Path) -> Result<(), MountError> {
+            let name = device.file_name().expect("name").to_string_lossy();
+            self.calls
+                .lock()
+                .expect("lock")
+                .push(format!("mount {name}"));
+            Ok(())
+        }
+        fn unmount(&mut self, _target: &Path) -> Result<(), MountError> {
+            if self.busy.load(Ordering::SeqCst) {
+                return Err(MountError::Busy);
+            }
+            self.calls.lock().expect("lock").push("unmount".into());
+            Ok(())
+        }
+        fn detach(&mut self, _target: &Path) -> Result<(), MountError> {
+            self.calls.lock().expect("lock").push("detach".into());
+            Ok(())
+        }
+    }
+
+    struct Rig {
+        dir: tempfile::TempDir,
+        rec: Recorder,
+        drives: Drives<Recorder>,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir_all(dir.path().join("dev")).expect("dev");
+            let rec = Recorder::default();
+            let paths = Paths {
+                sysfs: Sysfs::new(dir.path().join("sys")),
+                dev_dir: dir.path().join("dev"),
+                mount_point: dir.path().join("media/usb"),
+            };
+            let drives = Drives::new(paths, rec.clone());
+            Rig { dir, rec, drives }
+        }
+
+        fn sys(&self) -> PathBuf {
+            self.dir.path().join("sys")
+        }
+
+        /// A USB disk whose whole-disk content (or single partition) is `img`.
+        fn plug(&mut self, name: &str, img: &Path, partitioned: bool, usb: bool) -> Vec<String> {
+            let sectors = std::fs::metadata(img).expect("img").len() / 512;
+            let parts: &[(u32, u64)] = if partitioned { &[(1, 1000)] } else { &[] };
+            add_disk(
+                &self.sys(),
+                &FakeDisk {
+                    name,
+                    usb,
+                    sectors,
+                    vendor: "Kingston",
+                    model: "DataTraveler",
+                    partitions: parts,
+                },
+            )
+            .expect("disk");
+            let dev = self.dir.path().join("dev");
+            let mut names = vec![name.to_string()];
+            if partitioned {
+                let disk = blank(self.dir.path(), &format!("{name}-table.img"), 1);
+                partition(&disk, "label: dos\n,\n");
+                std::fs::copy(&disk, dev.join(name)).expect("disk node");
+                std::fs::copy(img, dev.join(format!("{name}1"))).expect("part node");
+                names.push(format!("{name}1"));
+            } else {
+                std::fs::copy(img, dev.join(name)).expect("disk node");
+            }
+            names
+        }
+
+        fn event(&mut self, action: Action, name: &str) {
+            self.drives.handle(&BlockEvent {
+                action,
+                devpath: format!("/devices/x/{name}"),
+                devname: name.into(),
+                devtype: DevType::Unknown,
+                seqnum: 1,
+            });
+        }
+
+        fn drive(&self, name: &str) -> UsbDrive {
+            self.drives
+                .status()
+                .drives
+                .into_iter()
+                .find(|d| d.device == name)
+                .unwrap_or_else(|| panic!("{name} not in status"))
+        }
+    }
+
+    #[test]
+    fn drive_present_at_boot_is_mounted() {
+        let mut rig = Rig::new();
+        let img = fat32(rig.dir.path(), "f.img", "NIGHTLY");
+        rig.plug("sda", &img, true, true);
+        rig.drives.start(None);
+        assert_eq!(rig.rec.take(), ["mount sda1"]);
+        let d = rig.drive("sda1");
+        assert!(d.mounted);
+        assert_eq!(d.filesystem, "vfat (FAT32)");
+        assert_eq!(d.label, "NIGHTLY");
+        assert_eq!(d.vendor, "Kingston");
+        assert_eq!(d.problem, None);
+        assert!(d.mount_point.is_some());
+        // The partitioned disk itself is not listed.
+        assert_eq!(rig.drives.status().drives.len(), 1);
+    }
+
+    #[test]
+    fn refused_drives_say_why_and_are_not_mounted() {
+        let mut rig = Rig::new();
+        rig.drives.start(None);
+        let p = rig.dir.path().to_path_buf();
+        let cases = [
+            (
+                "sdb",
+                mkfs(&p, "ex.img", 64, "mkfs.exfat", &[]),
+                "exFAT is not supported, format the drive as FAT32",
+            ),
+            (
+                "sdc",
+                mkfs(&p, "nt.img", 16, "mkntfs", &["-F", "-Q", "-q"]),
+                "NTFS is not supported, format the drive as FAT32",
+            ),
+            (
+                "sdd",
+                mkfs(&p, "e4.img", 16, "mkfs.ext4", &["-q", "-F"]),
+                "ext4 is not supported, format the drive as FAT32",
+            ),
+            (
+                "sde",
+                blank(&p, "z.img", 8),
+                "the drive is not formatted, format the drive as FAT32",
+            ),
+            (
+                "sdf",
+                mkfs(&p, "f16.img", 32, "mkfs.vfat", &["-F", "16"]),
+                "FAT16 is not supported, format the drive as FAT32",
+            ),
+        ];
+        for (name, img, why) in &cases {
+            for n in rig.plug(name, img, false, true) {
+                rig.event(Action::Add, &n);
+            }
+            let d = rig.drive(name);
+            assert!(!d.mounted);
+            assert_eq!(d.problem.as_deref(), Some(*why));
+        }
+        assert!(rig.rec.take().is_empty());
+    }
+
+    #[test]
+    fn non_usb_disks_are_ignored() {
+        let mut rig = Rig::new();
+        let img = fat32(rig.dir.path(), "f.img", "INTERNAL");
+        rig.plug("vdb", &img, false, false);
+        rig.event(Action::Add, "vdb");
+        assert!(rig.drives.status().drives.is_empty());
+        assert!(rig.rec.take().is_empty());
+    }
+
+    #[test]
+    fn second_drive_waits_then_takes_over_after_removal() {
+        let mut rig = Rig::new();
+        let a = fat32(rig.dir.path(), "a.img", "FIRST");
+        let b = fat32(rig.dir.path(), "b.img", "SECOND");
+        for n in rig.plug("sda", &a, true, true) {
+            rig.event(Action::Add, &n);
+        }
+        for n in rig.plug("sdb", &b, false, true) {
+            rig.event(Action::Add, &n);
+        }
+        assert_eq!(rig.rec.take(), ["mount sda1"]);
+        assert!(
+            rig.drive("sdb")
+                .problem
+                .is_some_and(|p| p.contains("another drive"))
+        );
+        // Pulled: the kernel removes the partition, then the disk.
+        remove_disk(&rig.sys(), "sda").expect("unplug");
+        rig.event(Action::Remove, "sda1");
+        rig.event(Action::Remove, "sda");
+        assert_eq!(rig.rec.take(), ["detach", "mount sdb"]);
+        assert_eq!(rig.drives.mounted_device(), Some("sdb"));
+        assert_eq!(rig.drives.status().drives.len(), 1);
+    }
+
+    #[test]
+    fn eject_flushes_unmounts_and_holds_until_pulled() {
+        let mut rig = Rig::new();
+        let a = fat32(rig.dir.path(), "a.img", "EJECTME");
+        for n in rig.plug("sda", &a, false, true) {
+            rig.event(Action::Add, &n);
+        }
+        rig.rec.busy.store(true, Ordering::SeqCst);
+        let busy = rig.drives.eject().expect_err("busy");
+        assert!(busy.contains("in use"), "{busy}");
+        assert!(rig.drive("sda").mounted);
+        rig.rec.busy.store(false, Ordering::SeqCst);
+        let msg = rig.drives.eject().expect("eject");
+        assert!(msg.contains("can be removed"), "{msg}");
+        assert_eq!(rig.rec.take(), ["mount sda", "unmount"]);
+        let d = rig.drive("sda");
+        assert!(!d.mounted);
+        assert!(d.problem.is_some_and(|p| p.contains("ejected")));
+        assert!(
+            rig.drives
+                .eject()
+                .expect_err("again")
+                .contains("already ejected")
+        );
+        // A change event (media polling, partition re-read) does not
+        // remount it: only a replug does.
+        rig.event(Action::Change, "sda");
+        assert!(rig.rec.take().is_empty());
+        remove_disk(&rig.sys(), "sda").expect("unplug");
+        rig.event(Action::Remove, "sda");
+        assert!(
+            rig.rec.take().is_empty(),
+            "an ejected drive is not detached again"
+        );
+        assert!(
+            rig.drives
+                .eject()
+                .expect_err("none")
+                .contains("no USB drive")
+        );
+    }
+
+    #[test]
+    fn formatting_a_drive_makes_it_usable() {
+        let mut rig = Rig::new();
+        let z = blank(rig.dir.path(), "z.img", 64);
+        for n in rig.plug("sda", &z, false, true) {
+            rig.event(Action::Add, &n);
+        }
+        assert!(!rig.drive("sda").mounted);
+        let f = fat32(rig.dir.path(), "f.img", "FRESH");
+        std::fs::copy(&f, rig.dir.path().join("dev/sda")).expect("format");
+        rig.event(Action::Change, "sda");
+        assert_eq!(rig.rec.take(), ["mount sda"]);
+        assert_eq!(rig.drive("sda").label, "FRESH");
+    }
+
+    #[test]
+    fn restart_keeps_own_mount_and_drops_stale_ones() {
+        let mut rig = Rig::new();
+        let a = fat32(rig.dir.path(), "a.img", "KEEP");
+        rig.plug("sda", &a, false, true);
+        let src = rig.dir.path().join("dev/sda").display().to_string();
+        rig.drives.start(Some(&src));
+        assert!(rig.rec.take().is_empty(), "adopted, not remounted");
+        assert!(rig.drive("sda").mounted);
+
+        let mut rig = Rig::new();
+        rig.plug("sda", &a, false, true);
+        rig.drives.start(Some("/dev/sdz9"));
+        assert_eq!(rig.rec.take(), ["detach", "mount sda"]);
+    }
+
+    #[test]
+    fn rescan_forgets_drives_that_vanished_unseen() {
+        let mut rig = Rig::new();
+        let a = fat32(rig.dir.path(), "a.img", "GONE");
+        rig.plug("sda", &a, false, true);
+        rig.drives.start(None);
+        remove_disk(&rig.sys(), "sda").expect("unplug");
+        rig.drives.scan();
+        assert_eq!(rig.rec.take(), ["mount sda", "detach"]);
+        assert!(rig.drives.status().drives.is_empty());
     }
 }

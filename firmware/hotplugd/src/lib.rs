@@ -20,6 +20,8 @@ pub mod netlink;
 mod server;
 pub mod superblock;
 pub mod sysfs;
+#[cfg(test)]
+mod testimg;
 pub mod uevent;
 
 pub use daemon::{DaemonError, Settings, run, run_with};

@@ -477,3 +477,120 @@ mod tests {
         assert_eq!(identify(&s[..]).expect("id").content, Content::Unknown);
     }
 }
+
+/// The same detection on images made by the real tools.
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+    use crate::testimg::{blank, fat32, mkfs, partition, run};
+    use std::fs::File;
+    use std::process::Command;
+
+    fn id(path: &std::path::Path) -> Identity {
+        identify(&File::open(path).expect("open image")).expect("identify")
+    }
+
+    #[test]
+    fn fat_kinds_and_labels() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f32 = fat32(d.path(), "f32.img", "BACKUPS");
+        assert_eq!(
+            id(&f32),
+            Identity {
+                content: Content::Fat(FatKind::Fat32),
+                label: "BACKUPS".into()
+            }
+        );
+        let f16 = mkfs(
+            d.path(),
+            "f16.img",
+            32,
+            "mkfs.vfat",
+            &["-F", "16", "-n", "SMALL"],
+        );
+        assert_eq!(id(&f16).content, Content::Fat(FatKind::Fat16));
+        assert_eq!(id(&f16).label, "SMALL");
+        let f12 = mkfs(d.path(), "f12.img", 4, "mkfs.vfat", &["-F", "12"]);
+        assert_eq!(id(&f12).content, Content::Fat(FatKind::Fat12));
+        assert_eq!(id(&f12).label, "");
+    }
+
+    /// Windows renames a drive in the root directory only: that label wins.
+    #[test]
+    fn fat32_root_directory_label_wins() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let img = fat32(d.path(), "f32.img", "OLDNAME");
+        run(Command::new("mlabel").arg("-i").arg(&img).arg("::NEWNAME"));
+        // Put the old name back into the boot sector's copy.
+        let mut bytes = std::fs::read(&img).expect("read");
+        bytes[0x47..0x52].copy_from_slice(b"OLDNAME    ");
+        assert_eq!(identify(&bytes[..]).expect("id").label, "NEWNAME");
+    }
+
+    #[test]
+    fn other_file_systems() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path();
+        let cases = [
+            (
+                mkfs(p, "exfat.img", 64, "mkfs.exfat", &["-L", "EX"]),
+                Content::Exfat,
+            ),
+            (
+                mkfs(
+                    p,
+                    "ntfs.img",
+                    16,
+                    "mkntfs",
+                    &["-F", "-Q", "-q", "-L", "WIN"],
+                ),
+                Content::Ntfs,
+            ),
+            (
+                mkfs(p, "ext4.img", 16, "mkfs.ext4", &["-q", "-F", "-L", "data4"]),
+                Content::Ext4,
+            ),
+            (
+                mkfs(p, "ext3.img", 16, "mkfs.ext3", &["-q", "-F"]),
+                Content::Ext3,
+            ),
+            (
+                mkfs(p, "ext2.img", 16, "mkfs.ext2", &["-q", "-F"]),
+                Content::Ext2,
+            ),
+            (blank(p, "zero.img", 8), Content::Unformatted),
+        ];
+        for (img, want) in &cases {
+            assert_eq!(id(img).content, *want, "{}", img.display());
+        }
+        assert_eq!(id(&cases[2].0).label, "data4");
+        let noise: Vec<u8> = (0..70_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        assert_eq!(identify(&noise[..]).expect("id").content, Content::Unknown);
+    }
+
+    /// A partitioned disk is a partition table, not a file system; the FAT32
+    /// inside its partition is found at the partition's offset.
+    #[test]
+    fn partition_tables() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mbr = blank(d.path(), "mbr.img", 64);
+        partition(&mbr, "label: dos\nstart=2048, type=c\n");
+        run(Command::new("mkfs.vfat")
+            .args(["-F", "32", "--offset", "2048", "-n", "INSIDE"])
+            .arg(&mbr));
+        assert_eq!(id(&mbr).content, Content::Mbr);
+        let bytes = std::fs::read(&mbr).expect("read");
+        let part = identify(&bytes[2048 * 512..]).expect("id");
+        assert_eq!(part.content, Content::Fat(FatKind::Fat32));
+        assert_eq!(part.label, "INSIDE");
+
+        let gpt = blank(d.path(), "gpt.img", 16);
+        partition(&gpt, "label: gpt\n,\n");
+        assert_eq!(id(&gpt).content, Content::Gpt);
+        let empty_mbr = blank(d.path(), "empty.img", 8);
+        partition(&empty_mbr, "label: dos\n");
+        assert_eq!(id(&empty_mbr).content, Content::Mbr);
+    }
+}

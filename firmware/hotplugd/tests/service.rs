@@ -1,0 +1,144 @@
+//! The hotplugd binary as the appliance runs it, over a sysfs tree and
+//! device nodes made here: start-up scan, status and eject over the control
+//! socket, a malformed request, and a clean stop on SIGTERM.
+
+use control::hotplug::{Reply, Request};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::symlink;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A USB disk `sda` whose whole-disk content is a FAT32 image.
+fn usb_disk(root: &Path, dev: &Path) {
+    let usb = root.join("devices/pci0000:00/0000:00:04.0/usb2/2-1");
+    let iface = usb.join("2-1:1.0");
+    let scsi = iface.join("host2/target2:0:0/2:0:0:0");
+    let disk = scsi.join("block/sda");
+    std::fs::create_dir_all(&disk).expect("tree");
+    std::fs::create_dir_all(root.join("bus/usb")).expect("bus");
+    std::fs::create_dir_all(root.join("class/block")).expect("class");
+    symlink(root.join("bus/usb"), usb.join("subsystem")).expect("link");
+    symlink(root.join("bus/usb"), iface.join("subsystem")).expect("link");
+    std::fs::write(scsi.join("vendor"), "Generic \n").expect("vendor");
+    std::fs::write(scsi.join("model"), "Flash Disk      \n").expect("model");
+    symlink(&scsi, disk.join("device")).expect("link");
+    std::fs::write(disk.join("size"), "131072\n").expect("size");
+    symlink(&disk, root.join("class/block/sda")).expect("link");
+    let img = dev.join("sda");
+    std::fs::File::create(&img)
+        .and_then(|f| f.set_len(64 << 20))
+        .expect("image");
+    let ok = Command::new("mkfs.vfat")
+        .args(["-F", "32", "-n", "OFFSITE"])
+        .arg(&img)
+        .stdout(Stdio::null())
+        .status()
+        .expect("mkfs.vfat");
+    assert!(ok.success());
+}
+
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn service_reports_drives_and_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sys, dev) = (dir.path().join("sys"), dir.path().join("dev"));
+    std::fs::create_dir_all(&dev).expect("dev");
+    usb_disk(&sys, &dev);
+    let socket = dir.path().join("run/hotplugd.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotplugd"))
+        .arg("--foreground")
+        .arg("--sysfs")
+        .arg(&sys)
+        .arg("--dev")
+        .arg(&dev)
+        .arg("--mount-point")
+        .arg(dir.path().join("media/usb"))
+        .arg("--socket")
+        .arg(&socket)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hotplugd starts");
+    wait_for(&socket);
+
+    let reply: Reply =
+        control::call(&socket, &Request::Status, control::DEFAULT_TIMEOUT).expect("status");
+    let Reply::Status(status) = reply else {
+        panic!("unexpected {reply:?}")
+    };
+    assert_eq!(status.drives.len(), 1, "{status:?}");
+    let d = &status.drives[0];
+    assert_eq!(d.device, "sda");
+    assert_eq!(d.filesystem, "vfat (FAT32)");
+    assert_eq!(d.label, "OFFSITE");
+    assert_eq!(d.vendor, "Generic");
+    assert_eq!(d.size_bytes, 64 << 20);
+    // A device node that is a plain file never mounts (ENOTBLK), and this
+    // sandbox's kernel has no vfat (ENODEV): the reason is reported.
+    assert!(!d.mounted);
+    assert!(
+        d.problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("cannot mount")),
+        "{d:?}"
+    );
+
+    let reply: Reply =
+        control::call(&socket, &Request::Eject, control::DEFAULT_TIMEOUT).expect("eject");
+    assert_eq!(
+        reply,
+        Reply::Error {
+            message: "no USB drive is mounted".into()
+        }
+    );
+
+    let mut raw = UnixStream::connect(&socket).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    raw.write_all(b"{\"request\":\"format_everything\"}\n")
+        .expect("write");
+    let mut line = String::new();
+    BufReader::new(&raw).read_line(&mut line).expect("reply");
+    assert!(line.contains("malformed request"), "{line}");
+    drop(raw);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hotplugd did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut log);
+    }
+    assert!(status.success(), "exit {status:?}\n{log}");
+    assert!(!socket.exists(), "socket removed on exit");
+    assert!(
+        log.contains("OFFSITE"),
+        "the drive is named in the log:\n{log}"
+    );
+}
