@@ -1,0 +1,34 @@
+#!/bin/sh
+# Buildroot post-build script, also run by the local build (ci/build-image.sh)
+# with the same arguments and environment: $1 is the target directory;
+# SOURCE_DATE_EPOCH makes the output reproducible.
+set -eu
+
+TARGET_DIR=$1
+BOARD_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$BOARD_DIR/lib.sh"
+
+# Mount points of the read-only root.
+for d in boot boot/efi data dev media/usb mnt proc root run sys tmp var; do
+	mkdir -p "$TARGET_DIR/$d"
+done
+
+# Volatile and generated files live in /run (tmpfs); see S01mounts and appctl.
+ln -sfn ../run/shadow "$TARGET_DIR/etc/shadow"
+ln -sfn ../run/resolv.conf "$TARGET_DIR/etc/resolv.conf"
+rm -f "$TARGET_DIR/etc/hostname"
+
+version=$(firmware_version "$BOARD_DIR")
+cat >"$TARGET_DIR/etc/os-release" <<OS
+NAME="Mail appliance firmware"
+ID=mail-appliance
+VERSION_ID=$version
+PRETTY_NAME="Mail appliance firmware $version"
+OS
+echo "$version" >"$TARGET_DIR/etc/appliance-version"
+
+# The kernel of the slot: Buildroot installs it with
+# BR2_LINUX_KERNEL_INSTALL_TARGET, the local build copies it there.
+[ -f "$TARGET_DIR/boot/bzImage" ] || die "no kernel at $TARGET_DIR/boot/bzImage"
+
+build_initramfs "$TARGET_DIR" "$BOARD_DIR/initramfs" "$TARGET_DIR/boot/initrd.img"

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Buildroot post-image script, also run by the local build: $1 is the images
+# directory holding rootfs.squashfs, the GRUB images (efi-part/EFI/BOOT/
+# bootx64.efi, grub.img, boot.img) made by Buildroot's grub2 package or by
+# the local build. Lays out disk.img with genimage.
+set -eu
+
+BINARIES_DIR=$1
+BOARD_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$BOARD_DIR/lib.sh"
+: "${SOURCE_DATE_EPOCH:=0}"
+export SOURCE_DATE_EPOCH
+PATH="${HOST_DIR:+$HOST_DIR/bin:$HOST_DIR/sbin:}$PATH"
+
+cd "$BINARIES_DIR"
+for f in rootfs.squashfs grub.img efi-part/EFI/BOOT/bootx64.efi; do
+	[ -f "$f" ] || die "missing $BINARIES_DIR/$f"
+done
+if [ ! -f boot.img ]; then
+	if [ -f "${TARGET_DIR:-/nonexistent}/lib/grub/i386-pc/boot.img" ]; then
+		cp "$TARGET_DIR/lib/grub/i386-pc/boot.img" boot.img
+	else
+		die "missing boot.img (GRUB's i386-pc boot sector)"
+	fi
+fi
+
+# Legacy BIOS on GPT: the core image sits in the BIOS boot partition at
+# 1 MiB (sector 2048, genimage.cfg.in). What grub-bios-setup would write:
+# boot.img learns the core image's first sector (8 bytes at 0x5c), and the
+# core image's first sector (diskboot) the blocklist of the rest of it
+# (start, count, load segment 0x820 at 0x1f4).
+core_lba=2048
+core_sectors=$((($(wc -c <grub.img) + 511) / 512))
+[ "$core_sectors" -le 2048 ] || die "grub.img is larger than the 1 MiB BIOS boot partition"
+cp boot.img boot.img.patched
+write_le boot.img.patched $((0x5c)) 8 "$core_lba"
+cp grub.img grub.img.patched
+write_le grub.img.patched $((0x1f4)) 8 $((core_lba + 1))
+write_le grub.img.patched $((0x1fc)) 2 $((core_sectors - 1))
+write_le grub.img.patched $((0x1fe)) 2 $((0x820))
+
+# The EFI system partition: GRUB EFI, the shared grub.cfg and the A/B state,
+# seeded so that a fresh image boots slot A without reporting it bad.
+rm -rf esp
+mkdir -p esp/EFI/BOOT esp/grub
+cp efi-part/EFI/BOOT/bootx64.efi esp/EFI/BOOT/BOOTX64.EFI
+cp "$BOARD_DIR/grub.cfg" esp/grub/grub.cfg
+grub-editenv esp/grub/grubenv create
+grub-editenv esp/grub/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
+clamp_times esp
+
+sed -e "s/@SOURCE_DATE@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)/" \
+	-e 's/"boot.img"/"boot.img.patched"/' -e 's/"grub.img"/"grub.img.patched"/' \
+	-e 's|"efi-part/EFI"|"esp/EFI"|' -e 's|"efi-part/grub"|"esp/grub"|' \
+	"$BOARD_DIR/genimage.cfg.in" >genimage.cfg
+
+rm -rf genimage.tmp genimage.root
+mkdir -p genimage.root
+genimage --rootpath genimage.root --tmppath genimage.tmp \
+	--inputpath "$BINARIES_DIR" --outputpath "$BINARIES_DIR" --config genimage.cfg
+rm -rf genimage.tmp genimage.root
+
+sha256sum disk.img >disk.img.sha256

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The local image build: Debian's kernel and busybox-static in place of
+# Buildroot's, the Rust services built here, and the same rootfs-overlay/,
+# board/ scripts and genimage layout as the production build.
+#
+#   ci/build-image.sh [--out DIR] [--build DIR]
+#
+# Output: DIR/appliance.img (release), DIR/appliance-test.img (root can log
+# in on the serial line, for the system tests), their .sha256 files and
+# DIR/manifest.txt (versions of everything that went in).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+OUT=$REPO/out
+BUILD=$REPO/build
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) OUT=$2; shift 2 ;;
+	--build) BUILD=$2; shift 2 ;;
+	-h | --help)
+		sed -n '2,11s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+done
+
+require_tools apt-get:apt dpkg-deb:dpkg genimage:genimage grub-mkimage:grub-common \
+	grub-editenv:grub-common mksquashfs:squashfs-tools mkdosfs:dosfstools mcopy:mtools \
+	mke2fs:e2fsprogs cpio:cpio depmod:kmod modprobe:kmod readelf:binutils cargo:cargo
+[ -d /usr/lib/grub/x86_64-efi ] || die "missing GRUB EFI modules: apt-get install grub-efi-amd64-bin"
+[ -d /usr/lib/grub/i386-pc ] || die "missing GRUB BIOS modules: apt-get install grub-pc-bin"
+
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)
+fi
+export SOURCE_DATE_EPOCH
+export LC_ALL=C
+umask 022
+
+DL=$BUILD/dl
+mkdir -p "$DL" "$OUT"
+
+# --- Debian's kernel and BusyBox ----------------------------------------
+fetch_deb() { # PACKAGE -> path of the .deb in the download cache
+	local pkg=$1 version file
+	version=$(apt-cache policy "$pkg" | sed -n 's/ *Candidate: //p')
+	if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+		die "apt knows no package $pkg (run apt-get update?)"
+	fi
+	file=$(find "$DL" -maxdepth 1 -name "${pkg}_*.deb" | while read -r f; do
+		[ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"
+	done | head -n 1)
+	if [ -z "$file" ]; then
+		note "downloading $pkg $version"
+		(cd "$DL" && apt-get download -q "$pkg=$version" >/dev/null 2>&1) ||
+			die "apt-get download $pkg=$version failed"
+		file=$(find "$DL" -maxdepth 1 -name "${pkg}_*.deb" | while read -r f; do
+			[ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"
+		done | head -n 1)
+	fi
+	echo "$file"
+}
+
+kmeta=$(fetch_deb linux-image-amd64)
+kpkg=$(dpkg-deb -f "$kmeta" Depends | sed -n 's/.*\(linux-image-[0-9][^ ,]*\).*/\1/p')
+[ -n "$kpkg" ] || die "cannot tell the kernel package from $kmeta"
+kdeb=$(fetch_deb "$kpkg")
+bbdeb=$(fetch_deb busybox-static)
+
+KSRC=$BUILD/kernel
+if [ ! -f "$KSRC/.extracted-$(basename "$kdeb")" ]; then
+	note "extracting $(basename "$kdeb")"
+	rm -rf "$KSRC"
+	mkdir -p "$KSRC"
+	dpkg-deb -x "$kdeb" "$KSRC"
+	KVER=$(basename "$(find "$KSRC/lib/modules" -mindepth 1 -maxdepth 1 -type d)")
+	depmod -b "$KSRC" "$KVER"
+	touch "$KSRC/.extracted-$(basename "$kdeb")"
+fi
+KVER=$(basename "$(find "$KSRC/lib/modules" -mindepth 1 -maxdepth 1 -type d)")
+
+# --- the Rust services ----------------------------------------------------
+mapfile -t BINARIES < <(grep -v '^#' "$REPO/board/appliance/rust-binaries" | sed '/^$/d')
+note "building ${BINARIES[*]}"
+pkgs=()
+for b in "${BINARIES[@]}"; do pkgs+=(--bin "$b"); done
+(cd "$REPO" && cargo build --release --locked --quiet "${pkgs[@]}")
+RUST_OUT=$REPO/target/x86_64-unknown-linux-gnu/release
+for b in "${BINARIES[@]}"; do
+	# Static means no program interpreter and no shared libraries.
+	if readelf -lW "$RUST_OUT/$b" | grep -q 'program interpreter' ||
+		readelf -dW "$RUST_OUT/$b" | grep -q NEEDED; then
+		die "$b is not statically linked"
+	fi
+done
+note "all ${#BINARIES[@]} binaries are static"
+
+# --- the root file system -------------------------------------------------
+TARGET=$BUILD/target
+IMAGES=$BUILD/images
+rm -rf "$TARGET" "$IMAGES" "$BUILD/target-test" "$BUILD/images-test"
+mkdir -p "$TARGET"/{bin,sbin,usr/bin,usr/sbin,lib,etc,boot} "$IMAGES"
+
+dpkg-deb --fsys-tarfile "$bbdeb" | tar -x -C "$BUILD" ./bin/busybox
+install -m 0755 "$BUILD/bin/busybox" "$TARGET/bin/busybox"
+"$TARGET/bin/busybox" --list-full | while read -r applet; do
+	[ -e "$TARGET/$applet" ] || ln -s "$(realpath -m --relative-to="$(dirname "/$applet")" /bin/busybox)" "$TARGET/$applet"
+done
+
+# The module closure the image needs, soft dependencies included.
+modules_closure() {
+	local -A seen=()
+	local queue=("$@") m path dep
+	while [ ${#queue[@]} -gt 0 ]; do
+		m=${queue[0]}
+		queue=("${queue[@]:1}")
+		[ -n "${seen[$m]:-}" ] && continue
+		seen[$m]=1
+		while read -r path; do
+			echo "$path"
+			for dep in $(modinfo -b "$KSRC" -k "$KVER" -F softdep "$path" | tr ' ' '\n' | grep -v ':$'); do
+				queue+=("$dep")
+			done
+		done < <(modprobe -d "$KSRC" -S "$KVER" --show-depends "$m" 2>/dev/null |
+			sed -n 's/^insmod \([^ ]*\).*/\1/p')
+	done
+}
+mapfile -t WANTED < <(cat "$REPO/rootfs-overlay/etc/modules" "$REPO/board/appliance/initramfs/modules" |
+	grep -v '^#' | sed '/^$/d' | sort -u)
+mapfile -t MODPATHS < <(modules_closure "${WANTED[@]}" | sort -u)
+for path in "${MODPATHS[@]}"; do
+	rel=${path#"$KSRC"}
+	mkdir -p "$TARGET$(dirname "$rel")"
+	cp "$path" "$TARGET$rel"
+done
+for f in modules.builtin modules.builtin.modinfo modules.order; do
+	cp "$KSRC/lib/modules/$KVER/$f" "$TARGET/lib/modules/$KVER/"
+done
+depmod -b "$TARGET" "$KVER"
+note "kernel $KVER with ${#MODPATHS[@]} modules"
+cp "$KSRC/boot/vmlinuz-$KVER" "$TARGET/boot/bzImage"
+
+for b in "${BINARIES[@]}"; do
+	install -m 0755 "$RUST_OUT/$b" "$TARGET/usr/bin/$b"
+done
+cp -a "$REPO/rootfs-overlay/." "$TARGET/"
+
+BINARIES_DIR=$IMAGES TARGET_DIR=$TARGET "$REPO/board/appliance/post-build.sh" "$TARGET"
+
+# --- boot loader images (what Buildroot's grub2 package makes) -------------
+grub_modules() { sed -n "s/^$1: //p" "$REPO/board/appliance/grub-modules"; }
+# shellcheck disable=SC2046 # module names are words
+make_grub() { # IMAGES_DIR
+	mkdir -p "$1/efi-part/EFI/BOOT"
+	grub-mkimage -O x86_64-efi -o "$1/efi-part/EFI/BOOT/bootx64.efi" -p /grub \
+		-c "$REPO/board/appliance/grub-early.cfg" $(grub_modules common) $(grub_modules efi)
+	grub-mkimage -O i386-pc -o "$1/grub.img" -p /grub \
+		-c "$REPO/board/appliance/grub-early.cfg" $(grub_modules common) $(grub_modules pc)
+	cp /usr/lib/grub/i386-pc/boot.img "$1/boot.img"
+}
+
+# --- images: release, then the test variant ---------------------------------
+make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME
+	note "laying out $3"
+	# SOURCE_DATE_EPOCH sets the creation time and clamps file times.
+	mksquashfs "$1" "$2/rootfs.squashfs" -noappend -comp gzip -all-root -no-xattrs \
+		-quiet -no-progress >/dev/null
+	make_grub "$2"
+	if ! BINARIES_DIR=$2 TARGET_DIR=$1 "$REPO/board/appliance/post-image.sh" "$2" >"$2/post-image.log" 2>&1; then
+		tail -n 40 "$2/post-image.log" >&2
+		die "post-image.sh failed (log: $2/post-image.log)"
+	fi
+	cp "$2/disk.img" "$OUT/$3"
+	(cd "$OUT" && sha256sum "$3" >"$3.sha256")
+}
+
+make_disk "$TARGET" "$IMAGES" appliance.img
+cp -a "$TARGET" "$BUILD/target-test"
+cp -a "$REPO/ci/test-overlay/." "$BUILD/target-test/"
+mkdir -p "$BUILD/images-test"
+make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img
+
+{
+	echo "firmware $(cat "$TARGET/etc/appliance-version")"
+	echo "source-date-epoch $SOURCE_DATE_EPOCH"
+	echo "kernel $(dpkg-deb -f "$kdeb" Package) $(dpkg-deb -f "$kdeb" Version)"
+	echo "busybox $(dpkg-deb -f "$bbdeb" Package) $(dpkg-deb -f "$bbdeb" Version)"
+	echo "grub $(dpkg-query -W -f='${Version}' grub-common)"
+	echo "rootfs $(stat -c %s "$IMAGES/rootfs.squashfs") bytes"
+	for b in "${BINARIES[@]}"; do echo "bin $b $(stat -c %s "$TARGET/usr/bin/$b") bytes"; done
+} >"$OUT/manifest.txt"
+note "done: $OUT/appliance.img ($(cut -d' ' -f1 "$OUT/appliance.img.sha256"))"

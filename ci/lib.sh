@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Shared by the scripts in ci/.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export REPO
+
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "==> $*" >&2
+}
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+# Debian packages the build and the tests need, by what needs them.
+BUILD_PACKAGES=(genimage grub-common grub-efi-amd64-bin grub-pc-bin squashfs-tools
+	dosfstools mtools e2fsprogs cpio kmod binutils xz-utils zstd)
+# shellcheck disable=SC2034
+TEST_PACKAGES=(qemu-system-x86 qemu-utils ovmf samba smbclient lftp curl exfatprogs
+	ntfs-3g fdisk shellcheck python3-kconfiglib socat tmux)
+
+# require_tools TOOL:PACKAGE...: fails with the package to install for the
+# first missing tool.
+require_tools() {
+	local missing=()
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		die "missing tools; install them with: sudo apt-get install ${missing[*]} (or run ci/setup.sh)"
+	fi
+}
+
+# apt_install PACKAGE...: installs what is not installed yet.
+apt_install() {
+	local need=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+	done
+	[ ${#need[@]} -eq 0 ] && return 0
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	note "installing ${need[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}

@@ -1,0 +1,114 @@
+# shellcheck shell=sh
+# Shared by the init scripts. POSIX sh (BusyBox ash).
+
+log_error() {
+	echo "$0: $*" >&2
+	logger -t "${0##*/}" -p daemon.err -- "$*" 2>/dev/null
+}
+
+# is_mounted DIR: something is mounted on DIR (BusyBox has no mountpoint here).
+is_mounted() {
+	grep -q "^[^ ]* $1 " /proc/mounts 2>/dev/null
+}
+
+# rotate_log FILE MAX_BYTES KEEP: FILE -> FILE.0 -> ... -> FILE.<KEEP>.
+rotate_log() {
+	[ -f "$1" ] || return 0
+	[ "$(wc -c <"$1")" -gt "$2" ] || return 0
+	i=$3
+	while [ "$i" -gt 0 ]; do
+		prev=$((i - 1))
+		[ -f "$1.$prev" ] && mv "$1.$prev" "$1.$i"
+		i=$prev
+	done
+	mv "$1" "$1.0"
+}
+
+# Prints the device node of the GPT partition named $1 (the kernel reports
+# partition names as PARTNAME in each block device's uevent).
+find_partition() {
+	for ev in /sys/class/block/*/uevent; do
+		if grep -qx "PARTNAME=$1" "$ev" 2>/dev/null; then
+			dev=${ev%/uevent}
+			echo "/dev/${dev##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# start_service NAME [ARG...]: runs /usr/bin/NAME in the background with a
+# pid file; the service logs to syslog itself.
+start_service() {
+	name=$1
+	shift
+	if [ ! -x "/usr/bin/$name" ]; then
+		log_error "/usr/bin/$name is not installed"
+		return 1
+	fi
+	start-stop-daemon -S -q -b -m -p "/run/$name.pid" -x "/usr/bin/$name" -- "$@"
+}
+
+# stop_service NAME: SIGTERM, then up to 10 s for a clean exit, then SIGKILL.
+stop_service() {
+	name=$1
+	pidfile=/run/$name.pid
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	kill -TERM "$pid" 2>/dev/null
+	tries=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$tries" -ge 100 ]; then
+			log_error "$name did not stop in 10 s; killing it"
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		usleep 100000
+		tries=$((tries + 1))
+	done
+	rm -f "$pidfile"
+}
+
+# reload_service NAME: SIGHUP, which makes a service re-read its configuration.
+reload_service() {
+	[ -f "/run/$1.pid" ] && kill -HUP "$(cat "/run/$1.pid")" 2>/dev/null
+}
+
+# service_running NAME: its pid file names a live process.
+service_running() {
+	[ -f "/run/$1.pid" ] && kill -0 "$(cat "/run/$1.pid")" 2>/dev/null
+}
+
+# The slot GRUB booted (rauc.slot= on the kernel command line).
+booted_slot() {
+	read -r cmdline </proc/cmdline
+	for arg in $cmdline; do
+		case "$arg" in
+		rauc.slot=*)
+			echo "${arg#rauc.slot=}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# with_esp COMMAND...: runs COMMAND with the EFI system partition mounted
+# read-write at /boot/efi. It stays unmounted otherwise, so a power cut
+# finds a clean FAT file system.
+with_esp() {
+	dev=$(find_partition esp) || {
+		log_error "no EFI system partition"
+		return 1
+	}
+	mount -t vfat -o rw,flush,nodev,nosuid,noexec "$dev" /boot/efi || return 1
+	"$@"
+	rc=$?
+	umount /boot/efi
+	return $rc
+}
+
+mark_slot_good() {
+	with_esp grub-editenv /boot/efi/grub/grubenv set "$1_OK=1" "$1_TRY=0" &&
+		logger -t boot "slot $1 marked good"
+}
