@@ -1,0 +1,237 @@
+//! The console as a whole: which screen is open, the configuration as last
+//! saved, and the frame around every screen (title, message line, keys).
+
+use crate::dialog::{Dialog, DialogEvent};
+use crate::system::System;
+use crate::ui;
+use crate::views::{self, Dest, Nav, View};
+use appconfig::Config;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use std::sync::Arc;
+
+/// How a line at the bottom reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Good,
+    Bad,
+}
+
+/// A one-line message at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    pub tone: Tone,
+}
+
+impl Note {
+    pub fn info(text: impl Into<String>) -> Option<Note> {
+        Some(Note {
+            text: text.into(),
+            tone: Tone::Info,
+        })
+    }
+    pub fn good(text: impl Into<String>) -> Option<Note> {
+        Some(Note {
+            text: text.into(),
+            tone: Tone::Good,
+        })
+    }
+    pub fn bad(text: impl Into<String>) -> Option<Note> {
+        Some(Note {
+            text: text.into(),
+            tone: Tone::Bad,
+        })
+    }
+
+    pub fn style(&self) -> Style {
+        match self.tone {
+            Tone::Info => Style::default(),
+            Tone::Good => ui::good(),
+            Tone::Bad => ui::error(),
+        }
+    }
+}
+
+/// What every screen may read and change.
+pub struct Shared {
+    pub sys: Arc<dyn System>,
+    /// The configuration as it is on disk (after the last save).
+    pub config: Config,
+    /// Why the file could not be read, when it could not.
+    pub config_problem: Option<String>,
+    pub note: Option<Note>,
+}
+
+pub struct App {
+    shared: Shared,
+    view: Box<dyn View>,
+    /// "Leave without saving?" over a screen with changes.
+    leave: Option<Dialog>,
+    quit: bool,
+}
+
+impl App {
+    /// Loads the configuration and opens the first screen: the password
+    /// set-up on a new appliance, the main menu otherwise.
+    pub fn new(sys: Arc<dyn System>) -> App {
+        let (config, config_problem) = match sys.load_config() {
+            Ok(c) => (c, None),
+            Err(e) => {
+                log::error!("console: {e}");
+                (Config::default(), Some(e.to_string()))
+            }
+        };
+        let mut shared = Shared {
+            sys,
+            config,
+            config_problem,
+            note: None,
+        };
+        // An unreadable file says nothing about the password: the login
+        // already checked it, so do not demand a new one.
+        let first = if shared.config.accounts.sysconfig.is_empty()
+            && shared.config_problem.is_none()
+        {
+            Dest::SetPassword
+        } else {
+            if let Some(p) = &shared.config_problem {
+                shared.note = Note::bad(format!("{p} (showing defaults; Save replaces the file)"));
+            }
+            Dest::Menu
+        };
+        let view = views::open(first, &mut shared);
+        App {
+            shared,
+            view,
+            leave: None,
+            quit: false,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The screen now open.
+    pub fn screen(&self) -> &'static str {
+        self.view.title()
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(
+                key.code,
+                KeyCode::Char('c') | KeyCode::Char('z') | KeyCode::Char('\\')
+            )
+        {
+            self.shared.note =
+                Note::info("To leave the console choose Exit/Logout in the main menu");
+            return;
+        }
+        if let Some(dialog) = &mut self.leave {
+            match dialog.handle_key(key) {
+                DialogEvent::Chosen("Discard") => {
+                    self.leave = None;
+                    self.shared.note = Note::info("Changes discarded");
+                    self.go(Dest::Menu);
+                }
+                DialogEvent::Chosen(_) => self.leave = None,
+                DialogEvent::Nothing => {}
+            }
+            return;
+        }
+        // A message answers the last action; the next key starts a new one.
+        self.shared.note = None;
+        let nav = self.view.handle_key(key, &mut self.shared);
+        self.navigate(nav);
+    }
+
+    /// Lets running work (backup progress, command output, replies from
+    /// backupd) reach the screen; called a few times a second.
+    pub fn tick(&mut self) {
+        let nav = self.view.tick(&mut self.shared);
+        self.navigate(nav);
+    }
+
+    fn navigate(&mut self, nav: Nav) {
+        match nav {
+            Nav::Stay => {}
+            Nav::Back if self.view.dirty() => {
+                self.leave = Some(Dialog::confirm(
+                    "Unsaved changes",
+                    vec![
+                        Line::from("The changes on this screen have not been saved."),
+                        Line::from("Leave and lose them?"),
+                    ],
+                    "Discard",
+                ));
+                if let Some(d) = &mut self.leave {
+                    d.buttons[0] = "Keep editing";
+                }
+            }
+            Nav::Back => self.go(Dest::Menu),
+            Nav::Go(dest) => self.go(dest),
+            Nav::Quit => self.quit = true,
+        }
+    }
+
+    fn go(&mut self, dest: Dest) {
+        self.view = views::open(dest, &mut self.shared);
+    }
+
+    pub fn render(&self, frame: &mut Frame) {
+        let area = frame.area();
+        if area.height < 4 || area.width < 20 {
+            return;
+        }
+        let header = format!(
+            " Appliance console  |  {}  |  {}",
+            self.shared.config.system.hostname,
+            self.view.title()
+        );
+        frame.render_widget(
+            Paragraph::new(format!("{header:<w$}", w = area.width as usize))
+                .style(Style::default().add_modifier(Modifier::REVERSED)),
+            Rect::new(area.x, area.y, area.width, 1),
+        );
+        let body = Rect::new(area.x, area.y + 1, area.width, area.height - 3);
+        let block = ui::block(self.view.title());
+        let inner = block.inner(body);
+        frame.render_widget(block, body);
+        self.view.render(frame, inner, &self.shared);
+
+        let note_row = Rect::new(area.x, area.y + area.height - 2, area.width, 1);
+        // The focused field's refusal first, then the last action's result,
+        // then what the focused field takes.
+        let note = (self.view.focus_error().and_then(Note::bad))
+            .or_else(|| self.shared.note.clone())
+            .or_else(|| self.view.focus_hint().and_then(Note::info));
+        if let Some(note) = note {
+            frame.render_widget(
+                Paragraph::new(ui::text_line(&format!(" {}", note.text), note.style())),
+                note_row,
+            );
+        }
+        let keys_row = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
+        frame.render_widget(
+            Paragraph::new(format!(" {}", self.view.keys())).style(ui::dim()),
+            keys_row,
+        );
+        if let Some(d) = &self.leave {
+            d.render(frame, body);
+        }
+    }
+}

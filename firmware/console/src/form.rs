@@ -1,0 +1,542 @@
+//! A form of labelled fields edited with the keyboard: text and password
+//! boxes, a choice of one (space picks), a set of toggles, and buttons.
+//! Views own a [`Form`] and read the typed values back when saving.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Longest text a field takes; more is ignored.
+pub const MAX_TEXT: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Widget {
+    /// Free text; `secret` shows stars instead of the characters.
+    Text {
+        value: String,
+        /// Cursor position in characters.
+        cursor: usize,
+        secret: bool,
+    },
+    /// One of several options; arrows move over them, space picks.
+    Choice {
+        options: &'static [&'static str],
+        selected: usize,
+        cursor: usize,
+    },
+    /// Options each on or off; arrows move, space flips.
+    Toggles {
+        options: &'static [&'static str],
+        on: Vec<bool>,
+        cursor: usize,
+    },
+    /// Pressed with Enter or space.
+    Button,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub widget: Widget,
+    /// Why the value is refused, shown next to it.
+    pub error: Option<String>,
+    /// What the field takes, shown at the bottom while it has the focus.
+    pub hint: &'static str,
+    /// Not shown and not focusable (SMB fields when SMB is not chosen).
+    pub hidden: bool,
+    /// Shown dimmed and not focusable (static address fields under DHCP).
+    pub disabled: bool,
+}
+
+impl Field {
+    pub fn text(id: &'static str, label: &'static str, value: impl Into<String>) -> Field {
+        let value: String = value.into();
+        Field::new(
+            id,
+            label,
+            Widget::Text {
+                cursor: value.chars().count(),
+                value,
+                secret: false,
+            },
+        )
+    }
+
+    pub fn secret(id: &'static str, label: &'static str, value: impl Into<String>) -> Field {
+        let mut f = Field::text(id, label, value);
+        if let Widget::Text { secret, .. } = &mut f.widget {
+            *secret = true;
+        }
+        f
+    }
+
+    pub fn choice(
+        id: &'static str,
+        label: &'static str,
+        options: &'static [&'static str],
+        selected: usize,
+    ) -> Field {
+        let selected = selected.min(options.len().saturating_sub(1));
+        Field::new(
+            id,
+            label,
+            Widget::Choice {
+                options,
+                selected,
+                cursor: selected,
+            },
+        )
+    }
+
+    pub fn toggles(
+        id: &'static str,
+        label: &'static str,
+        options: &'static [&'static str],
+        on: Vec<bool>,
+    ) -> Field {
+        let mut on = on;
+        on.resize(options.len(), false);
+        Field::new(
+            id,
+            label,
+            Widget::Toggles {
+                options,
+                on,
+                cursor: 0,
+            },
+        )
+    }
+
+    pub fn button(id: &'static str, label: &'static str) -> Field {
+        Field::new(id, label, Widget::Button)
+    }
+
+    fn new(id: &'static str, label: &'static str, widget: Widget) -> Field {
+        Field {
+            id,
+            label,
+            widget,
+            error: None,
+            hint: "",
+            hidden: false,
+            disabled: false,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: &'static str) -> Field {
+        self.hint = hint;
+        self
+    }
+
+    pub fn focusable(&self) -> bool {
+        !self.hidden && !self.disabled
+    }
+
+    pub fn is_button(&self) -> bool {
+        matches!(self.widget, Widget::Button)
+    }
+}
+
+/// What a key did to the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormEvent {
+    /// Nothing the view needs to know.
+    Nothing,
+    /// A field's value changed.
+    Changed(&'static str),
+    /// The focus left this field (a chance to check it).
+    Left(&'static str),
+    /// A button was pressed.
+    Pressed(&'static str),
+    /// The key means nothing to the form (Esc, function keys...).
+    Ignored,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// Some value was changed since the form was filled.
+    pub dirty: bool,
+}
+
+impl Form {
+    pub fn new(fields: Vec<Field>) -> Form {
+        let mut f = Form {
+            fields,
+            focus: 0,
+            dirty: false,
+        };
+        f.fix_focus();
+        f
+    }
+
+    fn index(&self, id: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.id == id)
+    }
+
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.id == id)
+    }
+
+    pub fn field_mut(&mut self, id: &str) -> Option<&mut Field> {
+        self.fields.iter_mut().find(|f| f.id == id)
+    }
+
+    pub fn focused(&self) -> Option<&Field> {
+        self.fields.get(self.focus)
+    }
+
+    pub fn focused_id(&self) -> &'static str {
+        self.focused().map(|f| f.id).unwrap_or("")
+    }
+
+    /// The text of a text field ("" for other kinds).
+    pub fn text(&self, id: &str) -> String {
+        match self.field(id).map(|f| &f.widget) {
+            Some(Widget::Text { value, .. }) => value.clone(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn set_text(&mut self, id: &str, text: &str) {
+        if let Some(Widget::Text { value, cursor, .. }) = self.field_mut(id).map(|f| &mut f.widget)
+        {
+            *value = text.to_string();
+            *cursor = value.chars().count();
+        }
+    }
+
+    /// The chosen option of a choice field.
+    pub fn selected(&self, id: &str) -> usize {
+        match self.field(id).map(|f| &f.widget) {
+            Some(Widget::Choice { selected, .. }) => *selected,
+            _ => 0,
+        }
+    }
+
+    /// The states of a toggles field.
+    pub fn toggled(&self, id: &str) -> Vec<bool> {
+        match self.field(id).map(|f| &f.widget) {
+            Some(Widget::Toggles { on, .. }) => on.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn set_error(&mut self, id: &str, error: impl Into<String>) {
+        if let Some(f) = self.field_mut(id) {
+            f.error = Some(error.into());
+        }
+    }
+
+    pub fn error(&self, id: &str) -> Option<&str> {
+        self.field(id).and_then(|f| f.error.as_deref())
+    }
+
+    pub fn clear_errors(&mut self) {
+        for f in &mut self.fields {
+            f.error = None;
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.fields.iter().any(|f| f.error.is_some() && !f.hidden)
+    }
+
+    /// Moves the focus to the first visible field with an error.
+    pub fn focus_first_error(&mut self) {
+        if let Some(i) = self
+            .fields
+            .iter()
+            .position(|f| f.error.is_some() && f.focusable())
+        {
+            self.focus = i;
+        }
+    }
+
+    pub fn focus_on(&mut self, id: &str) {
+        if let Some(i) = self.index(id)
+            && self.fields[i].focusable()
+        {
+            self.focus = i;
+        }
+    }
+
+    pub fn set_hidden(&mut self, id: &str, hidden: bool) {
+        if let Some(f) = self.field_mut(id) {
+            f.hidden = hidden;
+        }
+        self.fix_focus();
+    }
+
+    pub fn set_disabled(&mut self, id: &str, disabled: bool) {
+        if let Some(f) = self.field_mut(id) {
+            f.disabled = disabled;
+        }
+        self.fix_focus();
+    }
+
+    /// Keeps the focus on a focusable field after fields were hidden.
+    fn fix_focus(&mut self) {
+        if self.fields.get(self.focus).is_some_and(Field::focusable) {
+            return;
+        }
+        if let Some(i) = self.fields.iter().position(Field::focusable) {
+            self.focus = i;
+        }
+    }
+
+    fn step(&mut self, forward: bool) -> FormEvent {
+        let n = self.fields.len();
+        if n == 0 {
+            return FormEvent::Nothing;
+        }
+        let left = self.focused_id();
+        let mut i = self.focus;
+        for _ in 0..n {
+            i = if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            if self.fields[i].focusable() {
+                self.focus = i;
+                return FormEvent::Left(left);
+            }
+        }
+        FormEvent::Nothing
+    }
+
+    /// Applies a key to the focused field or moves the focus.
+    pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Tab | KeyCode::Down => return self.step(true),
+            KeyCode::BackTab | KeyCode::Up => return self.step(false),
+            _ => {}
+        }
+        let Some(field) = self.fields.get_mut(self.focus) else {
+            return FormEvent::Ignored;
+        };
+        let id = field.id;
+        let event = match &mut field.widget {
+            Widget::Button => match key.code {
+                KeyCode::Enter | KeyCode::Char(' ') => FormEvent::Pressed(id),
+                KeyCode::Left => return self.step(false),
+                KeyCode::Right => return self.step(true),
+                _ => FormEvent::Ignored,
+            },
+            Widget::Choice {
+                options,
+                selected,
+                cursor,
+            } => match key.code {
+                KeyCode::Left => {
+                    *cursor = cursor.saturating_sub(1);
+                    FormEvent::Nothing
+                }
+                KeyCode::Right => {
+                    *cursor = (*cursor + 1).min(options.len().saturating_sub(1));
+                    FormEvent::Nothing
+                }
+                KeyCode::Char(' ') if *selected != *cursor => {
+                    *selected = *cursor;
+                    FormEvent::Changed(id)
+                }
+                KeyCode::Char(' ') => FormEvent::Nothing,
+                KeyCode::Enter => return self.step(true),
+                _ => FormEvent::Ignored,
+            },
+            Widget::Toggles {
+                options,
+                on,
+                cursor,
+            } => match key.code {
+                KeyCode::Left => {
+                    *cursor = cursor.saturating_sub(1);
+                    FormEvent::Nothing
+                }
+                KeyCode::Right => {
+                    *cursor = (*cursor + 1).min(options.len().saturating_sub(1));
+                    FormEvent::Nothing
+                }
+                KeyCode::Char(' ') => {
+                    if let Some(v) = on.get_mut(*cursor) {
+                        *v = !*v;
+                    }
+                    FormEvent::Changed(id)
+                }
+                KeyCode::Enter => return self.step(true),
+                _ => FormEvent::Ignored,
+            },
+            Widget::Text { value, cursor, .. } => match key.code {
+                KeyCode::Enter => return self.step(true),
+                KeyCode::Left => {
+                    *cursor = cursor.saturating_sub(1);
+                    FormEvent::Nothing
+                }
+                KeyCode::Right => {
+                    *cursor = (*cursor + 1).min(value.chars().count());
+                    FormEvent::Nothing
+                }
+                KeyCode::Home => {
+                    *cursor = 0;
+                    FormEvent::Nothing
+                }
+                KeyCode::Char('a') if ctrl => {
+                    *cursor = 0;
+                    FormEvent::Nothing
+                }
+                KeyCode::End => {
+                    *cursor = value.chars().count();
+                    FormEvent::Nothing
+                }
+                KeyCode::Char('e') if ctrl => {
+                    *cursor = value.chars().count();
+                    FormEvent::Nothing
+                }
+                // Serial terminals send ^H or DEL for the backspace key.
+                KeyCode::Backspace | KeyCode::Char('h')
+                    if key.code == KeyCode::Backspace || ctrl =>
+                {
+                    if *cursor > 0 {
+                        remove_char(value, *cursor - 1);
+                        *cursor -= 1;
+                        FormEvent::Changed(id)
+                    } else {
+                        FormEvent::Nothing
+                    }
+                }
+                KeyCode::Delete => {
+                    if *cursor < value.chars().count() {
+                        remove_char(value, *cursor);
+                        FormEvent::Changed(id)
+                    } else {
+                        FormEvent::Nothing
+                    }
+                }
+                KeyCode::Char('u') if ctrl => {
+                    value.clear();
+                    *cursor = 0;
+                    FormEvent::Changed(id)
+                }
+                KeyCode::Char(c)
+                    if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) && !c.is_control() =>
+                {
+                    if value.chars().count() >= MAX_TEXT {
+                        FormEvent::Nothing
+                    } else {
+                        let at = byte_offset(value, *cursor);
+                        value.insert(at, c);
+                        *cursor += 1;
+                        FormEvent::Changed(id)
+                    }
+                }
+                _ => FormEvent::Ignored,
+            },
+        };
+        if let FormEvent::Changed(id) = event {
+            self.dirty = true;
+            // A new value deserves a new verdict: the old reason would mislead.
+            if let Some(f) = self.field_mut(id) {
+                f.error = None;
+            }
+        }
+        event
+    }
+}
+
+fn byte_offset(s: &str, chars: usize) -> usize {
+    s.char_indices()
+        .nth(chars)
+        .map(|(i, _)| i)
+        .unwrap_or(s.len())
+}
+
+fn remove_char(s: &mut String, chars: usize) {
+    let at = byte_offset(s, chars);
+    if at < s.len() {
+        s.remove(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::from(code)
+    }
+
+    fn sample() -> Form {
+        let mut f = Form::new(vec![
+            Field::choice("mode", "Mode", &["DHCP", "Static"], 0),
+            Field::text("addr", "Address", "10.0.0.1"),
+            Field::toggles("days", "Days", &["Mon", "Tue"], vec![false, true]),
+            Field::button("save", "Save"),
+            Field::button("cancel", "Cancel"),
+        ]);
+        f.set_hidden("days", false);
+        f
+    }
+
+    #[test]
+    fn navigation_skips_hidden_and_wraps() {
+        let mut f = sample();
+        f.set_disabled("addr", true);
+        assert_eq!(f.handle_key(key(KeyCode::Tab)), FormEvent::Left("mode"));
+        assert_eq!(f.focused_id(), "days");
+        f.handle_key(key(KeyCode::Down));
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.focused_id(), "cancel");
+        f.handle_key(key(KeyCode::Tab));
+        assert_eq!(f.focused_id(), "mode");
+        f.handle_key(key(KeyCode::Up));
+        assert_eq!(f.focused_id(), "cancel");
+    }
+
+    #[test]
+    fn choice_needs_space() {
+        let mut f = sample();
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.selected("mode"), 0, "moving is not choosing");
+        assert_eq!(
+            f.handle_key(key(KeyCode::Char(' '))),
+            FormEvent::Changed("mode")
+        );
+        assert_eq!(f.selected("mode"), 1);
+        assert!(f.dirty);
+    }
+
+    #[test]
+    fn editing_text() {
+        let mut f = sample();
+        f.focus_on("addr");
+        f.set_error("addr", "bad");
+        for _ in 0..2 {
+            f.handle_key(key(KeyCode::Backspace));
+        }
+        f.handle_key(key(KeyCode::Char('9')));
+        f.handle_key(key(KeyCode::Home));
+        f.handle_key(key(KeyCode::Delete));
+        assert_eq!(f.text("addr"), "0.0.09");
+        assert_eq!(f.error("addr"), None, "editing clears the old reason");
+        f.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(f.text("addr"), "");
+        f.handle_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL));
+        assert_eq!(f.text("addr"), "", "control keys are not typed");
+    }
+
+    #[test]
+    fn toggles_and_buttons() {
+        let mut f = sample();
+        f.focus_on("days");
+        f.handle_key(key(KeyCode::Char(' ')));
+        assert_eq!(f.toggled("days"), [true, true]);
+        f.focus_on("save");
+        assert_eq!(
+            f.handle_key(key(KeyCode::Enter)),
+            FormEvent::Pressed("save")
+        );
+        assert_eq!(f.handle_key(key(KeyCode::Esc)), FormEvent::Ignored);
+    }
+}

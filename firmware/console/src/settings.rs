@@ -1,0 +1,173 @@
+//! Every path and command the console touches, with the appliance's defaults
+//! and environment overrides so host tests run the same code in a temporary
+//! folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Paths, commands and timings the console uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `/data/config/appliance.toml` (`APPLIANCE_CONFIG`).
+    pub config_path: PathBuf,
+    /// backupd's control socket (`CONSOLE_BACKUPD_SOCKET`).
+    pub backupd_socket: PathBuf,
+    /// ftpd's pid file, for SIGHUP after a save (`CONSOLE_FTPD_PID`).
+    pub ftpd_pid: PathBuf,
+    /// Where the live DNS servers are read (`CONSOLE_RESOLV_CONF`).
+    pub resolv_conf: PathBuf,
+    /// The local backup location (`CONSOLE_BACKUP_DIR`).
+    pub backup_dir: PathBuf,
+    /// The FTP `restore` folder (`CONSOLE_RESTORE_DIR`).
+    pub restore_dir: PathBuf,
+    /// Where a USB drive is mounted (`CONSOLE_USB_MOUNT`).
+    pub usb_mount: PathBuf,
+    /// Where the SMB share is mounted while in use (`CONSOLE_SMB_MOUNT`).
+    pub smb_mount: PathBuf,
+    /// Folders searched for `.raucb` bundles (`CONSOLE_BUNDLE_DIRS`, `:`-separated).
+    pub bundle_dirs: Vec<PathBuf>,
+    /// The boot-time glue tool and its leading arguments (`CONSOLE_APPCTL`).
+    pub appctl: Vec<String>,
+    /// The update engine (`CONSOLE_RAUC`).
+    pub rauc: Vec<String>,
+    /// The restore tool (`CONSOLE_RECOVER`).
+    pub recover: Vec<String>,
+    /// What restarts the appliance (`CONSOLE_REBOOT`).
+    pub reboot: Vec<String>,
+    /// Longest wait for a short command such as `appctl network apply`.
+    pub command_timeout: Duration,
+    /// Pause after a wrong password, to slow down guessing.
+    pub wrong_password_delay: Duration,
+    /// How often a running backup's progress is polled.
+    pub poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            config_path: PathBuf::from(appconfig::DEFAULT_PATH),
+            backupd_socket: PathBuf::from(control::backupd::SOCKET),
+            ftpd_pid: PathBuf::from("/run/ftpd.pid"),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            backup_dir: PathBuf::from("/data/backup"),
+            restore_dir: PathBuf::from("/data/restore"),
+            usb_mount: PathBuf::from(control::hotplug::MOUNT_POINT),
+            smb_mount: PathBuf::from("/run/smb"),
+            bundle_dirs: vec![
+                PathBuf::from(control::hotplug::MOUNT_POINT),
+                PathBuf::from("/data/restore"),
+            ],
+            appctl: vec!["appctl".into()],
+            rauc: vec!["rauc".into()],
+            recover: vec!["recover".into()],
+            reboot: vec!["reboot".into()],
+            command_timeout: Duration::from_secs(60),
+            wrong_password_delay: Duration::from_secs(3),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Settings {
+    /// The defaults with the environment's overrides applied.
+    pub fn from_env() -> Settings {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The defaults with overrides from `lookup` (the environment, or a map
+    /// in tests). Empty values are ignored.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Settings {
+        let mut s = Settings::default();
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let path = |name: &str, slot: &mut PathBuf| {
+            if let Some(v) = get(name) {
+                *slot = PathBuf::from(v);
+            }
+        };
+        path("APPLIANCE_CONFIG", &mut s.config_path);
+        path("CONSOLE_BACKUPD_SOCKET", &mut s.backupd_socket);
+        path("CONSOLE_FTPD_PID", &mut s.ftpd_pid);
+        path("CONSOLE_RESOLV_CONF", &mut s.resolv_conf);
+        path("CONSOLE_BACKUP_DIR", &mut s.backup_dir);
+        path("CONSOLE_RESTORE_DIR", &mut s.restore_dir);
+        path("CONSOLE_USB_MOUNT", &mut s.usb_mount);
+        path("CONSOLE_SMB_MOUNT", &mut s.smb_mount);
+        if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
+            s.bundle_dirs = v
+                .split(':')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        let words = |v: String| v.split_whitespace().map(String::from).collect::<Vec<_>>();
+        if let Some(v) = get("CONSOLE_APPCTL") {
+            s.appctl = words(v);
+        }
+        if let Some(v) = get("CONSOLE_RAUC") {
+            s.rauc = words(v);
+        }
+        if let Some(v) = get("CONSOLE_RECOVER") {
+            s.recover = words(v);
+        }
+        if let Some(v) = get("CONSOLE_REBOOT") {
+            s.reboot = words(v);
+        }
+        s
+    }
+
+    /// `appctl network apply`.
+    pub fn network_apply(&self) -> Vec<String> {
+        with_args(&self.appctl, &["network", "apply"])
+    }
+
+    /// `appctl accounts`: rewrites the shadow file from the configuration.
+    pub fn accounts_apply(&self) -> Vec<String> {
+        with_args(&self.appctl, &["accounts"])
+    }
+
+    /// `appctl hostname`: applies host name and time settings.
+    pub fn hostname_apply(&self) -> Vec<String> {
+        with_args(&self.appctl, &["hostname"])
+    }
+
+    /// `rauc install <bundle>`.
+    pub fn rauc_install(&self, bundle: &str) -> Vec<String> {
+        with_args(&self.rauc, &["install", bundle])
+    }
+
+    /// `recover --system <set>`: the whole-system restore hook.
+    pub fn recover_system(&self, set: &str) -> Vec<String> {
+        with_args(&self.recover, &["--system", set])
+    }
+}
+
+fn with_args(base: &[String], args: &[&str]) -> Vec<String> {
+    base.iter()
+        .cloned()
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_and_empty_values_are_ignored() {
+        let s = Settings::from_lookup(|name| match name {
+            "APPLIANCE_CONFIG" => Some("/tmp/a.toml".into()),
+            "CONSOLE_APPCTL" => Some("/opt/bin/appctl --verbose".into()),
+            "CONSOLE_BUNDLE_DIRS" => Some("/a::/b".into()),
+            "CONSOLE_RAUC" => Some("  ".into()),
+            _ => None,
+        });
+        assert_eq!(s.config_path, PathBuf::from("/tmp/a.toml"));
+        assert_eq!(
+            s.network_apply(),
+            ["/opt/bin/appctl", "--verbose", "network", "apply"]
+        );
+        assert_eq!(s.bundle_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(s.rauc_install("x.raucb"), ["rauc", "install", "x.raucb"]);
+        assert_eq!(s.recover_system("s.tar"), ["recover", "--system", "s.tar"]);
+    }
+}

@@ -1,0 +1,421 @@
+//! Restore From Backup: the sets in the configured location and in the FTP
+//! `restore` folder; choose one, confirm, verify it, then hand it to the
+//! restore tool (`recover --system <set>`) when this firmware has one.
+
+use super::{Nav, View};
+use crate::app::{Note, Shared};
+use crate::dialog::{Dialog, DialogEvent};
+use crate::format;
+use crate::jobview::JobView;
+use crate::pending::Pending;
+use crate::picker::{Picker, PickerEvent};
+use crate::settings::Settings;
+use crate::ui;
+use appconfig::{Config, DestinationKind};
+use control::backupd::{Location, Reply, Request, SetInfo, Verification};
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use std::time::Duration;
+
+/// Listing a share mounts it first.
+const LIST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Verification reads every byte of a set that may be many GiB.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+
+type Listing = Vec<(Location, Result<Vec<SetInfo>, String>)>;
+
+enum Popup {
+    Still(Dialog),
+    Confirm(Dialog, usize),
+    Verifying(Pending<Result<Verification, String>>, usize),
+    Running(JobView),
+}
+
+pub struct RestoreView {
+    sets: Vec<(Location, SetInfo)>,
+    problems: Vec<String>,
+    loading: Option<Pending<Listing>>,
+    picker: Picker,
+    popup: Option<Popup>,
+}
+
+fn where_name(l: &Location) -> &'static str {
+    match l {
+        Location::Configured => "location",
+        Location::RestoreFolder => "restore",
+    }
+}
+
+/// The path of a set that the restore tool is given.
+pub fn set_path(settings: &Settings, config: &Config, location: &Location, name: &str) -> String {
+    let folder = match location {
+        Location::RestoreFolder => settings.restore_dir.clone(),
+        Location::Configured => match config.backup.destination {
+            DestinationKind::Local => settings.backup_dir.clone(),
+            DestinationKind::Usb => settings.usb_mount.clone(),
+            DestinationKind::Smb => settings
+                .smb_mount
+                .join(config.backup.smb.path.trim_matches(['/', '\\'])),
+        },
+    };
+    folder.join(name).display().to_string()
+}
+
+impl RestoreView {
+    pub fn new(shared: &mut Shared) -> RestoreView {
+        let mut v = RestoreView {
+            sets: Vec::new(),
+            problems: Vec::new(),
+            loading: None,
+            picker: Picker::new(vec!["Restore selected", "Refresh", "Back"]),
+            popup: None,
+        };
+        v.refresh(shared);
+        v
+    }
+
+    fn refresh(&mut self, shared: &Shared) {
+        let sys = shared.sys.clone();
+        self.loading = Some(Pending::spawn(move || {
+            [Location::Configured, Location::RestoreFolder]
+                .into_iter()
+                .map(|location| {
+                    let request = Request::ListSets {
+                        location: location.clone(),
+                    };
+                    let result = match sys.backupd(&request, LIST_TIMEOUT) {
+                        Ok(Reply::Sets { sets }) => Ok(sets),
+                        Ok(Reply::Error { message }) => Err(message),
+                        Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (location, result)
+                })
+                .collect()
+        }));
+    }
+
+    fn ask(&mut self, shared: &mut Shared) {
+        let Some(i) = self.picker.chosen else {
+            shared.note = Note::bad("Choose a set with Space first");
+            return;
+        };
+        let Some((location, set)) = self.sets.get(i) else {
+            return;
+        };
+        if !set.complete {
+            shared.note = Note::bad(format!(
+                "{} is incomplete (a volume or its .md5 file is missing)",
+                set.name
+            ));
+            return;
+        }
+        let mut lines = vec![
+            ui::text_line(
+                &format!(
+                    "Restore the whole system from {} ({}, {} UTC, {}, {})?",
+                    set.name,
+                    set.kind,
+                    set.time,
+                    format::bytes(set.size),
+                    where_name(location)
+                ),
+                Style::default(),
+            ),
+            Line::from(""),
+            Line::styled(
+                "The configuration and all data on this appliance are replaced.",
+                ui::error(),
+            ),
+            Line::from("The set is verified against its .md5 file first."),
+        ];
+        if let Some(base) = &set.base {
+            lines.push(ui::text_line(
+                &format!("This differential also needs {base}."),
+                Style::default(),
+            ));
+        }
+        self.popup = Some(Popup::Confirm(
+            Dialog::confirm("Restore From Backup", lines, "Restore"),
+            i,
+        ));
+    }
+
+    fn verify(&mut self, shared: &Shared, i: usize) {
+        let Some((location, set)) = self.sets.get(i).cloned() else {
+            return;
+        };
+        let sys = shared.sys.clone();
+        self.popup = Some(Popup::Verifying(
+            Pending::spawn(move || {
+                let request = Request::VerifySet {
+                    location,
+                    name: set.name,
+                };
+                match sys.backupd(&request, VERIFY_TIMEOUT) {
+                    Ok(Reply::Verified(v)) => Ok(v),
+                    Ok(Reply::Error { message }) => Err(message),
+                    Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }),
+            i,
+        ));
+    }
+
+    /// After a good verification: run the restore tool, or say it is not here yet.
+    fn restore(&mut self, shared: &Shared, i: usize, v: Verification) {
+        let Some((location, set)) = self.sets.get(i) else {
+            return;
+        };
+        let settings = shared.sys.settings();
+        let mut lines = vec![ui::text_line(&format!("{}: verified", v.name), ui::good())];
+        lines.extend(
+            v.details
+                .iter()
+                .map(|d| ui::text_line(&format!("  {d}"), Style::default())),
+        );
+        let program = settings.recover.first().cloned().unwrap_or_default();
+        if !shared.sys.available(&program) {
+            lines.push(Line::from(""));
+            lines.push(Line::styled(
+                "Restore is not available yet in this firmware: nothing was changed.",
+                ui::error(),
+            ));
+            lines.push(ui::text_line(
+                &format!("({program} is not installed.) The set stays where it is."),
+                Style::default(),
+            ));
+            self.popup = Some(Popup::Still(Dialog::info("Restore From Backup", lines)));
+            return;
+        }
+        let path = set_path(settings, &shared.config, location, &set.name);
+        let argv = settings.recover_system(&path);
+        log::warn!("console: whole-system restore from {path} started by the operator");
+        self.popup = Some(match shared.sys.start(&argv) {
+            Ok(job) => Popup::Running(JobView::new("Restoring", job, lines)),
+            Err(e) => {
+                lines.push(ui::text_line(
+                    &format!("The restore did not start: {}", e.summary()),
+                    ui::error(),
+                ));
+                Popup::Still(Dialog::info("Restore From Backup", lines))
+            }
+        });
+    }
+}
+
+impl View for RestoreView {
+    fn title(&self) -> &'static str {
+        "Restore From Backup"
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let settings = shared.sys.settings();
+        let mut lines = vec![
+            ui::text_line(
+                &format!(
+                    "Sets in the backup location ({}) and the FTP restore folder ({}).",
+                    super::backup::location_name(shared.config.backup.destination)
+                        .split(' ')
+                        .next()
+                        .unwrap_or(""),
+                    settings.restore_dir.display()
+                ),
+                Style::default(),
+            ),
+            Line::styled(
+                format!(
+                    "    {:<9}{:<13}{:<20}{:>10}  {}",
+                    "Where", "Type", "Date (UTC)", "Size", "Name"
+                ),
+                ui::heading(),
+            ),
+        ];
+        let problems: Vec<Line> = self
+            .problems
+            .iter()
+            .map(|p| ui::text_line(p, ui::error()))
+            .collect();
+        let list_rows = (area.height as usize).saturating_sub(lines.len() + problems.len() + 2);
+        if self.loading.is_some() {
+            lines.push(Line::from("    Asking backupd for the sets..."));
+        } else if self.sets.is_empty() {
+            lines.push(Line::from("    No backup sets found."));
+        }
+        let first = self.picker.first_visible(list_rows);
+        for (i, (location, s)) in self.sets.iter().enumerate().skip(first).take(list_rows) {
+            let text = format!(
+                "{:<9}{:<13}{:<20}{:>10}  {}{}",
+                where_name(location),
+                s.kind.to_string(),
+                s.time,
+                format::bytes(s.size),
+                s.name,
+                if s.complete { "" } else { " (incomplete)" }
+            );
+            let style = if s.complete {
+                Style::default()
+            } else {
+                ui::error()
+            };
+            lines.push(self.picker.row(i, &text, style));
+        }
+        lines.extend(problems);
+        frame.render_widget(Paragraph::new(lines), area);
+        let buttons = Rect::new(
+            area.x,
+            area.y + area.height.saturating_sub(1),
+            area.width,
+            1,
+        );
+        frame.render_widget(Paragraph::new(self.picker.buttons_line()), buttons);
+        match &self.popup {
+            None => {}
+            Some(Popup::Still(d)) | Some(Popup::Confirm(d, _)) => d.render(frame, area),
+            Some(Popup::Verifying(_, i)) => Dialog::busy(
+                "Verifying",
+                vec![ui::text_line(
+                    &format!(
+                        "Checking {} against its .md5 file...",
+                        self.sets
+                            .get(*i)
+                            .map(|(_, s)| s.name.as_str())
+                            .unwrap_or("")
+                    ),
+                    Style::default(),
+                )],
+            )
+            .render(frame, area),
+            Some(Popup::Running(j)) => j.render(frame, area),
+        }
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
+        match &mut self.popup {
+            Some(Popup::Still(d)) => {
+                if let DialogEvent::Chosen(_) = d.handle_key(key) {
+                    self.popup = None;
+                }
+                return Nav::Stay;
+            }
+            Some(Popup::Confirm(d, i)) => {
+                let i = *i;
+                match d.handle_key(key) {
+                    DialogEvent::Chosen("Restore") => self.verify(shared, i),
+                    DialogEvent::Chosen(_) => self.popup = None,
+                    DialogEvent::Nothing => {}
+                }
+                return Nav::Stay;
+            }
+            Some(Popup::Verifying(..)) => {
+                shared.note = Note::info("Verifying... please wait");
+                return Nav::Stay;
+            }
+            Some(Popup::Running(j)) => {
+                if j.running() {
+                    shared.note =
+                        Note::info("The restore is running; it cannot be interrupted here");
+                } else if let DialogEvent::Chosen(_) = j.dialog.handle_key(key) {
+                    self.popup = None;
+                }
+                return Nav::Stay;
+            }
+            None => {}
+        }
+        match self.picker.handle_key(key) {
+            PickerEvent::Back | PickerEvent::Pressed("Back") => return Nav::Back,
+            PickerEvent::Pressed("Refresh") => self.refresh(shared),
+            PickerEvent::Pressed("Restore selected") => self.ask(shared),
+            PickerEvent::Chose(i) => {
+                if let Some((_, s)) = self.sets.get(i) {
+                    shared.note = Note::info(format!("Chosen: {}", s.name));
+                }
+            }
+            _ => {}
+        }
+        Nav::Stay
+    }
+
+    fn tick(&mut self, shared: &mut Shared) -> Nav {
+        if let Some(p) = &self.loading
+            && let Some(r) = p.poll()
+        {
+            self.loading = None;
+            self.sets.clear();
+            self.problems.clear();
+            match r {
+                Ok(listing) => {
+                    for (location, result) in listing {
+                        match result {
+                            Ok(sets) => self
+                                .sets
+                                .extend(sets.into_iter().map(|s| (location.clone(), s))),
+                            Err(e) => self.problems.push(format!(
+                                "{}: {e}",
+                                match location {
+                                    Location::Configured => "Backup location",
+                                    Location::RestoreFolder => "Restore folder",
+                                }
+                            )),
+                        }
+                    }
+                }
+                Err(e) => self.problems.push(e),
+            }
+            // Newest first, whichever folder a set is in.
+            self.sets.sort_by(|a, b| b.1.time.cmp(&a.1.time));
+            self.picker.reset(self.sets.len());
+        }
+        if let Some(Popup::Verifying(p, i)) = &self.popup
+            && let Some(r) = p.poll()
+        {
+            let i = *i;
+            match r.and_then(|r| r) {
+                Ok(v) if v.ok => self.restore(shared, i, v),
+                Ok(v) => {
+                    let mut lines = vec![ui::text_line(
+                        &format!("{} failed verification: it cannot be restored.", v.name),
+                        ui::error(),
+                    )];
+                    lines.extend(
+                        v.details
+                            .iter()
+                            .map(|d| ui::text_line(&format!("  {d}"), Style::default())),
+                    );
+                    self.popup = Some(Popup::Still(Dialog::info("Verification failed", lines)));
+                }
+                Err(e) => {
+                    self.popup = Some(Popup::Still(Dialog::info(
+                        "Verification failed",
+                        vec![ui::text_line(
+                            &format!("The set could not be verified: {e}"),
+                            ui::error(),
+                        )],
+                    )))
+                }
+            }
+        }
+        if let Some(Popup::Running(j)) = &mut self.popup
+            && let Some(ok) = j.tick(
+                "Restore finished. Choose Exit/Logout and log in again; the restored network address takes effect when the interface restarts.",
+                "The restore failed",
+            )
+        {
+            log::warn!("console: whole-system restore ended, ok={ok}");
+            // The configuration on disk is now the restored one.
+            if let Ok(c) = shared.sys.load_config() {
+                shared.config = c;
+            }
+        }
+        Nav::Stay
+    }
+
+    fn keys(&self) -> String {
+        self.picker.keys()
+    }
+}
