@@ -26,7 +26,10 @@ mod tests {
         write_shadow(&c, &base, &shadow).expect("write");
         let text = std::fs::read_to_string(&shadow).expect("read");
         assert!(text.contains("sysconfig:$6$x$y:"));
-        let mode = std::fs::metadata(&shadow).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&shadow)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -70,8 +70,11 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
-        fs::write(dir.path().join("config/appliance.toml"), "[system]\nhostname = \"kept\"\n")
-            .expect("write");
+        fs::write(
+            dir.path().join("config/appliance.toml"),
+            "[system]\nhostname = \"kept\"\n",
+        )
+        .expect("write");
         let r = ensure_layout(dir.path()).expect("again");
         assert_eq!(r, LayoutReport::default());
         let text = fs::read_to_string(dir.path().join("config/appliance.toml")).expect("read");

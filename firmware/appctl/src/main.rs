@@ -128,8 +128,12 @@ fn run(cli: Cli) -> Result<()> {
 
 fn write_resolv(configured: &[Ipv4Addr], dhcp: &[Ipv4Addr], domain: &str) -> Result<()> {
     let text = network::resolv_conf(configured, dhcp, Some(domain));
-    appconfig::write_atomically(std::path::Path::new("/run/resolv.conf"), text.as_bytes(), 0o644)
-        .context("writing /run/resolv.conf")
+    appconfig::write_atomically(
+        std::path::Path::new("/run/resolv.conf"),
+        text.as_bytes(),
+        0o644,
+    )
+    .context("writing /run/resolv.conf")
 }
 
 fn stop_dhcp() {

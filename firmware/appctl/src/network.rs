@@ -15,7 +15,15 @@ pub fn up_commands(net: &NetworkSettings, hostname: &str) -> Vec<Vec<String>> {
         AddressMode::Static => {
             if let Some(addr) = net.address {
                 cmds.push(argv(&["ip", "-4", "addr", "flush", "dev", &ifc]));
-                cmds.push(argv(&["ip", "-4", "addr", "add", &addr.to_string(), "dev", &ifc]));
+                cmds.push(argv(&[
+                    "ip",
+                    "-4",
+                    "addr",
+                    "add",
+                    &addr.to_string(),
+                    "dev",
+                    &ifc,
+                ]));
             }
             if let Some(gw) = net.gateway {
                 cmds.push(argv(&[
@@ -74,7 +82,11 @@ pub fn resolv_conf(configured: &[Ipv4Addr], dhcp: &[Ipv4Addr], domain: Option<&s
     if let Some(d) = domain.filter(|d| !d.is_empty()) {
         out.push_str(&format!("search {d}\n"));
     }
-    let servers = if configured.is_empty() { dhcp } else { configured };
+    let servers = if configured.is_empty() {
+        dhcp
+    } else {
+        configured
+    };
     for s in servers {
         out.push_str(&format!("nameserver {s}\n"));
     }
@@ -114,7 +126,10 @@ mod tests {
             gateway: Some("192.168.1.1".parse().expect("ip")),
             ..Default::default()
         };
-        let plan: Vec<String> = up_commands(&net, "mx").iter().map(|c| c.join(" ")).collect();
+        let plan: Vec<String> = up_commands(&net, "mx")
+            .iter()
+            .map(|c| c.join(" "))
+            .collect();
         assert_eq!(
             plan,
             [
@@ -138,7 +153,10 @@ mod tests {
     fn resolv_prefers_configured() {
         let c = ["10.0.0.53".parse().expect("ip")];
         let d = ["10.0.2.3".parse().expect("ip")];
-        assert_eq!(resolv_conf(&c, &d, Some("corp")), "search corp\nnameserver 10.0.0.53\n");
+        assert_eq!(
+            resolv_conf(&c, &d, Some("corp")),
+            "search corp\nnameserver 10.0.0.53\n"
+        );
         assert_eq!(resolv_conf(&[], &d, None), "nameserver 10.0.2.3\n");
     }
 }

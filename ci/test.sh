@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every test: sets up the machine, checks formatting and lints, runs the
+# unit and host tests, builds the image and runs the QEMU system tests.
+# This is what CI runs (.ci/run).
+#
+#   ci/test.sh [--no-system]    (--no-system: skip the image and QEMU tests)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+system=1
+[ "${1:-}" = "--no-system" ] && system=0
+
+start=$(date +%s)
+"$REPO/ci/setup.sh"
+"$REPO/ci/lint.sh"
+
+note "unit and host tests"
+cargo test --workspace --exclude systest --locked
+
+if [ "$system" = 1 ]; then
+	"$REPO/ci/build-image.sh"
+	note "system tests (QEMU)"
+	cargo test -p systest --locked -- --test-threads 2
+fi
+note "all tests passed in $(($(date +%s) - start)) s"
