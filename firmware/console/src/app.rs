@@ -214,10 +214,13 @@ impl App {
         self.view.render(frame, inner, &self.shared);
 
         let note_row = Rect::new(area.x, area.y + area.height - 2, area.width, 1);
-        // The focused field's refusal first, then the last action's result,
-        // then what the focused field takes.
-        let note = (self.view.focus_error().and_then(Note::bad))
-            .or_else(|| self.shared.note.clone())
+        // The answer to the last key first (it is cleared by the next one),
+        // then the focused field's refusal in full, then what the field takes.
+        let note = self
+            .shared
+            .note
+            .clone()
+            .or_else(|| self.view.focus_error().and_then(Note::bad))
             .or_else(|| self.view.focus_hint().and_then(Note::info));
         if let Some(note) = note {
             frame.render_widget(

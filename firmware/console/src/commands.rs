@@ -51,7 +51,7 @@ impl Outcome {
                 Some(l) => format!("failed, {status}: {l}"),
                 None => format!("failed, {status}"),
             },
-            Outcome::Missing { program } => format!("not available ({program} is not installed)"),
+            Outcome::Missing { program } => format!("{program} is not installed"),
             Outcome::TimedOut { secs } => format!("no answer within {secs} s, stopped"),
             Outcome::Error { reason } => format!("could not be started: {reason}"),
         }

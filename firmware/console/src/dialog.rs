@@ -108,7 +108,17 @@ impl Dialog {
 
     pub fn render(&self, frame: &mut Frame, area: Rect) {
         let width = area.width.saturating_sub(4).min(76);
-        let wanted = self.lines.len() as u16 + 2 + if self.buttons.is_empty() { 0 } else { 2 };
+        // Rows the text takes once wrapped inside the borders.
+        let inner_width = usize::from(width.saturating_sub(2)).max(1);
+        let text_rows: usize = self
+            .lines
+            .iter()
+            .map(|l| l.width().div_ceil(inner_width).max(1))
+            .sum();
+        let text_rows = u16::try_from(text_rows).unwrap_or(u16::MAX);
+        let wanted = text_rows
+            .saturating_add(2)
+            .saturating_add(if self.buttons.is_empty() { 0 } else { 2 });
         let popup = ui::centered(
             area,
             width,

@@ -98,12 +98,13 @@ impl Picker {
         self.cursor.saturating_sub(rows - 1)
     }
 
-    /// A row's line: `(*)` for the chosen one, reverse video under the cursor.
-    pub fn row(&self, i: usize, text: &str, style: Style) -> Line<'static> {
-        let mark = if self.chosen == Some(i) {
-            "(*) "
-        } else {
-            "( ) "
+    /// A row's line: `(*)` for the chosen one, `(!)` for one that cannot be
+    /// used, reverse video under the cursor.
+    pub fn row(&self, i: usize, text: &str, style: Style, usable: bool) -> Line<'static> {
+        let mark = match (self.chosen == Some(i), usable) {
+            (true, _) => "(*) ",
+            (false, true) => "( ) ",
+            (false, false) => "(!) ",
         };
         let line = crate::format::printable(&format!("{mark}{text}"));
         if self.in_list && i == self.cursor {

@@ -63,7 +63,7 @@ impl Default for Columns {
     fn default() -> Self {
         Columns {
             label: 20,
-            value: 26,
+            value: 24,
         }
     }
 }
@@ -101,12 +101,36 @@ pub fn render_form(frame: &mut Frame, area: Rect, form: &Form, cols: Columns) ->
             continue;
         }
         let is_focus = i == form.focus;
-        let (line, cursor_x) = field_line(field, is_focus, cols);
+        let (mut line, cursor_x) = field_line(field, is_focus, cols);
+        // The reason goes beside the value when it fits, else on the line below.
+        let reason = field
+            .error
+            .as_ref()
+            .filter(|_| !field.disabled)
+            .map(|r| format!("! {}", crate::format::printable(r)));
+        let mut below = None;
+        if let Some(reason) = reason {
+            if line.width() + 1 + reason.len() <= area.width as usize {
+                line.spans.push(Span::raw(" "));
+                line.spans.push(Span::styled(reason, error()));
+            } else {
+                below = Some(Line::from(vec![
+                    Span::raw(" ".repeat(cols.label as usize)),
+                    Span::styled(reason, error()),
+                ]));
+            }
+        }
         frame.render_widget(Paragraph::new(line), row(area, y));
         if let Some(x) = cursor_x {
             frame.set_cursor_position(Position::new(area.x + x, y));
         }
         y += 1;
+        if let Some(below) = below
+            && y < bottom
+        {
+            frame.render_widget(Paragraph::new(below), row(area, y));
+            y += 1;
+        }
         i += 1;
     }
     y - area.y
@@ -197,12 +221,6 @@ fn field_line(field: &Field, is_focus: bool, cols: Columns) -> (Line<'static>, O
             }
         }
         Widget::Button => {}
-    }
-    if let Some(reason) = &field.error
-        && !field.disabled
-    {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!("! {reason}"), error()));
     }
     (Line::from(spans), cursor)
 }

@@ -126,7 +126,7 @@ impl View for FirmwareView {
                 format::bytes(b.size),
                 b.folder()
             );
-            lines.push(self.picker.row(i, &text, Style::default()));
+            lines.push(self.picker.row(i, &text, Style::default(), true));
         }
         if self.bundles.is_empty() {
             lines.push(Line::from(""));

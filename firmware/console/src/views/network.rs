@@ -168,7 +168,7 @@ fn parse_mask(s: &str) -> Result<Option<u8>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    let bad = || format!("{s:?} is not a network mask such as 255.255.255.0");
+    let bad = || format!("{s:?} is not a network mask");
     if let Some(bits) = s.strip_prefix('/').or((!s.contains('.')).then_some(s)) {
         return match bits.parse::<u8>() {
             Ok(p) if (1..=30).contains(&p) => Ok(Some(p)),

@@ -63,7 +63,7 @@ impl SetPasswordView {
             Note::good("Password set. The login uses it from now on.")
         } else {
             Note::bad(format!(
-                "Password saved; updating the login failed: {}",
+                "Password saved, login not updated: {}",
                 accounts.summary()
             ))
         };

@@ -50,6 +50,14 @@ fn where_name(l: &Location) -> &'static str {
     }
 }
 
+fn short_kind(kind: appconfig::BackupType) -> &'static str {
+    match kind {
+        appconfig::BackupType::Full => "full",
+        appconfig::BackupType::Differential => "diff",
+        appconfig::BackupType::Copy => "copy",
+    }
+}
+
 /// The path of a set that the restore tool is given.
 pub fn set_path(settings: &Settings, config: &Config, location: &Location, name: &str) -> String {
     let folder = match location {
@@ -215,22 +223,20 @@ impl View for RestoreView {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let settings = shared.sys.settings();
         let mut lines = vec![
             ui::text_line(
                 &format!(
-                    "Sets in the backup location ({}) and the FTP restore folder ({}).",
+                    "Sets at the backup location ({}) and in the FTP restore folder:",
                     super::backup::location_name(shared.config.backup.destination)
                         .split(' ')
                         .next()
                         .unwrap_or(""),
-                    settings.restore_dir.display()
                 ),
                 Style::default(),
             ),
             Line::styled(
                 format!(
-                    "    {:<9}{:<13}{:<20}{:>10}  {}",
+                    "    {:<9}{:<5}{:<17}{:>10}  {}",
                     "Where", "Type", "Date (UTC)", "Size", "Name"
                 ),
                 ui::heading(),
@@ -241,7 +247,7 @@ impl View for RestoreView {
             .iter()
             .map(|p| ui::text_line(p, ui::error()))
             .collect();
-        let list_rows = (area.height as usize).saturating_sub(lines.len() + problems.len() + 2);
+        let list_rows = (area.height as usize).saturating_sub(lines.len() + problems.len() + 3);
         if self.loading.is_some() {
             lines.push(Line::from("    Asking backupd for the sets..."));
         } else if self.sets.is_empty() {
@@ -250,20 +256,25 @@ impl View for RestoreView {
         let first = self.picker.first_visible(list_rows);
         for (i, (location, s)) in self.sets.iter().enumerate().skip(first).take(list_rows) {
             let text = format!(
-                "{:<9}{:<13}{:<20}{:>10}  {}{}",
+                "{:<9}{:<5}{:<17}{:>10}  {}",
                 where_name(location),
-                s.kind.to_string(),
-                s.time,
+                short_kind(s.kind),
+                s.time.get(..16).unwrap_or(&s.time),
                 format::bytes(s.size),
                 s.name,
-                if s.complete { "" } else { " (incomplete)" }
             );
             let style = if s.complete {
                 Style::default()
             } else {
                 ui::error()
             };
-            lines.push(self.picker.row(i, &text, style));
+            lines.push(self.picker.row(i, &text, style, s.complete));
+        }
+        if self.sets.iter().any(|(_, s)| !s.complete) {
+            lines.push(Line::styled(
+                "(!) incomplete: a volume or the .md5 file is missing",
+                ui::error(),
+            ));
         }
         lines.extend(problems);
         frame.render_widget(Paragraph::new(lines), area);

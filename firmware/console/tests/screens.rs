@@ -1,0 +1,878 @@
+//! Screen tests: every view drawn at 80x24 on ratatui's TestBackend and
+//! driven with keys, against temporary files, real scripts and a fake
+//! backupd on a Unix socket.
+
+mod rig;
+
+use appconfig::{AddressMode, BackupType, Config, DestinationKind, Weekday};
+use ratatui::crossterm::event::KeyCode;
+use rig::{Rig, configured, serve_backupd, set};
+
+#[test]
+fn first_login_makes_the_administrator_set_a_password() {
+    let mut rig = Rig::new(None);
+    let screen = rig.screen();
+    assert!(screen.contains("no console password yet"), "{screen}");
+    assert!(screen.contains("New password"), "{screen}");
+    assert!(screen.contains("[ Set password ]"), "{screen}");
+
+    // Esc does not get past it.
+    rig.key(KeyCode::Esc);
+    assert!(rig.screen().contains("Set a password first"));
+
+    // Too short.
+    rig.type_text("abc1");
+    assert!(rig.row_with("New password").contains("****"));
+    rig.press("Set password");
+    assert!(
+        rig.field("New password").contains("too short"),
+        "{}",
+        rig.screen()
+    );
+    // Strong enough but not repeated the same.
+    rig.focus("New password");
+    rig.replace_text("blue-harbour-42");
+    rig.focus("Repeat password");
+    rig.replace_text("blue-harbour-43");
+    rig.press("Set password");
+    assert!(rig.field("Repeat password").contains("do not match"));
+    assert!(rig.config_bytes().is_empty(), "nothing saved yet");
+
+    rig.focus("Repeat password");
+    rig.replace_text("blue-harbour-42");
+    rig.press("Set password");
+    let screen = rig.screen();
+    assert!(screen.contains("Main menu"), "{screen}");
+    assert!(screen.contains("Password set"), "{screen}");
+    let saved = rig.saved();
+    assert!(appconfig::verify_password(
+        "blue-harbour-42",
+        &saved.accounts.sysconfig
+    ));
+    assert_eq!(&saved, rig.app.config());
+    assert_eq!(
+        rig.commands(),
+        "appctl accounts\n",
+        "the shadow file is refreshed"
+    );
+}
+
+#[test]
+fn first_login_tolerates_a_missing_appctl() {
+    let mut rig = Rig::with(None, |_, s| s.appctl = vec!["/nonexistent/appctl".into()]);
+    rig.type_text("blue-harbour-42");
+    rig.key(KeyCode::Tab);
+    rig.type_text("blue-harbour-42");
+    rig.press("Set password");
+    let screen = rig.screen();
+    assert!(screen.contains("Main menu"), "{screen}");
+    assert!(
+        screen.contains("login not updated: /nonexistent/appctl is not installed"),
+        "{screen}"
+    );
+    assert!(!rig.saved().accounts.sysconfig.is_empty());
+}
+
+#[test]
+fn main_menu_lists_the_sections_and_the_state() {
+    let mut c = configured();
+    c.network.interface = "lo".into();
+    let mut rig = Rig::new(Some(&c));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    // Reopen the menu now that backupd listens.
+    rig.key(KeyCode::Char('1'));
+    rig.key(KeyCode::Esc);
+    let screen = rig.wait_for("Last backup");
+    for item in [
+        "1 Network Configuration",
+        "2 System Configuration",
+        "3 Backup/Maintenance",
+        "4 Restore From Backup",
+        "5 Firmware Update",
+        "6 Exit/Logout",
+    ] {
+        assert!(screen.contains(item), "{item} missing:\n{screen}");
+    }
+    assert!(screen.contains("mx1"), "{screen}");
+    assert!(screen.contains("127.0.0.1/8 on lo"), "{screen}");
+    assert!(screen.contains("verified, 1234 files"), "{screen}");
+    assert!(screen.contains("2026-11-22 22:00 (full)"), "{screen}");
+    // ASCII borders only: a VT100 draws them.
+    assert!(screen.is_ascii(), "{screen}");
+}
+
+#[test]
+fn menu_says_when_backupd_is_not_running_and_exit_logs_out() {
+    let mut rig = Rig::new(Some(&configured()));
+    let screen = rig.wait_for("not running");
+    assert!(screen.contains("backupd is not running"), "{screen}");
+    rig.ctrl('c');
+    assert!(!rig.app.should_quit(), "Ctrl-C does not drop the session");
+    assert!(rig.screen().contains("choose Exit/Logout"));
+    rig.key(KeyCode::Esc);
+    assert!(!rig.app.should_quit(), "Esc in the menu does not log out");
+    rig.keys(&[KeyCode::Up, KeyCode::Enter]);
+    assert!(rig.app.should_quit());
+}
+
+#[test]
+fn unreadable_config_is_reported_not_overwritten() {
+    let rig_dir = {
+        let rig = Rig::new(Some(&configured()));
+        std::fs::write(rig.config_path(), "[backup]\nretention = \"many\"\n").expect("write");
+        let mut rig2 = Rig::with(None, |_, s| s.config_path = rig.config_path());
+        let screen = rig2.screen();
+        assert!(screen.contains("Main menu"), "{screen}");
+        assert!(screen.contains("line 2"), "{screen}");
+        assert_eq!(
+            std::fs::read_to_string(rig.config_path()).expect("read"),
+            "[backup]\nretention = \"many\"\n"
+        );
+        rig
+    };
+    drop(rig_dir);
+}
+
+#[test]
+fn network_static_address_bad_input_then_save() {
+    let mut c = configured();
+    c.network.interface = "lo".into();
+    let mut rig = Rig::new(Some(&c));
+    let before = rig.config_bytes();
+    rig.key(KeyCode::Enter);
+    let screen = rig.screen();
+    assert!(screen.contains("Network Configuration"), "{screen}");
+    assert!(screen.contains("Interface lo: present"), "{screen}");
+    assert!(screen.contains("Address 127.0.0.1/8"), "{screen}");
+    assert!(screen.contains("DNS 10.0.2.3"), "{screen}");
+    assert!(rig.row_with("Address mode").contains("(*) DHCP"));
+
+    // Space chooses Static; the address fields become usable.
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    assert!(rig.row_with("Address mode").contains("(*) Static"));
+    rig.focus("IP address");
+    rig.type_text("10.0.2.300");
+    rig.focus("Network mask");
+    rig.type_text("255.0.255.0");
+    rig.focus("DNS servers");
+    rig.type_text("10.0.2.3, 8.8.8");
+    rig.press("Save");
+    assert!(
+        rig.field("IP address").contains("is not an IPv4 address"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.field("Network mask").contains("not a network mask"));
+    assert!(
+        rig.field("DNS servers")
+            .contains("\"8.8.8\" is not an IPv4")
+    );
+    assert!(rig.screen().contains("Not saved"));
+    assert_eq!(rig.config_bytes(), before, "nothing half-saved");
+
+    // Valid fields, but a gateway outside the network: appconfig's rule.
+    rig.focus("IP address");
+    rig.replace_text("10.0.2.15");
+    rig.focus("Network mask");
+    rig.replace_text("/24");
+    rig.focus("Gateway");
+    rig.type_text("10.0.3.1");
+    rig.focus("DNS servers");
+    rig.replace_text("10.0.2.3, 1.1.1.1");
+    rig.press("Save");
+    assert!(
+        rig.field("Gateway").contains("is not inside 10.0.2.15/24"),
+        "{}",
+        rig.screen()
+    );
+    assert_eq!(rig.config_bytes(), before);
+
+    rig.focus("Gateway");
+    rig.replace_text("10.0.2.2");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(
+        screen.contains("network: ok (applied network apply)"),
+        "{screen}"
+    );
+    assert_eq!(rig.commands(), "appctl network apply\n");
+    let saved = rig.saved();
+    assert_eq!(&saved, rig.app.config(), "Save writes what load reads back");
+    assert_eq!(saved.network.mode, AddressMode::Static);
+    assert_eq!(
+        saved.network.address,
+        Some("10.0.2.15/24".parse().expect("net"))
+    );
+    assert_eq!(saved.network.gateway, Some("10.0.2.2".parse().expect("ip")));
+    assert_eq!(saved.network.dns.len(), 2);
+    assert_eq!(saved.accounts, c.accounts, "other sections untouched");
+}
+
+#[test]
+fn network_apply_failure_is_shown() {
+    let mut rig = Rig::with(Some(&configured()), |d, s| {
+        let p = d.join("failing-appctl");
+        std::fs::write(&p, "#!/bin/sh\necho 'eth0: no such device' >&2\nexit 2\n").expect("w");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        s.appctl = vec![p.display().to_string()];
+    });
+    rig.key(KeyCode::Enter);
+    rig.focus("DNS servers");
+    rig.type_text("10.0.2.3");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(
+        screen.contains("network: failed, exit status 2: eth0: no such device"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn system_configuration_refuses_bad_input_and_wrong_password() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let before = rig.config_bytes();
+    rig.key(KeyCode::Char('2'));
+    let screen = rig.screen();
+    for label in [
+        "Host name",
+        "Time zone",
+        "NTP server",
+        "FTP Access List",
+        "FTP password",
+        "Console pw. now",
+        "[ Save ]",
+    ] {
+        assert!(screen.contains(label), "{label} missing:\n{screen}");
+    }
+    assert!(rig.row_with("Host name").contains("mx1"));
+    assert!(rig.row_with("Time zone").contains("UTC"));
+
+    rig.focus("Host name");
+    rig.replace_text("bad_name");
+    rig.focus("Time zone");
+    rig.replace_text("Mars Base");
+    rig.focus("NTP server");
+    rig.type_text("10.0.2.300");
+    rig.focus("FTP Access List");
+    rig.type_text("192.168.1.15, 10.0.0.1/8");
+    rig.focus("FTP password");
+    rig.type_text("archive-pw-7");
+    rig.focus("Repeat FTP pw.");
+    rig.type_text("archive-pw-8");
+    rig.focus("Console pw. now");
+    rig.type_text("not-my-password");
+    rig.focus("New console pw.");
+    rig.type_text("new-console-9");
+    rig.focus("Repeat console");
+    rig.type_text("new-console-9");
+    rig.press("Save");
+    assert!(rig.field("Host name").contains("only letters, digits"));
+    assert!(rig.field("Time zone").contains("is not a time zone"));
+    assert!(rig.field("NTP server").contains("not an IPv4 address"));
+    assert!(
+        rig.field("FTP Access List").contains("host bits"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.field("Repeat FTP pw.").contains("do not match"));
+    assert!(rig.field("Console pw. now").contains("wrong password"));
+    assert_eq!(
+        *rig.sys.failed_passwords.lock().expect("lock"),
+        ["sysconfig"],
+        "the wrong password is delayed and logged"
+    );
+    assert!(
+        rig.screen()
+            .contains("Not saved: correct the fields marked with !")
+    );
+    // The focus went to the first refusal, shown in full at the bottom after
+    // the next key.
+    rig.key(KeyCode::End);
+    let screen = rig.screen();
+    let bottom = screen.lines().nth(22).expect("row 22");
+    assert!(bottom.contains("only letters, digits and '-'"), "{screen}");
+    assert_eq!(rig.config_bytes(), before, "nothing half-saved");
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .contains(&control::backupd::Request::Reload)
+    );
+
+    rig.focus("Host name");
+    rig.replace_text("mail-1.example.com");
+    rig.focus("Time zone");
+    rig.replace_text("Europe/Prague");
+    rig.focus("NTP server");
+    rig.replace_text("10.0.2.2");
+    rig.focus("FTP Access List");
+    rig.replace_text("192.168.1.15, 10.0.0.0/8");
+    rig.focus("Repeat FTP pw.");
+    rig.replace_text("archive-pw-7");
+    rig.focus("Console pw. now");
+    rig.replace_text("secret-pw-1");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(
+        screen.contains("backupd: reloaded the configuration"),
+        "{screen}"
+    );
+    assert!(screen.contains("ftpd: not running"), "{screen}");
+    assert!(screen.contains("accounts: ok"), "{screen}");
+    assert_eq!(rig.commands(), "appctl accounts\nappctl hostname\n");
+    let saved = rig.saved();
+    assert_eq!(&saved, rig.app.config());
+    assert_eq!(saved.system.hostname.as_str(), "mail-1.example.com");
+    assert_eq!(saved.system.timezone, "Europe/Prague");
+    assert_eq!(saved.system.ntp_server, "10.0.2.2");
+    assert_eq!(
+        saved.ftp.access_list.to_string(),
+        "192.168.1.15, 10.0.0.0/8"
+    );
+    assert!(appconfig::verify_password(
+        "archive-pw-7",
+        &saved.accounts.sysarchive
+    ));
+    assert!(appconfig::verify_password(
+        "new-console-9",
+        &saved.accounts.sysconfig
+    ));
+    assert_eq!(rig.sys.failed_passwords.lock().expect("lock").len(), 1);
+    // Password fields are emptied after a save.
+    rig.key(KeyCode::Enter);
+    assert!(!rig.row_with("FTP password").contains('*'));
+}
+
+#[test]
+fn ftpd_is_sent_sighup_after_a_save() {
+    let mut rig = Rig::new(Some(&configured()));
+    let mut ftpd = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn a stand-in ftpd");
+    std::fs::write(rig.path("ftpd.pid"), format!("{}\n", ftpd.id())).expect("pid file");
+    rig.key(KeyCode::Char('2'));
+    rig.focus("FTP Access List");
+    rig.type_text("10.0.2.2");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(
+        screen.contains(&format!("ftpd: reloaded (pid {})", ftpd.id())),
+        "{screen}"
+    );
+    // sleep(1) dies of SIGHUP: proof that the signal was sent.
+    let status = ftpd.wait().expect("wait");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(1));
+}
+
+#[test]
+fn esc_with_unsaved_changes_asks_and_defaults_to_keep_editing() {
+    let mut rig = Rig::new(Some(&configured()));
+    let before = rig.config_bytes();
+    rig.key(KeyCode::Char('2'));
+    rig.type_text("x");
+    rig.key(KeyCode::Esc);
+    let screen = rig.screen();
+    assert!(screen.contains("have not been saved"), "{screen}");
+    assert!(screen.contains("[ Keep editing ]"), "{screen}");
+    rig.key(KeyCode::Enter);
+    assert!(rig.row_with("Host name").contains("mx1x"), "kept editing");
+    rig.key(KeyCode::Esc);
+    rig.key(KeyCode::Esc);
+    assert!(
+        rig.screen().contains("System Configuration"),
+        "a lone Esc never discards"
+    );
+    rig.key(KeyCode::Esc);
+    rig.keys(&[KeyCode::Right, KeyCode::Enter]);
+    let screen = rig.screen();
+    assert!(screen.contains("Main menu"), "{screen}");
+    assert!(screen.contains("Changes discarded"), "{screen}");
+    assert_eq!(rig.config_bytes(), before);
+    assert_eq!(rig.app.config().system.hostname.as_str(), "mx1");
+}
+
+#[test]
+fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    backupd.lock().expect("lock").sets_configured = vec![
+        set(
+            "mx1-F20261120T220000Z.tar",
+            BackupType::Full,
+            "2026-11-20 22:00:00",
+            56 << 20,
+        ),
+        set(
+            "mx1-I20261121T220000Z.tar",
+            BackupType::Differential,
+            "2026-11-21 22:00:00",
+            3 << 20,
+        ),
+    ];
+    let before = rig.config_bytes();
+    rig.key(KeyCode::Char('3'));
+    let screen = rig.wait_for("verified, 1234 files");
+    assert!(screen.contains("(*) Local"), "{screen}");
+    assert!(
+        !screen.contains("Share"),
+        "SMB fields hidden until chosen:\n{screen}"
+    );
+    assert!(screen.contains("Backup time"), "{screen}");
+    assert!(rig.row_with("Backup time").contains("22:00"));
+    assert!(rig.row_with("Keep (restore pts)").contains('3'));
+    assert!(rig.row_with("Bodies kept (hours)").contains("24"));
+    assert!(screen.contains("[ Test Connectivity ]"), "{screen}");
+    assert!(screen.contains("Next: 2026-11-22 22:00 (full)"), "{screen}");
+
+    // Arrow to SMB/Windows, space to choose it: its fields appear.
+    rig.key(KeyCode::Right);
+    assert!(!rig.screen().contains("Share"), "moving is not choosing");
+    rig.key(KeyCode::Char(' '));
+    let screen = rig.screen();
+    assert!(screen.contains("(*) SMB/Windows"), "{screen}");
+    for label in ["Host", "Share", "Path", "User name", "Password"] {
+        assert!(screen.contains(label), "{label} missing:\n{screen}");
+    }
+
+    // Empty SMB fields, a bad time, a bad retention: each refused by name.
+    rig.focus("Backup time");
+    rig.replace_text("25:00");
+    rig.focus("Keep (restore pts)");
+    rig.replace_text("0");
+    rig.press("Save");
+    assert!(
+        rig.field("  Host").contains("address or name is empty"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.field("  Share").contains("share name is empty"));
+    assert!(rig.field("  User name").contains("user name is empty"));
+    assert!(
+        rig.field("Backup time")
+            .contains("the hour must be 0 to 23")
+    );
+    assert!(rig.field("Keep (restore pts)").contains("from 1 to 1000"));
+    // Test Connectivity refuses to run on bad fields too.
+    rig.press("Test Connectivity");
+    assert!(rig.screen().contains("before testing"));
+    assert_eq!(rig.config_bytes(), before, "nothing half-saved");
+
+    rig.focus("Host");
+    rig.type_text("10.0.2.2");
+    rig.focus("Share");
+    rig.type_text("backup");
+    rig.focus("Path");
+    rig.type_text("appliance/mx1");
+    rig.focus("User name");
+    rig.type_text("CORP\\backup");
+    rig.focus("Password");
+    rig.type_text("sh,are-pw");
+    rig.focus("Backup time");
+    rig.replace_text("23:30");
+    rig.focus("Differential on");
+    rig.keys(&[
+        KeyCode::Right,
+        KeyCode::Char(' '),
+        KeyCode::Right,
+        KeyCode::Right,
+        KeyCode::Char(' '),
+    ]);
+    assert!(rig.row_with("Differential on").contains("[x]Tue"));
+    rig.focus("Keep (restore pts)");
+    rig.replace_text("5");
+    rig.focus("Bodies kept (hours)");
+    rig.replace_text("48");
+
+    rig.press("Test Connectivity");
+    let screen = rig.wait_for("SUCCESS");
+    assert!(screen.contains("SUCCESS: Connected"), "{screen}");
+    assert!(screen.contains("mount //10.0.2.2/backup: ok"), "{screen}");
+    assert!(screen.contains("delete probe: ok"), "{screen}");
+    assert!(
+        screen.contains("file system cifs, SMB 3.1.1, 20.0 GiB free of 50.0 GiB"),
+        "{screen}"
+    );
+    assert!(screen.contains("Backup sets found (2)"), "{screen}");
+    assert!(
+        screen.contains("mx1-F20261120T220000Z.tar  full  2026-11-20 22:00:00  56.0 MiB"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("mx1-I20261121T220000Z.tar  differential"),
+        "{screen}"
+    );
+    {
+        let b = backupd.lock().expect("lock");
+        let tested = b
+            .requests
+            .iter()
+            .find_map(|r| match r {
+                control::backupd::Request::TestConnectivity { settings } => settings.clone(),
+                _ => None,
+            })
+            .expect("TestConnectivity sent with the unsaved settings");
+        assert_eq!(tested.destination, DestinationKind::Smb);
+        assert_eq!(tested.smb.host, "10.0.2.2");
+        assert_eq!(tested.smb.password, "sh,are-pw");
+    }
+    assert_eq!(rig.config_bytes(), before, "testing does not save");
+    rig.key(KeyCode::Enter);
+
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(
+        screen.contains("backupd: reloaded the configuration"),
+        "{screen}"
+    );
+    let saved = rig.saved();
+    assert_eq!(&saved, rig.app.config());
+    let b = &saved.backup;
+    assert_eq!(b.destination, DestinationKind::Smb);
+    assert_eq!(b.smb.host, "10.0.2.2");
+    assert_eq!(b.smb.share, "backup");
+    assert_eq!(b.smb.path, "appliance/mx1");
+    assert_eq!(b.smb.username, "CORP\\backup");
+    assert_eq!(b.smb.password, "sh,are-pw");
+    assert_eq!(b.schedule.to_string(), "23:30");
+    assert_eq!(b.differential_days, [Weekday::Tue, Weekday::Thu]);
+    assert_eq!(b.retention, 5);
+    assert_eq!(b.body_window_hours, 48);
+    assert!(
+        std::fs::read_to_string(rig.config_path())
+            .expect("read")
+            .contains("sh,are-pw")
+    );
+}
+
+#[test]
+fn test_connectivity_failure_is_reported_in_words() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('3'));
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    for (label, text) in [("Host", "10.9.9.9"), ("Share", "b"), ("User name", "u")] {
+        rig.focus(label);
+        rig.type_text(text);
+    }
+    rig.press("Test Connectivity");
+    let screen = rig.wait_for("FAILED");
+    assert!(
+        screen.contains("FAILED: host 10.9.9.9 does not answer"),
+        "{screen}"
+    );
+    assert!(screen.contains("mount: no answer on port 445"), "{screen}");
+    assert!(screen.contains("No backup sets found"), "{screen}");
+}
+
+#[test]
+fn backup_screen_without_backupd_still_saves() {
+    let mut rig = Rig::new(Some(&configured()));
+    rig.key(KeyCode::Char('3'));
+    let screen = rig.wait_for("not running");
+    assert!(screen.contains("backupd is not running"), "{screen}");
+    rig.keys(&[KeyCode::Right, KeyCode::Right, KeyCode::Char(' ')]);
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(
+        screen.contains("it reads the file when it starts"),
+        "{screen}"
+    );
+    assert_eq!(rig.saved().backup.destination, DestinationKind::Usb);
+    rig.key(KeyCode::Enter);
+    rig.press("Test Connectivity");
+    let screen = rig.wait_for("FAILED");
+    assert!(
+        screen.contains("FAILED: backupd is not running"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn backup_now_shows_live_progress_and_the_result() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('3'));
+    rig.wait_for("verified, 1234 files");
+
+    // Unsaved changes: Backup Now would not use them, so it says so.
+    rig.focus("Bodies kept (hours)");
+    rig.type_text("0");
+    rig.press("Backup Now");
+    assert!(rig.screen().contains("Save the changes first"));
+    rig.focus("Bodies kept (hours)");
+    rig.replace_text("24");
+    rig.press("Save");
+    rig.key(KeyCode::Enter);
+
+    rig.press("Backup Now");
+    let screen = rig.wait_for("Phase: writing");
+    assert!(
+        screen.contains("Set: mx1-C20261122T100000Z.tar"),
+        "{screen}"
+    );
+    assert!(screen.contains("Time left estimating..."), "{screen}");
+    backupd
+        .lock()
+        .expect("lock")
+        .advance(2 << 30, 66, 60, Some(30));
+    let screen = rig.wait_for("Time left 0:30");
+    assert!(
+        screen.contains("[###########################.............]  66%"),
+        "{screen}"
+    );
+    assert!(screen.contains("2.0 GiB of 3.0 GiB, 66 files"), "{screen}");
+    assert!(screen.contains("Elapsed 1:00"), "{screen}");
+    backupd
+        .lock()
+        .expect("lock")
+        .finish("verified, 99 files, 3.0 GiB");
+    let screen = rig.wait_for("Finished: verified, 99 files, 3.0 GiB");
+    assert!(screen.contains("[ Close ]"), "{screen}");
+    assert!(backupd.lock().expect("lock").requests.contains(
+        &control::backupd::Request::BackupNow {
+            kind: BackupType::Copy
+        }
+    ));
+    rig.key(KeyCode::Enter);
+    let screen = rig.wait_for("2026-11-22 10:00:00");
+    assert!(screen.contains("Now: idle"), "{screen}");
+    let row = rig.row_with("2026-11-22 10:00:00");
+    assert!(row.contains("copy") && row.contains("OK"), "{row}");
+}
+
+#[test]
+fn restore_lists_both_folders_confirms_and_verifies() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    {
+        let mut b = backupd.lock().expect("lock");
+        b.sets_configured = vec![set(
+            "mx1-F20261120T220000Z.tar",
+            BackupType::Full,
+            "2026-11-20 22:00:00",
+            56 << 20,
+        )];
+        let mut broken = set(
+            "old-F20250101T000000Z.tar",
+            BackupType::Full,
+            "2025-01-01 00:00:00",
+            1 << 20,
+        );
+        broken.complete = false;
+        b.sets_restore = vec![
+            set(
+                "old-I20261121T220000Z.tar",
+                BackupType::Differential,
+                "2026-11-21 22:00:00",
+                3 << 20,
+            ),
+            broken,
+        ];
+    }
+    rig.key(KeyCode::Char('4'));
+    let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
+    assert!(screen.contains("Where    Type Date (UTC)"), "{screen}");
+    let newest = rig.row_with("old-I20261121T220000Z.tar");
+    assert!(
+        newest.contains("restore  diff 2026-11-21 22:00"),
+        "{newest}"
+    );
+    assert!(newest.contains("3.0 MiB"), "{newest}");
+    let full = rig.row_with("mx1-F20261120T220000Z.tar");
+    assert!(
+        full.contains("location") && full.contains("full") && full.contains("56.0 MiB"),
+        "{full}"
+    );
+    assert!(rig.row_with("old-F2025").starts_with("|(!) restore"));
+    assert!(screen.contains("(!) incomplete: a volume or the .md5 file is missing"));
+
+    // Nothing chosen yet.
+    rig.keys(&[KeyCode::Tab, KeyCode::Enter]);
+    assert!(rig.screen().contains("Choose a set with Space first"));
+    // The incomplete set cannot be restored.
+    rig.keys(&[
+        KeyCode::Tab,
+        KeyCode::End,
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Enter,
+    ]);
+    assert!(rig.screen().contains("is incomplete"), "{}", rig.screen());
+
+    // Choose the full set (second row) with space; confirm asks, Esc cancels.
+    rig.keys(&[
+        KeyCode::Tab,
+        KeyCode::Home,
+        KeyCode::Down,
+        KeyCode::Char(' '),
+    ]);
+    assert!(rig.row_with("mx1-F2026").contains("(*)"));
+    rig.keys(&[KeyCode::Tab, KeyCode::Enter]);
+    let screen = rig.screen();
+    assert!(screen.contains("Restore the whole system from"), "{screen}");
+    assert!(screen.contains("are replaced"), "{screen}");
+    rig.key(KeyCode::Esc);
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .any(|r| matches!(r, control::backupd::Request::VerifySet { .. }))
+    );
+
+    // Confirm: verified, then no restore tool in this firmware yet.
+    rig.keys(&[KeyCode::Enter, KeyCode::Right, KeyCode::Enter]);
+    let screen = rig.wait_for("not available yet");
+    assert!(
+        screen.contains("mx1-F20261120T220000Z.tar: verified"),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing was changed"), "{screen}");
+    assert!(backupd.lock().expect("lock").requests.contains(
+        &control::backupd::Request::VerifySet {
+            location: control::backupd::Location::Configured,
+            name: "mx1-F20261120T220000Z.tar".into()
+        }
+    ));
+}
+
+#[test]
+fn restore_refuses_a_set_that_fails_verification() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    {
+        let mut b = backupd.lock().expect("lock");
+        b.sets_restore = vec![set(
+            "mx1-F20261120T220000Z.tar",
+            BackupType::Full,
+            "2026-11-20 22:00:00",
+            9,
+        )];
+        b.corrupt = vec!["mx1-F20261120T220000Z.tar".into()];
+    }
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for("mx1-F20261120T220000Z.tar");
+    rig.keys(&[
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+    let screen = rig.wait_for("failed verification");
+    assert!(screen.contains("FAILED (MD5 mismatch)"), "{screen}");
+    assert!(!rig.commands().contains("recover"));
+}
+
+#[test]
+fn restore_runs_the_recover_hook_when_present() {
+    let mut rig = Rig::new(Some(&configured()));
+    let log = rig.path("commands.log");
+    std::fs::write(
+        rig.path("recover"),
+        format!(
+            "#!/bin/sh\necho \"recover $*\" >> '{}'\necho 'restoring configuration'\necho 'restoring mail: 100%'\n",
+            log.display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(rig.path("recover"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    backupd.lock().expect("lock").sets_restore = vec![set(
+        "mx1-F20261120T220000Z.tar",
+        BackupType::Full,
+        "2026-11-20 22:00:00",
+        9,
+    )];
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for("mx1-F20261120T220000Z.tar");
+    rig.keys(&[
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Enter,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+    let screen = rig.wait_for("Restore finished");
+    assert!(screen.contains("restoring mail: 100%"), "{screen}");
+    assert_eq!(
+        rig.commands(),
+        format!(
+            "recover --system {}\n",
+            rig.path("restore/mx1-F20261120T220000Z.tar").display()
+        )
+    );
+}
+
+#[test]
+fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
+    let mut rig = Rig::new(Some(&configured()));
+    std::fs::write(rig.path("usb/appliance-2.0.raucb"), vec![0u8; 3 << 20]).expect("bundle");
+    std::fs::write(rig.path("usb/readme.txt"), b"x").expect("other file");
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.screen();
+    assert!(screen.contains("Firmware Update"), "{screen}");
+    let row = rig.row_with("appliance-2.0.raucb");
+    assert!(row.contains("3.0 MiB") && row.contains("usb"), "{row}");
+    assert!(!screen.contains("readme.txt"));
+
+    rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
+    let screen = rig.screen();
+    assert!(screen.contains("Install appliance-2.0.raucb"), "{screen}");
+    assert!(screen.contains("[ Cancel ]"), "{screen}");
+    rig.key(KeyCode::Enter);
+    assert!(rig.commands().is_empty(), "Cancel is the default");
+
+    rig.keys(&[KeyCode::Enter, KeyCode::Right, KeyCode::Enter]);
+    let screen = rig.wait_for("Installed. Reboot");
+    assert!(screen.contains("installing: 100%"), "{screen}");
+    assert!(screen.contains("Installing done."), "{screen}");
+    assert!(screen.contains("[ Reboot ]"), "{screen}");
+    assert_eq!(
+        rig.commands(),
+        format!(
+            "rauc install {}\n",
+            rig.path("usb/appliance-2.0.raucb").display()
+        )
+    );
+}
+
+#[test]
+fn firmware_update_without_bundles_says_where_to_put_them() {
+    let mut rig = Rig::new(Some(&configured()));
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.screen();
+    assert!(screen.contains("No bundles found"), "{screen}");
+    rig.key(KeyCode::Enter);
+    assert!(rig.screen().contains("Choose a bundle with Space first"));
+}
+
+#[test]
+fn every_view_fits_80x24_in_ascii() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    for key in ['1', '2', '3', '4', '5'] {
+        rig.key(KeyCode::Char(key));
+        rig.app.tick();
+        let screen = rig.screen();
+        assert!(screen.is_ascii(), "{screen}");
+        let last = screen.lines().nth(23).expect("24 rows");
+        assert!(last.contains("Esc"), "keys line on row 24:\n{screen}");
+        // Buttons are on screen, not cut off below.
+        assert!(screen.contains("[ "), "{screen}");
+        rig.key(KeyCode::Esc);
+    }
+    let _ = Config::default();
+}
