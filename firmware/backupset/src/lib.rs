@@ -1,1 +1,42 @@
-//! placeholder
+//! The backup set format and its I/O.
+//!
+//! A set is `<host>-<T><YYYYMMDD>T<hhmmss>Z.tar` (with `.tar.001`, ... when
+//! split into volumes) and `<same>.tar.md5` in `md5sum` format. The tar is
+//! plain: `.version.txt` first, the data partition under `@backup/`, then
+//! `.deleted.txt` (differentials), `.index.txt` and `.summary.txt` last.
+//! `docs/set-format.md` describes it for administrators and programmers.
+//!
+//! - [`write_set`]: scan, hash and write on separate threads with a fixed
+//!   number of buffers; body window; differentials against the state of
+//!   the last full; volumes; read-back check and safe publish.
+//! - [`catalog`]: the sets in a folder and whether they are complete.
+//! - [`retention`]: pruning to N restore points, cleaning leftovers.
+//! - [`SetReader`]: verify, metadata, index, a subtree by byte range;
+//!   [`extract()`]: a safe applier for whole sets or subtrees.
+
+pub mod catalog;
+mod error;
+pub mod escape;
+pub mod extract;
+pub mod index;
+pub mod md5file;
+pub mod meta;
+pub mod name;
+pub mod publish;
+pub mod reader;
+pub mod retention;
+pub mod state;
+pub mod tarfmt;
+pub mod timefmt;
+pub mod window;
+mod writer;
+
+pub use catalog::{SetStatus, list_sets, set_status};
+pub use error::SetError;
+pub use extract::{ExtractStats, extract};
+pub use index::IndexEntry;
+pub use meta::{Summary, VersionInfo};
+pub use name::SetName;
+pub use publish::PublishedVolume;
+pub use reader::{SetEntry, SetReader, VolumeCheck};
+pub use writer::{EXCLUDED_TOP, Outcome, Phase, Progress, WriteOptions, write_set};

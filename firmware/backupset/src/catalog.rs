@@ -1,0 +1,125 @@
+//! Sets in a folder: which there are, how big, whether complete, and what a
+//! differential is based on.
+
+use crate::error::{SetError, io_at};
+use crate::md5file;
+use crate::name::{FileRole, SetName};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// A set's files as found: its name, (volume index, file, size) and whether the `.md5` is there.
+type Found = (SetName, Vec<(u32, String, u64)>, bool);
+
+/// One set found in a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetStatus {
+    pub name: SetName,
+    /// Volume files present, in order, with their sizes.
+    pub volumes: Vec<(String, u64)>,
+    pub size: u64,
+    pub has_md5: bool,
+    /// The `.md5` file lists volumes 0..n and every one of them is present.
+    pub complete: bool,
+    /// Why the set is not complete.
+    pub problem: Option<String>,
+    /// For a differential: the first volume name of its full.
+    pub base: Option<String>,
+}
+
+/// Every set in `dir`, oldest first. Files that are not sets are ignored.
+pub fn list_sets(dir: &Path) -> Result<Vec<SetStatus>, SetError> {
+    let mut by_set: BTreeMap<(i64, String), Found> = BTreeMap::new();
+    for item in std::fs::read_dir(dir).map_err(io_at(dir))? {
+        let item = item.map_err(io_at(dir))?;
+        let Some(file) = item.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let Some((name, role)) = SetName::parse_file(&file) else {
+            continue;
+        };
+        let size = item.metadata().map(|m| m.len()).unwrap_or(0);
+        let slot = by_set
+            .entry((name.time, name.stem()))
+            .or_insert_with(|| (name.clone(), Vec::new(), false));
+        match role {
+            FileRole::Md5 => slot.2 = true,
+            FileRole::Volume(i) => slot.1.push((i, file, size)),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, (name, mut vols, has_md5)) in by_set {
+        vols.sort();
+        out.push(status_of(dir, name, vols, has_md5));
+    }
+    Ok(out)
+}
+
+/// The status of one set.
+pub fn set_status(dir: &Path, name: &SetName) -> Result<SetStatus, SetError> {
+    let mut vols = Vec::new();
+    for i in 0..crate::name::MAX_VOLUMES {
+        let file = name.volume_name(i);
+        match std::fs::metadata(dir.join(&file)) {
+            Ok(m) => vols.push((i, file, m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(SetError::io(dir.join(&file), e)),
+        }
+    }
+    let has_md5 = dir.join(name.md5_name()).exists();
+    Ok(status_of(dir, name.clone(), vols, has_md5))
+}
+
+fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: bool) -> SetStatus {
+    let size = vols.iter().map(|v| v.2).sum();
+    let volumes: Vec<(String, u64)> = vols.iter().map(|v| (v.1.clone(), v.2)).collect();
+    let problem = if !has_md5 {
+        Some("no .md5 file".to_string())
+    } else {
+        match read_md5(dir, &name) {
+            Err(e) => Some(e),
+            Ok(listed) => {
+                let present: Vec<&str> = volumes.iter().map(|v| v.0.as_str()).collect();
+                let missing: Vec<&str> = listed
+                    .iter()
+                    .map(|l| l.0.as_str())
+                    .filter(|l| !present.contains(l))
+                    .collect();
+                if !missing.is_empty() {
+                    Some(format!("missing volume {}", missing.join(", ")))
+                } else if present.len() > listed.len() {
+                    Some("more volumes than the .md5 file lists".into())
+                } else {
+                    None
+                }
+            }
+        }
+    };
+    let complete = problem.is_none();
+    let base = if complete && name.kind == appconfig::BackupType::Differential {
+        crate::reader::SetReader::open(dir, &name.tar_name())
+            .and_then(|r| r.version())
+            .ok()
+            .and_then(|v| v.base)
+    } else {
+        None
+    };
+    SetStatus {
+        name,
+        volumes,
+        size,
+        has_md5,
+        complete,
+        problem,
+        base,
+    }
+}
+
+pub(crate) fn read_md5(dir: &Path, name: &SetName) -> Result<Vec<(String, [u8; 16])>, String> {
+    let path = dir.join(name.md5_name());
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(md5file::MAX_MD5_FILE).read_to_string(&mut text))
+        .map_err(|e| format!("{}: {e}", name.md5_name()))?;
+    md5file::parse(&text, name).map_err(|e| format!("{}: {e}", name.md5_name()))
+}

@@ -1,0 +1,168 @@
+//! Set names: `<host>-<T><YYYYMMDD>T<hhmmss>Z.tar` (T = F, I or C; D is
+//! read as I), volumes `.tar`, `.tar.001`, ..., the `.tar.md5` sidecar, and
+//! the temporary names used while a set is written.
+
+use crate::timefmt::{parse_compact, utc_compact};
+use appconfig::BackupType;
+use std::fmt;
+
+/// Which set, as its name says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SetName {
+    pub host: String,
+    pub kind: BackupType,
+    /// Start of the backup, seconds since the epoch (UTC).
+    pub time: i64,
+    /// The letter as written (`D` stays `D` for a set named so).
+    pub letter: char,
+}
+
+/// What one file of a set is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    /// Volume 0 is `.tar`, volume n is `.tar.NNN`.
+    Volume(u32),
+    Md5,
+}
+
+/// Most volumes a set may have (`.tar.999`).
+pub const MAX_VOLUMES: u32 = 1000;
+
+impl SetName {
+    pub fn new(host: &str, kind: BackupType, time: i64) -> SetName {
+        SetName {
+            host: host.to_string(),
+            kind,
+            time,
+            letter: kind.letter(),
+        }
+    }
+
+    /// `<host>-F20261122T220000Z`
+    pub fn stem(&self) -> String {
+        format!("{}-{}{}", self.host, self.letter, utc_compact(self.time))
+    }
+
+    /// The first volume's name, which names the set.
+    pub fn tar_name(&self) -> String {
+        self.volume_name(0)
+    }
+
+    pub fn volume_name(&self, index: u32) -> String {
+        if index == 0 {
+            format!("{}.tar", self.stem())
+        } else {
+            format!("{}.tar.{index:03}", self.stem())
+        }
+    }
+
+    pub fn md5_name(&self) -> String {
+        format!("{}.tar.md5", self.stem())
+    }
+
+    /// Where a file is written before it is published (hidden, so listings
+    /// and FTP clients skip it; never mistaken for a set).
+    pub fn temp_name(final_name: &str) -> String {
+        format!(".{final_name}.tmp")
+    }
+
+    /// Reads a file name of a set: which set and which file of it.
+    pub fn parse_file(file: &str) -> Option<(SetName, FileRole)> {
+        let (stem, role) = if let Some(s) = file.strip_suffix(".tar.md5") {
+            (s, FileRole::Md5)
+        } else if let Some(s) = file.strip_suffix(".tar") {
+            (s, FileRole::Volume(0))
+        } else {
+            let (s, n) = file.rsplit_once(".tar.")?;
+            if n.len() != 3 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: u32 = n.parse().ok()?;
+            if n == 0 {
+                return None;
+            }
+            (s, FileRole::Volume(n))
+        };
+        Some((SetName::parse_stem(stem)?, role))
+    }
+
+    /// Reads `<host>-<T><YYYYMMDD>T<hhmmss>Z`.
+    pub fn parse_stem(stem: &str) -> Option<SetName> {
+        if stem.len() < 19 || !stem.is_char_boundary(stem.len() - 17) {
+            return None;
+        }
+        let (host, rest) = stem.split_at(stem.len() - 17);
+        let host = host.strip_suffix('-')?;
+        let letter = rest.chars().next()?;
+        let kind = BackupType::from_letter(letter)?;
+        let time = parse_compact(&rest[1..])?;
+        if host.is_empty() || host.contains(['/', '\\', '\0']) {
+            return None;
+        }
+        Some(SetName {
+            host: host.to_string(),
+            kind,
+            time,
+            letter,
+        })
+    }
+
+    /// Reads the name of a set's first volume (`….tar`).
+    pub fn parse_tar(name: &str) -> Option<SetName> {
+        match SetName::parse_file(name)? {
+            (n, FileRole::Volume(0)) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.tar_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let n = SetName::new("mx-1.example.com", BackupType::Differential, 1_795_317_495);
+        assert_eq!(n.tar_name(), "mx-1.example.com-I20261122T031815Z.tar");
+        assert_eq!(
+            n.volume_name(2),
+            "mx-1.example.com-I20261122T031815Z.tar.002"
+        );
+        assert_eq!(n.md5_name(), "mx-1.example.com-I20261122T031815Z.tar.md5");
+        assert_eq!(
+            SetName::parse_file(&n.volume_name(2)),
+            Some((n.clone(), FileRole::Volume(2)))
+        );
+        assert_eq!(
+            SetName::parse_file(&n.md5_name()),
+            Some((n.clone(), FileRole::Md5))
+        );
+        assert_eq!(SetName::parse_tar(&n.tar_name()), Some(n));
+    }
+
+    #[test]
+    fn d_reads_as_differential_and_junk_is_refused() {
+        let n = SetName::parse_tar("mail-D20260101T000000Z.tar").expect("D name");
+        assert_eq!(n.kind, BackupType::Differential);
+        assert_eq!(n.tar_name(), "mail-D20260101T000000Z.tar");
+        for bad in [
+            "mail-X20260101T000000Z.tar",
+            "-F20260101T000000Z.tar",
+            "F20260101T000000Z.tar",
+            "mail-F20260101T000000Z.tar.000",
+            "mail-F20260101T000000Z.tar.1",
+            "mail-F20260101T000000Z.zip",
+            "mail-F20261301T000000Z.tar",
+            ".mail-F20260101T000000Z.tar.tmp",
+            "ü-F2026010",
+        ] {
+            assert_eq!(SetName::parse_file(bad), None, "{bad}");
+        }
+    }
+}

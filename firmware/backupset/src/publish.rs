@@ -1,0 +1,128 @@
+//! Making a written set visible: read-back check, rename of the volumes,
+//! the `.md5` file last, directory fsyncs. Until the `.md5` file is in
+//! place nothing about the set looks complete.
+
+use crate::error::{SetError, io_at};
+use crate::name::SetName;
+use md5::{Digest, Md5};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One volume of a published set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedVolume {
+    pub name: String,
+    pub size: u64,
+    /// Lower-case hex MD5.
+    pub md5: String,
+}
+
+pub fn hex(d: &[u8; 16]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fsyncs a folder so renames in it survive a power cut. File systems that
+/// cannot fsync a folder (some FUSE and network ones) are let be.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// MD5 of a file read back from its storage: the cached pages are dropped
+/// first (the file was fsynced), so the bytes come from the device or
+/// server rather than from memory.
+pub fn read_back_md5(path: &Path, cancel: &AtomicBool) -> Result<[u8; 16], SetError> {
+    let mut f = File::open(path).map_err(io_at(path))?;
+    let _ = nix::fcntl::posix_fadvise(
+        &f,
+        0,
+        0,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    );
+    let _ = nix::fcntl::posix_fadvise(
+        &f,
+        0,
+        0,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
+    );
+    md5_of_reader(&mut f, path, cancel)
+}
+
+pub(crate) fn md5_of_reader(
+    f: &mut impl Read,
+    path: &Path,
+    cancel: &AtomicBool,
+) -> Result<[u8; 16], SetError> {
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SetError::Cancelled);
+        }
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SetError::io(path, e)),
+        };
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}
+
+/// The `.md5` file's text: one `md5sum` line per volume.
+pub fn md5_text(volumes: &[PublishedVolume]) -> String {
+    volumes
+        .iter()
+        .map(|v| format!("{}  {}\n", v.md5, v.name))
+        .collect()
+}
+
+/// Renames the volumes to their final names, then writes the `.md5` file
+/// (temporary name, fsync, rename, folder fsync).
+pub fn publish(
+    dir: &Path,
+    name: &SetName,
+    temps: &[crate::writer::WrittenVolume],
+    digests: &[[u8; 16]],
+) -> Result<Vec<PublishedVolume>, SetError> {
+    let mut out = Vec::with_capacity(temps.len());
+    for (i, (v, d)) in temps.iter().zip(digests).enumerate() {
+        let final_name = name.volume_name(i as u32);
+        let target = dir.join(&final_name);
+        std::fs::rename(&v.temp, &target).map_err(io_at(&target))?;
+        out.push(PublishedVolume {
+            name: final_name,
+            size: v.size,
+            md5: hex(d),
+        });
+    }
+    sync_dir(dir);
+    let md5_final = dir.join(name.md5_name());
+    let md5_temp = dir.join(SetName::temp_name(&name.md5_name()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&md5_temp)
+            .map_err(io_at(&md5_temp))?;
+        f.write_all(md5_text(&out).as_bytes())
+            .map_err(io_at(&md5_temp))?;
+        f.sync_all().map_err(io_at(&md5_temp))?;
+        std::fs::rename(&md5_temp, &md5_final).map_err(io_at(&md5_final))
+    })();
+    if let Err(e) = result {
+        // Without its .md5 the set is incomplete: take the volumes away too.
+        let _ = std::fs::remove_file(&md5_temp);
+        for v in &out {
+            let _ = std::fs::remove_file(dir.join(&v.name));
+        }
+        return Err(e);
+    }
+    sync_dir(dir);
+    Ok(out)
+}

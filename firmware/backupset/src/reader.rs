@@ -1,0 +1,542 @@
+//! Reading a set: its volumes joined into one byte stream, checked against
+//! the `.md5` file; `.version.txt`, `.summary.txt`, the index and the
+//! deletions; and the entries of one subtree by byte range only.
+//!
+//! Every value read from a set is checked before it is used: a damaged or
+//! hostile set gives a [`SetError::Malformed`], never a panic or an
+//! unbounded allocation.
+
+use crate::catalog;
+use crate::error::SetError;
+use crate::escape::unescape;
+use crate::index::{INDEX_HEADER, IndexEntry};
+use crate::meta::{DATA_DIR, DELETED_ENTRY, SUMMARY_ENTRY, Summary, VERSION_ENTRY, VersionInfo};
+use crate::name::SetName;
+use crate::publish::hex;
+use crate::tarfmt::{BLOCK, EntryKind, padding};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Largest `.version.txt` / `.summary.txt` accepted.
+const MAX_META: u64 = 64 << 10;
+/// Longest line accepted in the index or the deletions.
+const MAX_LINE: u64 = 64 << 10;
+/// How far before the end the summary's header is looked for.
+const SUMMARY_SEARCH_BLOCKS: u64 = 256;
+
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub name: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+/// The result of checking one volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeCheck {
+    pub name: String,
+    pub ok: bool,
+    /// `OK`, or what is wrong.
+    pub detail: String,
+}
+
+/// One entry of the data, as a reader sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetEntry {
+    /// Relative to `@backup/`; empty for `@backup` itself.
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+    pub link: Option<String>,
+}
+
+/// An open set (all volumes present and listed in its `.md5` file).
+#[derive(Debug, Clone)]
+pub struct SetReader {
+    name: SetName,
+    volumes: Vec<Volume>,
+    total: u64,
+}
+
+impl SetReader {
+    /// Opens the set whose first volume is `dir/tar_name`.
+    pub fn open(dir: &Path, tar_name: &str) -> Result<SetReader, SetError> {
+        let name =
+            SetName::parse_tar(tar_name).ok_or_else(|| SetError::BadName(tar_name.to_string()))?;
+        let listed = catalog::read_md5(dir, &name).map_err(|reason| SetError::Incomplete {
+            set: tar_name.to_string(),
+            reason,
+        })?;
+        let mut volumes = Vec::with_capacity(listed.len());
+        let mut total = 0u64;
+        for (file, md5) in listed {
+            let path = dir.join(&file);
+            let size = std::fs::metadata(&path)
+                .map_err(|e| SetError::Incomplete {
+                    set: tar_name.to_string(),
+                    reason: format!("volume {file}: {e}"),
+                })?
+                .len();
+            total = total
+                .checked_add(size)
+                .ok_or_else(|| SetError::malformed(tar_name, "volumes too large"))?;
+            volumes.push(Volume {
+                name: file,
+                path,
+                size,
+                md5,
+            });
+        }
+        Ok(SetReader {
+            name,
+            volumes,
+            total,
+        })
+    }
+
+    pub fn name(&self) -> &SetName {
+        &self.name
+    }
+
+    pub fn volumes(&self) -> &[Volume] {
+        &self.volumes
+    }
+
+    /// Bytes of all volumes.
+    pub fn total_size(&self) -> u64 {
+        self.total
+    }
+
+    fn set(&self) -> String {
+        self.name.tar_name()
+    }
+
+    /// Checks every volume against the `.md5` file (reads them all).
+    pub fn verify(&self, cancel: &AtomicBool) -> Result<Vec<VolumeCheck>, SetError> {
+        let mut out = Vec::new();
+        for v in &self.volumes {
+            let check = match File::open(&v.path) {
+                Err(e) => VolumeCheck {
+                    name: v.name.clone(),
+                    ok: false,
+                    detail: format!("cannot be read: {e}"),
+                },
+                Ok(mut f) => match crate::publish::md5_of_reader(&mut f, &v.path, cancel) {
+                    Err(SetError::Cancelled) => return Err(SetError::Cancelled),
+                    Err(e) => VolumeCheck {
+                        name: v.name.clone(),
+                        ok: false,
+                        detail: format!("cannot be read: {e}"),
+                    },
+                    Ok(d) if d == v.md5 => VolumeCheck {
+                        name: v.name.clone(),
+                        ok: true,
+                        detail: "OK".into(),
+                    },
+                    Ok(d) => VolumeCheck {
+                        name: v.name.clone(),
+                        ok: false,
+                        detail: format!(
+                            "MD5 differs (expected {}, found {})",
+                            hex(&v.md5),
+                            hex(&d)
+                        ),
+                    },
+                },
+            };
+            out.push(check);
+        }
+        Ok(out)
+    }
+
+    /// The volumes as one stream.
+    pub fn joined(&self) -> Joined {
+        Joined {
+            volumes: self
+                .volumes
+                .iter()
+                .map(|v| (v.path.clone(), v.size))
+                .collect(),
+            pos: 0,
+            current: None,
+        }
+    }
+
+    fn read_range(&self, range: Range<u64>) -> Result<Vec<u8>, SetError> {
+        if range.end > self.total || range.start > range.end || range.end - range.start > 256 << 20
+        {
+            return Err(SetError::malformed(
+                &self.set(),
+                format!("range {range:?} lies outside the set"),
+            ));
+        }
+        let mut j = self.joined();
+        j.seek(SeekFrom::Start(range.start))
+            .map_err(|e| self.io(e))?;
+        let mut buf = vec![0u8; (range.end - range.start) as usize];
+        j.read_exact(&mut buf).map_err(|e| self.io(e))?;
+        Ok(buf)
+    }
+
+    fn io(&self, e: std::io::Error) -> SetError {
+        SetError::io(
+            self.volumes
+                .first()
+                .map(|v| v.path.clone())
+                .unwrap_or_default(),
+            e,
+        )
+    }
+
+    /// `.version.txt`, the first entry.
+    pub fn version(&self) -> Result<VersionInfo, SetError> {
+        let head = self.read_range(0..BLOCK.min(self.total))?;
+        let (name, size) = parse_header(&head).ok_or_else(|| {
+            SetError::malformed(&self.set(), "the first block is not a tar header")
+        })?;
+        if name != VERSION_ENTRY || size > MAX_META {
+            return Err(SetError::malformed(
+                &self.set(),
+                format!("the first entry is {name:?}, not {VERSION_ENTRY}"),
+            ));
+        }
+        let data = self.read_range(BLOCK..BLOCK + size)?;
+        let text = String::from_utf8(data)
+            .map_err(|_| SetError::malformed(&self.set(), "the version file is not UTF-8"))?;
+        VersionInfo::parse(&text)
+            .map_err(|e| SetError::malformed(&self.set(), format!("{VERSION_ENTRY}: {e}")))
+    }
+
+    /// `.summary.txt`, the last entry, found from the end of the set.
+    pub fn summary(&self) -> Result<Summary, SetError> {
+        let bad = |why: &str| SetError::malformed(&self.set(), why.to_string());
+        if self.total < 3 * BLOCK || !self.total.is_multiple_of(BLOCK) {
+            return Err(bad("the set is not a whole number of tar blocks"));
+        }
+        let end = self.total - 2 * BLOCK;
+        if self.read_range(end..self.total)?.iter().any(|&b| b != 0) {
+            return Err(bad(
+                "the set does not end with the end-of-archive blocks (cut short?)",
+            ));
+        }
+        for k in 1..=SUMMARY_SEARCH_BLOCKS.min(end / BLOCK) {
+            let at = end - k * BLOCK;
+            let block = self.read_range(at..at + BLOCK)?;
+            let Some((name, size)) = parse_header(&block) else {
+                continue;
+            };
+            if name != SUMMARY_ENTRY || at + BLOCK + size + padding(size) != end || size > MAX_META
+            {
+                continue;
+            }
+            let data = self.read_range(at + BLOCK..at + BLOCK + size)?;
+            let text = String::from_utf8(data).map_err(|_| bad("the summary is not UTF-8"))?;
+            let s = Summary::parse(&text).map_err(|e| bad(&format!("{SUMMARY_ENTRY}: {e}")))?;
+            for (off, len, what) in [
+                (s.index_offset, s.index_size, "index"),
+                (s.deleted_offset, s.deleted_size, "deletions"),
+            ] {
+                if off.checked_add(len).is_none_or(|e| e > at) {
+                    return Err(bad(&format!(
+                        "the summary places the {what} outside the set"
+                    )));
+                }
+            }
+            return Ok(s);
+        }
+        Err(bad("no .summary.txt at the end (the set is incomplete)"))
+    }
+
+    fn lines(
+        &self,
+        offset: u64,
+        size: u64,
+    ) -> Result<impl Iterator<Item = Result<String, SetError>> + use<>, SetError> {
+        let mut j = self.joined();
+        j.seek(SeekFrom::Start(offset)).map_err(|e| self.io(e))?;
+        let mut r = BufReader::with_capacity(64 << 10, j.take(size));
+        let set = self.set();
+        Ok(std::iter::from_fn(move || {
+            let mut line = Vec::new();
+            match (&mut r).take(MAX_LINE).read_until(b'\n', &mut line) {
+                Ok(0) => None,
+                Ok(_) if !line.ends_with(b"\n") => Some(Err(SetError::malformed(
+                    &set,
+                    "a line is too long or unterminated",
+                ))),
+                Ok(_) => {
+                    line.pop();
+                    Some(
+                        String::from_utf8(line)
+                            .map_err(|_| SetError::malformed(&set, "a line is not UTF-8")),
+                    )
+                }
+                Err(e) => Some(Err(SetError::io(&set, e))),
+            }
+        }))
+    }
+
+    /// Every index line (directories stored in the set), in post-order.
+    pub fn index(&self) -> Result<Vec<IndexEntry>, SetError> {
+        let mut out = Vec::new();
+        self.for_each_index(|e| {
+            out.push(e);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the index; `f` returns `false` to stop.
+    pub fn for_each_index(
+        &self,
+        mut f: impl FnMut(IndexEntry) -> Result<bool, SetError>,
+    ) -> Result<(), SetError> {
+        let s = self.summary()?;
+        let mut lines = self.lines(s.index_offset, s.index_size)?;
+        match lines.next() {
+            Some(Ok(h)) if h == INDEX_HEADER => {}
+            _ => {
+                return Err(SetError::malformed(
+                    &self.set(),
+                    "the index has no header line",
+                ));
+            }
+        }
+        for line in lines {
+            let e = IndexEntry::parse(&line?)
+                .map_err(|why| SetError::malformed(&self.set(), format!("index: {why}")))?;
+            if e.end > self.total {
+                return Err(SetError::malformed(
+                    &self.set(),
+                    "index: range beyond the end",
+                ));
+            }
+            if !f(e)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The index line of one directory (`.` for everything), if the set holds it.
+    pub fn find(&self, path: &str) -> Result<Option<IndexEntry>, SetError> {
+        let want = path.trim_matches('/');
+        let want = if want.is_empty() { "." } else { want };
+        let mut found = None;
+        self.for_each_index(|e| {
+            if e.path == want {
+                found = Some(e);
+                Ok(false)
+            } else {
+                Ok(true)
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Paths a differential records as deleted since its full.
+    pub fn deleted(&self) -> Result<Vec<String>, SetError> {
+        let s = self.summary()?;
+        if s.deleted_size == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for line in self.lines(s.deleted_offset, s.deleted_size)? {
+            let line = line?;
+            let p = unescape(&line).ok_or_else(|| {
+                SetError::malformed(&self.set(), format!("{DELETED_ENTRY}: bad escape"))
+            })?;
+            check_relative(&p).map_err(|why| {
+                SetError::malformed(&self.set(), format!("{DELETED_ENTRY}: {why}"))
+            })?;
+            out.push(p.into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for every data entry in `range` (from the index), with a
+    /// reader of its contents. Only those bytes of the set are read.
+    pub fn entries(
+        &self,
+        range: Range<u64>,
+        mut f: impl FnMut(&SetEntry, &mut dyn Read) -> Result<(), SetError>,
+    ) -> Result<(), SetError> {
+        if range.end > self.total || range.start > range.end {
+            return Err(SetError::malformed(&self.set(), "range outside the set"));
+        }
+        let set = self.set();
+        let bad = |why: String| SetError::malformed(&set, why);
+        let mut j = self.joined();
+        j.seek(SeekFrom::Start(range.start))
+            .map_err(|e| self.io(e))?;
+        let mut ar = tar::Archive::new(j.take(range.end - range.start));
+        let entries = ar.entries().map_err(|e| bad(format!("tar: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("tar: {e}")))?;
+            let raw = entry.path_bytes();
+            let path = std::str::from_utf8(&raw)
+                .map_err(|_| bad("an entry name is not UTF-8".into()))?
+                .trim_end_matches('/')
+                .to_string();
+            let rel = if path == DATA_DIR {
+                String::new()
+            } else if let Some(r) = path.strip_prefix("@backup/") {
+                check_relative(r).map_err(|why| bad(format!("entry {path:?}: {why}")))?;
+                r.to_string()
+            } else {
+                // The set's own files (.version.txt, .index.txt...) are not data.
+                continue;
+            };
+            let h = entry.header();
+            let kind = match h.entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+                tar::EntryType::Directory => EntryKind::Dir,
+                tar::EntryType::Symlink => EntryKind::Symlink,
+                other => {
+                    return Err(bad(format!(
+                        "entry {path:?} has a type this format never writes ({other:?})"
+                    )));
+                }
+            };
+            let link = match kind {
+                EntryKind::Symlink => Some(
+                    entry
+                        .link_name_bytes()
+                        .map(|l| String::from_utf8_lossy(&l).into_owned())
+                        .ok_or_else(|| bad(format!("link {path:?} has no target")))?,
+                ),
+                _ => None,
+            };
+            let meta = SetEntry {
+                path: rel,
+                kind,
+                size: entry.size(),
+                mode: h.mode().map_err(|e| bad(format!("entry {path:?}: {e}")))?,
+                uid: h.uid().unwrap_or(0),
+                gid: h.gid().unwrap_or(0),
+                mtime: h.mtime().unwrap_or(0),
+                link,
+            };
+            f(&meta, &mut entry)?;
+        }
+        Ok(())
+    }
+}
+
+/// Name and size of a ustar header block, if it is one (checksum right).
+fn parse_header(block: &[u8]) -> Option<(String, u64)> {
+    if block.len() != BLOCK as usize {
+        return None;
+    }
+    let h = tar::Header::from_byte_slice(block);
+    let sum = h.cksum().ok()?;
+    let mut computed: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    computed =
+        computed - block[148..156].iter().map(|&b| u32::from(b)).sum::<u32>() + 8 * u32::from(b' ');
+    if sum != computed {
+        return None;
+    }
+    let name = String::from_utf8(h.path_bytes().into_owned()).ok()?;
+    Some((name, h.size().ok()?))
+}
+
+/// A relative path with no `..`, `.`, empty or absolute parts.
+pub fn check_relative(p: &str) -> Result<(), String> {
+    if p.is_empty() || p.starts_with('/') {
+        return Err("absolute or empty path".into());
+    }
+    if p.contains('\0') {
+        return Err("NUL in path".into());
+    }
+    if p.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err("path with '..', '.' or empty parts".into());
+    }
+    Ok(())
+}
+
+/// A set's volumes read as one stream, with seeking.
+pub struct Joined {
+    volumes: Vec<(PathBuf, u64)>,
+    pos: u64,
+    current: Option<(usize, File)>,
+}
+
+impl Joined {
+    fn locate(&self, pos: u64) -> Option<(usize, u64)> {
+        let mut start = 0;
+        for (i, (_, size)) in self.volumes.iter().enumerate() {
+            if pos < start + size {
+                return Some((i, pos - start));
+            }
+            start += size;
+        }
+        None
+    }
+}
+
+impl Read for Joined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some((i, within)) = self.locate(self.pos) else {
+            return Ok(0);
+        };
+        if self.current.as_ref().is_none_or(|c| c.0 != i) {
+            let f = File::open(&self.volumes[i].0)?;
+            self.current = Some((i, f));
+        }
+        let Some((_, f)) = self.current.as_mut() else {
+            return Ok(0);
+        };
+        f.seek(SeekFrom::Start(within))?;
+        let left = self.volumes[i].1 - within;
+        let want = buf.len().min(left.min(usize::MAX as u64) as usize);
+        let n = f.read(&mut buf[..want])?;
+        if n == 0 && want > 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} is shorter than when the set was opened",
+                    self.volumes[i].0.display()
+                ),
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Joined {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let total: u64 = self.volumes.iter().map(|v| v.1).sum();
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => total.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        self.pos = new;
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert!(check_relative("store/mail/a").is_ok());
+        for bad in ["", "/etc", "a/../b", "..", "a//b", "./a", "a/."] {
+            assert!(check_relative(bad).is_err(), "{bad}");
+        }
+    }
+}

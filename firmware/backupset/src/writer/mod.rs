@@ -1,0 +1,291 @@
+//! Writing a set: scan → hash → write on three threads, then read back,
+//! publish and (for a full) commit the state a differential needs.
+
+mod scan;
+mod sink;
+
+pub use scan::EXCLUDED_TOP;
+pub use sink::WrittenVolume;
+
+use crate::catalog;
+use crate::error::SetError;
+use crate::meta::{FORMAT, Summary, VersionInfo};
+use crate::name::SetName;
+use crate::publish::{self, PublishedVolume};
+use crate::state::{STATE_FILE, StateReader, StateWriter};
+use appconfig::BackupType;
+use sink::{Batch, VolumeWriter};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+
+/// Size of one buffer of tar bytes, and how many exist: the writer's whole
+/// working memory for file data is their product.
+const BATCH: usize = 1 << 20;
+const BUFFERS: usize = 6;
+
+/// What to back up, where, and how.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// The data partition (`/data`).
+    pub data_root: PathBuf,
+    /// Further absolute paths to leave out (the destination and the state
+    /// folder when they lie inside the data root); `backup/`, `restore/`
+    /// and `state/` at the top are always left out.
+    pub exclude: Vec<PathBuf>,
+    /// Folder the set is published in.
+    pub dest_dir: PathBuf,
+    /// Where the state of the last full and the writer's spool files live.
+    pub state_dir: PathBuf,
+    pub hostname: String,
+    pub kind: BackupType,
+    /// Start time, seconds since the epoch; names the set.
+    pub started: i64,
+    /// 0: keep every body.
+    pub body_window_hours: u32,
+    /// Split the tar stream into volumes of this many bytes.
+    pub volume_size: Option<u64>,
+    /// Firmware version written into `.version.txt`.
+    pub version: String,
+    /// Read every volume back from the destination before publishing.
+    pub verify: bool,
+    /// Set from another thread to abandon the backup.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// Where a running backup is; read from other threads.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes of the tar stream produced.
+    pub bytes: AtomicU64,
+    pub files: AtomicU64,
+    /// A [`Phase`] as a number.
+    pub phase: AtomicU8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Writing = 0,
+    Verifying = 1,
+    Publishing = 2,
+}
+
+impl Progress {
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Relaxed) {
+            1 => Phase::Verifying,
+            2 => Phase::Publishing,
+            _ => Phase::Writing,
+        }
+    }
+    fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::Relaxed);
+    }
+}
+
+/// A published, verified set.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub name: SetName,
+    pub volumes: Vec<PublishedVolume>,
+    pub summary: Summary,
+    /// The first problems met (unreadable files, sockets...), word for word.
+    pub problems: Vec<String>,
+    pub problem_count: u64,
+    /// For a differential, the full it extends.
+    pub base: Option<String>,
+    /// Why a differential was asked for but a full was written.
+    pub fell_back: Option<String>,
+}
+
+impl Outcome {
+    pub fn size(&self) -> u64 {
+        self.volumes.iter().map(|v| v.size).sum()
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Decides whether a differential can be written: the state of the last
+/// full must be there and that full complete at the destination.
+fn differential_base(opts: &WriteOptions) -> Result<StateReader, String> {
+    let path = opts.state_dir.join(STATE_FILE);
+    let reader = StateReader::open(&path)
+        .map_err(|e| format!("no usable record of the last full backup ({e})"))?;
+    let Some(base) = SetName::parse_tar(&reader.base) else {
+        return Err(format!(
+            "the recorded last full {:?} is not a set name",
+            reader.base
+        ));
+    };
+    if base.host != opts.hostname {
+        return Err(format!(
+            "the last full {} was made under another host name",
+            reader.base
+        ));
+    }
+    match catalog::set_status(&opts.dest_dir, &base) {
+        Ok(s) if s.complete => Ok(reader),
+        Ok(_) => Err(format!(
+            "the last full {} is not complete at the destination",
+            reader.base
+        )),
+        Err(e) => Err(format!(
+            "the last full {} cannot be checked: {e}",
+            reader.base
+        )),
+    }
+}
+
+/// Writes, verifies and publishes one set.
+pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, SetError> {
+    std::fs::create_dir_all(&opts.state_dir).map_err(|e| SetError::io(&opts.state_dir, e))?;
+    let mut kind = opts.kind;
+    let mut fell_back = None;
+    let mut base_reader = None;
+    if kind == BackupType::Differential {
+        match differential_base(opts) {
+            Ok(r) => base_reader = Some(r),
+            Err(why) => {
+                log::warn!("writing a full backup instead of a differential: {why}");
+                fell_back = Some(why);
+                kind = BackupType::Full;
+            }
+        }
+    }
+    let base = base_reader.as_ref().map(|r| r.base.clone());
+    let name = SetName::new(&opts.hostname, kind, opts.started);
+    if opts.dest_dir.join(name.tar_name()).exists() || opts.dest_dir.join(name.md5_name()).exists()
+    {
+        return Err(SetError::Internal(format!(
+            "a set named {} already exists",
+            name.tar_name()
+        )));
+    }
+    let state_tmp = opts.state_dir.join(format!(".{STATE_FILE}.tmp"));
+    let state_out = match kind {
+        BackupType::Full => Some(StateWriter::create(
+            &state_tmp,
+            &name.tar_name(),
+            opts.started,
+        )?),
+        _ => None,
+    };
+    let version = VersionInfo {
+        started: opts.started,
+        version: opts.version.clone(),
+        hostname: opts.hostname.clone(),
+        kind,
+        format: FORMAT,
+        body_window_hours: opts.body_window_hours,
+        base: base.clone(),
+    };
+    progress.set_phase(Phase::Writing);
+    progress.bytes.store(0, Ordering::Relaxed);
+    progress.files.store(0, Ordering::Relaxed);
+
+    let volume_size = opts.volume_size.filter(|&v| v > 0).unwrap_or(u64::MAX);
+    let temp_of = {
+        let n = name.clone();
+        move |i: u32| SetName::temp_name(&n.volume_name(i))
+    };
+    let out = VolumeWriter::new(&opts.dest_dir, volume_size, Box::new(temp_of));
+    let (scan_tx, hash_rx) = sync_channel::<Batch>(2);
+    let (hash_tx, write_rx) = sync_channel::<Batch>(2);
+    let (free_tx, free_rx) = sync_channel::<Batch>(BUFFERS);
+    for _ in 0..BUFFERS {
+        let _ = free_tx.send(Batch {
+            data: vec![0; BATCH],
+            len: 0,
+        });
+    }
+
+    let (scanned, digests, joined_writer) = std::thread::scope(|s| {
+        let hasher = s.spawn(move || sink::hasher(hash_rx, hash_tx, volume_size));
+        let writer = s.spawn(move || sink::writer(write_rx, free_tx, out));
+        let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
+            .and_then(|sc| sc.run(&version.to_text()));
+        (scanned, hasher.join(), writer.join())
+    });
+    let (mut written, write_result) = match joined_writer {
+        Ok((w, r)) => (Some(w), r),
+        Err(_) => (
+            None,
+            Err(SetError::Internal("the writer thread failed".into())),
+        ),
+    };
+
+    let cleanup = |written: &Option<VolumeWriter>| {
+        if let Some(w) = written {
+            for v in &w.written {
+                let _ = std::fs::remove_file(&v.temp);
+            }
+        }
+        let _ = std::fs::remove_file(&state_tmp);
+    };
+    let result = (|| {
+        // A failed write explains a stopped scanner better than the scanner does.
+        write_result?;
+        let scanned = scanned?;
+        let digests = digests.map_err(|_| SetError::Internal("the hasher stopped".into()))?;
+        let volumes = written
+            .as_ref()
+            .map(|w| w.written.clone())
+            .unwrap_or_default();
+        if digests.len() != volumes.len() {
+            return Err(SetError::Internal(format!(
+                "{} volumes written but {} hashed",
+                volumes.len(),
+                digests.len()
+            )));
+        }
+        if opts.verify {
+            progress.set_phase(Phase::Verifying);
+            for (i, (v, d)) in volumes.iter().zip(&digests).enumerate() {
+                let back = publish::read_back_md5(&v.temp, &opts.cancel)?;
+                if &back != d {
+                    return Err(SetError::ReadBackMismatch {
+                        volume: name.volume_name(i as u32),
+                        written: publish::hex(d),
+                        read: publish::hex(&back),
+                    });
+                }
+            }
+        }
+        if opts.cancel.load(Ordering::Relaxed) {
+            return Err(SetError::Cancelled);
+        }
+        progress.set_phase(Phase::Publishing);
+        let published = publish::publish(&opts.dest_dir, &name, &volumes, &digests)?;
+        Ok((scanned, published))
+    })();
+    let (scanned, published) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            cleanup(&written);
+            return Err(e);
+        }
+    };
+    written.take();
+    if kind == BackupType::Full {
+        let target = opts.state_dir.join(STATE_FILE);
+        std::fs::rename(&state_tmp, &target).map_err(|e| SetError::io(&target, e))?;
+        publish::sync_dir(&opts.state_dir);
+    }
+    Ok(Outcome {
+        name,
+        volumes: published,
+        summary: scanned.summary,
+        problems: scanned.problems,
+        problem_count: scanned.problem_count,
+        base,
+        fell_back,
+    })
+}

@@ -1,0 +1,184 @@
+mod common;
+
+use appconfig::BackupType;
+use backupset::{SetReader, window};
+use common::*;
+
+#[test]
+fn full_backup_round_trips_through_gnu_tar() {
+    let fx = Fixture::new(4 << 20);
+    let started = NOW + 3600;
+    let opts = fx.options(BackupType::Full, started);
+    let out = fx.write(&opts);
+    assert_eq!(out.name.tar_name(), "mail-F20261122T041815Z.tar");
+    assert_eq!(out.volumes.len(), 1);
+    assert_eq!(out.problem_count, 0, "{:?}", out.problems);
+
+    let check = md5sum_check(&fx.dest, &out.name.md5_name());
+    assert!(check.contains(": OK"), "{check}");
+
+    let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
+    let listing = tar_list(&fx.dest, &names);
+    assert_eq!(listing.first().map(String::as_str), Some(".version.txt"));
+    assert_eq!(listing.last().map(String::as_str), Some(".summary.txt"));
+    assert!(listing.iter().any(|l| l == ".index.txt"));
+    assert!(
+        listing
+            .iter()
+            .all(|l| l.starts_with("@backup") || l.starts_with('.')),
+        "everything else under @backup/"
+    );
+    for excluded in ["@backup/backup/", "@backup/restore/", "@backup/state/"] {
+        assert!(
+            !listing.iter().any(|l| l.starts_with(excluded)),
+            "{excluded} must be left out"
+        );
+    }
+
+    let restored = fx.tmp.path().join("restored");
+    gnu_extract(&fx.dest, &names, &restored);
+    let source = snapshot(&fx.data, &["backup", "restore", "state"]);
+    let back = snapshot(&restored.join("@backup"), &[]);
+    let cutoff = started - 24 * 3600;
+    let mut headers_only = 0;
+    let mut whole = 0;
+    for (path, (kind, mode, mtime, data)) in &source {
+        let Some((k2, m2, t2, d2)) = back.get(path) else {
+            panic!("{path} missing after extraction");
+        };
+        assert_eq!((kind, mode), (k2, m2), "{path}");
+        if *kind != 'f' {
+            continue;
+        }
+        assert_eq!(mtime, t2, "{path}: modification time");
+        if window::is_windowed_message(path) && *mtime < cutoff {
+            // Headers only: the marker, then the original header section.
+            let hl = window::header_len(data).expect("message has headers");
+            assert!(window::is_headers_only(d2), "{path} should be headers-only");
+            let marker_end = d2.iter().position(|&b| b == b'\n').expect("marker line") + 1;
+            assert_eq!(
+                &d2[marker_end..],
+                &data[..hl],
+                "{path}: header section kept"
+            );
+            headers_only += 1;
+        } else {
+            assert!(d2 == data, "{path}: contents differ");
+            whole += 1;
+        }
+    }
+    assert_eq!(back.len(), source.len(), "nothing extra");
+    assert!(
+        headers_only > 0 && whole > 0,
+        "{headers_only} headers-only, {whole} whole"
+    );
+
+    let set = SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
+    let summary = set.summary().expect("summary");
+    assert_eq!(summary.headers_only_files, headers_only);
+    assert_eq!(summary, out.summary);
+    let v = set.version().expect("version");
+    assert_eq!(
+        (v.hostname.as_str(), v.kind, v.body_window_hours, v.base),
+        ("mail", BackupType::Full, 24, None)
+    );
+    let root = set.find(".").expect("index").expect("root in index");
+    assert_eq!(root.headers_only, headers_only);
+    assert!(
+        set.verify(&Default::default())
+            .expect("verify")
+            .iter()
+            .all(|c| c.ok)
+    );
+    // The state a differential needs was committed; nothing temporary is left.
+    assert!(fx.state.join("full.state").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&fx.dest)
+        .expect("dest")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn volumes_split_join_and_verify_each() {
+    let fx = Fixture::new(3 << 20);
+    let mut opts = fx.options(BackupType::Copy, NOW + 60);
+    opts.volume_size = Some(300 * 1024 + 7);
+    opts.body_window_hours = 0;
+    let out = fx.write(&opts);
+    assert!(out.volumes.len() >= 5, "{} volumes", out.volumes.len());
+    assert_eq!(out.volumes[1].name, format!("{}.001", out.name.tar_name()));
+    for v in &out.volumes[..out.volumes.len() - 1] {
+        assert_eq!(v.size, 300 * 1024 + 7);
+    }
+    let check = md5sum_check(&fx.dest, &out.name.md5_name());
+    assert_eq!(check.matches(": OK").count(), out.volumes.len(), "{check}");
+    let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
+    let restored = fx.tmp.path().join("restored");
+    gnu_extract(&fx.dest, &names, &restored);
+    assert_same(
+        &snapshot(&fx.data, &["backup", "restore", "state"]),
+        &snapshot(&restored.join("@backup"), &[]),
+    );
+    // A copy is outside the chain: no state for differentials.
+    assert!(!fx.state.join("full.state").exists());
+    let set = SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
+    assert_eq!(set.volumes().len(), out.volumes.len());
+    assert!(set.summary().is_ok());
+}
+
+#[test]
+fn one_user_is_read_by_its_byte_range_only() {
+    let fx = Fixture::new(4 << 20);
+    let mut opts = fx.options(BackupType::Full, NOW + 60);
+    opts.body_window_hours = 0;
+    opts.volume_size = Some(512 * 1024);
+    let out = fx.write(&opts);
+    let set = SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
+    let index = set.index().expect("index");
+    let user = index
+        .iter()
+        .filter(|e| e.path.starts_with("store/mail/") && e.path.matches('/').count() == 3)
+        .filter(|e| e.files > 0)
+        .min_by_key(|e| e.bytes)
+        .expect("a user in the index")
+        .clone();
+    assert!(
+        user.end - user.start < set.total_size() / 2,
+        "a user is a fraction of the set"
+    );
+    let mut seen = Vec::new();
+    set.entries(user.start..user.end, |e, data| {
+        assert!(
+            e.path.starts_with(&user.path),
+            "{} outside {}",
+            e.path,
+            user.path
+        );
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(data, &mut buf).expect("read");
+        seen.push((e.path.clone(), buf));
+        Ok(())
+    })
+    .expect("entries");
+    let files = seen
+        .iter()
+        .filter(|(p, _)| std::fs::metadata(fx.data.join(p)).is_ok_and(|m| m.is_file()))
+        .count() as u64;
+    assert_eq!(files, user.files);
+    for (p, data) in &seen {
+        let src = fx.data.join(p);
+        if src.is_file() {
+            assert!(std::fs::read(&src).expect("read") == *data, "{p}");
+        }
+    }
+    // The same through the applier.
+    let target = fx.tmp.path().join("one-user");
+    let stats = backupset::extract(&set, &target, &user.path).expect("extract");
+    assert_eq!(stats.files, user.files);
+    let a = snapshot(&fx.data.join(&user.path), &[]);
+    let b = snapshot(&target.join(&user.path), &[]);
+    assert_same(&a, &b);
+    assert_eq!(set.find("store/mail/no.such/domain").expect("find"), None);
+}
