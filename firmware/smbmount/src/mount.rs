@@ -1,0 +1,406 @@
+//! Mounting a share: resolve, check the port, mount(2) with the best
+//! dialect the server takes, and unmount when done.
+
+use crate::kmsg::KmsgWatch;
+use crate::options::{CifsOptions, DIALECTS, check_share, clean_path};
+use crate::server::{Host, Server};
+use crate::{Login, Resolver, SmbError, UpnForm, mountinfo, reach};
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where a share is mounted while in use.
+pub const DEFAULT_MOUNT_POINT: &str = "/run/smb";
+
+/// `//host/share[/path]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub server: Server,
+    pub share: String,
+    /// Inside the share, `a/b`; empty for its root.
+    pub path: String,
+}
+
+impl Share {
+    pub fn new(server: &str, share: &str, path: &str) -> Result<Share, SmbError> {
+        check_share(share.trim(), path)?;
+        Ok(Share {
+            server: Server::parse(server)?,
+            share: share.trim().to_string(),
+            path: clean_path(path),
+        })
+    }
+
+    /// The share and login from the appliance's settings.
+    pub fn from_settings(
+        s: &appconfig::SmbSettings,
+        upn: UpnForm,
+    ) -> Result<(Share, Login), SmbError> {
+        Ok((
+            Share::new(&s.host, &s.share, &s.path)?,
+            Login::parse(&s.username, &s.password, upn)?,
+        ))
+    }
+
+    /// `\\host\share\path` as Windows users write it.
+    pub fn unc(&self) -> String {
+        let mut s = format!("\\\\{}\\{}", self.server.host_text(), self.share);
+        if !self.path.is_empty() {
+            s.push('\\');
+            s.push_str(&self.path.replace('/', "\\"));
+        }
+        s
+    }
+}
+
+/// How mounts are made.
+#[derive(Debug, Clone)]
+pub struct MountConfig {
+    pub mount_point: PathBuf,
+    pub connect_timeout: Duration,
+    pub upn: UpnForm,
+}
+
+impl Default for MountConfig {
+    fn default() -> Self {
+        MountConfig {
+            mount_point: PathBuf::from(DEFAULT_MOUNT_POINT),
+            connect_timeout: reach::CONNECT_TIMEOUT,
+            upn: UpnForm::default(),
+        }
+    }
+}
+
+/// The server's address: itself when it is one, else asked of DNS.
+pub fn resolve(server: &Server, resolver: &Resolver) -> Result<IpAddr, SmbError> {
+    match &server.host {
+        Host::Ip(ip) => Ok(*ip),
+        Host::Name(n) => resolver
+            .resolve(n)?
+            .first()
+            .map(|a| IpAddr::V4(*a))
+            .ok_or_else(|| SmbError::NameDoesNotResolve { name: n.clone() }),
+    }
+}
+
+/// Resolves, checks the port and mounts.
+pub fn mount(
+    share: &Share,
+    login: &Login,
+    resolver: &Resolver,
+    cfg: &MountConfig,
+) -> Result<SmbMount, SmbError> {
+    let addr = resolve(&share.server, resolver)?;
+    reach::check_reachable(addr, share.server.port, cfg.connect_timeout)?;
+    mount_at(share, addr, login, cfg)
+}
+
+/// Mounts at `cfg.mount_point`, trying the dialects best first.
+pub fn mount_at(
+    share: &Share,
+    addr: IpAddr,
+    login: &Login,
+    cfg: &MountConfig,
+) -> Result<SmbMount, SmbError> {
+    let target = &cfg.mount_point;
+    prepare_mount_point(target)?;
+    let host = share.server.host_text();
+    let mut first_error = None;
+    for dialect in DIALECTS {
+        let opts = CifsOptions {
+            addr,
+            port: share.server.port,
+            host: &host,
+            share: &share.share,
+            path: &share.path,
+            login,
+            dialect,
+        };
+        let mut kmsg = KmsgWatch::start();
+        let result = nix::mount::mount(
+            Some(opts.source().as_str()),
+            target.as_path(),
+            Some("cifs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some(opts.data().as_str()),
+        );
+        match result {
+            Ok(()) => {
+                let negotiated = mountinfo::current(target)
+                    .and_then(|e| mountinfo::dialect(&e.super_options))
+                    .unwrap_or_else(|| dialect.to_string());
+                log::info!("mounted {} (SMB {negotiated})", share.unc());
+                return Ok(SmbMount {
+                    target: target.clone(),
+                    dialect: negotiated,
+                    mounted: true,
+                });
+            }
+            Err(e) => {
+                let log_text = kmsg.take();
+                let err = classify(e, &log_text, kmsg.available(), share);
+                log::debug!("mounting {} with SMB {dialect}: {}", share.unc(), e.desc());
+                if !dialect_may_help(e) {
+                    return Err(err);
+                }
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(SmbError::NoDialect))
+}
+
+/// Errors that can mean "not this dialect", worth a try with an older one.
+fn dialect_may_help(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::EOPNOTSUPP | Errno::EPROTO | Errno::EPROTONOSUPPORT | Errno::EIO | Errno::ECONNRESET
+    )
+}
+
+/// Turns a failed mount into plain words, using what cifs logged to tell
+/// apart the cases that share an errno.
+pub fn classify(e: Errno, kernel_log: &str, log_seen: bool, share: &Share) -> SmbError {
+    let session_failed = kernel_log.contains("SessSetup") || kernel_log.contains("LOGON_FAILURE");
+    let mount_failed = kernel_log.contains("cifs_mount failed");
+    match e {
+        Errno::ENODEV => SmbError::NoCifs,
+        Errno::EACCES | Errno::EPERM if session_failed => SmbError::BadCredentials,
+        Errno::EACCES | Errno::EPERM if log_seen && mount_failed => SmbError::AccessDenied,
+        Errno::EACCES | Errno::EPERM => SmbError::BadCredentialsOrDenied,
+        Errno::EKEYREVOKED | Errno::EKEYEXPIRED | Errno::EKEYREJECTED => SmbError::AccountUnusable,
+        Errno::ENOENT | Errno::ENXIO | Errno::ENOTDIR => {
+            if kernel_log.contains("BAD_NETWORK_NAME") || share.path.is_empty() {
+                SmbError::ShareMissing {
+                    share: share.share.clone(),
+                }
+            } else if log_seen && mount_failed {
+                SmbError::PathMissing {
+                    path: share.path.clone(),
+                }
+            } else {
+                SmbError::ShareOrPathMissing {
+                    share: share.share.clone(),
+                    path: share.path.clone(),
+                }
+            }
+        }
+        Errno::EHOSTUNREACH | Errno::ENETUNREACH | Errno::EHOSTDOWN => SmbError::HostUnreachable {
+            addr: match &share.server.host {
+                Host::Ip(ip) => *ip,
+                Host::Name(_) => IpAddr::from([0, 0, 0, 0]),
+            },
+            port: share.server.port,
+        },
+        Errno::ECONNREFUSED => SmbError::ConnectionRefused {
+            addr: match &share.server.host {
+                Host::Ip(ip) => *ip,
+                Host::Name(_) => IpAddr::from([0, 0, 0, 0]),
+            },
+            port: share.server.port,
+        },
+        Errno::ETIMEDOUT => SmbError::TimedOut,
+        e if dialect_may_help(e) => SmbError::NoDialect,
+        Errno::EINVAL => {
+            SmbError::Mount("the kernel refused the mount options (invalid argument)".into())
+        }
+        e => SmbError::Mount(e.desc().to_string()),
+    }
+}
+
+/// Makes the mount point and clears a mount left there by a crash.
+fn prepare_mount_point(target: &Path) -> Result<(), SmbError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(target)
+        .map_err(|e| SmbError::Mount(format!("cannot create {}: {e}", target.display())))?;
+    if mountinfo::current(target).is_some() {
+        log::warn!("{} was still mounted; detaching it", target.display());
+        let _ = nix::mount::umount2(target, MntFlags::MNT_DETACH);
+    }
+    Ok(())
+}
+
+/// A mounted share; unmounted by [`SmbMount::unmount`] or when dropped.
+#[derive(Debug)]
+pub struct SmbMount {
+    target: PathBuf,
+    dialect: String,
+    mounted: bool,
+}
+
+impl SmbMount {
+    /// The mount point (the share's `path`, when one was given).
+    pub fn dir(&self) -> &Path {
+        &self.target
+    }
+
+    /// The negotiated dialect, e.g. "3.1.1".
+    pub fn dialect(&self) -> &str {
+        &self.dialect
+    }
+
+    /// Unmounts, reporting failure; a busy mount is detached lazily so the
+    /// next use starts clean.
+    pub fn unmount(mut self) -> Result<(), SmbError> {
+        self.mounted = false;
+        unmount(&self.target)
+    }
+}
+
+fn unmount(target: &Path) -> Result<(), SmbError> {
+    match nix::mount::umount2(target, MntFlags::empty()) {
+        Ok(()) => Ok(()),
+        Err(Errno::EBUSY) => nix::mount::umount2(target, MntFlags::MNT_DETACH)
+            .map_err(|e| SmbError::Mount(format!("unmounting failed: {}", e.desc()))),
+        Err(e) => Err(SmbError::Mount(format!("unmounting failed: {}", e.desc()))),
+    }
+}
+
+impl Drop for SmbMount {
+    fn drop(&mut self) {
+        if self.mounted
+            && let Err(e) = unmount(&self.target)
+        {
+            log::error!("{}: {e}", self.target.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(path: &str) -> Share {
+        Share::new("10.0.2.2:4450", "backups", path).expect("share")
+    }
+
+    #[test]
+    fn unc_and_settings() {
+        assert_eq!(
+            share("mail/nightly").unc(),
+            "\\\\10.0.2.2\\backups\\mail\\nightly"
+        );
+        let s = appconfig::SmbSettings {
+            host: "fs1.example.com".into(),
+            share: "b".into(),
+            path: "\\x\\".into(),
+            username: "DOM\\u".into(),
+            password: "p".into(),
+        };
+        let (sh, login) = Share::from_settings(&s, UpnForm::Split).expect("settings");
+        assert_eq!(sh.path, "x");
+        assert_eq!(login.domain.as_deref(), Some("DOM"));
+    }
+
+    #[test]
+    fn errors_in_plain_words() {
+        let bad_pw = "CIFS: VFS: \\\\10.0.2.2 Send error in SessSetup = -13\nCIFS: VFS: cifs_mount failed w/return code = -13\n";
+        let denied = "CIFS: VFS: cifs_mount failed w/return code = -13\n";
+        let no_share = "CIFS: VFS: BAD_NETWORK_NAME: \\\\10.0.2.2\\nope\nCIFS: VFS: cifs_mount failed w/return code = -2\n";
+        let p = share("a/b");
+        assert_eq!(
+            classify(Errno::EACCES, bad_pw, true, &p),
+            SmbError::BadCredentials
+        );
+        assert_eq!(
+            classify(Errno::EACCES, denied, true, &p),
+            SmbError::AccessDenied
+        );
+        assert_eq!(
+            classify(Errno::EACCES, "", false, &p),
+            SmbError::BadCredentialsOrDenied
+        );
+        assert_eq!(
+            classify(Errno::ENOENT, no_share, true, &p),
+            SmbError::ShareMissing {
+                share: "backups".into()
+            }
+        );
+        assert_eq!(
+            classify(Errno::ENOENT, denied, true, &p),
+            SmbError::PathMissing { path: "a/b".into() }
+        );
+        assert!(matches!(
+            classify(Errno::ENOENT, "", false, &p),
+            SmbError::ShareOrPathMissing { .. }
+        ));
+        assert!(matches!(
+            classify(Errno::ENOENT, "", false, &share("")),
+            SmbError::ShareMissing { .. }
+        ));
+        assert_eq!(classify(Errno::ENODEV, "", false, &p), SmbError::NoCifs);
+        assert_eq!(
+            classify(Errno::EOPNOTSUPP, "", false, &p),
+            SmbError::NoDialect
+        );
+        assert_eq!(
+            classify(Errno::EKEYEXPIRED, "", false, &p),
+            SmbError::AccountUnusable
+        );
+        assert_eq!(
+            classify(Errno::EHOSTUNREACH, "", false, &p).to_string(),
+            "host unreachable: 10.0.2.2 does not answer on port 4450"
+        );
+        assert_eq!(
+            SmbError::BadCredentials.to_string(),
+            "bad user name or password"
+        );
+    }
+
+    #[test]
+    fn resolve_ip_needs_no_dns() {
+        let s = Server::parse("10.0.2.2").expect("ip");
+        assert_eq!(
+            resolve(&s, &Resolver::new(&[])),
+            Ok("10.0.2.2".parse().expect("ip"))
+        );
+        let n = Server::parse("fs1.example.com").expect("name");
+        assert!(matches!(
+            resolve(&n, &Resolver::new(&[])),
+            Err(SmbError::NoDnsServer { .. })
+        ));
+    }
+
+    /// A real mount against Samba on loopback. Where the kernel has cifs it
+    /// must mount, take a file and unmount; where it has none (this
+    /// sandbox), the error must say so. Either way a stopped server is then
+    /// refused in plain words before mount(2) is tried.
+    #[test]
+    fn mount_against_samba_on_loopback() {
+        use crate::testserver::{SambaOptions, SambaServer};
+        let mut srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+        let share = Share::new(&format!("127.0.0.1:{}", srv.port), "backups", "").expect("share");
+        let login =
+            Login::parse("TESTDOM\\backup", &srv.options.password, UpnForm::Split).expect("login");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = MountConfig {
+            mount_point: dir.path().join("smb"),
+            ..Default::default()
+        };
+        match mount(&share, &login, &Resolver::new(&[]), &cfg) {
+            Ok(m) => {
+                assert!(m.dialect().starts_with('3'), "{}", m.dialect());
+                std::fs::write(m.dir().join("landed.txt"), b"x").expect("write to share");
+                m.unmount().expect("unmount");
+                assert!(srv.share_dir().join("landed.txt").exists());
+                assert!(mountinfo::current(&cfg.mount_point).is_none());
+            }
+            Err(SmbError::NoCifs) => {
+                let fs = std::fs::read_to_string("/proc/filesystems").expect("filesystems");
+                assert!(
+                    !fs.contains("cifs"),
+                    "cifs is there but the mount said it is not"
+                );
+            }
+            Err(e) => panic!("mount failed: {e}\n{}", srv.log()),
+        }
+        srv.stop();
+        let err = mount(&share, &login, &Resolver::new(&[]), &cfg).expect_err("stopped");
+        assert!(matches!(err, SmbError::ConnectionRefused { .. }), "{err:?}");
+    }
+}
