@@ -1,0 +1,119 @@
+mod common;
+
+use appconfig::BackupType;
+use backupset::SetReader;
+use common::*;
+
+#[test]
+fn full_plus_differential_restores_the_tree_at_the_differential() {
+    let fx = Fixture::new(4 << 20);
+    let mut opts = fx.options(BackupType::Full, NOW + 60);
+    opts.body_window_hours = 0;
+    let full = fx.write(&opts);
+
+    let m = storegen::mutate(
+        &fx.data,
+        &storegen::MutateOptions {
+            percent: 5.0,
+            seed: 4,
+            now: NOW + 86_400,
+        },
+    )
+    .expect("mutate");
+    assert!(
+        m.deleted > 0 && m.renamed > 0 && m.added > 0 && m.folders_removed == 1,
+        "{m:?}"
+    );
+    // A new empty folder, a link and a file that becomes a folder.
+    std::fs::create_dir_all(fx.data.join("store/mail/new-empty/folder")).expect("mkdir");
+    std::os::unix::fs::symlink("users.cfg", fx.data.join("config/users.link")).expect("symlink");
+    std::fs::remove_file(fx.data.join("sslcert/server.key")).expect("rm");
+    std::fs::create_dir(fx.data.join("sslcert/server.key")).expect("mkdir");
+    std::fs::write(fx.data.join("sslcert/server.key/part"), b"now a folder").expect("write");
+
+    let mut dopts = fx.options(BackupType::Differential, NOW + 86_400 + 60);
+    dopts.body_window_hours = 0;
+    let diff = fx.write(&dopts);
+    assert_eq!(
+        diff.name.kind,
+        BackupType::Differential,
+        "{:?}",
+        diff.fell_back
+    );
+    assert_eq!(diff.base.as_deref(), Some(full.name.tar_name().as_str()));
+    assert!(
+        diff.size() < full.size() / 3,
+        "diff {} vs full {}",
+        diff.size(),
+        full.size()
+    );
+    assert!(diff.summary.deleted_entries > 0);
+    md5sum_check(&fx.dest, &diff.name.md5_name());
+
+    let target = fx.tmp.path().join("restored");
+    let f = SetReader::open(&fx.dest, &full.name.tar_name()).expect("open full");
+    backupset::extract(&f, &target, ".").expect("full");
+    let d = SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open diff");
+    assert_eq!(
+        d.version().expect("version").base.as_deref(),
+        Some(full.name.tar_name().as_str())
+    );
+    let stats = backupset::extract(&d, &target, ".").expect("diff");
+    assert!(stats.deleted > 0);
+    assert_same(
+        &snapshot(&fx.data, &["backup", "restore", "state"]),
+        &snapshot(&target, &[]),
+    );
+
+    // Listing shows the chain.
+    let sets = backupset::list_sets(&fx.dest).expect("list");
+    assert_eq!(sets.len(), 2);
+    assert!(sets.iter().all(|s| s.complete));
+    assert_eq!(sets[1].base.as_deref(), Some(full.name.tar_name().as_str()));
+
+    // A second differential is again against the full, not the first one.
+    std::fs::write(fx.data.join("config/mailserver.cfg"), b"changed again").expect("write");
+    let mut d2 = fx.options(BackupType::Differential, NOW + 2 * 86_400);
+    d2.body_window_hours = 0;
+    let diff2 = fx.write(&d2);
+    assert_eq!(diff2.base.as_deref(), Some(full.name.tar_name().as_str()));
+    assert!(diff2.summary.count_files >= diff.summary.count_files);
+}
+
+#[test]
+fn differential_without_state_falls_back_to_a_full() {
+    let fx = Fixture::new(1 << 20);
+    let out = fx.write(&fx.options(BackupType::Differential, NOW + 60));
+    assert_eq!(out.name.kind, BackupType::Full);
+    assert!(
+        out.fell_back
+            .as_deref()
+            .is_some_and(|w| w.contains("last full")),
+        "{:?}",
+        out.fell_back
+    );
+    // The full's set removed by hand: the next differential is a full again.
+    std::fs::remove_file(fx.dest.join(out.name.md5_name())).expect("rm");
+    let again = fx.write(&fx.options(BackupType::Differential, NOW + 120));
+    assert_eq!(again.name.kind, BackupType::Full);
+    assert!(
+        again
+            .fell_back
+            .as_deref()
+            .is_some_and(|w| w.contains("not complete")),
+        "{:?}",
+        again.fell_back
+    );
+}
+
+#[test]
+fn unchanged_tree_gives_an_almost_empty_differential() {
+    let fx = Fixture::new(2 << 20);
+    let full = fx.write(&fx.options(BackupType::Full, NOW + 60));
+    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
+    assert_eq!(diff.name.kind, BackupType::Differential);
+    assert_eq!(diff.summary.count_files, 0);
+    assert_eq!(diff.summary.deleted_entries, 0);
+    assert!(diff.size() < 16 << 10, "{} bytes", diff.size());
+    assert!(full.size() > 256 << 10, "{}", full.size());
+}

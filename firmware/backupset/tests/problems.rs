@@ -1,0 +1,133 @@
+mod common;
+
+use appconfig::BackupType;
+use backupset::SetError;
+use common::*;
+use std::os::unix::ffi::OsStrExt;
+
+#[test]
+fn sockets_fifos_odd_names_are_reported_and_the_rest_backed_up() {
+    let fx = Fixture::new(512 << 10);
+    let odd = fx.data.join("store/odd");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    let _sock = std::os::unix::net::UnixListener::bind(odd.join("a.sock")).expect("socket");
+    nix::unistd::mkfifo(
+        &odd.join("a.fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .expect("fifo");
+    let bad = std::ffi::OsStr::from_bytes(b"bad-\xff-name");
+    std::fs::write(odd.join(bad), b"x").expect("non-utf8");
+    // Deep path (beyond ustar's 256 bytes) and a 255-byte name.
+    let mut deep = odd.clone();
+    for i in 0..12 {
+        deep.push(format!("level-{i}-Входящие-{}", "x".repeat(20)));
+    }
+    std::fs::create_dir_all(&deep).expect("deep");
+    let long_name = "n".repeat(255);
+    std::fs::write(deep.join(&long_name), b"deep file").expect("long");
+    std::fs::write(odd.join("plain.txt"), b"kept").expect("plain");
+
+    let out = fx.write(&fx.options(BackupType::Full, NOW + 60));
+    assert_eq!(out.problem_count, 3, "{:?}", out.problems);
+    let text = out.problems.join("\n");
+    assert!(text.contains("a.sock: is a socket"), "{text}");
+    assert!(text.contains("a.fifo: is a FIFO"), "{text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert_eq!(out.summary.skipped_files, 3);
+
+    let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
+    let restored = fx.tmp.path().join("restored");
+    gnu_extract(&fx.dest, &names, &restored);
+    let r = restored.join("@backup/store/odd");
+    assert_eq!(std::fs::read(r.join("plain.txt")).expect("plain"), b"kept");
+    let rel_deep = deep.strip_prefix(&odd).expect("prefix");
+    assert_eq!(
+        std::fs::read(r.join(rel_deep).join(&long_name)).expect("deep"),
+        b"deep file"
+    );
+    assert!(!r.join("a.sock").exists() && !r.join("a.fifo").exists());
+}
+
+#[test]
+fn missing_data_root_is_a_clear_error() {
+    let fx = Fixture::new(256 << 10);
+    let mut opts = fx.options(BackupType::Full, NOW);
+    opts.data_root = fx.tmp.path().join("nope");
+    match backupset::write_set(&opts, &backupset::Progress::default()) {
+        Err(SetError::DataRoot { .. }) => {}
+        other => panic!("expected a data root error, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(&fx.dest).expect("dest").count(),
+        0,
+        "nothing left behind"
+    );
+}
+
+#[test]
+fn destination_full_is_a_clear_error_and_leaves_older_sets() {
+    let fx = Fixture::new(1 << 20);
+    let small = fx.tmp.path().join("small");
+    std::fs::create_dir_all(&small).expect("mkdir");
+    // A real size-limited file system (the tests run as root).
+    nix::mount::mount(
+        Some("tmpfs"),
+        &small,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=1600k"),
+    )
+    .expect("mount a 1.6 MB tmpfs (tests run as root)");
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount2(self.0, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    let _guard = Unmount(&small);
+    let mut opts = fx.options(BackupType::Full, NOW);
+    opts.dest_dir = small.clone();
+    let first = fx.write(&opts);
+    let before: Vec<_> = first
+        .volumes
+        .iter()
+        .map(|v| std::fs::read(small.join(&v.name)).expect("read"))
+        .collect();
+
+    storegen::generate(
+        &fx.data.join("store/more"),
+        &storegen::Options {
+            size: 1 << 20,
+            seed: 7,
+            ..Default::default()
+        },
+    )
+    .expect("more data");
+    let mut opts2 = fx.options(BackupType::Full, NOW + 60);
+    opts2.dest_dir = small.clone();
+    let err =
+        backupset::write_set(&opts2, &backupset::Progress::default()).expect_err("must not fit");
+    assert!(matches!(err, SetError::DestinationFull { .. }), "{err:?}");
+    assert!(err.to_string().contains("destination is full"), "{err}");
+    let mut left: Vec<String> = std::fs::read_dir(&small)
+        .expect("dir")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [first.name.tar_name(), first.name.md5_name()],
+        "partial files gone"
+    );
+    let after: Vec<_> = first
+        .volumes
+        .iter()
+        .map(|v| std::fs::read(small.join(&v.name)).expect("read"))
+        .collect();
+    assert!(before == after, "older set untouched");
+    md5sum_check(&small, &first.name.md5_name());
+    // The state still belongs to the first full.
+    let st = backupset::state::StateReader::open(&fx.state.join("full.state")).expect("state");
+    assert_eq!(st.base, first.name.tar_name());
+}
