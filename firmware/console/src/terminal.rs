@@ -73,7 +73,10 @@ pub fn run(app: &mut App) -> io::Result<()> {
             viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
         },
     )?;
-    term.clear()?;
+    // Not `clear()`: it asks the terminal where the cursor is, and a serial
+    // line may never answer. `resize` clears the viewport without asking.
+    let area = Rect::new(0, 0, w, h);
+    term.resize(area)?;
     loop {
         term.draw(|f| app.render(f))?;
         if app.should_quit() {
@@ -86,7 +89,8 @@ pub fn run(app: &mut App) -> io::Result<()> {
                         && key.modifiers.contains(KeyModifiers::CONTROL) =>
                 {
                     // Redraw everything: line noise on a serial console.
-                    term.clear()?;
+                    let area = term.get_frame().area();
+                    term.resize(area)?;
                 }
                 Event::Key(key) => app.handle_key(key),
                 Event::Resize(w, h) if w > 0 && h > 0 => {

@@ -427,8 +427,8 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
     );
     assert!(screen.contains("Backup time"), "{screen}");
     assert!(rig.row_with("Backup time").contains("22:00"));
-    assert!(rig.row_with("Keep (restore pts)").contains('3'));
-    assert!(rig.row_with("Bodies kept (hours)").contains("24"));
+    assert!(rig.row_with("Restore points").contains('3'));
+    assert!(rig.row_with("Body window (h)").contains("24"));
     assert!(screen.contains("[ Test Connectivity ]"), "{screen}");
     assert!(screen.contains("Next: 2026-11-22 22:00 (full)"), "{screen}");
 
@@ -445,7 +445,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
     // Empty SMB fields, a bad time, a bad retention: each refused by name.
     rig.focus("Backup time");
     rig.replace_text("25:00");
-    rig.focus("Keep (restore pts)");
+    rig.focus("Restore points");
     rig.replace_text("0");
     rig.press("Save");
     assert!(
@@ -459,7 +459,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
         rig.field("Backup time")
             .contains("the hour must be 0 to 23")
     );
-    assert!(rig.field("Keep (restore pts)").contains("from 1 to 1000"));
+    assert!(rig.field("Restore points").contains("from 1 to 1000"));
     // Test Connectivity refuses to run on bad fields too.
     rig.press("Test Connectivity");
     assert!(rig.screen().contains("before testing"));
@@ -486,9 +486,9 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
         KeyCode::Char(' '),
     ]);
     assert!(rig.row_with("Differential on").contains("[x]Tue"));
-    rig.focus("Keep (restore pts)");
+    rig.focus("Restore points");
     rig.replace_text("5");
-    rig.focus("Bodies kept (hours)");
+    rig.focus("Body window (h)");
     rig.replace_text("48");
 
     rig.press("Test Connectivity");
@@ -605,11 +605,11 @@ fn backup_now_shows_live_progress_and_the_result() {
     rig.wait_for("verified, 1234 files");
 
     // Unsaved changes: Backup Now would not use them, so it says so.
-    rig.focus("Bodies kept (hours)");
+    rig.focus("Body window (h)");
     rig.type_text("0");
     rig.press("Backup Now");
     assert!(rig.screen().contains("Save the changes first"));
-    rig.focus("Bodies kept (hours)");
+    rig.focus("Body window (h)");
     rig.replace_text("24");
     rig.press("Save");
     rig.key(KeyCode::Enter);

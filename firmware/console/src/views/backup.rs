@@ -30,7 +30,7 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn location_name(kind: DestinationKind) -> &'static str {
     match kind {
-        DestinationKind::Local => "Local (on the appliance, fetched over FTP)",
+        DestinationKind::Local => "Local (fetched over FTP)",
         DestinationKind::Smb => "SMB/Windows share",
         DestinationKind::Usb => "USB drive",
     }
@@ -95,11 +95,11 @@ impl BackupView {
                 .with_hint("Local time of the nightly backup, HH:MM (24-hour)"),
             Field::toggles("diff_days", "Differential on", DAYS, on)
                 .with_hint("Days whose backup is a differential; the others are full"),
-            Field::text("retention", "Keep (restore pts)", b.retention.to_string())
+            Field::text("retention", "Restore points", b.retention.to_string())
                 .with_hint("How many restore points to keep, 1 to 1000"),
             Field::text(
                 "body_window",
-                "Bodies kept (hours)",
+                "Body window (h)",
                 b.body_window_hours.to_string(),
             )
             .with_hint("Older messages are kept as headers only; 24 as Sendio"),

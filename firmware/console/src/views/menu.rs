@@ -76,7 +76,12 @@ impl MenuView {
             ),
             row(
                 "Backup location",
-                super::backup::location_name(c.backup.destination).into(),
+                match c.backup.destination {
+                    appconfig::DestinationKind::Smb => {
+                        format!("SMB //{}/{}", c.backup.smb.host, c.backup.smb.share)
+                    }
+                    other => super::backup::location_name(other).into(),
+                },
             ),
             row("Backup time", format!("{} daily", c.backup.schedule)),
             row(
