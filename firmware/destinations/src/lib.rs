@@ -9,9 +9,13 @@
 
 mod local;
 mod probe;
+mod smb;
+mod usb;
 
 pub use local::Local;
 pub use probe::{FsInfo, probe_folder, statfs_info};
+pub use smb::Smb;
+pub use usb::Usb;
 
 use control::backupd::ConnectivityReport;
 use std::path::{Path, PathBuf};
@@ -50,4 +54,81 @@ pub trait Destination {
     fn open(&self) -> Result<Box<dyn Session>, DestinationError>;
     /// Checks that sets can be written here, without writing one.
     fn test_connectivity(&self) -> ConnectivityReport;
+}
+
+/// Where the destinations live on the appliance; each path can be
+/// overridden from the environment so host tests run the same code.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `APPLIANCE_BACKUP_DIR`, default `/data/backup`.
+    pub local_dir: PathBuf,
+    /// `APPLIANCE_SMB_MOUNT`, default `/run/smb`.
+    pub smb_mount_point: PathBuf,
+    /// `HOTPLUGD_MOUNT_POINT`, default `/media/usb`.
+    pub usb_mount_point: PathBuf,
+    /// `HOTPLUGD_SOCKET`, default `/run/hotplugd.sock`.
+    pub hotplug_socket: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            local_dir: PathBuf::from(local::LOCAL_DIR),
+            smb_mount_point: PathBuf::from(smbmount::DEFAULT_MOUNT_POINT),
+            usb_mount_point: PathBuf::from(control::hotplug::MOUNT_POINT),
+            hotplug_socket: PathBuf::from(control::hotplug::SOCKET),
+        }
+    }
+}
+
+impl Paths {
+    pub fn from_env() -> Paths {
+        let d = Paths::default();
+        let var = |name: &str, default: PathBuf| {
+            std::env::var_os(name).map(PathBuf::from).unwrap_or(default)
+        };
+        Paths {
+            local_dir: var("APPLIANCE_BACKUP_DIR", d.local_dir),
+            smb_mount_point: var("APPLIANCE_SMB_MOUNT", d.smb_mount_point),
+            usb_mount_point: var("HOTPLUGD_MOUNT_POINT", d.usb_mount_point),
+            hotplug_socket: var("HOTPLUGD_SOCKET", d.hotplug_socket),
+        }
+    }
+}
+
+/// The configured destination, as backupd and the console use it. `dns` is
+/// `network.dns`, for an SMB server given by name. Paths come from
+/// [`Paths::from_env`].
+pub fn from_config(
+    backup: &appconfig::BackupSettings,
+    dns: &[std::net::Ipv4Addr],
+) -> Box<dyn Destination> {
+    from_config_with(backup, dns, &Paths::from_env())
+}
+
+/// [`from_config`] with explicit paths.
+pub fn from_config_with(
+    backup: &appconfig::BackupSettings,
+    dns: &[std::net::Ipv4Addr],
+    paths: &Paths,
+) -> Box<dyn Destination> {
+    let volume_size =
+        (backup.volume_size_mib > 0).then_some(backup.volume_size_mib.saturating_mul(1 << 20));
+    match backup.destination {
+        appconfig::DestinationKind::Local => Box::new(Local {
+            dir: paths.local_dir.clone(),
+            volume_size,
+        }),
+        appconfig::DestinationKind::Smb => Box::new(Smb {
+            mount_point: paths.smb_mount_point.clone(),
+            volume_size,
+            ..Smb::new(backup.smb.clone(), dns)
+        }),
+        appconfig::DestinationKind::Usb => Box::new(Usb {
+            mount_point: paths.usb_mount_point.clone(),
+            hotplug_socket: paths.hotplug_socket.clone(),
+            volume_size,
+            ..Usb::default()
+        }),
+    }
 }

@@ -1,0 +1,288 @@
+//! A Windows/Samba share: mounted with the kernel's cifs module for the
+//! length of a session (a backup, a Test Connectivity), unmounted after.
+
+use crate::{Destination, DestinationError, Session, probe_folder, statfs_info};
+use appconfig::{DestinationKind, SmbSettings};
+use control::backupd::ConnectivityReport;
+use smbmount::{Host, MountConfig, Resolver, Share, SmbMount, UpnForm};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+/// The SMB destination: the share settings, the appliance's DNS servers
+/// (for a server given by name) and where the share is mounted while used.
+#[derive(Debug, Clone)]
+pub struct Smb {
+    pub settings: SmbSettings,
+    pub dns: Vec<Ipv4Addr>,
+    pub mount_point: PathBuf,
+    /// Split sets into volumes of this size.
+    pub volume_size: Option<u64>,
+    pub upn: UpnForm,
+}
+
+impl Smb {
+    pub fn new(settings: SmbSettings, dns: &[Ipv4Addr]) -> Smb {
+        Smb {
+            settings,
+            dns: dns.to_vec(),
+            mount_point: PathBuf::from(smbmount::DEFAULT_MOUNT_POINT),
+            volume_size: None,
+            upn: UpnForm::default(),
+        }
+    }
+
+    fn mount_config(&self) -> MountConfig {
+        MountConfig {
+            mount_point: self.mount_point.clone(),
+            upn: self.upn,
+            ..Default::default()
+        }
+    }
+}
+
+struct SmbSession {
+    mount: SmbMount,
+    max: Option<u64>,
+}
+
+impl Session for SmbSession {
+    fn dir(&self) -> &Path {
+        self.mount.dir()
+    }
+    fn max_file_size(&self) -> Option<u64> {
+        self.max
+    }
+    fn filesystem(&self) -> String {
+        format!("cifs (SMB {})", self.mount.dialect())
+    }
+}
+
+fn other(e: smbmount::SmbError) -> DestinationError {
+    DestinationError::Other(e.to_string())
+}
+
+impl Destination for Smb {
+    fn kind(&self) -> DestinationKind {
+        DestinationKind::Smb
+    }
+
+    fn open(&self) -> Result<Box<dyn Session>, DestinationError> {
+        let (share, login) = Share::from_settings(&self.settings, self.upn).map_err(other)?;
+        let mount = smbmount::mount(
+            &share,
+            &login,
+            &Resolver::new(&self.dns),
+            &self.mount_config(),
+        )
+        .map_err(other)?;
+        Ok(Box::new(SmbSession {
+            mount,
+            max: self.volume_size,
+        }))
+    }
+
+    fn test_connectivity(&self) -> ConnectivityReport {
+        let mut r = ConnectivityReport {
+            destination: DestinationKind::Smb,
+            ok: false,
+            summary: String::new(),
+            steps: Vec::new(),
+            free_bytes: None,
+            total_bytes: None,
+            filesystem: None,
+            dialect: None,
+            sets: Vec::new(),
+        };
+        let fail = |r: &mut ConnectivityReport, step: String, why: String| {
+            r.steps.push((step, format!("failed: {why}")));
+            r.summary = why;
+        };
+        let (share, login) = match Share::from_settings(&self.settings, self.upn) {
+            Ok(x) => x,
+            Err(e) => {
+                fail(&mut r, "check the settings".into(), e.to_string());
+                return r;
+            }
+        };
+        let resolver = Resolver::new(&self.dns);
+        let addr = match smbmount::resolve(&share.server, &resolver) {
+            Ok(a) => {
+                if let Host::Name(n) = &share.server.host {
+                    r.steps.push((format!("look up {n}"), format!("ok ({a})")));
+                }
+                a
+            }
+            Err(e) => {
+                fail(
+                    &mut r,
+                    format!("look up {}", share.server.host_text()),
+                    e.to_string(),
+                );
+                return r;
+            }
+        };
+        let cfg = self.mount_config();
+        let port = share.server.port;
+        let step = format!("connect to {addr} port {port}");
+        if let Err(e) = smbmount::reach::check_reachable(addr, port, cfg.connect_timeout) {
+            fail(&mut r, step, e.to_string());
+            return r;
+        }
+        r.steps.push((step, "ok".into()));
+        let step = format!("mount {} as {}", share.unc(), self.settings.username.trim());
+        let mount = match smbmount::mount_at(&share, addr, &login, &cfg) {
+            Ok(m) => m,
+            Err(e) => {
+                fail(&mut r, step, e.to_string());
+                return r;
+            }
+        };
+        r.steps
+            .push((step, format!("ok (SMB {})", mount.dialect())));
+        r.dialect = Some(mount.dialect().to_string());
+        r.filesystem = Some("cifs".into());
+        let (steps, verdict) = probe_folder(mount.dir());
+        r.steps.extend(steps);
+        if let Ok(info) = statfs_info(mount.dir()) {
+            r.free_bytes = Some(info.free_bytes);
+            r.total_bytes = Some(info.total_bytes);
+            r.steps.push((
+                "free space".into(),
+                format!("{} bytes free", info.free_bytes),
+            ));
+        }
+        let dialect = mount.dialect().to_string();
+        let unmounted = mount.unmount();
+        r.steps.push((
+            "unmount".into(),
+            match &unmounted {
+                Ok(()) => "ok".into(),
+                Err(e) => format!("failed: {e}"),
+            },
+        ));
+        match (verdict, unmounted) {
+            (Err(why), _) => r.summary = why,
+            (Ok(()), Err(e)) => r.summary = e.to_string(),
+            (Ok(()), Ok(())) => {
+                r.ok = true;
+                r.summary = format!("Connected to {} (SMB {dialect})", share.unc());
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smbmount::testserver::{SambaOptions, SambaServer};
+
+    fn smb(host: String, share: &str, user: &str, password: &str, mount_point: &Path) -> Smb {
+        Smb {
+            mount_point: mount_point.to_path_buf(),
+            ..Smb::new(
+                SmbSettings {
+                    host,
+                    share: share.into(),
+                    path: String::new(),
+                    username: user.into(),
+                    password: password.into(),
+                },
+                &[],
+            )
+        }
+    }
+
+    #[test]
+    fn settings_and_names_fail_in_plain_words() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = smb("".into(), "b", "u", "p", dir.path()).test_connectivity();
+        assert!(!r.ok);
+        assert!(r.summary.contains("empty"), "{}", r.summary);
+        let r = smb("fs1.example.com".into(), "b", "u", "p", dir.path()).test_connectivity();
+        assert!(
+            r.summary.contains("no DNS server is configured"),
+            "{}",
+            r.summary
+        );
+        assert_eq!(r.steps.len(), 1);
+        assert!(r.steps[0].0.contains("look up fs1.example.com"));
+        assert!(matches!(
+            smb("10.0.0.1".into(), "a/b", "u", "p", dir.path()).open(),
+            Err(DestinationError::Other(_))
+        ));
+    }
+
+    /// Samba on loopback: where the kernel has cifs, Test Connectivity must
+    /// succeed end to end and leave nothing on the share; here (no cifs) it
+    /// must say so after the connection step. A stopped server is refused.
+    #[test]
+    fn against_samba_on_loopback() {
+        let mut srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = format!("127.0.0.1:{}", srv.port);
+        let pw = srv.options.password.clone();
+        let d = smb(
+            host.clone(),
+            "backups",
+            "TESTDOM\\backup",
+            &pw,
+            &dir.path().join("smb"),
+        );
+        let r = d.test_connectivity();
+        assert_eq!(
+            r.steps[0],
+            (
+                format!("connect to 127.0.0.1 port {}", srv.port),
+                "ok".into()
+            )
+        );
+        let cifs = std::fs::read_to_string("/proc/filesystems")
+            .expect("filesystems")
+            .contains("cifs");
+        if cifs {
+            assert!(r.ok, "{r:?}\n{}", srv.log());
+            assert!(r.dialect.as_deref().is_some_and(|d| d.starts_with('3')));
+            assert!(r.free_bytes.is_some());
+            assert_eq!(
+                std::fs::read_dir(srv.share_dir()).expect("share").count(),
+                0
+            );
+        } else {
+            assert!(!r.ok);
+            assert_eq!(r.summary, "this system's kernel has no SMB (cifs) support");
+        }
+        srv.stop();
+        let r = d.test_connectivity();
+        assert!(!r.ok);
+        assert!(r.summary.contains("refuses connections"), "{}", r.summary);
+        assert!(
+            d.open()
+                .err()
+                .is_some_and(|e| e.to_string().contains("refuses connections"))
+        );
+    }
+
+    #[test]
+    fn from_config_picks_the_destination() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = crate::Paths {
+            local_dir: dir.path().join("backup"),
+            smb_mount_point: dir.path().join("smb"),
+            usb_mount_point: dir.path().join("usb"),
+            hotplug_socket: dir.path().join("hotplugd.sock"),
+        };
+        let mut b = appconfig::BackupSettings::default();
+        for kind in [
+            DestinationKind::Local,
+            DestinationKind::Smb,
+            DestinationKind::Usb,
+        ] {
+            b.destination = kind;
+            assert_eq!(crate::from_config_with(&b, &[], &paths).kind(), kind);
+        }
+        b.destination = DestinationKind::Usb;
+        let r = crate::from_config_with(&b, &[], &paths).test_connectivity();
+        assert!(r.summary.starts_with("no drive"), "{}", r.summary);
+    }
+}
