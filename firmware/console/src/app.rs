@@ -114,8 +114,18 @@ impl App {
         }
     }
 
+    /// How long the session may sit idle before it logs out.
+    pub fn idle_logout(&self) -> Option<std::time::Duration> {
+        self.shared.sys.settings().idle_logout
+    }
+
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Work the operator is watching is running (see [`View::busy`]).
+    pub fn busy(&self) -> bool {
+        self.view.busy()
     }
 
     pub fn config(&self) -> &Config {

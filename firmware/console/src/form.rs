@@ -253,6 +253,26 @@ impl Form {
         }
     }
 
+    /// The focus and every field's reason, to put back after a trial check.
+    pub fn snapshot(&self) -> (usize, Vec<Option<String>>) {
+        (
+            self.focus,
+            self.fields.iter().map(|f| f.error.clone()).collect(),
+        )
+    }
+
+    /// Puts back a [`Form::snapshot`] except the reason of field `id`: after
+    /// a whole-form check only the field just left gets a new verdict.
+    pub fn restore_except(&mut self, snapshot: (usize, Vec<Option<String>>), id: &str) {
+        let (focus, errors) = snapshot;
+        self.focus = focus;
+        for (field, error) in self.fields.iter_mut().zip(errors) {
+            if field.id != id {
+                field.error = error;
+            }
+        }
+    }
+
     pub fn focus_on(&mut self, id: &str) {
         if let Some(i) = self.index(id)
             && self.fields[i].focusable()

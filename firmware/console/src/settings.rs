@@ -40,6 +40,9 @@ pub struct Settings {
     pub wrong_password_delay: Duration,
     /// How often a running backup's progress is polled.
     pub poll_interval: Duration,
+    /// A session left alone this long logs out (`CONSOLE_IDLE_LOGOUT`, in
+    /// seconds; 0 never).
+    pub idle_logout: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
             command_timeout: Duration::from_secs(60),
             wrong_password_delay: Duration::from_secs(3),
             poll_interval: Duration::from_secs(1),
+            idle_logout: Some(Duration::from_secs(15 * 60)),
         }
     }
 }
@@ -112,6 +116,11 @@ impl Settings {
         if let Some(v) = get("CONSOLE_REBOOT") {
             s.reboot = words(v);
         }
+        if let Some(v) = get("CONSOLE_IDLE_LOGOUT")
+            && let Ok(secs) = v.trim().parse::<u64>()
+        {
+            s.idle_logout = (secs > 0).then(|| Duration::from_secs(secs));
+        }
         s
     }
 
@@ -159,6 +168,7 @@ mod tests {
             "CONSOLE_APPCTL" => Some("/opt/bin/appctl --verbose".into()),
             "CONSOLE_BUNDLE_DIRS" => Some("/a::/b".into()),
             "CONSOLE_RAUC" => Some("  ".into()),
+            "CONSOLE_IDLE_LOGOUT" => Some("0".into()),
             _ => None,
         });
         assert_eq!(s.config_path, PathBuf::from("/tmp/a.toml"));
@@ -169,5 +179,6 @@ mod tests {
         assert_eq!(s.bundle_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert_eq!(s.rauc_install("x.raucb"), ["rauc", "install", "x.raucb"]);
         assert_eq!(s.recover_system("s.tar"), ["recover", "--system", "s.tar"]);
+        assert_eq!(s.idle_logout, None);
     }
 }

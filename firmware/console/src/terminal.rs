@@ -11,7 +11,7 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
 use std::io::{self, Stdout, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a VT100 has when it says nothing.
 pub const FALLBACK_SIZE: (u16, u16) = (80, 24);
@@ -77,12 +77,25 @@ pub fn run(app: &mut App) -> io::Result<()> {
     // line may never answer. `resize` clears the viewport without asking.
     let area = Rect::new(0, 0, w, h);
     term.resize(area)?;
+    let mut last_key = Instant::now();
     loop {
         term.draw(|f| app.render(f))?;
         if app.should_quit() {
             return Ok(());
         }
+        if let Some(limit) = app.idle_logout()
+            && last_key.elapsed() >= limit
+            && !app.busy()
+        {
+            // A console left logged in on a serial line is an open door.
+            log::info!(
+                "console: logged out after {} s without a key",
+                limit.as_secs()
+            );
+            return Ok(());
+        }
         if event::poll(TICK)? {
+            last_key = Instant::now();
             match event::read()? {
                 Event::Key(key)
                     if key.code == KeyCode::Char('l')

@@ -17,6 +17,10 @@ struct Session {
 
 impl Session {
     fn start() -> Session {
+        Session::start_with(&[])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Session {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = appconfig::Config::default();
         config.accounts.sysconfig = appconfig::hash_password("secret-pw-1").expect("hash");
@@ -34,6 +38,7 @@ impl Session {
             .env("TERM", "vt100")
             .env("APPLIANCE_CONFIG", &config_path)
             .env("CONSOLE_BACKUPD_SOCKET", dir.path().join("backupd.sock"))
+            .envs(env.iter().copied())
             .stdin(stdio(&slave))
             .stdout(stdio(&slave))
             .stderr(stdio(&slave))
@@ -87,6 +92,10 @@ impl Session {
     /// Chooses Exit/Logout and waits for the process to end.
     fn log_out(mut self) {
         self.send(b"6");
+        self.wait_exit();
+    }
+
+    fn wait_exit(mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -124,4 +133,13 @@ fn answered_probe_sets_the_size() {
     session.wait_for("\x1b[40;");
     assert!(!text.contains("\x1b[41;"), "{text:?}");
     session.log_out();
+}
+
+#[test]
+fn idle_session_logs_out() {
+    let mut session = Session::start_with(&[("CONSOLE_IDLE_LOGOUT", "1")]);
+    session.wait_for("\x1b[6n");
+    session.send(b"\x1b[24;80R");
+    session.wait_for("Main menu");
+    session.wait_exit();
 }

@@ -876,3 +876,51 @@ fn every_view_fits_80x24_in_ascii() {
     }
     let _ = Config::default();
 }
+
+#[test]
+fn a_reason_appears_when_leaving_a_field_and_goes_when_it_is_fixed() {
+    let mut rig = Rig::new(Some(&configured()));
+    rig.key(KeyCode::Char('1'));
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    rig.focus("IP address");
+    rig.type_text("192.168.1.");
+    assert!(
+        !rig.field("IP address").contains('!'),
+        "no verdict while typing"
+    );
+    rig.key(KeyCode::Tab);
+    assert!(
+        rig.field("IP address")
+            .contains("\"192.168.1.\" is not an IPv4 address"),
+        "{}",
+        rig.screen()
+    );
+    // The empty mask is not judged before the operator got to it.
+    assert!(!rig.field("Network mask").contains('!'), "{}", rig.screen());
+    rig.key(KeyCode::BackTab);
+    rig.type_text("7");
+    assert!(
+        !rig.field("IP address").contains('!'),
+        "editing clears the reason"
+    );
+    rig.key(KeyCode::Tab);
+    assert!(!rig.field("IP address").contains('!'), "{}", rig.screen());
+
+    // The console password is only checked on Save: moving past it is no failed try.
+    rig.key(KeyCode::Esc);
+    rig.keys(&[KeyCode::Right, KeyCode::Enter]);
+    rig.key(KeyCode::Char('2'));
+    rig.focus("Console pw. now");
+    rig.type_text("wrong-password-1");
+    rig.key(KeyCode::Tab);
+    assert!(rig.sys.failed_passwords.lock().expect("lock").is_empty());
+    rig.focus("Repeat FTP pw.");
+    rig.key(KeyCode::Up);
+    rig.type_text("weak");
+    rig.key(KeyCode::Tab);
+    assert!(
+        rig.field("FTP password").contains("too short"),
+        "{}",
+        rig.screen()
+    );
+}

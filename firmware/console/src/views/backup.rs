@@ -493,6 +493,11 @@ impl View for BackupView {
         }
         match self.form.handle_key(key) {
             FormEvent::Changed("location") => show_smb_fields(&mut self.form),
+            FormEvent::Left(id) => {
+                let before = self.form.snapshot();
+                let _ = self.build(shared);
+                self.form.restore_except(before, id);
+            }
             FormEvent::Pressed("test") => self.test(shared),
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Pressed("backup_now") => self.backup_now(shared),

@@ -222,4 +222,8 @@ impl View for FirmwareView {
     fn keys(&self) -> String {
         self.picker.keys()
     }
+
+    fn busy(&self) -> bool {
+        matches!(&self.popup, Some(Popup::Running(j)) if j.running())
+    }
 }

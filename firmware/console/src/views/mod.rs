@@ -50,6 +50,11 @@ pub trait View {
     fn tick(&mut self, _shared: &mut Shared) -> Nav {
         Nav::Stay
     }
+    /// Work is running that the operator is watching (an install, a
+    /// restore): the session must not time out under it.
+    fn busy(&self) -> bool {
+        false
+    }
     /// Unsaved changes that leaving would lose.
     fn dirty(&self) -> bool {
         false

@@ -259,6 +259,11 @@ impl View for NetworkView {
         }
         match self.form.handle_key(key) {
             FormEvent::Changed("mode") => set_static_enabled(&mut self.form),
+            FormEvent::Left(id) => {
+                let before = self.form.snapshot();
+                let _ = self.build(shared);
+                self.form.restore_except(before, id);
+            }
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Pressed("cancel") => return Nav::Back,
             _ => {}

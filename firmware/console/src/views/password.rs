@@ -111,6 +111,13 @@ impl View for SetPasswordView {
         match self.form.handle_key(key) {
             FormEvent::Pressed("set") => self.submit(shared),
             FormEvent::Pressed("logout") => Nav::Quit,
+            FormEvent::Left("new") => {
+                let problem = appconfig::password_problem(&self.form.text("new"));
+                if let (Some(why), false) = (problem, self.form.text("new").is_empty()) {
+                    self.form.set_error("new", why);
+                }
+                Nav::Stay
+            }
             _ => Nav::Stay,
         }
     }

@@ -429,4 +429,8 @@ impl View for RestoreView {
     fn keys(&self) -> String {
         self.picker.keys()
     }
+
+    fn busy(&self) -> bool {
+        matches!(&self.popup, Some(Popup::Running(j)) if j.running())
+    }
 }

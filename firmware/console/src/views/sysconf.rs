@@ -50,7 +50,9 @@ impl SystemView {
 
     /// The configuration the fields describe, or `None` with the reasons
     /// next to the fields. A wrong current password is delayed and logged.
-    fn build(&mut self, shared: &Shared) -> Option<Config> {
+    /// `saving` checks the current console password too (only on Save, so
+    /// that moving through the fields never counts as a failed try).
+    fn build(&mut self, shared: &Shared, saving: bool) -> Option<Config> {
         let f = &mut self.form;
         f.clear_errors();
         let mut config = shared.config.clone();
@@ -93,7 +95,7 @@ impl SystemView {
                 f.set_error("new_pw2", "the two passwords do not match");
             }
             let had = &shared.config.accounts.sysconfig;
-            if !had.is_empty() && !appconfig::verify_password(&cur, had) {
+            if saving && !had.is_empty() && !appconfig::verify_password(&cur, had) {
                 // Slow down guessing; syslog keeps a trace.
                 shared.sys.failed_password(appconfig::CONSOLE_USER);
                 f.set_error("cur_pw", "wrong password");
@@ -120,7 +122,7 @@ impl SystemView {
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared) else {
+        let Some(config) = self.build(shared, true) else {
             shared.note = Note::bad("Not saved: correct the fields marked with !");
             return;
         };
@@ -222,6 +224,11 @@ impl View for SystemView {
         }
         match self.form.handle_key(key) {
             FormEvent::Pressed("save") => self.save(shared),
+            FormEvent::Left(id) => {
+                let before = self.form.snapshot();
+                let _ = self.build(shared, false);
+                self.form.restore_except(before, id);
+            }
             FormEvent::Pressed("cancel") => return Nav::Back,
             _ => {}
         }

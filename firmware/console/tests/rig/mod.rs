@@ -308,6 +308,7 @@ impl Rig {
             command_timeout: Duration::from_secs(20),
             wrong_password_delay: Duration::ZERO,
             poll_interval: Duration::ZERO,
+            idle_logout: None,
         };
         tweak(d, &mut settings);
         if let Some(c) = config {
