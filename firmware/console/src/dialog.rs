@@ -107,7 +107,8 @@ impl Dialog {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect) {
-        let width = area.width.saturating_sub(4).min(76);
+        // The full width of the screen's body: nothing of the form shows beside it.
+        let width = area.width;
         // Rows the text takes once wrapped inside the borders.
         let inner_width = usize::from(width.saturating_sub(2)).max(1);
         let text_rows: usize = self
