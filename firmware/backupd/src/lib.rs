@@ -1,1 +1,19 @@
-//! placeholder
+//! backupd: the nightly archive service, and what backupctl shares with it.
+//!
+//! - [`daemon::run`]: the service loop (control socket, signals, schedule).
+//! - [`service::Service`]: state and the answers to control requests.
+//! - [`runner::run`]: one backup run to the configured destination.
+//! - [`destination::destination_for`]: the one place destinations are chosen.
+//! - [`schedule`]: next run in local time (zone names or POSIX TZ strings).
+//! - [`cli`]: backupctl's commands and output.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod destination;
+pub mod paths;
+pub mod runner;
+pub mod schedule;
+pub mod service;
+
+pub use paths::Paths;

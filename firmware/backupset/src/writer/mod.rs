@@ -144,6 +144,18 @@ fn differential_base(opts: &WriteOptions) -> Result<StateReader, String> {
     }
 }
 
+/// The type a backup asked as `opts.kind` will have: a differential
+/// becomes a full when it has nothing to extend (with the reason).
+pub fn effective_kind(opts: &WriteOptions) -> (BackupType, Option<String>) {
+    if opts.kind != BackupType::Differential {
+        return (opts.kind, None);
+    }
+    match differential_base(opts) {
+        Ok(_) => (BackupType::Differential, None),
+        Err(why) => (BackupType::Full, Some(why)),
+    }
+}
+
 /// Writes, verifies and publishes one set.
 pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, SetError> {
     std::fs::create_dir_all(&opts.state_dir).map_err(|e| SetError::io(&opts.state_dir, e))?;

@@ -1,0 +1,278 @@
+//! backupctl: talks to backupd over its socket and prints readable output.
+
+use control::backupd::{
+    ConnectivityReport, Location, Reply, Request, RunResult, SetInfo, Status, Verification,
+};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+/// Verifying a large set reads all of it.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn secs_text(s: u64) -> String {
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+pub fn format_result(r: &RunResult) -> String {
+    format!(
+        "{} {} {} ({}): {}",
+        r.started,
+        if r.ok { "OK    " } else { "FAILED" },
+        if r.set.is_empty() { "-" } else { &r.set },
+        r.kind,
+        r.message
+    )
+}
+
+pub fn format_status(s: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Destination:  {}", s.destination);
+    let _ = writeln!(out, "Next backup:  {} ({})", s.next_run, s.next_kind);
+    match &s.running {
+        Some(p) => {
+            let _ = write!(
+                out,
+                "Running:      {} ({}), {}: {} files, {}",
+                p.set,
+                p.kind,
+                p.phase,
+                p.files_done,
+                size_text(p.bytes_done)
+            );
+            if p.bytes_total > 0 {
+                let _ = write!(out, " of about {}", size_text(p.bytes_total));
+            }
+            let _ = write!(out, ", {} elapsed", secs_text(p.elapsed_secs));
+            if let Some(eta) = p.eta_secs {
+                let _ = write!(out, ", about {} left", secs_text(eta));
+            }
+            out.push('\n');
+        }
+        None => out.push_str("Running:      nothing\n"),
+    }
+    if s.recent.is_empty() {
+        out.push_str("Last runs:    none yet\n");
+    } else {
+        out.push_str("Last runs:\n");
+        for r in s.recent.iter().take(5) {
+            let _ = writeln!(out, "  {}", format_result(r));
+        }
+    }
+    out
+}
+
+pub fn format_sets(sets: &[SetInfo]) -> String {
+    if sets.is_empty() {
+        return "No backup sets.\n".into();
+    }
+    let mut out = format!(
+        "{:<44} {:<12} {:<19} {:>10} {:>4}  {}\n",
+        "SET", "TYPE", "TIME (UTC)", "SIZE", "VOLS", "STATE"
+    );
+    for s in sets {
+        let state = if !s.complete {
+            "INCOMPLETE".to_string()
+        } else if let Some(b) = &s.base {
+            format!("complete, based on {b}")
+        } else {
+            "complete".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{:<44} {:<12} {:<19} {:>10} {:>4}  {}",
+            s.name,
+            s.kind.to_string(),
+            s.time,
+            size_text(s.size),
+            s.volumes,
+            state
+        );
+    }
+    out
+}
+
+pub fn format_verification(v: &Verification) -> String {
+    let mut out = format!("{}: {}\n", v.name, if v.ok { "verified" } else { "FAILED" });
+    for d in &v.details {
+        let _ = writeln!(out, "  {d}");
+    }
+    out
+}
+
+pub fn format_connectivity(r: &ConnectivityReport) -> String {
+    let mut out = format!(
+        "{} ({}): {}\n",
+        if r.ok { "OK" } else { "FAILED" },
+        r.destination,
+        r.summary
+    );
+    for (step, outcome) in &r.steps {
+        let _ = writeln!(out, "  {step}: {outcome}");
+    }
+    if let (Some(free), Some(total)) = (r.free_bytes, r.total_bytes) {
+        let _ = writeln!(
+            out,
+            "  free space: {} of {}",
+            size_text(free),
+            size_text(total)
+        );
+    }
+    if let Some(fs) = &r.filesystem {
+        let _ = writeln!(out, "  file system: {fs}");
+    }
+    if let Some(d) = &r.dialect {
+        let _ = writeln!(out, "  SMB dialect: {d}");
+    }
+    if !r.sets.is_empty() {
+        out.push_str(&format_sets(&r.sets));
+    }
+    out
+}
+
+fn call(socket: &Path, req: &Request, timeout: Duration) -> anyhow::Result<Reply> {
+    Ok(control::call(socket, req, timeout)?)
+}
+
+fn expect_ok(reply: Reply) -> anyhow::Result<Reply> {
+    match reply {
+        Reply::Error { message } => Err(anyhow::anyhow!(message)),
+        other => Ok(other),
+    }
+}
+
+fn unexpected(r: Reply) -> anyhow::Error {
+    anyhow::anyhow!("backupd sent an unexpected reply: {r:?}")
+}
+
+/// `backupctl backup`: starts a backup; follows it to the end when asked
+/// (or on a terminal, with a progress bar). Returns whether it succeeded.
+pub fn backup(
+    socket: &Path,
+    kind: appconfig::BackupType,
+    wait: bool,
+    no_wait: bool,
+) -> anyhow::Result<bool> {
+    let set = match expect_ok(call(
+        socket,
+        &Request::BackupNow { kind },
+        control::DEFAULT_TIMEOUT * 7,
+    )?)? {
+        Reply::Started { set } => set,
+        other => return Err(unexpected(other)),
+    };
+    let terminal = std::io::stdout().is_terminal();
+    if no_wait || !(wait || terminal) {
+        println!("started {set}");
+        return Ok(true);
+    }
+    let bar = terminal.then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_draw_target(indicatif::ProgressDrawTarget::stdout_with_hz(4));
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b.set_message(set.clone());
+        b
+    });
+    loop {
+        let status = match expect_ok(call(socket, &Request::Status, control::DEFAULT_TIMEOUT)?)? {
+            Reply::Status(s) => s,
+            other => return Err(unexpected(other)),
+        };
+        match &status.running {
+            Some(p) => {
+                if let Some(b) = &bar {
+                    b.set_length(p.bytes_total.max(p.bytes_done));
+                    b.set_position(p.bytes_done);
+                    b.set_message(format!("{} {}", p.set, p.phase));
+                }
+            }
+            None => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                let r = status
+                    .recent
+                    .iter()
+                    .find(|r| r.set == set || set == "(starting)")
+                    .or(status.recent.first());
+                return match r {
+                    Some(r) => {
+                        println!("{}", format_result(r));
+                        Ok(r.ok)
+                    }
+                    None => Err(anyhow::anyhow!("the backup ended without a result")),
+                };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+pub fn status(socket: &Path) -> anyhow::Result<String> {
+    match expect_ok(call(socket, &Request::Status, control::DEFAULT_TIMEOUT)?)? {
+        Reply::Status(s) => Ok(format_status(&s)),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub fn list(socket: &Path, location: Location) -> anyhow::Result<String> {
+    match expect_ok(call(
+        socket,
+        &Request::ListSets { location },
+        control::DEFAULT_TIMEOUT * 3,
+    )?)? {
+        Reply::Sets { sets } => Ok(format_sets(&sets)),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub fn verify(socket: &Path, location: Location, name: &str) -> anyhow::Result<(bool, String)> {
+    let req = Request::VerifySet {
+        location,
+        name: name.to_string(),
+    };
+    match expect_ok(call(socket, &req, VERIFY_TIMEOUT)?)? {
+        Reply::Verified(v) => Ok((v.ok, format_verification(&v))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub fn test(socket: &Path) -> anyhow::Result<(bool, String)> {
+    match expect_ok(call(
+        socket,
+        &Request::TestConnectivity { settings: None },
+        Duration::from_secs(120),
+    )?)? {
+        Reply::Connectivity(r) => Ok((r.ok, format_connectivity(&r))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub fn reload(socket: &Path) -> anyhow::Result<String> {
+    match expect_ok(call(socket, &Request::Reload, control::DEFAULT_TIMEOUT)?)? {
+        Reply::Reloaded { message } => Ok(message),
+        other => Err(unexpected(other)),
+    }
+}

@@ -1,0 +1,140 @@
+//! The service loop: the control socket, signals and the schedule.
+
+use crate::config;
+use crate::paths::Paths;
+use crate::service::Service;
+use anyhow::{Context, Result, anyhow};
+use control::backupd::Reply;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+/// Connections served at once; more are turned away.
+const MAX_CLIENTS: usize = 16;
+/// How long a connection may stay idle; verify replies can take longer to make.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Binds the socket, replacing a stale one but never a live service's.
+fn bind(path: &Path) -> Result<UnixListener> {
+    if path.exists() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(anyhow!(
+                "another backupd is already listening on {}",
+                path.display()
+            ));
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing the stale socket {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    UnixListener::bind(path).with_context(|| format!("listening on {}", path.display()))
+}
+
+fn serve(listener: UnixListener, svc: Arc<Service>) {
+    let clients = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(stream) = conn else { continue };
+        if clients.load(Ordering::Relaxed) >= MAX_CLIENTS {
+            log::warn!("too many control connections; one turned away");
+            continue;
+        }
+        clients.fetch_add(1, Ordering::Relaxed);
+        let svc = Arc::clone(&svc);
+        let clients = Arc::clone(&clients);
+        let spawned = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                let _ = control::serve_connection(
+                    stream,
+                    CLIENT_TIMEOUT,
+                    |req| svc.handle(req),
+                    |message| Reply::Error { message },
+                );
+                clients.fetch_sub(1, Ordering::Relaxed);
+            });
+        if spawned.is_err() {
+            log::error!("cannot start a thread for a control connection");
+        }
+    }
+}
+
+enum Event {
+    Stop,
+    Reload,
+}
+
+/// Runs the service until SIGTERM. An invalid configuration at start-up
+/// is an error (with file, line and reason); later ones are logged and the
+/// last good one kept.
+pub fn run(paths: Paths) -> Result<()> {
+    let loaded = config::load(&paths.config).map_err(|e| anyhow!("{e}"))?;
+    std::fs::create_dir_all(&paths.state_dir)
+        .with_context(|| format!("creating {}", paths.state_dir.display()))?;
+    let svc = Service::new(paths.clone(), loaded);
+    let listener = bind(&paths.socket)?;
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .context("installing signal handlers")?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            let ev = if sig == SIGHUP {
+                Event::Reload
+            } else {
+                Event::Stop
+            };
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    {
+        let svc = Arc::clone(&svc);
+        std::thread::Builder::new()
+            .name("accept".into())
+            .spawn(move || serve(listener, svc))
+            .context("starting the control socket")?;
+    }
+    let (mut next_at, mut next_kind) = svc.next_run();
+    log::info!(
+        "started; next backup {} ({next_kind}); control socket {}",
+        crate::schedule::local_text(next_at, &svc.loaded().zone),
+        paths.socket.display()
+    );
+    loop {
+        let now = jiff::Timestamp::now();
+        if now >= next_at {
+            if svc.is_running() {
+                log::warn!(
+                    "the scheduled {next_kind} backup is skipped: a backup is still running"
+                );
+            } else if let Err(e) = svc.start_backup(next_kind) {
+                log::error!("the scheduled backup could not start: {e}");
+            }
+            (next_at, next_kind) = svc.next_run();
+            continue;
+        }
+        // Wake at least every 30 s so a changed clock is noticed.
+        let wait = next_at
+            .duration_since(now)
+            .unsigned_abs()
+            .min(Duration::from_secs(30));
+        match rx.recv_timeout(wait) {
+            Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Event::Reload) => {
+                let _ = svc.reload();
+                (next_at, next_kind) = svc.next_run();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+    log::info!("stopping");
+    svc.shutdown();
+    let _ = std::fs::remove_file(&paths.socket);
+    Ok(())
+}

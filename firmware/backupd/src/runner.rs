@@ -1,0 +1,178 @@
+//! One backup run: open the destination, clean leftovers, write and verify
+//! the set, prune, and say how it went.
+
+use crate::destination::destination_for;
+use crate::paths::Paths;
+use appconfig::{BackupType, Config};
+use backupset::{Progress, WriteOptions, retention};
+use control::backupd::RunResult;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// What a run needs besides the configuration.
+pub struct RunRequest {
+    pub kind: BackupType,
+    pub started: i64,
+    pub cancel: Arc<AtomicBool>,
+    pub progress: Arc<Progress>,
+    /// Skip the read-back check (benchmarks only).
+    pub no_verify: bool,
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+/// The write options of a run (also used to name the set before it starts).
+pub fn write_options(
+    config: &Config,
+    paths: &Paths,
+    req: &RunRequest,
+    dest_dir: std::path::PathBuf,
+    volume_size: Option<u64>,
+) -> WriteOptions {
+    WriteOptions {
+        data_root: paths.data_root.clone(),
+        exclude: vec![
+            paths.backup_dir.clone(),
+            paths.restore_dir.clone(),
+            paths.state_dir.clone(),
+        ],
+        dest_dir,
+        state_dir: paths.state_dir.clone(),
+        hostname: config.system.hostname.to_string(),
+        kind: req.kind,
+        started: req.started,
+        body_window_hours: config.backup.body_window_hours,
+        volume_size,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        verify: !req.no_verify,
+        cancel: req.cancel.clone(),
+    }
+}
+
+/// Runs one backup to the configured destination.
+/// `on_named` is called once the set's name is known (or the run failed before).
+pub fn run(
+    config: &Config,
+    paths: &Paths,
+    req: &RunRequest,
+    on_named: &mut dyn FnMut(&str),
+) -> RunResult {
+    let host = config.system.hostname.to_string();
+    let started_text = backupset::timefmt::utc_text(req.started);
+    let mut result = RunResult {
+        set: String::new(),
+        kind: req.kind,
+        destination: config.backup.destination,
+        started: started_text,
+        finished: String::new(),
+        ok: false,
+        message: String::new(),
+        bytes: 0,
+        files: 0,
+        skipped: 0,
+    };
+    let finish = |on_named: &mut dyn FnMut(&str), mut r: RunResult, ok: bool, message: String| {
+        on_named(&r.set);
+        r.ok = ok;
+        r.message = message;
+        r.finished = backupset::timefmt::utc_text(now_secs());
+        if ok {
+            log::info!("backup {}: {}", r.set, r.message);
+        } else {
+            log::error!("backup {} failed: {}", r.set, r.message);
+        }
+        r
+    };
+    let dest = match destination_for(&config.backup, paths) {
+        Ok(d) => d,
+        Err(e) => return finish(on_named, result, false, e),
+    };
+    let session = match dest.open() {
+        Ok(s) => s,
+        Err(e) => return finish(on_named, result, false, e.to_string()),
+    };
+    let dir = session.dir().to_path_buf();
+    let configured =
+        (config.backup.volume_size_mib > 0).then_some(config.backup.volume_size_mib << 20);
+    let volume_size = match (configured, session.max_file_size()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match retention::clean_leftovers(&dir, &host, None) {
+        Ok(removed) if !removed.is_empty() => log::info!(
+            "removed leftovers of an interrupted backup: {}",
+            removed.join(", ")
+        ),
+        Ok(_) => {}
+        Err(e) => log::warn!("cannot clean leftovers: {e}"),
+    }
+    let opts = write_options(config, paths, req, dir.clone(), volume_size);
+    let (kind, _) = backupset::effective_kind(&opts);
+    result.kind = kind;
+    result.set = backupset::SetName::new(&host, kind, req.started).tar_name();
+    on_named(&result.set);
+    let outcome = match backupset::write_set(&opts, &req.progress) {
+        Ok(o) => o,
+        Err(backupset::SetError::Cancelled) => {
+            return finish(
+                on_named,
+                result,
+                false,
+                "cancelled; no set was published".into(),
+            );
+        }
+        Err(e) => return finish(on_named, result, false, e.to_string()),
+    };
+    result.set = outcome.name.tar_name();
+    result.kind = outcome.name.kind;
+    result.bytes = outcome.size();
+    result.files = outcome.summary.count_files;
+    result.skipped = outcome.summary.skipped_files;
+    let mut msg = format!(
+        "verified, {} files, {}",
+        outcome.summary.count_files,
+        mib(outcome.size())
+    );
+    if req.no_verify {
+        msg = msg.replacen("verified", "written (not read back)", 1);
+    }
+    if outcome.volumes.len() > 1 {
+        msg.push_str(&format!(", {} volumes", outcome.volumes.len()));
+    }
+    if outcome.summary.headers_only_files > 0 {
+        msg.push_str(&format!(
+            ", {} messages headers-only",
+            outcome.summary.headers_only_files
+        ));
+    }
+    if outcome.problem_count > 0 {
+        msg.push_str(&format!(
+            ", {} problems (see the log)",
+            outcome.problem_count
+        ));
+    }
+    if let Some(why) = &outcome.fell_back {
+        msg.push_str(&format!("; full instead of differential: {why}"));
+    }
+    match retention::prune(&dir, &host, config.backup.retention as usize) {
+        Ok(removed) if !removed.is_empty() => {
+            log::info!("retention removed {}", removed.join(", "))
+        }
+        Ok(_) => {}
+        Err(e) => {
+            log::warn!("retention failed: {e}");
+            msg.push_str(&format!("; old sets not pruned: {e}"));
+        }
+    }
+    drop(session);
+    finish(on_named, result, true, msg)
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,342 @@
+//! The running service: configuration, the backup in progress, recent
+//! results, and the answers to control requests.
+
+use crate::config::{self, Loaded};
+use crate::paths::Paths;
+use crate::runner::{self, RunRequest, now_secs};
+use crate::schedule;
+use appconfig::{BackupType, write_atomically};
+use backupset::{Progress, SetReader, list_sets};
+use control::backupd::{Location, Reply, Request, RunResult, SetInfo, Status, Verification};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Results kept for `status`.
+const HISTORY: usize = 20;
+const HISTORY_FILE: &str = "history.json";
+
+struct Running {
+    set: String,
+    kind: BackupType,
+    since: Instant,
+    progress: Arc<Progress>,
+    cancel: Arc<AtomicBool>,
+    estimate: u64,
+}
+
+struct Inner {
+    loaded: Loaded,
+    running: Option<Running>,
+    worker: Option<JoinHandle<()>>,
+    recent: Vec<RunResult>,
+}
+
+pub struct Service {
+    pub paths: Paths,
+    inner: Mutex<Inner>,
+    /// Set on shutdown: stops verifications and the backup in progress.
+    stopping: Arc<AtomicBool>,
+}
+
+impl Service {
+    pub fn new(paths: Paths, loaded: Loaded) -> Arc<Service> {
+        let recent = std::fs::read(paths.state_dir.join(HISTORY_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Arc::new(Service {
+            paths,
+            inner: Mutex::new(Inner {
+                loaded,
+                running: None,
+                worker: None,
+                recent,
+            }),
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take the control socket down with it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn loaded(&self) -> Loaded {
+        self.lock().loaded.clone()
+    }
+
+    /// The next scheduled run after now.
+    pub fn next_run(&self) -> (jiff::Timestamp, BackupType) {
+        let l = self.loaded();
+        schedule::next_run(&l.config.backup, &l.zone, jiff::Timestamp::now())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.lock().running.is_some()
+    }
+
+    /// Starts a backup on a worker thread; returns the set's name.
+    pub fn start_backup(self: &Arc<Self>, kind: BackupType) -> Result<String, String> {
+        let mut inner = self.lock();
+        if let Some(r) = &inner.running {
+            return Err(format!("a backup is already running ({})", r.set));
+        }
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err("backupd is stopping".into());
+        }
+        if let Some(w) = inner.worker.take() {
+            let _ = w.join();
+        }
+        let config = inner.loaded.config.clone();
+        let estimate = inner
+            .recent
+            .iter()
+            .find(|r| r.ok && r.kind == kind)
+            .map(|r| r.bytes)
+            .unwrap_or(0);
+        let req = RunRequest {
+            kind,
+            started: now_secs(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(Progress::default()),
+            no_verify: false,
+        };
+        inner.running = Some(Running {
+            set: String::new(),
+            kind,
+            since: Instant::now(),
+            progress: req.progress.clone(),
+            cancel: req.cancel.clone(),
+            estimate,
+        });
+        let (named_tx, named_rx) = mpsc::channel::<String>();
+        let svc = Arc::clone(self);
+        let paths = self.paths.clone();
+        let worker = std::thread::Builder::new()
+            .name("backup".into())
+            .stack_size(16 << 20)
+            .spawn(move || {
+                let mut named = Some(named_tx);
+                let mut on_named = |set: &str| {
+                    {
+                        let mut inner = svc.lock();
+                        if let Some(r) = inner.running.as_mut() {
+                            r.set = set.to_string();
+                        }
+                    }
+                    if let Some(tx) = named.take() {
+                        let _ = tx.send(set.to_string());
+                    }
+                };
+                let result = runner::run(&config, &paths, &req, &mut on_named);
+                svc.finished(result);
+            })
+            .map_err(|e| format!("cannot start the backup: {e}"))?;
+        inner.worker = Some(worker);
+        drop(inner);
+        match named_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(set) if !set.is_empty() => Ok(set),
+            Ok(_) => {
+                let last = self.lock().recent.first().map(|r| r.message.clone());
+                Err(last.unwrap_or_else(|| "the backup could not start".into()))
+            }
+            Err(_) => Ok("(starting)".into()),
+        }
+    }
+
+    fn finished(&self, result: RunResult) {
+        let mut inner = self.lock();
+        inner.running = None;
+        inner.recent.insert(0, result);
+        inner.recent.truncate(HISTORY);
+        let text = serde_json::to_vec_pretty(&inner.recent).unwrap_or_default();
+        drop(inner);
+        if let Err(e) = write_atomically(&self.paths.state_dir.join(HISTORY_FILE), &text, 0o600) {
+            log::warn!("cannot save the run history: {e}");
+        }
+    }
+
+    /// Re-reads the configuration; on error the last good one stays.
+    pub fn reload(&self) -> Result<String, String> {
+        match config::load(&self.paths.config) {
+            Ok(loaded) => {
+                self.lock().loaded = loaded;
+                let (t, k) = self.next_run();
+                let msg = format!(
+                    "configuration reloaded; next backup {} ({k})",
+                    schedule::local_text(t, &self.loaded().zone)
+                );
+                log::info!("{msg}");
+                Ok(msg)
+            }
+            Err(e) => {
+                log::error!("keeping the last good configuration: {e}");
+                Err(format!("keeping the last good configuration: {e}"))
+            }
+        }
+    }
+
+    /// Abandons a backup in progress and waits for its worker.
+    pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let worker = {
+            let mut inner = self.lock();
+            if let Some(r) = &inner.running {
+                log::warn!("stopping: abandoning the backup in progress ({})", r.set);
+                r.cancel.store(true, Ordering::Relaxed);
+            }
+            inner.worker.take()
+        };
+        if let Some(w) = worker {
+            let _ = w.join();
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        let inner = self.lock();
+        let (t, k) = schedule::next_run(
+            &inner.loaded.config.backup,
+            &inner.loaded.zone,
+            jiff::Timestamp::now(),
+        );
+        let running = inner.running.as_ref().map(|r| {
+            let done = r.progress.bytes.load(Ordering::Relaxed);
+            let elapsed = r.since.elapsed();
+            let total = r.estimate.max(done);
+            let eta = (done > 0 && r.estimate > done).then(|| {
+                let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+                ((r.estimate - done) as f64 / rate) as u64
+            });
+            control::backupd::Progress {
+                set: r.set.clone(),
+                kind: r.kind,
+                phase: match r.progress.phase() {
+                    backupset::Phase::Writing => "writing",
+                    backupset::Phase::Verifying => "verifying",
+                    backupset::Phase::Publishing => "publishing",
+                }
+                .into(),
+                bytes_done: done,
+                bytes_total: if r.estimate > 0 { total } else { 0 },
+                files_done: r.progress.files.load(Ordering::Relaxed),
+                elapsed_secs: elapsed.as_secs(),
+                eta_secs: eta,
+            }
+        });
+        Status {
+            destination: inner.loaded.config.backup.destination,
+            next_run: schedule::local_text(t, &inner.loaded.zone),
+            next_kind: k,
+            running,
+            recent: inner.recent.clone(),
+        }
+    }
+
+    /// The folder of sets a request is about.
+    fn location_dir(
+        &self,
+        location: &Location,
+    ) -> Result<(PathBuf, Option<Box<dyn destinations::Session>>), String> {
+        match location {
+            Location::RestoreFolder => Ok((self.paths.restore_dir.clone(), None)),
+            Location::Configured => {
+                let l = self.loaded();
+                let dest = crate::destination::destination_for(&l.config.backup, &self.paths)?;
+                let session = dest.open().map_err(|e| e.to_string())?;
+                Ok((session.dir().to_path_buf(), Some(session)))
+            }
+        }
+    }
+
+    pub fn list(&self, location: &Location) -> Result<Vec<SetInfo>, String> {
+        let (dir, _session) = self.location_dir(location)?;
+        sets_in(&dir)
+    }
+
+    pub fn verify(&self, location: &Location, name: &str) -> Result<Verification, String> {
+        if name.contains('/') {
+            return Err(format!("{name:?} is a set name, not a path"));
+        }
+        let (dir, _session) = self.location_dir(location)?;
+        let set = SetReader::open(&dir, name).map_err(|e| e.to_string())?;
+        let checks = set.verify(&self.stopping).map_err(|e| e.to_string())?;
+        let mut details: Vec<String> = checks
+            .iter()
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        let mut ok = checks.iter().all(|c| c.ok);
+        if ok {
+            // The bytes are right; check the set also reads as a set.
+            if let Err(e) = set.summary().and_then(|_| set.version()) {
+                ok = false;
+                details.push(e.to_string());
+            }
+        }
+        Ok(Verification {
+            name: name.to_string(),
+            ok,
+            details,
+        })
+    }
+
+    pub fn handle(self: &Arc<Self>, req: Request) -> Reply {
+        match req {
+            Request::Status => Reply::Status(self.status()),
+            Request::BackupNow { kind } => match self.start_backup(kind) {
+                Ok(set) => Reply::Started { set },
+                Err(message) => Reply::Error { message },
+            },
+            Request::ListSets { location } => match self.list(&location) {
+                Ok(sets) => Reply::Sets { sets },
+                Err(message) => Reply::Error { message },
+            },
+            Request::VerifySet { location, name } => match self.verify(&location, &name) {
+                Ok(v) => Reply::Verified(v),
+                Err(message) => Reply::Error { message },
+            },
+            Request::TestConnectivity { settings } => {
+                let settings = settings.unwrap_or_else(|| self.loaded().config.backup);
+                match crate::destination::destination_for(&settings, &self.paths) {
+                    Err(message) => Reply::Error { message },
+                    Ok(dest) => {
+                        let mut report = dest.test_connectivity();
+                        if report.ok
+                            && let Ok(session) = dest.open()
+                        {
+                            report.sets = sets_in(session.dir()).unwrap_or_default();
+                        }
+                        Reply::Connectivity(report)
+                    }
+                }
+            }
+            Request::Reload => match self.reload() {
+                Ok(message) => Reply::Reloaded { message },
+                Err(message) => Reply::Error { message },
+            },
+        }
+    }
+}
+
+/// The sets in a folder, newest first, for the protocol.
+pub fn sets_in(dir: &std::path::Path) -> Result<Vec<SetInfo>, String> {
+    let mut sets: Vec<SetInfo> = list_sets(dir)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|s| SetInfo {
+            name: s.name.tar_name(),
+            host: s.name.host.clone(),
+            kind: s.name.kind,
+            time: backupset::timefmt::utc_text(s.name.time),
+            size: s.size,
+            volumes: s.volumes.len() as u32,
+            complete: s.complete,
+            base: s.base,
+        })
+        .collect();
+    sets.reverse();
+    Ok(sets)
+}
