@@ -924,3 +924,26 @@ fn a_reason_appears_when_leaving_a_field_and_goes_when_it_is_fixed() {
         rig.screen()
     );
 }
+
+#[test]
+fn small_and_large_terminals_do_not_break_any_view() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    for (w, h) in [(20, 4), (40, 10), (79, 23), (132, 50)] {
+        rig.term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
+        for key in ['1', '2', '3', '4', '5'] {
+            rig.key(KeyCode::Char(key));
+            rig.app.tick();
+            let _ = rig.screen();
+            // A pop-up too: Save's report or a question.
+            rig.key(KeyCode::BackTab);
+            rig.key(KeyCode::Enter);
+            let _ = rig.screen();
+            rig.key(KeyCode::Esc);
+            rig.key(KeyCode::Esc);
+            if rig.screen().contains("Keep editing") {
+                rig.keys(&[KeyCode::Right, KeyCode::Enter]);
+            }
+        }
+    }
+}
