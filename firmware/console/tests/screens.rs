@@ -621,6 +621,27 @@ fn backup_now_shows_live_progress_and_the_result() {
         "{screen}"
     );
     assert!(screen.contains("Time left estimating..."), "{screen}");
+    assert!(screen.contains("0 B of 3.0 GiB, 0 files"), "{screen}");
+    // backupd may not know the total yet: no bar stuck at 0%, bytes so far.
+    {
+        let mut b = backupd.lock().expect("lock");
+        if let Some(p) = b.status.as_mut().and_then(|s| s.running.as_mut()) {
+            p.bytes_total = 0;
+        }
+        b.advance(4 << 20, 152, 1, None);
+    }
+    let screen = rig.wait_for("4.0 MiB so far, 152 files");
+    assert!(screen.contains("(total size not known yet)"), "{screen}");
+    assert!(!screen.contains("0%"), "{screen}");
+    if let Some(p) = backupd
+        .lock()
+        .expect("lock")
+        .status
+        .as_mut()
+        .and_then(|s| s.running.as_mut())
+    {
+        p.bytes_total = 3 << 30;
+    }
     backupd
         .lock()
         .expect("lock")

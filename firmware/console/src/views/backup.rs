@@ -284,11 +284,16 @@ impl BackupView {
                     &format!("Phase: {}", p.phase),
                     Style::default(),
                 ));
-                lines.push(Line::from(format::bar(p.bytes_done, p.bytes_total, 40)));
+                // Without a total a bar would sit at 0%: say so instead.
+                lines.push(Line::from(if p.bytes_total > 0 {
+                    format::bar(p.bytes_done, p.bytes_total, 40)
+                } else {
+                    "(total size not known yet)".to_string()
+                }));
                 let total = if p.bytes_total > 0 {
                     format!(" of {}", format::bytes(p.bytes_total))
                 } else {
-                    String::new()
+                    " so far".to_string()
                 };
                 lines.push(Line::from(format!(
                     "{}{total}, {} files",
@@ -319,11 +324,17 @@ impl BackupView {
             Some(Err(e)) => lines.push(ui::text_line(&format!(" {e}"), ui::error())),
             Some(Ok(s)) => {
                 let now = match &s.running {
-                    Some(p) => format!(
+                    Some(p) if p.bytes_total > 0 => format!(
                         "running {} ({}, {})",
                         p.set,
                         p.phase,
                         format::bar(p.bytes_done, p.bytes_total, 10)
+                    ),
+                    Some(p) => format!(
+                        "running {} ({}, {})",
+                        p.set,
+                        p.phase,
+                        format::bytes(p.bytes_done)
                     ),
                     None => "idle".into(),
                 };
