@@ -141,6 +141,15 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return;
         }
+        // On a serial line Esc and the next key can arrive in one read, which
+        // reads as Alt+key; nothing here uses Alt, so take it as both keys.
+        if key.modifiers.contains(KeyModifiers::ALT) {
+            self.handle_key(KeyEvent::from(KeyCode::Esc));
+            let mut plain = key;
+            plain.modifiers.remove(KeyModifiers::ALT);
+            self.handle_key(plain);
+            return;
+        }
         if key.modifiers.contains(KeyModifiers::CONTROL)
             && matches!(
                 key.code,

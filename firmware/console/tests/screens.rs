@@ -968,3 +968,20 @@ fn small_and_large_terminals_do_not_break_any_view() {
         }
     }
 }
+
+#[test]
+fn esc_merged_with_the_next_key_counts_as_both() {
+    let mut rig = Rig::new(Some(&configured()));
+    rig.key(KeyCode::Char('3'));
+    assert!(rig.screen().contains("Backup/Maintenance"));
+    // ESC '4' in one read is parsed as Alt-4.
+    rig.app.handle_key(ratatui::crossterm::event::KeyEvent::new(
+        KeyCode::Char('4'),
+        ratatui::crossterm::event::KeyModifiers::ALT,
+    ));
+    assert!(
+        rig.screen().contains("Restore From Backup"),
+        "{}",
+        rig.screen()
+    );
+}
