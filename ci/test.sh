@@ -20,6 +20,7 @@ cargo test --workspace --exclude systest --locked
 
 if [ "$system" = 1 ]; then
 	"$REPO/ci/build-image.sh"
+	"$REPO/ci/check-reproducible.sh"
 	note "system tests (QEMU)"
 	cargo test -p systest --locked -- --test-threads 2
 fi

@@ -48,11 +48,19 @@ cp "$BOARD_DIR/grub.cfg" esp/grub/grub.cfg
 grub-editenv esp/grub/grubenv create
 grub-editenv esp/grub/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
 clamp_times esp
+# FAT32, 64 MiB, volume ID A1B2-C3D4 (grub-early.cfg looks for it), no label
+# (mkdosfs stamps a label entry with the current time); mcopy -m
+# keeps the clamped times.
+rm -f esp.vfat
+mkdosfs -C -F 32 -i A1B2C3D4 esp.vfat 65536 >/dev/null
+MTOOLS_SKIP_CHECK=1 mcopy -smp -i esp.vfat esp/EFI esp/grub ::
 
 sed -e "s/@SOURCE_DATE@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)/" \
 	-e 's/"boot.img"/"boot.img.patched"/' -e 's/"grub.img"/"grub.img.patched"/' \
-	-e 's|"efi-part/EFI"|"esp/EFI"|' -e 's|"efi-part/grub"|"esp/grub"|' \
 	"$BOARD_DIR/genimage.cfg.in" >genimage.cfg
+
+# mke2fs stamps the new file system's inodes with this time.
+export E2FSPROGS_FAKE_TIME="$SOURCE_DATE_EPOCH"
 
 rm -rf genimage.tmp genimage.root
 mkdir -p genimage.root

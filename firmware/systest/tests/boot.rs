@@ -53,7 +53,15 @@ fn boots_under_bios_with_persistent_data_and_readonly_root() {
     vm.ok("sleep 1; grep -q 'systest.*hello-from-the-test' /data/log/messages")
         .expect("message in /data/log/messages");
 
-    // /data survives a reboot; the slot was marked good by the first boot.
+    // The services run, and with them up the slot was marked good.
+    vm.ok("pidof hotplugd && pidof backupd")
+        .expect("services running");
+    let env = vm
+        .ok("mount -t vfat /dev/vda2 /boot/efi && grub-editenv /boot/efi/grub/grubenv list; umount /boot/efi")
+        .expect("grubenv");
+    assert!(env.contains("A_OK=1") && env.contains("A_TRY=0"), "{env}");
+
+    // /data survives a reboot.
     vm.ok("echo kept > /data/state/marker; sync")
         .expect("write marker");
     vm.reboot().expect("reboot");
