@@ -1,22 +1,46 @@
 //! Choosing where sets go. Every destination backupd uses comes from
-//! [`destination_for`], so the SMB and USB destinations plug in here.
+//! [`destination_for`]: the local folder, an SMB share or a USB drive.
 
 use crate::paths::Paths;
-use appconfig::{BackupSettings, DestinationKind};
-use destinations::{Destination, Local};
+use appconfig::BackupSettings;
+use destinations::Destination;
+use std::net::Ipv4Addr;
 
-/// The configured destination, ready to be opened.
+/// The configured destination, ready to be opened. `dns` is the appliance's
+/// `network.dns`, for an SMB server given by name. The local folder is
+/// backupd's own (`--backup-dir`); the SMB mount point and hotplugd's
+/// socket and mount point come from the environment (see
+/// [`destinations::Paths::from_env`]).
 pub fn destination_for(
     settings: &BackupSettings,
+    dns: &[Ipv4Addr],
     paths: &Paths,
 ) -> Result<Box<dyn Destination>, String> {
-    match settings.destination {
-        DestinationKind::Local => Ok(Box::new(Local {
-            dir: paths.backup_dir.clone(),
-            volume_size: None,
-        })),
-        other => Err(format!(
-            "the {other} destination is not available in this firmware build"
-        )),
+    let dest_paths = destinations::Paths {
+        local_dir: paths.backup_dir.clone(),
+        ..destinations::Paths::from_env()
+    };
+    Ok(destinations::from_config_with(settings, dns, &dest_paths))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use appconfig::DestinationKind;
+
+    #[test]
+    fn every_kind_is_available() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = Paths::under(dir.path().to_path_buf());
+        let mut s = BackupSettings::default();
+        for kind in [
+            DestinationKind::Local,
+            DestinationKind::Smb,
+            DestinationKind::Usb,
+        ] {
+            s.destination = kind;
+            let d = destination_for(&s, &[], &paths).expect("available");
+            assert_eq!(d.kind(), kind);
+        }
     }
 }

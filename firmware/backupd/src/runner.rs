@@ -85,7 +85,7 @@ pub fn run(
         }
         r
     };
-    let dest = match destination_for(&config.backup, paths) {
+    let dest = match destination_for(&config.backup, &config.network.dns, paths) {
         Ok(d) => d,
         Err(e) => return finish(on_named, result, false, e),
     };

@@ -245,7 +245,11 @@ impl Service {
             Location::RestoreFolder => Ok((self.paths.restore_dir.clone(), None)),
             Location::Configured => {
                 let l = self.loaded();
-                let dest = crate::destination::destination_for(&l.config.backup, &self.paths)?;
+                let dest = crate::destination::destination_for(
+                    &l.config.backup,
+                    &l.config.network.dns,
+                    &self.paths,
+                )?;
                 let session = dest.open().map_err(|e| e.to_string())?;
                 Ok((session.dir().to_path_buf(), Some(session)))
             }
@@ -299,8 +303,13 @@ impl Service {
                 Err(message) => Reply::Error { message },
             },
             Request::TestConnectivity { settings } => {
-                let settings = settings.unwrap_or_else(|| self.loaded().config.backup);
-                match crate::destination::destination_for(&settings, &self.paths) {
+                let config = self.loaded().config;
+                let settings = settings.unwrap_or(config.backup);
+                match crate::destination::destination_for(
+                    &settings,
+                    &config.network.dns,
+                    &self.paths,
+                ) {
                     Err(message) => Reply::Error { message },
                     Ok(dest) => {
                         let mut report = dest.test_connectivity();
