@@ -14,10 +14,12 @@ use crate::meta::{DATA_DIR, DELETED_ENTRY, SUMMARY_ENTRY, Summary, VERSION_ENTRY
 use crate::name::SetName;
 use crate::publish::hex;
 use crate::tarfmt::{BLOCK, EntryKind, padding};
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 
 /// Largest `.version.txt` / `.summary.txt` accepted.
@@ -367,67 +369,123 @@ impl SetReader {
     pub fn entries(
         &self,
         range: Range<u64>,
-        mut f: impl FnMut(&SetEntry, &mut dyn Read) -> Result<(), SetError>,
+        f: impl FnMut(&SetEntry, &mut dyn Read) -> Result<(), SetError>,
     ) -> Result<(), SetError> {
         if range.end > self.total || range.start > range.end {
             return Err(SetError::malformed(&self.set(), "range outside the set"));
         }
-        let set = self.set();
-        let bad = |why: String| SetError::malformed(&set, why);
         let mut j = self.joined();
         j.seek(SeekFrom::Start(range.start))
             .map_err(|e| self.io(e))?;
-        let mut ar = tar::Archive::new(j.take(range.end - range.start));
-        let entries = ar.entries().map_err(|e| bad(format!("tar: {e}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| bad(format!("tar: {e}")))?;
-            let raw = entry.path_bytes();
-            let path = std::str::from_utf8(&raw)
-                .map_err(|_| bad("an entry name is not UTF-8".into()))?
-                .trim_end_matches('/')
-                .to_string();
-            let rel = if path == DATA_DIR {
-                String::new()
-            } else if let Some(r) = path.strip_prefix("@backup/") {
-                check_relative(r).map_err(|why| bad(format!("entry {path:?}: {why}")))?;
-                r.to_string()
-            } else {
-                // The set's own files (.version.txt, .index.txt...) are not data.
-                continue;
-            };
-            let h = entry.header();
-            let kind = match h.entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
-                tar::EntryType::Directory => EntryKind::Dir,
-                tar::EntryType::Symlink => EntryKind::Symlink,
-                other => {
-                    return Err(bad(format!(
-                        "entry {path:?} has a type this format never writes ({other:?})"
-                    )));
-                }
-            };
-            let link = match kind {
-                EntryKind::Symlink => Some(
-                    entry
-                        .link_name_bytes()
-                        .map(|l| String::from_utf8_lossy(&l).into_owned())
-                        .ok_or_else(|| bad(format!("link {path:?} has no target")))?,
-                ),
-                _ => None,
-            };
-            let meta = SetEntry {
-                path: rel,
-                kind,
-                size: entry.size(),
-                mode: h.mode().map_err(|e| bad(format!("entry {path:?}: {e}")))?,
-                uid: h.uid().unwrap_or(0),
-                gid: h.gid().unwrap_or(0),
-                mtime: h.mtime().unwrap_or(0),
-                link,
-            };
-            f(&meta, &mut entry)?;
+        read_entries(&self.set(), j.take(range.end - range.start), f)
+    }
+}
+
+/// Calls `f` for every data entry (under `@backup/`) of a tar stream, with
+/// a reader of its contents: the whole set read front to back (a restore
+/// that checks the MD5 as it goes), or a range the index gave. `set` names
+/// the set in errors. Entries are checked as in [`SetReader::entries`]:
+/// relative paths only, and only the types this format writes.
+pub fn read_entries(
+    set: &str,
+    stream: impl Read,
+    mut f: impl FnMut(&SetEntry, &mut dyn Read) -> Result<(), SetError>,
+) -> Result<(), SetError> {
+    let bad = |why: String| SetError::malformed(set, why);
+    let budget = Rc::new(Cell::new(None));
+    let mut ar = tar::Archive::new(HeaderBudget {
+        inner: stream,
+        left: budget.clone(),
+    });
+    let mut entries = ar.entries().map_err(|e| bad(format!("tar: {e}")))?;
+    loop {
+        // The tar crate reads PAX and GNU long-name records whole into
+        // memory: headers may take only so many bytes.
+        budget.set(Some(MAX_HEADER_BYTES));
+        let next = entries.next();
+        budget.set(None);
+        let Some(entry) = next else { break };
+        let mut entry = entry.map_err(|e| bad(format!("tar: {e}")))?;
+        let raw = entry.path_bytes();
+        let path = std::str::from_utf8(&raw)
+            .map_err(|_| bad("an entry name is not UTF-8".into()))?
+            .trim_end_matches('/')
+            .to_string();
+        let rel = if path == DATA_DIR {
+            String::new()
+        } else if let Some(r) = path.strip_prefix("@backup/") {
+            check_relative(r).map_err(|why| bad(format!("entry {path:?}: {why}")))?;
+            r.to_string()
+        } else {
+            // The set's own files (.version.txt, .index.txt...) are not data.
+            skip_data(&mut entry).map_err(|e| bad(format!("tar: {e}")))?;
+            continue;
+        };
+        let h = entry.header();
+        let kind = match h.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            other => {
+                return Err(bad(format!(
+                    "entry {path:?} has a type this format never writes ({other:?})"
+                )));
+            }
+        };
+        let link = match kind {
+            EntryKind::Symlink => Some(
+                entry
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8_lossy(&l).into_owned())
+                    .ok_or_else(|| bad(format!("link {path:?} has no target")))?,
+            ),
+            _ => None,
+        };
+        let meta = SetEntry {
+            path: rel,
+            kind,
+            size: entry.size(),
+            mode: h.mode().map_err(|e| bad(format!("entry {path:?}: {e}")))?,
+            uid: h.uid().unwrap_or(0),
+            gid: h.gid().unwrap_or(0),
+            mtime: h.mtime().unwrap_or(0),
+            link,
+        };
+        f(&meta, &mut entry)?;
+        skip_data(&mut entry).map_err(|e| bad(format!("tar: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Most bytes of header blocks and PAX / long-name records before one entry.
+const MAX_HEADER_BYTES: u64 = 1 << 20;
+
+/// Reads what is left of an entry's data, outside the header budget.
+fn skip_data(entry: &mut impl Read) -> std::io::Result<u64> {
+    std::io::copy(entry, &mut std::io::sink())
+}
+
+/// Limits the bytes read while `left` is `Some` (between two entries).
+struct HeaderBudget<R> {
+    inner: R,
+    left: Rc<Cell<Option<u64>>>,
+}
+
+impl<R: Read> Read for HeaderBudget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(left) = self.left.get() else {
+            return self.inner.read(buf);
+        };
+        if left == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("an entry's headers take more than {MAX_HEADER_BYTES} bytes"),
+            ));
         }
-        Ok(())
+        let want = buf.len().min(left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left.set(Some(left - n as u64));
+        Ok(n)
     }
 }
 
@@ -531,6 +589,54 @@ impl Seek for Joined {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(name: &str, kind: u8, size: u64) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).expect("name fits");
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    }
+
+    fn names(stream: &[u8]) -> Result<Vec<String>, SetError> {
+        let mut out = Vec::new();
+        read_entries("test.tar", stream, |e, _| {
+            out.push(e.path.clone());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_stream_is_read_and_the_set_files_skipped() {
+        let mut t = header(".version.txt", b'0', 5);
+        t.extend_from_slice(&[b'v'; 512]);
+        t.extend(header("@backup/", b'5', 0));
+        t.extend(header("@backup/a", b'0', 3));
+        t.extend_from_slice(&[b'a'; 512]);
+        t.extend(vec![0; 1024]);
+        assert_eq!(names(&t).expect("reads"), ["", "a"]);
+    }
+
+    #[test]
+    fn huge_headers_are_refused_without_reading_them_into_memory() {
+        let records = 4u64 << 20;
+        let mut t = header("@backup/", b'5', 0);
+        t.extend(header("@PaxHeader", b'x', records));
+        t.extend(std::iter::repeat_n(b'a', records as usize));
+        t.extend(header("@backup/a", b'0', 0));
+        t.extend(vec![0; 1024]);
+        let err = names(&t).expect_err("refused");
+        assert!(err.to_string().contains("headers take more than"), "{err}");
+        // A GNU long name that big is refused the same way.
+        let mut t = header("@backup/", b'5', 0);
+        t.extend(header("././@LongLink", b'L', records));
+        t.extend(std::iter::repeat_n(b'a', records as usize));
+        t.extend(header("@backup/a", b'0', 0));
+        assert!(names(&t).is_err());
+    }
 
     #[test]
     fn relative_paths() {
