@@ -94,8 +94,8 @@ pub fn run(
         Err(e) => return finish(on_named, result, false, e.to_string()),
     };
     let dir = session.dir().to_path_buf();
-    let configured =
-        (config.backup.volume_size_mib > 0).then_some(config.backup.volume_size_mib << 20);
+    let configured = (config.backup.volume_size_mib > 0)
+        .then(|| config.backup.volume_size_mib.saturating_mul(1 << 20));
     let volume_size = match (configured, session.max_file_size()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -102,15 +102,16 @@ fn full_backup_round_trips_through_gnu_tar() {
 
 #[test]
 fn volumes_split_join_and_verify_each() {
-    let fx = Fixture::new(3 << 20);
+    // More data than the writer's buffers hold at once, so they are reused.
+    let fx = Fixture::new(10 << 20);
     let mut opts = fx.options(BackupType::Copy, NOW + 60);
-    opts.volume_size = Some(300 * 1024 + 7);
+    opts.volume_size = Some(1024 * 1024 + 7);
     opts.body_window_hours = 0;
     let out = fx.write(&opts);
     assert!(out.volumes.len() >= 5, "{} volumes", out.volumes.len());
     assert_eq!(out.volumes[1].name, format!("{}.001", out.name.tar_name()));
     for v in &out.volumes[..out.volumes.len() - 1] {
-        assert_eq!(v.size, 300 * 1024 + 7);
+        assert_eq!(v.size, 1024 * 1024 + 7);
     }
     let check = md5sum_check(&fx.dest, &out.name.md5_name());
     assert_eq!(check.matches(": OK").count(), out.volumes.len(), "{check}");

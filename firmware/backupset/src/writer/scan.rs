@@ -128,9 +128,12 @@ impl<'a> Scanner<'a> {
             return Ok(b);
         }
         // A free buffer comes back from the writer; if it is gone, it failed.
-        self.free
+        let mut b = self
+            .free
             .recv()
-            .map_err(|_| SetError::Internal("the writer stopped".into()))
+            .map_err(|_| SetError::Internal("the writer stopped".into()))?;
+        b.len = 0;
+        Ok(b)
     }
 
     fn send_batch(&mut self, b: Batch) -> Result<(), SetError> {
@@ -185,6 +188,10 @@ impl<'a> Scanner<'a> {
         while left > 0 {
             let mut b = self.take_batch()?;
             let room = (b.data.len() - b.len).min(left.min(usize::MAX as u64) as usize);
+            if room == 0 {
+                self.send_batch(b)?;
+                continue;
+            }
             let n = if short {
                 0
             } else {

@@ -158,10 +158,11 @@ pub fn writer(
     free: SyncSender<Batch>,
     mut out: VolumeWriter,
 ) -> (VolumeWriter, Result<(), SetError>) {
-    for batch in rx {
+    for mut batch in rx {
         if let Err(e) = out.write(&batch.data[..batch.len]) {
             return (out, Err(e));
         }
+        batch.len = 0;
         // The scanner may have finished and dropped its end of the free list.
         let _ = free.send(batch);
     }
