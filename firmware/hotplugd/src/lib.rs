@@ -12,7 +12,9 @@
 //! - [`mount`]: safe FAT32 mount options, mount/unmount
 //! - [`drives`]: the state the events change and status reports
 //! - [`daemon`]: the service's loop
+//! - [`ctl`]: usbctl's commands (status, eject) over the control socket
 
+pub mod ctl;
 pub mod daemon;
 pub mod drives;
 pub mod mount;

@@ -1,6 +1,6 @@
 //! The hotplugd binary as the appliance runs it, over a sysfs tree and
 //! device nodes made here: start-up scan, status and eject over the control
-//! socket, a malformed request, and a clean stop on SIGTERM.
+//! socket and through usbctl, a malformed request, and a clean stop on SIGTERM.
 
 use control::hotplug::{Reply, Request};
 use std::io::{BufRead, BufReader, Write};
@@ -102,6 +102,28 @@ fn service_reports_drives_and_stops_cleanly() {
         Reply::Error {
             message: "no USB drive is mounted".into()
         }
+    );
+
+    // usbctl, the command line over the same socket.
+    let usbctl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_usbctl"))
+            .args(args)
+            .env("HOTPLUGD_SOCKET", &socket)
+            .output()
+            .expect("usbctl runs")
+    };
+    let out = usbctl(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "nothing mounted: {out:?}");
+    assert!(
+        text.starts_with("sda: Generic Flash Disk, 64.0 MiB, vfat (FAT32) \"OFFSITE\"\n  not mounted: cannot mount"),
+        "{text}"
+    );
+    let out = usbctl(&["eject"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "usbctl: no USB drive is mounted\n"
     );
 
     let mut raw = UnixStream::connect(&socket).expect("connect");

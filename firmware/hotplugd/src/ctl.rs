@@ -1,0 +1,130 @@
+//! usbctl's commands: hotplugd's status in readable form, and eject.
+
+use control::hotplug::{Reply, Request, UsbDrive, UsbStatus};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// Eject flushes everything still in the page cache to the drive first.
+pub const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn drive_text(d: &UsbDrive) -> String {
+    let mut out = format!("{}:", d.device);
+    let what = [d.vendor.as_str(), d.model.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !what.is_empty() {
+        let _ = write!(out, " {what},");
+    }
+    let _ = write!(out, " {}, {}", size_text(d.size_bytes), d.filesystem);
+    if !d.label.is_empty() {
+        let _ = write!(out, " \"{}\"", d.label);
+    }
+    if d.mounted {
+        let _ = write!(
+            out,
+            ", mounted at {}",
+            d.mount_point.as_deref().unwrap_or("?")
+        );
+        if let Some(free) = d.free_bytes {
+            let _ = write!(out, ", {} free", size_text(free));
+        }
+    }
+    if let Some(p) = &d.problem {
+        let _ = write!(out, "\n  not mounted: {p}");
+    }
+    out
+}
+
+/// One paragraph per drive, or a line saying there is none.
+pub fn format_status(s: &UsbStatus) -> String {
+    if s.drives.is_empty() {
+        return "No USB drive.\n".into();
+    }
+    s.drives.iter().map(|d| drive_text(d) + "\n").collect()
+}
+
+fn call(socket: &Path, req: &Request, timeout: Duration) -> anyhow::Result<Reply> {
+    Ok(control::call(socket, req, timeout)?)
+}
+
+/// `usbctl status`: the drives, and whether one is mounted.
+pub fn status(socket: &Path) -> anyhow::Result<(UsbStatus, String)> {
+    match call(socket, &Request::Status, control::DEFAULT_TIMEOUT)? {
+        Reply::Status(s) => {
+            let text = format_status(&s);
+            Ok((s, text))
+        }
+        Reply::Error { message } => Err(anyhow::anyhow!(message)),
+        other => Err(anyhow::anyhow!(
+            "hotplugd sent an unexpected reply: {other:?}"
+        )),
+    }
+}
+
+/// `usbctl eject`: flush and unmount; the message says the drive can go.
+pub fn eject(socket: &Path) -> anyhow::Result<String> {
+    match call(socket, &Request::Eject, EJECT_TIMEOUT)? {
+        Reply::Ejected { message } => Ok(message),
+        Reply::Error { message } => Err(anyhow::anyhow!(message)),
+        other => Err(anyhow::anyhow!(
+            "hotplugd sent an unexpected reply: {other:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_text() {
+        assert_eq!(format_status(&UsbStatus::default()), "No USB drive.\n");
+        let s = UsbStatus {
+            drives: vec![
+                UsbDrive {
+                    device: "sda".into(),
+                    vendor: "QEMU".into(),
+                    model: "QEMU HARDDISK".into(),
+                    size_bytes: 64 << 20,
+                    filesystem: "vfat (FAT32)".into(),
+                    label: "NIGHTLY".into(),
+                    mounted: true,
+                    mount_point: Some("/media/usb".into()),
+                    free_bytes: Some(60 << 20),
+                    problem: None,
+                },
+                UsbDrive {
+                    device: "sdb".into(),
+                    size_bytes: 1 << 30,
+                    filesystem: "exfat".into(),
+                    problem: Some("exFAT is not supported, format the drive as FAT32".into()),
+                    ..Default::default()
+                },
+            ],
+        };
+        assert_eq!(
+            format_status(&s),
+            "sda: QEMU QEMU HARDDISK, 64.0 MiB, vfat (FAT32) \"NIGHTLY\", mounted at /media/usb, 60.0 MiB free\n\
+             sdb: 1.0 GiB, exfat\n  not mounted: exFAT is not supported, format the drive as FAT32\n"
+        );
+    }
+}
