@@ -87,13 +87,18 @@ pub fn format_sets(sets: &[SetInfo]) -> String {
         "SET", "TYPE", "TIME (UTC)", "SIZE", "VOLS", "STATE"
     );
     for s in sets {
-        let state = if !s.complete {
+        let mut state = if !s.complete {
             "INCOMPLETE".to_string()
         } else if let Some(b) = &s.base {
             format!("complete, based on {b}")
         } else {
             "complete".to_string()
         };
+        match s.verified {
+            Some(true) => state.push_str(", verified"),
+            Some(false) => state = format!("FAILED CHECK: {}", s.problem.as_deref().unwrap_or("")),
+            None => {}
+        }
         let _ = writeln!(
             out,
             "{:<44} {:<12} {:<19} {:>10} {:>4}  {}",

@@ -335,15 +335,25 @@ pub fn sets_in(dir: &std::path::Path) -> Result<Vec<SetInfo>, String> {
     let mut sets: Vec<SetInfo> = list_sets(dir)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|s| SetInfo {
-            name: s.name.tar_name(),
-            host: s.name.host.clone(),
-            kind: s.name.kind,
-            time: backupset::timefmt::utc_text(s.name.time),
-            size: s.size,
-            volumes: s.volumes.len() as u32,
-            complete: s.complete,
-            base: s.base,
+        .map(|s| {
+            let verdict = s
+                .complete
+                .then(|| backupset::verdict::lookup(dir, &s))
+                .flatten();
+            SetInfo {
+                name: s.name.tar_name(),
+                host: s.name.host.clone(),
+                kind: s.name.kind,
+                time: backupset::timefmt::utc_text(s.name.time),
+                size: s.size,
+                volumes: s.volumes.len() as u32,
+                complete: s.complete,
+                verified: verdict.as_ref().map(|v| v.ok),
+                problem: s
+                    .problem
+                    .or_else(|| verdict.filter(|v| !v.ok).map(|v| v.detail)),
+                base: s.base,
+            }
         })
         .collect();
     sets.reverse();

@@ -13,6 +13,8 @@
 //! - [`retention`]: pruning to N restore points, cleaning leftovers.
 //! - [`SetReader`]: verify, metadata, index, a subtree by byte range;
 //!   [`extract()`]: a safe applier for whole sets or subtrees.
+//! - [`verdict`]: which sets in a folder were checked against their `.md5`
+//!   since their files last changed.
 
 pub mod catalog;
 mod error;
@@ -28,6 +30,7 @@ pub mod retention;
 pub mod state;
 pub mod tarfmt;
 pub mod timefmt;
+pub mod verdict;
 pub mod window;
 mod writer;
 

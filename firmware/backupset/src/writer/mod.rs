@@ -208,7 +208,13 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         let n = name.clone();
         move |i: u32| SetName::temp_name(&n.volume_name(i))
     };
-    let out = VolumeWriter::new(&opts.dest_dir, volume_size, Box::new(temp_of));
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<sink::ReadBack>();
+    let out = VolumeWriter::new(
+        &opts.dest_dir,
+        volume_size,
+        Box::new(temp_of),
+        opts.verify.then_some(back_tx),
+    );
     let (scan_tx, hash_rx) = sync_channel::<Batch>(2);
     let (hash_tx, write_rx) = sync_channel::<Batch>(2);
     let (free_tx, free_rx) = sync_channel::<Batch>(BUFFERS);
@@ -219,12 +225,17 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         });
     }
 
-    let (scanned, digests, joined_writer) = std::thread::scope(|s| {
+    let (scanned, digests, joined_writer, read_back) = std::thread::scope(|s| {
         let hasher = s.spawn(move || sink::hasher(hash_rx, hash_tx, volume_size));
         let writer = s.spawn(move || sink::writer(write_rx, free_tx, out));
+        let checker = s.spawn(|| sink::read_back(back_rx, &opts.cancel));
         let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
             .and_then(|sc| sc.run(&version.to_text()));
-        (scanned, hasher.join(), writer.join())
+        let hashed = hasher.join();
+        let written = writer.join();
+        // The writer is done: the check has everything; report it as verifying.
+        progress.set_phase(Phase::Verifying);
+        (scanned, hashed, written, checker.join())
     });
     let (mut written, write_result) = match joined_writer {
         Ok((w, r)) => (Some(w), r),
@@ -259,14 +270,21 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
             )));
         }
         if opts.verify {
-            progress.set_phase(Phase::Verifying);
-            for (i, (v, d)) in volumes.iter().zip(&digests).enumerate() {
-                let back = publish::read_back_md5(&v.temp, &opts.cancel)?;
-                if &back != d {
+            let back = read_back
+                .map_err(|_| SetError::Internal("the read-back check failed".into()))??;
+            if back.len() != digests.len() {
+                return Err(SetError::Internal(format!(
+                    "{} volumes written but {} read back",
+                    digests.len(),
+                    back.len()
+                )));
+            }
+            for (i, (b, d)) in back.iter().zip(&digests).enumerate() {
+                if b != d {
                     return Err(SetError::ReadBackMismatch {
                         volume: name.volume_name(i as u32),
                         written: publish::hex(d),
-                        read: publish::hex(&back),
+                        read: publish::hex(b),
                     });
                 }
             }

@@ -644,6 +644,15 @@ impl<'a> Scanner<'a> {
     }
 
     fn file(&mut self, abs: &Path, rel: &str) -> Result<(), SetError> {
+        // A differential stats first: unchanged files are not even opened.
+        if self.differential()
+            && let Some(base) = self.base_at(rel)?
+            && let Ok(m) = fs::symlink_metadata(abs)
+            && m.is_file()
+            && base.same_as(&entry_of(rel, &m, 'f'))
+        {
+            return self.record_state(&base);
+        }
         // O_NONBLOCK: if the file was swapped for a FIFO, opening must not hang.
         let opened = OpenOptions::new()
             .read(true)
@@ -659,9 +668,6 @@ impl<'a> Scanner<'a> {
             Err(e) => return self.skip(rel, format!("cannot be examined ({e})")),
         };
         let mut entry = entry_of(rel, &md, 'f');
-        if self.differential() && self.base_at(rel)?.is_some_and(|b| b.same_as(&entry)) {
-            return self.record_state(&entry);
-        }
         let window = u64::from(self.opts.body_window_hours) * 3600;
         if window > 0
             && md.mtime() < self.opts.started - window as i64

@@ -64,15 +64,67 @@ pub struct WrittenVolume {
     pub size: u64,
 }
 
+/// A range of a volume that is on the storage and out of the page cache,
+/// ready to be read back.
+pub struct ReadBack {
+    pub volume: u32,
+    pub path: PathBuf,
+    pub start: u64,
+    pub len: u64,
+}
+
+/// Writeback is started every this many bytes, and the read-back check
+/// follows a few segments behind the writer, so writing, flushing, reading
+/// back and hashing overlap instead of running one after the other.
+const SEGMENT: u64 = 16 << 20;
+/// Segments in flight to the storage before the oldest is waited for.
+const LAG: usize = 2;
+
+/// Starts (`wait == false`) or completes (`wait == true`) writeback of a range.
+fn sync_range(f: &File, start: u64, len: u64, wait: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let flags = if wait {
+        nix::libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | nix::libc::SYNC_FILE_RANGE_WRITE
+            | nix::libc::SYNC_FILE_RANGE_WAIT_AFTER
+    } else {
+        nix::libc::SYNC_FILE_RANGE_WRITE
+    };
+    // SAFETY: a plain system call on a file descriptor `f` keeps open; no memory is passed.
+    let r = unsafe { nix::libc::sync_file_range(f.as_raw_fd(), start as i64, len as i64, flags) };
+    r == 0
+}
+
+fn drop_cache(f: &File, start: u64, len: u64) {
+    let _ = nix::fcntl::posix_fadvise(
+        f,
+        start as i64,
+        len as i64,
+        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    );
+}
+
+struct Current {
+    file: File,
+    path: PathBuf,
+    index: u32,
+    /// End of the last segment cut.
+    cut: u64,
+    /// Segments whose writeback was started but not yet handed to the check.
+    pending: std::collections::VecDeque<(u64, u64)>,
+}
+
 /// Writes batches into volume files named by `temp_name(index)` in `dir`,
-/// fsyncing each as it is completed. Used buffers go back on `free`.
+/// fsyncing each as it is completed. With a read-back channel, hands every
+/// range to the checker once it is durable and dropped from the cache.
 pub struct VolumeWriter {
     dir: PathBuf,
     volume_size: u64,
     temp_name: Box<dyn Fn(u32) -> String + Send>,
-    current: Option<(File, PathBuf)>,
+    current: Option<Current>,
     pub written: Vec<WrittenVolume>,
     offset: u64,
+    read_back: Option<std::sync::mpsc::Sender<ReadBack>>,
 }
 
 impl VolumeWriter {
@@ -80,6 +132,7 @@ impl VolumeWriter {
         dir: &Path,
         volume_size: u64,
         temp_name: Box<dyn Fn(u32) -> String + Send>,
+        read_back: Option<std::sync::mpsc::Sender<ReadBack>>,
     ) -> VolumeWriter {
         VolumeWriter {
             dir: dir.to_path_buf(),
@@ -88,6 +141,7 @@ impl VolumeWriter {
             current: None,
             written: Vec::new(),
             offset: 0,
+            read_back,
         }
     }
 
@@ -113,13 +167,87 @@ impl VolumeWriter {
             temp: path.clone(),
             size: 0,
         });
-        self.current = Some((f, path));
+        self.current = Some(Current {
+            file: f,
+            path,
+            index,
+            cut: 0,
+            pending: Default::default(),
+        });
         Ok(())
     }
 
+    fn send(&mut self, volume: u32, path: &Path, start: u64, len: u64) {
+        if let Some(tx) = &self.read_back
+            && tx
+                .send(ReadBack {
+                    volume,
+                    path: path.to_path_buf(),
+                    start,
+                    len,
+                })
+                .is_err()
+        {
+            // The checker stopped (it failed); the error shows when it is joined.
+            self.read_back = None;
+        }
+    }
+
+    /// Cuts a segment at the current end, starts its writeback, and hands
+    /// older durable segments to the check.
+    fn segment(&mut self, size: u64) {
+        let verify = self.read_back.is_some();
+        let Some(cur) = self.current.as_mut() else {
+            return;
+        };
+        if size - cur.cut < SEGMENT {
+            return;
+        }
+        let (start, len) = (cur.cut, size - cur.cut);
+        cur.cut = size;
+        sync_range(&cur.file, start, len, false);
+        if verify {
+            cur.pending.push_back((start, len));
+            self.segment_more();
+        }
+    }
+
+    /// Waits for the oldest segments beyond the lag to be durable, drops
+    /// them from the cache and hands them to the check.
+    fn segment_more(&mut self) {
+        loop {
+            let Some(cur) = self.current.as_mut() else {
+                return;
+            };
+            if cur.pending.len() <= LAG {
+                return;
+            }
+            let Some(&(s, l)) = cur.pending.front() else {
+                return;
+            };
+            if !sync_range(&cur.file, s, l, true) {
+                return;
+            }
+            cur.pending.pop_front();
+            drop_cache(&cur.file, s, l);
+            let (index, path) = (cur.index, cur.path.clone());
+            self.send(index, &path, s, l);
+        }
+    }
+
     fn close_current(&mut self) -> Result<(), SetError> {
-        if let Some((f, path)) = self.current.take() {
-            f.sync_all().map_err(io_at(&path))?;
+        let Some(mut cur) = self.current.take() else {
+            return Ok(());
+        };
+        let size = self.written.last().map(|w| w.size).unwrap_or(0);
+        cur.file.sync_all().map_err(io_at(&cur.path))?;
+        // Everything is durable now: the rest goes to the check.
+        if size > cur.cut {
+            cur.pending.push_back((cur.cut, size - cur.cut));
+        }
+        while let Some((s, l)) = cur.pending.pop_front() {
+            drop_cache(&cur.file, s, l);
+            self.send(cur.index, &cur.path, s, l);
         }
         Ok(())
     }
@@ -130,26 +258,88 @@ impl VolumeWriter {
                 self.close_current()?;
                 self.open(self.written.len() as u32)?;
             }
-            let Some((f, path)) = self.current.as_mut() else {
+            let Some(cur) = self.current.as_mut() else {
                 return Err(SetError::Internal("no volume open".into()));
             };
-            f.write_all(&data[start..start + len])
-                .map_err(io_at(path))?;
-            if let Some(w) = self.written.last_mut() {
-                w.size += len as u64;
-            }
+            cur.file
+                .write_all(&data[start..start + len])
+                .map_err(io_at(&cur.path))?;
+            let size = match self.written.last_mut() {
+                Some(w) => {
+                    w.size += len as u64;
+                    w.size
+                }
+                None => 0,
+            };
+            self.segment(size);
         }
         self.offset += data.len() as u64;
         Ok(())
     }
 
-    /// Fsyncs the last volume (creating volume 0 if nothing was written).
+    /// Fsyncs the last volume (creating volume 0 if nothing was written)
+    /// and closes the read-back channel.
     pub fn finish(&mut self) -> Result<(), SetError> {
         if self.written.is_empty() {
             self.open(0)?;
         }
-        self.close_current()
+        let r = self.close_current();
+        self.read_back = None;
+        r
     }
+}
+
+/// The read-back check: reads every range handed over (in order) from the
+/// storage and hashes each volume. Returns the volumes' digests.
+pub fn read_back(rx: std::sync::mpsc::Receiver<ReadBack>, cancel: &std::sync::atomic::AtomicBool) -> Result<Vec<[u8; 16]>, SetError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut digests = Vec::new();
+    let mut current: Option<(u32, File, u64, Md5)> = None;
+    let mut buf = vec![0u8; 1 << 20];
+    for r in rx {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(SetError::Cancelled);
+        }
+        if current.as_ref().is_none_or(|c| c.0 != r.volume) {
+            if let Some((_, _, _, h)) = current.take() {
+                digests.push(h.finalize().into());
+            }
+            if r.volume as usize != digests.len() {
+                return Err(SetError::Internal("read-back volumes out of order".into()));
+            }
+            let f = File::open(&r.path).map_err(io_at(&r.path))?;
+            current = Some((r.volume, f, 0, Md5::new()));
+        }
+        let Some((_, f, next, h)) = current.as_mut() else {
+            continue;
+        };
+        if r.start != *next {
+            return Err(SetError::Internal("read-back ranges out of order".into()));
+        }
+        f.seek(SeekFrom::Start(r.start)).map_err(io_at(&r.path))?;
+        let mut left = r.len;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = match f.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(SetError::io(
+                        &r.path,
+                        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "shorter when read back"),
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(SetError::io(&r.path, e)),
+            };
+            h.update(&buf[..n]);
+            left -= n as u64;
+        }
+        *next += r.len;
+    }
+    if let Some((_, _, _, h)) = current.take() {
+        digests.push(h.finalize().into());
+    }
+    Ok(digests)
 }
 
 /// The writer thread's loop.
@@ -160,6 +350,8 @@ pub fn writer(
 ) -> (VolumeWriter, Result<(), SetError>) {
     for mut batch in rx {
         if let Err(e) = out.write(&batch.data[..batch.len]) {
+            // Let the read-back check end too.
+            out.read_back = None;
             return (out, Err(e));
         }
         batch.len = 0;

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Backup figures (a benchmark, not a test). On the same generated store, in
+# one run, with a warm page cache:
+#   - the GNU pipeline    tar -cf - DIR | tee set.tar | md5sum
+#   - MD5 alone           md5sum over the bytes of that tar
+#   - our full backup     backupd --once full (writes, fsyncs, reads the set
+#                         back from the disk, publishes), and without the
+#                         read-back (--no-verify) to show what it costs
+#   - our differential    after storegen changes 1 % of the messages
+#   - peak RSS of backupd (/usr/bin/time -v)
+# and the ratios the issue sets as goals: full >= 2x faster than the GNU
+# pipeline, within 1.3x of MD5 alone, differential < 5 % of the full,
+# RSS < 32 MiB.
+#
+#   ci/bench-backup.sh [SIZE...]      (default: 1G 4G; e.g. ci/bench-backup.sh 256M)
+#   BENCH_DIR=/var/tmp/x ci/bench-backup.sh   (work folder, default a new one in /var/tmp)
+#
+# The body window is off (body_window_hours = 0) so that every byte is read,
+# as tar reads it; with the default 24 h window a full reads far less.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+require_tools tar:tar md5sum:coreutils /usr/bin/time:time
+
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1G 4G)
+work=${BENCH_DIR:-$(mktemp -d /var/tmp/bench-backup.XXXXXX)}
+mkdir -p "$work"
+note "work folder: $work"
+
+cargo build -q --release -p backupd -p storegen
+bin="$REPO/target/x86_64-unknown-linux-gnu/release"
+now=$(date +%s)
+
+# seconds of a command, wall clock (stdout of the command discarded); the
+# disk is flushed first so no step pays for the previous one's writeback
+seconds() {
+	local t0 t1
+	sync
+	t0=$(date +%s.%N)
+	"$@" >/dev/null
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+gnu_pipeline() {
+	tar -cf - -C "$1" --exclude=./backup --exclude=./restore --exclude=./state . |
+		tee "$work/gnu.tar" | md5sum
+}
+
+# backupd one-shot with /usr/bin/time -v; prints "seconds max_rss_kib"
+backupd_run() {
+	local kind=$1
+	shift
+	sync
+	/usr/bin/time -v -o "$work/time.txt" "$bin/backupd" --data "$root" \
+		--config "$root/config/appliance.toml" --once "$kind" "$@" >"$work/run.txt" 2>&1 ||
+		die "backupd --once $kind failed: $(cat "$work/run.txt")"
+	local el rss
+	el=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$work/time.txt")
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	echo "$el $rss"
+}
+
+for size in "${sizes[@]}"; do
+	root="$work/data-$size"
+	rm -rf "$root"
+	note "generating a $size store"
+	"$bin/storegen" generate "$root" --size "$size" --seed 1 --now "$now" >"$work/gen.txt"
+	files=$(awk '{ print $1 }' "$work/gen.txt")
+	cat >"$root/config/appliance.toml" <<-EOF
+		[system]
+		hostname = "bench"
+		[backup]
+		body_window_hours = 0
+		retention = 100
+	EOF
+	# Warm the page cache for everyone alike.
+	tar -cf - -C "$root" . | cat >/dev/null
+
+	gnu=$(seconds gnu_pipeline "$root")
+	tar_bytes=$(stat -c %s "$work/gnu.tar")
+	md5=$(seconds md5sum "$work/gnu.tar")
+	rm -f "$work/gnu.tar"
+
+	read -r full full_rss < <(backupd_run full)
+	full_msg=$(head -1 "$work/run.txt")
+	rm -f "$root"/backup/*
+	rm -rf "$root/state/backupd"
+	read -r nover nover_rss < <(backupd_run full --no-verify)
+	"$bin/storegen" mutate "$root" --percent 1 --seed 2 --now "$((now + 60))" >"$work/mut.txt"
+	sleep 1
+	read -r diff diff_rss < <(backupd_run differential)
+	diff_msg=$(head -1 "$work/run.txt")
+	set_bytes=$(find "$root/backup" -name 'bench-F*.tar*' ! -name '*.md5' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+	rss=$(printf '%s\n' "$full_rss" "$nover_rss" "$diff_rss" | sort -n | tail -1)
+
+	echo
+	echo "== store $size: $files files, tar stream $(mib "$tar_bytes"), our set $(mib "$set_bytes")"
+	echo "GNU tar | tee | md5sum       ${gnu} s"
+	echo "md5sum alone                 ${md5} s"
+	echo "backupd full (read back)     ${full} s   GNU/ours $(ratio "$gnu" "$full")x   ours/MD5 $(ratio "$full" "$md5")x"
+	echo "backupd full (no read-back)  ${nover} s   GNU/ours $(ratio "$gnu" "$nover")x   ours/MD5 $(ratio "$nover" "$md5")x"
+	echo "backupd differential (1 %)   ${diff} s   $(awk -v d="$diff" -v f="$full" 'BEGIN { printf "%.1f", 100 * d / f }') % of the full"
+	echo "backupd peak RSS             $((rss / 1024)) MiB ($rss KiB)"
+	echo "  full: $full_msg"
+	echo "  diff: $diff_msg"
+	echo "  mutate: $(cat "$work/mut.txt")"
+	[ -n "${BENCH_DIR:-}" ] || rm -rf "$root"
+done
+[ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
