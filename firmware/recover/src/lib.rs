@@ -1,0 +1,155 @@
+//! `recover`: restores from the appliance's backup sets, modelled on
+//! Kerio's `kmsrecover` (its options, masks and examples).
+//!
+//! - [`chain`]: a folder means its newest restore point (newest full with
+//!   its newest differential, or the newest copy); a file means that set
+//!   (and its full, for a differential).
+//! - [`listing`]: `-l`, down to every mail folder, from the index alone.
+//! - [`selective`]: `-d`/`-u`/`-f`/`-m` read only the index and the byte
+//!   ranges of what is chosen; restored files replace current ones.
+//! - [`system`]: no selection (or `--system`) restores everything: the
+//!   services stop, the sets are streamed with their MD5 checked into a
+//!   staging area, and a journal commits the swap so a power cut leaves
+//!   old or new data, never a mix ([`journal`]).
+//! - [`place`]: the only code that writes restored files; never outside
+//!   the target.
+
+pub mod apply;
+pub mod bak;
+pub mod chain;
+mod error;
+pub mod index;
+pub mod journal;
+pub mod listing;
+pub mod options;
+pub mod parts;
+pub mod place;
+pub mod report;
+pub mod selection;
+pub mod selective;
+pub mod services;
+pub mod source;
+pub mod stream;
+pub mod system;
+pub mod targets;
+
+pub use error::RecoverError;
+pub use parts::Part;
+pub use report::{ProgressMode, Reporter, Verbosity};
+pub use selection::Selection;
+pub use targets::Targets;
+
+use index::SetIndex;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// What was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `-l`
+    List,
+    /// A selective restore, or a whole one when the selection is empty.
+    Restore,
+    /// `--system`: the whole appliance (selection must be empty).
+    System,
+    /// `--resume`: finish an interrupted whole-system restore (at boot).
+    Resume,
+}
+
+/// A parsed command line.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub action: Action,
+    /// `<directory>|<file>` (unused by `Resume`).
+    pub source: PathBuf,
+    pub selection: Selection,
+    pub targets: Targets,
+    /// `-b`
+    pub keep_bak: bool,
+    /// `--verify`: check the MD5 before a selective restore.
+    pub verify: bool,
+    pub hooks: services::Hooks,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// How a run ended, for the last line of output.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Listed(String),
+    Selective(selective::SelectiveOutcome),
+    Whole(system::WholeOutcome),
+    Resumed(Option<String>),
+}
+
+fn load_indexes(chain: &chain::Chain) -> Result<Vec<SetIndex>, RecoverError> {
+    chain.sets.iter().map(SetIndex::load).collect()
+}
+
+/// Runs a request.
+pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
+    let targets = req
+        .targets
+        .absolute()
+        .map_err(|e| RecoverError::io(".", e))?;
+    if req.action == Action::Resume {
+        return system::resume(&targets.cfgdir, report).map(Done::Resumed);
+    }
+    req.selection.check()?;
+    if req.action == Action::System && !req.selection.is_whole() {
+        return Err(RecoverError::Usage(
+            "--system restores everything: leave out -d, -u, -f and -m".into(),
+        ));
+    }
+    // A set on the configured SMB share or USB drive is reachable while
+    // this session lives (the share is mounted for the restore).
+    let _session = source::reach(&req.source, &targets, report)?;
+    let chain = chain::resolve(&req.source)?;
+    for why in &chain.passed_over {
+        report.detail(format!("Passed over {why}"));
+    }
+    if chain.sets.len() > 1 {
+        report.info(format!(
+            "Restore point: {} with its full backup {}",
+            chain.newest().name(),
+            chain.sets[0].name()
+        ));
+    } else {
+        report.info(format!("Restore point: {}", chain.newest().name()));
+    }
+    match req.action {
+        Action::List => {
+            let indexes = load_indexes(&chain)?;
+            listing::listing(&chain, &indexes, &req.selection).map(Done::Listed)
+        }
+        _ if req.selection.is_whole() => {
+            // The running appliance's own folders: stop and start its services.
+            let services =
+                (req.action == Action::System || targets.are_default()).then(|| req.hooks.clone());
+            let opts = system::WholeOptions {
+                targets,
+                keep_bak: req.keep_bak,
+                services,
+                stop: req.stop.clone(),
+            };
+            system::restore_whole(&chain, &opts, report).map(Done::Whole)
+        }
+        _ => {
+            let indexes = load_indexes(&chain)?;
+            let refs: Vec<&SetIndex> = indexes.iter().collect();
+            let mut missing = Vec::new();
+            let chosen = req.selection.targets(&refs, &mut missing)?;
+            for m in &missing {
+                report.info(format!("Not in the set: {m}"));
+            }
+            let opts = selective::SelectiveOptions {
+                targets,
+                keep_bak: req.keep_bak,
+                verify: req.verify,
+                stop: req.stop.clone(),
+            };
+            selective::restore_selected(&chain, &indexes, &chosen, &opts, report)
+                .map(Done::Selective)
+        }
+    }
+}

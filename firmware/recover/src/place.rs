@@ -1,0 +1,404 @@
+//! Putting entries of a set on disk without ever writing outside the
+//! target: paths come checked from the reader (relative, no `..`), no link
+//! is followed below the target's root, links that point out of the
+//! restored tree are refused, and hard links and device nodes never get
+//! this far (the reader refuses them).
+//!
+//! Two modes: [`Mode::Fresh`] fills an empty staging folder (files are
+//! created exclusively); [`Mode::Merge`] restores into live folders, each
+//! file written under a temporary name and renamed over the old one, so a
+//! crash leaves either the old or the restored file, never half of one.
+//! Folder modes and times are applied last, deepest first.
+
+use crate::error::RecoverError;
+use backupset::SetEntry;
+use backupset::tarfmt::EntryKind;
+use std::collections::HashSet;
+use std::fs::{self, File, FileTimes, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Size of the copy buffer for file data.
+const COPY_BUFFER: usize = 256 << 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// An empty folder of our own (a staging area).
+    Fresh,
+    /// Live folders: restored files replace the current ones, the rest stay.
+    Merge,
+}
+
+/// What was put in place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlaceStats {
+    pub files: u64,
+    pub links: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+}
+
+struct DirMeta {
+    path: PathBuf,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+}
+
+pub struct Placer {
+    mode: Mode,
+    as_root: bool,
+    /// Folders this run made or checked to be real folders (not links).
+    known_dirs: HashSet<PathBuf>,
+    dirs: Vec<DirMeta>,
+    buf: Vec<u8>,
+    tmp_seq: u64,
+    pub stats: PlaceStats,
+}
+
+/// Whether a link at `link_rel` (relative to the set's data root) pointing
+/// at `target` stays inside the data root, whatever other links it meets.
+pub fn link_stays_inside(link_rel: &str, target: &str) -> bool {
+    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
+        return false;
+    }
+    // Depth of the folder holding the link, below the data root. Only
+    // leading `..` are accepted: they climb through real folders (a restore
+    // never writes through links), so counting them is exact; a `..` after
+    // a name could climb out of a folder another link leads to.
+    let mut depth: i64 = link_rel.split('/').count() as i64 - 1;
+    let mut descended = false;
+    for c in Path::new(target).components() {
+        match c {
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 || descended {
+                    return false;
+                }
+            }
+            Component::Normal(_) => descended = true,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
+fn lstat(p: &Path) -> Option<fs::Metadata> {
+    fs::symlink_metadata(p).ok()
+}
+
+fn remove_any(p: &Path) -> Result<(), RecoverError> {
+    match lstat(p) {
+        Some(m) if m.is_dir() => fs::remove_dir_all(p).map_err(|e| RecoverError::io(p, e)),
+        Some(_) => fs::remove_file(p).map_err(|e| RecoverError::io(p, e)),
+        None => Ok(()),
+    }
+}
+
+impl Placer {
+    pub fn new(mode: Mode) -> Placer {
+        Placer {
+            mode,
+            as_root: nix::unistd::geteuid().is_root(),
+            known_dirs: HashSet::new(),
+            dirs: Vec::new(),
+            buf: vec![0; COPY_BUFFER],
+            tmp_seq: 0,
+            stats: PlaceStats::default(),
+        }
+    }
+
+    /// Makes sure every folder from `root` (trusted, may itself be a link
+    /// the administrator chose) down to `dir` is a real folder, creating
+    /// missing ones. A link or a file on the way is refused.
+    pub fn ensure_dir(&mut self, root: &Path, dir: &Path) -> Result<(), RecoverError> {
+        if self.known_dirs.contains(dir) {
+            return Ok(());
+        }
+        let rel = dir.strip_prefix(root).map_err(|_| {
+            RecoverError::Usage(format!(
+                "{} lies outside {} (internal error)",
+                dir.display(),
+                root.display()
+            ))
+        })?;
+        if !self.known_dirs.contains(root) {
+            fs::create_dir_all(root).map_err(|e| RecoverError::io(root, e))?;
+            self.known_dirs.insert(root.to_path_buf());
+        }
+        let mut p = root.to_path_buf();
+        for c in rel.components() {
+            p.push(c);
+            if self.known_dirs.contains(&p) {
+                continue;
+            }
+            match lstat(&p) {
+                Some(m) if m.is_dir() => {}
+                Some(m) if m.file_type().is_symlink() => {
+                    return Err(RecoverError::Source {
+                        path: p,
+                        reason: "is a symbolic link; a restore never writes through links (move it away and try again)".into(),
+                    });
+                }
+                Some(_) => {
+                    return Err(RecoverError::Source {
+                        path: p,
+                        reason:
+                            "is a file where the backup has a folder (move it away and try again)"
+                                .into(),
+                    });
+                }
+                None => match fs::create_dir(&p) {
+                    Ok(()) => {
+                        let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o700));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
+                    Err(e) => return Err(RecoverError::io(&p, e)),
+                },
+            }
+            self.known_dirs.insert(p.clone());
+        }
+        Ok(())
+    }
+
+    fn temp_beside(&mut self, dest: &Path) -> PathBuf {
+        self.tmp_seq += 1;
+        let name = format!(".recover-{}-{}.tmp", std::process::id(), self.tmp_seq);
+        dest.with_file_name(name)
+    }
+
+    /// Puts one entry at `dest` (below `root`). `set` names the set in errors.
+    pub fn place(
+        &mut self,
+        set: &str,
+        root: &Path,
+        dest: &Path,
+        e: &SetEntry,
+        data: &mut dyn Read,
+    ) -> Result<(), RecoverError> {
+        if let Some(parent) = dest.parent()
+            && dest != root
+        {
+            self.ensure_dir(root, parent)?;
+        }
+        match e.kind {
+            EntryKind::Dir => self.dir(dest, e),
+            EntryKind::File | EntryKind::Symlink if self.known_dirs.contains(dest) => {
+                Err(RecoverError::damaged(
+                    set,
+                    format!("{} appears twice (a folder, then not)", e.path),
+                ))
+            }
+            EntryKind::File => self.file(set, dest, e, data),
+            EntryKind::Symlink => self.symlink(set, dest, e),
+        }
+    }
+
+    fn dir(&mut self, dest: &Path, e: &SetEntry) -> Result<(), RecoverError> {
+        if !self.known_dirs.contains(dest) {
+            match lstat(dest) {
+                Some(m) if m.is_dir() => {}
+                Some(_) => {
+                    remove_any(dest)?;
+                    fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?;
+                }
+                None => fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?,
+            }
+            self.known_dirs.insert(dest.to_path_buf());
+        }
+        self.dirs.push(DirMeta {
+            path: dest.to_path_buf(),
+            mode: e.mode & 0o7777,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime,
+        });
+        self.stats.dirs += 1;
+        Ok(())
+    }
+
+    fn create(&self, path: &Path) -> std::io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .mode(0o600)
+            .open(path)
+    }
+
+    fn file(
+        &mut self,
+        set: &str,
+        dest: &Path,
+        e: &SetEntry,
+        data: &mut dyn Read,
+    ) -> Result<(), RecoverError> {
+        let path = match self.mode {
+            Mode::Fresh => dest.to_path_buf(),
+            Mode::Merge => self.temp_beside(dest),
+        };
+        let mut f = match self.create(&path) {
+            Ok(f) => f,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Fresh: the same path twice in one set; the later one wins.
+                remove_any(&path)?;
+                self.create(&path)
+                    .map_err(|err| RecoverError::io(&path, err))?
+            }
+            Err(err) => return Err(RecoverError::io(&path, err)),
+        };
+        let result = self.fill(set, &mut f, &path, e, data);
+        let result = result.and_then(|()| {
+            if self.mode == Mode::Merge {
+                if lstat(dest).is_some_and(|m| m.is_dir()) {
+                    remove_any(dest)?;
+                }
+                fs::rename(&path, dest).map_err(|err| RecoverError::io(dest, err))?;
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&path);
+        }
+        result
+    }
+
+    fn fill(
+        &mut self,
+        set: &str,
+        f: &mut File,
+        path: &Path,
+        e: &SetEntry,
+        data: &mut dyn Read,
+    ) -> Result<(), RecoverError> {
+        let mut written = 0u64;
+        loop {
+            let n = match data.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    return Err(RecoverError::damaged(
+                        set,
+                        format!("{} cannot be read: {err}", e.path),
+                    ));
+                }
+            };
+            f.write_all(&self.buf[..n])
+                .map_err(|err| RecoverError::io(path, err))?;
+            written += n as u64;
+        }
+        if written != e.size {
+            return Err(RecoverError::damaged(
+                set,
+                format!("{} is cut short ({written} of {} bytes)", e.path, e.size),
+            ));
+        }
+        f.set_permissions(fs::Permissions::from_mode(e.mode & 0o7777))
+            .map_err(|err| RecoverError::io(path, err))?;
+        if self.as_root && (e.uid != 0 || e.gid != 0) {
+            let _ = nix::unistd::fchown(
+                f.as_fd(),
+                Some((e.uid as u32).into()),
+                Some((e.gid as u32).into()),
+            );
+        }
+        f.set_times(FileTimes::new().set_modified(UNIX_EPOCH + Duration::from_secs(e.mtime)))
+            .map_err(|err| RecoverError::io(path, err))?;
+        self.stats.files += 1;
+        self.stats.bytes += written;
+        Ok(())
+    }
+
+    fn symlink(&mut self, set: &str, dest: &Path, e: &SetEntry) -> Result<(), RecoverError> {
+        let target = e.link.as_deref().unwrap_or_default();
+        if !link_stays_inside(&e.path, target) {
+            return Err(RecoverError::damaged(
+                set,
+                format!(
+                    "link {} points outside the restored tree (to {target:?})",
+                    e.path
+                ),
+            ));
+        }
+        let path = match self.mode {
+            Mode::Fresh => dest.to_path_buf(),
+            Mode::Merge => self.temp_beside(dest),
+        };
+        if let Err(err) = std::os::unix::fs::symlink(target, &path) {
+            if err.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(RecoverError::io(&path, err));
+            }
+            remove_any(&path)?;
+            std::os::unix::fs::symlink(target, &path)
+                .map_err(|err| RecoverError::io(&path, err))?;
+        }
+        if self.as_root && (e.uid != 0 || e.gid != 0) {
+            let _ = std::os::unix::fs::lchown(&path, Some(e.uid as u32), Some(e.gid as u32));
+        }
+        if self.mode == Mode::Merge {
+            if lstat(dest).is_some_and(|m| m.is_dir()) {
+                remove_any(dest)?;
+            }
+            if let Err(err) = fs::rename(&path, dest) {
+                let _ = fs::remove_file(&path);
+                return Err(RecoverError::io(dest, err));
+            }
+        }
+        self.stats.links += 1;
+        Ok(())
+    }
+
+    /// Applies folder modes, owners and times, deepest first (writing into
+    /// a folder changes its time, and a read-only folder could not be
+    /// filled).
+    pub fn finish(&mut self) -> Result<PlaceStats, RecoverError> {
+        for d in self.dirs.drain(..).rev() {
+            let f = match OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+                .open(&d.path)
+            {
+                Ok(f) => f,
+                // Replaced by a later entry of a newer set: nothing to do.
+                Err(_) => continue,
+            };
+            f.set_permissions(fs::Permissions::from_mode(d.mode))
+                .map_err(|e| RecoverError::io(&d.path, e))?;
+            if self.as_root && (d.uid != 0 || d.gid != 0) {
+                let _ = nix::unistd::fchown(
+                    f.as_fd(),
+                    Some((d.uid as u32).into()),
+                    Some((d.gid as u32).into()),
+                );
+            }
+            let _ = f.set_times(
+                FileTimes::new().set_modified(UNIX_EPOCH + Duration::from_secs(d.mtime)),
+            );
+        }
+        Ok(self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_inside_and_out() {
+        assert!(link_stays_inside("config/users.link", "users.cfg"));
+        assert!(link_stays_inside("store/mail/a/b", "../../lists"));
+        assert!(link_stays_inside("a/b/c", "./d/e"));
+        assert!(!link_stays_inside("a/b/c", "d/../e"), "'..' after a name");
+        assert!(!link_stays_inside("a", "/etc/passwd"));
+        assert!(!link_stays_inside("a", "../x"));
+        assert!(!link_stays_inside("a/b", "../../x"));
+        assert!(!link_stays_inside("a/b", "c/../../../x"));
+        assert!(!link_stays_inside("a", ""));
+    }
+}

@@ -1,0 +1,187 @@
+//! The appliance's services around a whole-system restore: stopped before
+//! (every `/etc/init.d/S??<name>` that links to `lib/appliance/service`,
+//! in reverse order), started after, with `appctl accounts` and `appctl
+//! hostname` so the restored passwords and host name apply. The network
+//! interface is restarted only when asked: as in Sendio's guide, the
+//! restored address takes effect when the interface restarts.
+//!
+//! Commands run with a time limit and their output goes to a file, not a
+//! pipe, so a daemon a script starts can never hold us up.
+
+use std::fs::File;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one init script or appctl call may take (stopping a service
+/// waits up to 10 s before SIGKILL).
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the init scripts and appctl are (overridable for host tests).
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    pub init_dir: PathBuf,
+    pub appctl: PathBuf,
+    /// Restart the network interface after the restore.
+    pub restart_network: bool,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks {
+            init_dir: PathBuf::from("/etc/init.d"),
+            appctl: PathBuf::from("appctl"),
+            restart_network: false,
+        }
+    }
+}
+
+/// The service scripts, in start order.
+pub fn service_scripts(init_dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(init_dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let b = name.as_bytes();
+                    b.len() > 3
+                        && b[0] == b'S'
+                        && b[1].is_ascii_digit()
+                        && b[2].is_ascii_digit()
+                        && std::fs::read_link(p).is_ok_and(|t| t.ends_with("lib/appliance/service"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The network init script (`S??network`).
+pub fn network_script(init_dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(init_dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.len() > 3 && n.starts_with('S') && &n[3..] == "network")
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+/// Runs a command to its end (or kills it after the time limit); `Err`
+/// says how it failed, with the last line of its output.
+pub fn run(program: &Path, args: &[&str]) -> Result<(), String> {
+    let what = format!("{} {}", program.display(), args.join(" "));
+    let mut out = output_file().map_err(|e| format!("{what}: {e}"))?;
+    let err = out.try_clone().map_err(|e| format!("{what}: {e}"))?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().map_err(|e| format!("{what}: {e}"))?)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let deadline = Instant::now() + SCRIPT_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{what}: no end after {} s, stopped",
+                    SCRIPT_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    let _ = out.rewind();
+    let _ = (&mut out).take(64 << 10).read_to_string(&mut text);
+    let last = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    Err(format!("{what}: {status} {last}").trim_end().to_string())
+}
+
+/// An unnamed temporary file for a command's output.
+fn output_file() -> std::io::Result<File> {
+    let dir = std::env::temp_dir();
+    let template = dir.join("recover-out-XXXXXX");
+    let (fd, path) = nix::unistd::mkstemp(&template).map_err(std::io::Error::from)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(File::from(fd))
+}
+
+/// Stops every service, newest-started first. Failures are returned as
+/// warnings: a service that does not stop is killed by its script.
+pub fn stop_all(hooks: &Hooks) -> (Vec<String>, Vec<String>) {
+    let mut stopped = Vec::new();
+    let mut problems = Vec::new();
+    for s in service_scripts(&hooks.init_dir).iter().rev() {
+        match run(s, &["stop"]) {
+            Ok(()) => stopped.push(script_name(s)),
+            Err(e) => problems.push(e),
+        }
+    }
+    (stopped, problems)
+}
+
+/// Starts every service in order; returns the problems.
+pub fn start_all(hooks: &Hooks) -> (Vec<String>, Vec<String>) {
+    let mut started = Vec::new();
+    let mut problems = Vec::new();
+    for s in service_scripts(&hooks.init_dir) {
+        match run(&s, &["start"]) {
+            Ok(()) => started.push(script_name(&s)),
+            Err(e) => problems.push(e),
+        }
+    }
+    (started, problems)
+}
+
+/// The service a script runs (`S60backupd` → `backupd`).
+pub fn script_name(p: &Path) -> String {
+    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    n.get(3..).unwrap_or(n).to_string()
+}
+
+/// After the configuration came back: the account database and the host
+/// name from it, and the interface when asked.
+pub fn apply_config(hooks: &Hooks) -> Vec<String> {
+    let mut problems = Vec::new();
+    for args in [["accounts"], ["hostname"]] {
+        if let Err(e) = run(&hooks.appctl, &args) {
+            problems.push(e);
+        }
+    }
+    if hooks.restart_network {
+        match network_script(&hooks.init_dir) {
+            Some(s) => {
+                if let Err(e) = run(&s, &["restart"]) {
+                    problems.push(e);
+                }
+            }
+            None => problems.push(format!(
+                "no network init script in {}",
+                hooks.init_dir.display()
+            )),
+        }
+    }
+    problems
+}

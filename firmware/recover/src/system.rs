@@ -1,0 +1,455 @@
+//! The whole-system restore: stop the services, stream the sets (MD5
+//! checked as they are read) into a staging area on the same file system,
+//! check the staged configuration, sync, commit the journal, swap each
+//! top-level folder in with renames, clean up, apply the configuration and
+//! start the services again. Until the journal is written the old data is
+//! untouched; after it, the swap is finished even across a power cut
+//! (`recover --resume` at boot).
+
+use crate::apply::{self, Applied};
+use crate::bak::{self, bak_path};
+use crate::chain::Chain;
+use crate::error::RecoverError;
+use crate::journal::{self, Journal, Unit};
+use crate::place::{Mode, PlaceStats, Placer};
+use crate::report::{Reporter, size_text};
+use crate::services::{self, Hooks};
+use crate::targets::Targets;
+use nix::fcntl::{Flock, FlockArg};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Top-level folders of the data partition a whole restore leaves alone:
+/// sets and the FTP folders, services' state (the staging area lives
+/// there), the running appliance's log, and the file system's own.
+pub const KEPT_TOP: [&str; 6] = [
+    "backup",
+    "restore",
+    "state",
+    "log",
+    "lost+found",
+    ".recover",
+];
+
+/// Options of a whole restore.
+#[derive(Debug, Clone)]
+pub struct WholeOptions {
+    pub targets: Targets,
+    /// Keep the replaced folders as `<name>.BAK`.
+    pub keep_bak: bool,
+    /// Stop and start the appliance's services (a restore onto the
+    /// running appliance); `None` for a restore into other folders.
+    pub services: Option<Hooks>,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What a whole restore did.
+#[derive(Debug, Clone, Default)]
+pub struct WholeOutcome {
+    pub placed: PlaceStats,
+    pub applied: Applied,
+    pub replaced: Vec<PathBuf>,
+    pub kept_as_bak: Vec<PathBuf>,
+    pub config_restored: bool,
+    /// Things that went wrong after the data was in place (services...).
+    pub warnings: Vec<String>,
+}
+
+/// `<cfgdir>/state/recover`: the default staging area, journal and lock.
+pub fn recover_dir(cfgdir: &Path) -> PathBuf {
+    cfgdir.join("state/recover")
+}
+
+fn journal_path(cfgdir: &Path) -> PathBuf {
+    recover_dir(cfgdir).join("journal")
+}
+
+fn stages_path(cfgdir: &Path) -> PathBuf {
+    recover_dir(cfgdir).join("stages")
+}
+
+fn dev_of(p: &Path) -> Option<u64> {
+    fs::metadata(p).ok().map(|m| m.dev())
+}
+
+/// Holds `<cfgdir>/state/recover/lock` so two restores never overlap.
+pub struct Lock {
+    _lock: Flock<fs::File>,
+}
+
+pub fn lock(cfgdir: &Path) -> Result<Lock, RecoverError> {
+    let dir = recover_dir(cfgdir);
+    fs::create_dir_all(&dir).map_err(|e| RecoverError::io(&dir, e))?;
+    let _ = fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let path = dir.join("lock");
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| RecoverError::io(&path, e))?;
+    let lock =
+        Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|_| RecoverError::Busy(path))?;
+    Ok(Lock { _lock: lock })
+}
+
+/// Finishes what an interrupted restore left: a committed journal is
+/// rolled forward; staging areas without one are deleted. Returns the set
+/// whose restore was finished, if any. The caller holds the lock.
+pub fn finish_leftovers(cfgdir: &Path, report: &Reporter) -> Result<Option<String>, RecoverError> {
+    let jpath = journal_path(cfgdir);
+    let mut finished = None;
+    let mut stages: BTreeSet<PathBuf> = BTreeSet::new();
+    if let Some(j) = Journal::load(&jpath)? {
+        report.info(format!(
+            "Finishing the interrupted restore of {} (the new data was complete)",
+            j.set
+        ));
+        log::warn!("finishing the interrupted restore of {}", j.set);
+        j.roll_forward()?;
+        fs::remove_file(&jpath).map_err(|e| RecoverError::io(&jpath, e))?;
+        journal::sync_dir(&recover_dir(cfgdir));
+        stages.extend(j.stages.iter().cloned());
+        finished = Some(j.set);
+    }
+    stages.insert(recover_dir(cfgdir));
+    let marker = stages_path(cfgdir);
+    if let Ok(text) = fs::read_to_string(&marker) {
+        // Written by us: staging folders of an interrupted run, one a line.
+        stages.extend(
+            text.lines()
+                .map(PathBuf::from)
+                .filter(|p| p.ends_with(".recover") && p.is_absolute()),
+        );
+    }
+    for st in &stages {
+        for sub in ["new", "old", "trash"] {
+            let p = st.join(sub);
+            if fs::symlink_metadata(&p).is_ok() {
+                if finished.is_none() {
+                    report.info(format!(
+                        "Removing {} left by an interrupted restore (the old data was never touched)",
+                        p.display()
+                    ));
+                }
+                bak::remove_any(&p)?;
+            }
+        }
+        if st.ends_with(".recover") {
+            let _ = fs::remove_dir(st);
+        }
+    }
+    let _ = fs::remove_file(&marker);
+    Ok(finished)
+}
+
+/// `recover --resume`: what the boot runs before the services start.
+pub fn resume(cfgdir: &Path, report: &Reporter) -> Result<Option<String>, RecoverError> {
+    if !recover_dir(cfgdir).is_dir() {
+        return Ok(None);
+    }
+    let _lock = lock(cfgdir)?;
+    finish_leftovers(cfgdir, report)
+}
+
+/// The staging folder for a destination: the default one when it is on
+/// the same file system, else `.recover` beside the destination.
+fn stage_for(default: &Path, dest: &Path) -> PathBuf {
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    match (dev_of(default), dev_of(parent)) {
+        (Some(a), Some(b)) if a == b => default.to_path_buf(),
+        _ => parent.join(".recover"),
+    }
+}
+
+fn is_kept(name: &str, targets: &Targets) -> bool {
+    KEPT_TOP.contains(&name)
+        || name.ends_with(".BAK")
+        // With -s elsewhere, the folder named store in cfgdir is not the store.
+        || (name == "store" && targets.store != targets.cfgdir.join("store"))
+}
+
+/// Restores the whole chain over `opts.targets`.
+pub fn restore_whole(
+    chain: &Chain,
+    opts: &WholeOptions,
+    report: &mut Reporter,
+) -> Result<WholeOutcome, RecoverError> {
+    let t = &opts.targets;
+    for root in [&t.cfgdir, &t.store] {
+        fs::create_dir_all(root).map_err(|e| RecoverError::io(root, e))?;
+    }
+    let _lock = lock(&t.cfgdir)?;
+    finish_leftovers(&t.cfgdir, report)?;
+    let default_stage = recover_dir(&t.cfgdir);
+
+    // Room for the staged copy beside the old data.
+    let (bytes, files) = apply::chain_totals(&chain.sets);
+    let needed = bak::on_disk(bytes, files);
+    let mut stage_dirs: Vec<PathBuf> = vec![default_stage.clone()];
+    let store_stage = stage_for(&default_stage, &t.store);
+    if store_stage != default_stage {
+        stage_dirs.push(store_stage.clone());
+    }
+    for st in &stage_dirs {
+        bak::check_space(
+            st.parent().unwrap_or(st),
+            needed,
+            "the staging copy of the restored data",
+        )?;
+    }
+    report.info(format!(
+        "Restoring {} ({}, {} files) into {} (store {})",
+        chain.newest().name(),
+        size_text(bytes),
+        files,
+        t.cfgdir.display(),
+        t.store.display()
+    ));
+
+    let mut outcome = WholeOutcome::default();
+    if let Some(hooks) = &opts.services {
+        report.info("Stopping the services");
+        let (stopped, problems) = services::stop_all(hooks);
+        log::info!("stopped for the restore: {}", stopped.join(" "));
+        for p in problems {
+            report.warn(format!("stopping a service: {p}"));
+        }
+    }
+
+    let result = stage_and_swap(chain, opts, &stage_dirs, report, &mut outcome);
+    match &result {
+        Ok(()) => {}
+        Err(RecoverError::Unfinished(_)) => {
+            // Half swapped: services must not run on it; the next boot finishes.
+            return result.map(|()| outcome);
+        }
+        Err(_) => {
+            // Nothing was changed: take the staging area away again.
+            for st in &stage_dirs {
+                for sub in ["new", "old", "trash"] {
+                    let _ = bak::remove_any(&st.join(sub));
+                }
+            }
+            let _ = fs::remove_file(stages_path(&t.cfgdir));
+        }
+    }
+    if let Some(hooks) = &opts.services {
+        if result.is_ok() && outcome.config_restored {
+            report.info("Applying the restored host name and accounts");
+            outcome.warnings.extend(services::apply_config(hooks));
+        }
+        report.info("Starting the services");
+        let (_, problems) = services::start_all(hooks);
+        outcome.warnings.extend(problems);
+    }
+    result.map(|()| outcome)
+}
+
+fn stage_and_swap(
+    chain: &Chain,
+    opts: &WholeOptions,
+    stage_dirs: &[PathBuf],
+    report: &mut Reporter,
+    outcome: &mut WholeOutcome,
+) -> Result<(), RecoverError> {
+    let t = &opts.targets;
+    let default_stage = &stage_dirs[0];
+    let marker = stages_path(&t.cfgdir);
+    let list: String = stage_dirs
+        .iter()
+        .map(|s| format!("{}\n", s.display()))
+        .collect();
+    fs::write(&marker, list).map_err(|e| RecoverError::io(&marker, e))?;
+    for st in stage_dirs {
+        let new = st.join("new");
+        fs::create_dir_all(&new).map_err(|e| RecoverError::io(&new, e))?;
+    }
+    let store_stage = stage_dirs.last().cloned().unwrap_or_default();
+    // Set path -> (root, staged path); the appliance's own folders are left out.
+    let staged_top: RefCell<HashMap<String, PathBuf>> = RefCell::new(HashMap::new());
+    let map = |rel: &str| -> Option<(PathBuf, PathBuf)> {
+        let top = rel.split('/').next().unwrap_or(rel);
+        if is_kept(top, t) && top != "store" {
+            return None;
+        }
+        let stage = if top == "store" {
+            &store_stage
+        } else {
+            default_stage
+        };
+        let root = stage.join("new");
+        staged_top
+            .borrow_mut()
+            .entry(top.to_string())
+            .or_insert_with(|| root.join(top));
+        Some((root.clone(), root.join(rel)))
+    };
+    let mut placer = Placer::new(Mode::Fresh);
+    outcome.applied = apply::stream_chain(chain, &map, &mut placer, report, &opts.stop)?;
+    outcome.placed = placer.finish()?;
+    for left in &outcome.applied.left_out {
+        report.info(format!(
+            "Left out of the restore: {left} (the appliance's own)"
+        ));
+    }
+
+    // The restored appliance configuration must be one this firmware runs.
+    let staged_config = default_stage.join("new/config/appliance.toml");
+    if let Ok(text) = fs::read_to_string(&staged_config) {
+        appconfig::Config::from_toml(&text, Path::new("config/appliance.toml"))
+            .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
+        outcome.config_restored = true;
+    }
+    report.info("Writing the restored data to disk");
+    for st in stage_dirs {
+        if let Ok(d) = fs::File::open(st) {
+            let _ = nix::unistd::syncfs(&d);
+        }
+    }
+
+    // The units: every top-level name staged, and every current one that
+    // the restored data no longer has.
+    let dest_of = |top: &str| -> PathBuf {
+        if top == "store" {
+            t.store.clone()
+        } else {
+            t.cfgdir.join(top)
+        }
+    };
+    let old_of = |stage: &Path, top: &str, dest: &Path| -> PathBuf {
+        if opts.keep_bak {
+            bak_path(dest)
+        } else {
+            stage.join("old").join(top)
+        }
+    };
+    let mut units = Vec::new();
+    let staged: Vec<(String, PathBuf)> = staged_top.into_inner().into_iter().collect();
+    for (top, staged_path) in &staged {
+        let dest = dest_of(top);
+        let stage = if top == "store" {
+            &store_stage
+        } else {
+            default_stage
+        };
+        units.push(Unit {
+            had_old: fs::symlink_metadata(&dest).is_ok(),
+            has_new: true,
+            old: old_of(stage, top, &dest),
+            dest,
+            staged: staged_path.clone(),
+        });
+    }
+    let mut current: Vec<(String, PathBuf)> = Vec::new();
+    if let Ok(rd) = fs::read_dir(&t.cfgdir) {
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy().into_owned();
+            let dest = t.cfgdir.join(e.file_name());
+            if dest == t.store {
+                continue;
+            }
+            current.push((name, dest));
+        }
+    }
+    if fs::symlink_metadata(&t.store).is_ok() {
+        current.push(("store".into(), t.store.clone()));
+    }
+    for (name, dest) in current {
+        if (is_kept(&name, t) && dest != t.store) || units.iter().any(|u| u.dest == dest) {
+            continue;
+        }
+        let stage = if dest == t.store {
+            &store_stage
+        } else {
+            default_stage
+        };
+        units.push(Unit {
+            had_old: true,
+            has_new: false,
+            old: old_of(stage, &name, &dest),
+            dest,
+            staged: stage.join("new").join(&name),
+        });
+    }
+    units.sort_by(|a, b| a.dest.cmp(&b.dest));
+    if opts.keep_bak {
+        for u in units.iter().filter(|u| u.had_old) {
+            bak::remove_any(&u.old)?;
+        }
+    }
+    for st in stage_dirs {
+        for sub in ["old", "trash"] {
+            let p = st.join(sub);
+            fs::create_dir_all(&p).map_err(|e| RecoverError::io(&p, e))?;
+        }
+    }
+    let journal = Journal {
+        set: chain.newest().name(),
+        stages: stage_dirs.to_vec(),
+        units,
+    };
+    if let Some(secs) = test_pause("staged") {
+        pause(secs, report);
+    }
+    if opts.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(RecoverError::Interrupted);
+    }
+    // The commit point: from here on the new data is what the appliance gets.
+    let jpath = journal_path(&t.cfgdir);
+    journal.commit(&jpath)?;
+    log::warn!("restore of {} committed; swapping it in", journal.set);
+    report.info("Swapping the restored data in");
+    if let Some(secs) = test_pause("swapping") {
+        // Half the units swapped, then a pause for the power-cut test.
+        let half = Journal {
+            units: journal.units[..journal.units.len() / 2].to_vec(),
+            ..journal.clone()
+        };
+        half.roll_forward()?;
+        pause(secs, report);
+    }
+    journal.roll_forward()?;
+    fs::remove_file(&jpath)
+        .map_err(|e| RecoverError::Unfinished(format!("{}: {e}", jpath.display())))?;
+    journal::sync_dir(&recover_dir(&t.cfgdir));
+    for u in &journal.units {
+        if u.had_old {
+            outcome.replaced.push(u.dest.clone());
+            if opts.keep_bak {
+                outcome.kept_as_bak.push(u.old.clone());
+            }
+        }
+    }
+    report.info("Removing the replaced data");
+    for st in stage_dirs {
+        for sub in ["new", "old", "trash"] {
+            bak::remove_any(&st.join(sub))?;
+        }
+        if st.ends_with(".recover") {
+            let _ = fs::remove_dir(st);
+        }
+    }
+    let _ = fs::remove_file(&marker);
+    Ok(())
+}
+
+/// `RECOVER_TEST_PAUSE=<point>:<seconds>`: the QEMU power-cut test stops
+/// a restore at `staged` (all staged, nothing committed) or `swapping`
+/// (committed, half the folders swapped) and cuts the power there.
+fn test_pause(point: &str) -> Option<u64> {
+    let v = std::env::var("RECOVER_TEST_PAUSE").ok()?;
+    let (p, secs) = v.split_once(':')?;
+    (p == point).then(|| secs.parse().ok()).flatten()
+}
+
+fn pause(secs: u64, report: &Reporter) {
+    report.info(format!("(test) pausing {secs} s"));
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+}

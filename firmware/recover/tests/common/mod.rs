@@ -1,0 +1,359 @@
+#![allow(dead_code)]
+//! Shared by the recover tests: generated stores (storegen) written as
+//! real sets (the backupset writer), the real `recover` binary, trees
+//! compared byte for byte, and hand-made sets for hostile cases.
+
+use appconfig::BackupType;
+use backupset::{Outcome, Progress, WriteOptions, write_set};
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+pub const NOW: i64 = 1_795_317_495;
+
+pub struct Fixture {
+    pub tmp: tempfile::TempDir,
+    /// The appliance's data partition that is backed up.
+    pub data: PathBuf,
+    /// Where sets are published.
+    pub sets: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Fixture {
+    pub fn new(size: u64) -> Fixture {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        storegen::generate(
+            &data,
+            &storegen::Options {
+                size,
+                ..Default::default()
+            },
+        )
+        .expect("generate");
+        let sets = tmp.path().join("backup");
+        std::fs::create_dir_all(&sets).expect("sets");
+        let state = tmp.path().join("bstate");
+        Fixture {
+            tmp,
+            data,
+            sets,
+            state,
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    pub fn options(&self, kind: BackupType, started: i64) -> WriteOptions {
+        WriteOptions {
+            data_root: self.data.clone(),
+            exclude: Vec::new(),
+            dest_dir: self.sets.clone(),
+            state_dir: self.state.clone(),
+            hostname: "mail".into(),
+            kind,
+            started,
+            // Every body kept, so restored trees compare byte for byte.
+            body_window_hours: 0,
+            volume_size: None,
+            version: "test".into(),
+            verify: true,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn write(&self, opts: &WriteOptions) -> Outcome {
+        write_set(opts, &Progress::default()).expect("backup")
+    }
+
+    pub fn full(&self, started: i64) -> Outcome {
+        self.write(&self.options(BackupType::Full, started))
+    }
+
+    /// Changes, adds and deletes a share of the files.
+    pub fn mutate(&self, seed: u64) {
+        storegen::mutate(
+            &self.data,
+            &storegen::MutateOptions {
+                percent: 5.0,
+                seed,
+                now: NOW + 86_400,
+            },
+        )
+        .expect("mutate");
+    }
+
+    pub fn set_path(&self, o: &Outcome) -> PathBuf {
+        self.sets.join(o.name.tar_name())
+    }
+}
+
+/// Runs the real binary.
+pub fn recover(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recover"))
+        .args(args)
+        .output()
+        .expect("recover runs")
+}
+
+/// Runs the binary with string arguments; returns (status ok, stdout, stderr).
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let out = recover(&os);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What a tree holds: path → (kind, mode, mtime for files, contents or link target).
+pub type Tree = BTreeMap<String, (char, u32, i64, Vec<u8>)>;
+
+pub fn snapshot(root: &Path, skip_top: &[&str]) -> Tree {
+    let mut out = Tree::new();
+    if root.exists() {
+        walk(root, root, skip_top, &mut out);
+    }
+    out
+}
+
+fn walk(root: &Path, dir: &Path, skip_top: &[&str], out: &mut Tree) {
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let e = e.expect("entry");
+        let p = e.path();
+        let rel = p
+            .strip_prefix(root)
+            .expect("prefix")
+            .to_string_lossy()
+            .into_owned();
+        if skip_top.contains(&rel.as_str()) {
+            continue;
+        }
+        let m = std::fs::symlink_metadata(&p).expect("meta");
+        let mode = m.mode() & 0o7777;
+        if m.file_type().is_symlink() {
+            let t = std::fs::read_link(&p).expect("link");
+            out.insert(rel, ('l', 0, 0, t.as_os_str().as_bytes().to_vec()));
+        } else if m.is_dir() {
+            out.insert(rel, ('d', mode, 0, Vec::new()));
+            walk(root, &p, skip_top, out);
+        } else {
+            out.insert(
+                rel,
+                ('f', mode, m.mtime(), std::fs::read(&p).expect("read")),
+            );
+        }
+    }
+}
+
+pub fn assert_same(expected: &Tree, got: &Tree) {
+    for (k, v) in expected {
+        match got.get(k) {
+            None => panic!("{k} missing in the restored tree"),
+            Some(w) => assert!(
+                v == w,
+                "{k} differs: {:?} vs {:?}",
+                (v.0, v.1, v.2, v.3.len()),
+                (w.0, w.1, w.2, w.3.len())
+            ),
+        }
+    }
+    for k in got.keys() {
+        assert!(
+            expected.contains_key(k),
+            "{k} is extra in the restored tree"
+        );
+    }
+}
+
+/// The part of a tree under `prefix`, with paths relative to it.
+pub fn subtree(t: &Tree, prefix: &str) -> Tree {
+    t.iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('/'))
+                .map(|r| (r.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+/// A user with mail in the generated data: (domain, user), the one with
+/// the most folders so folder tests have nesting.
+pub fn some_user(data: &Path) -> (String, String) {
+    let mail = data.join("store/mail");
+    let mut best = (String::new(), String::new(), 0usize);
+    for d in std::fs::read_dir(&mail).expect("mail") {
+        let d = d.expect("domain");
+        for u in std::fs::read_dir(d.path()).expect("users") {
+            let u = u.expect("user");
+            let n = snapshot(&u.path(), &[]).len();
+            if n > best.2 {
+                best = (
+                    d.file_name().to_string_lossy().into_owned(),
+                    u.file_name().to_string_lossy().into_owned(),
+                    n,
+                );
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Messages (files) directly in a mail folder's cur/ and new/.
+pub fn count_messages(folder: &Path) -> usize {
+    ["cur", "new"]
+        .iter()
+        .map(|m| {
+            std::fs::read_dir(folder.join(m))
+                .map(|r| r.count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+// ---- hand-made sets ----
+
+/// One raw entry of a hand-made set: its header block(s) and data.
+pub struct Raw {
+    pub blocks: Vec<u8>,
+}
+
+fn pad(v: &mut Vec<u8>) {
+    let n = (512 - v.len() % 512) % 512;
+    v.extend(std::iter::repeat_n(0u8, n));
+}
+
+/// A ustar header with any name bytes (no checks: hostile names too).
+pub fn header(name: &[u8], kind: u8, size: u64, link: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(NOW as u64);
+    {
+        let b = h.as_mut_bytes();
+        b[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
+        b[157..157 + link.len().min(100)].copy_from_slice(&link[..link.len().min(100)]);
+    }
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+pub fn raw_dir(name: &str) -> Raw {
+    let mut blocks = header(format!("{name}/").as_bytes(), b'5', 0, b"");
+    if let Some(b) = blocks.get_mut(100..108) {
+        b.copy_from_slice(b"0000755\0");
+    }
+    fix_checksum(&mut blocks[..512]);
+    Raw { blocks }
+}
+
+pub fn raw_file(name: &[u8], data: &[u8]) -> Raw {
+    let mut blocks = header(name, b'0', data.len() as u64, b"");
+    blocks.extend_from_slice(data);
+    pad(&mut blocks);
+    Raw { blocks }
+}
+
+pub fn raw_link(name: &str, target: &str) -> Raw {
+    Raw {
+        blocks: header(name.as_bytes(), b'2', 0, target.as_bytes()),
+    }
+}
+
+pub fn raw_special(name: &str, kind: u8, link: &str) -> Raw {
+    Raw {
+        blocks: header(name.as_bytes(), kind, 0, link.as_bytes()),
+    }
+}
+
+pub fn fix_checksum(block: &mut [u8]) {
+    block[148..156].fill(b' ');
+    let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `entries` as a set named `mail-F<time>` in `dir`, with the
+/// version, index (one line for the root), summary and a correct `.md5`:
+/// everything a reader checks is in order, so only the entries are hostile.
+pub fn craft_set(dir: &Path, time: &str, entries: &[Raw]) -> PathBuf {
+    let mut tar = Vec::new();
+    let version = b"started=2026-11-22 22:00:00\nversion=test\nhostname=mail\ntype=full\nformat=1\nbody_window_hours=0\n";
+    tar.extend(header(b".version.txt", b'0', version.len() as u64, b""));
+    tar.extend_from_slice(version);
+    pad(&mut tar);
+    let start = tar.len() as u64;
+    tar.extend(raw_dir("@backup").blocks);
+    for e in entries {
+        tar.extend_from_slice(&e.blocks);
+    }
+    let end = tar.len() as u64;
+    let index = format!(
+        "# backupset index 1\n{start}\t{end}\t{}\t0\t0\t.\n",
+        entries.len()
+    );
+    tar.extend(header(b".index.txt", b'0', index.len() as u64, b""));
+    let index_offset = tar.len();
+    tar.extend_from_slice(index.as_bytes());
+    pad(&mut tar);
+    let summary = format!(
+        "started=2026-11-22 22:00:00\nfinished=2026-11-22 22:00:01\ncount_files={}\ntotal_size=0\nduration=00:00:01:000\nheaders_only_files=0\nskipped_files=0\nchanged_files=0\ndeleted_entries=0\nindex_offset={index_offset}\nindex_size={}\ndeleted_offset=0\ndeleted_size=0\n",
+        entries.len(),
+        index.len()
+    );
+    tar.extend(header(b".summary.txt", b'0', summary.len() as u64, b""));
+    tar.extend_from_slice(summary.as_bytes());
+    pad(&mut tar);
+    tar.extend(std::iter::repeat_n(0u8, 1024));
+    let name = format!("mail-F{time}.tar");
+    std::fs::write(dir.join(&name), &tar).expect("write set");
+    std::fs::write(
+        dir.join(format!("mail-F{time}.tar.md5")),
+        format!("{}  {name}\n", md5_hex(&tar)),
+    )
+    .expect("write md5");
+    dir.join(name)
+}
+
+/// Rewrites a set's `.md5` so it matches the volumes as they are now.
+pub fn refresh_md5(set: &Path) {
+    let dir = set.parent().expect("dir");
+    let name = set.file_name().and_then(|n| n.to_str()).expect("name");
+    let stem = name.trim_end_matches(".tar");
+    let mut lines = String::new();
+    let mut i = 0;
+    loop {
+        let v = if i == 0 {
+            name.to_string()
+        } else {
+            format!("{name}.{i:03}")
+        };
+        let Ok(data) = std::fs::read(dir.join(&v)) else {
+            break;
+        };
+        lines.push_str(&format!("{}  {v}\n", md5_hex(&data)));
+        i += 1;
+    }
+    std::fs::write(dir.join(format!("{stem}.tar.md5")), lines).expect("md5");
+}
+
+/// Every path under `dir` (to check nothing appeared outside a target).
+pub fn all_paths(dir: &Path) -> Vec<String> {
+    snapshot(dir, &[]).into_keys().collect()
+}

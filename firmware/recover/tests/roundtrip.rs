@@ -1,0 +1,203 @@
+//! Sets written by the real writer from generated stores come back byte
+//! for byte: full, full + differential, split volumes; whole and selective.
+
+mod common;
+
+use appconfig::BackupType;
+use common::*;
+
+const SKIP: [&str; 3] = ["backup", "restore", "state"];
+
+fn whole_into(fx: &Fixture, source: &std::path::Path, out: &str) -> std::path::PathBuf {
+    let out = fx.path(out);
+    let store = out.join("store");
+    let (ok, stdout, stderr) = run(&[
+        "-g",
+        "-c",
+        out.to_str().expect("utf-8"),
+        "-s",
+        store.to_str().expect("utf-8"),
+        source.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "recover failed: {stdout} {stderr}");
+    out
+}
+
+#[test]
+fn a_full_set_comes_back_whole() {
+    let fx = Fixture::new(3 << 20);
+    fx.full(NOW);
+    let expected = snapshot(&fx.data, &SKIP);
+    let out = whole_into(&fx, &fx.sets, "out");
+    assert_same(&expected, &snapshot(&out, &["state"]));
+    // Nothing is left of the staging area but the lock.
+    let left = all_paths(&out.join("state/recover"));
+    assert_eq!(left, ["lock"], "{left:?}");
+}
+
+#[test]
+fn full_plus_differential_gives_the_tree_at_the_differential() {
+    let fx = Fixture::new(3 << 20);
+    let full = fx.full(NOW + 60);
+    fx.mutate(4);
+    // A new empty folder, a link inside the tree, a file that becomes a folder.
+    std::fs::create_dir_all(fx.data.join("store/mail/new-empty/folder")).expect("mkdir");
+    std::os::unix::fs::symlink("users.cfg", fx.data.join("config/users.link")).expect("symlink");
+    std::fs::remove_file(fx.data.join("sslcert/server.key")).expect("rm");
+    std::fs::create_dir(fx.data.join("sslcert/server.key")).expect("mkdir");
+    std::fs::write(fx.data.join("sslcert/server.key/part"), b"now a folder").expect("write");
+    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 86_400 + 60));
+    assert_eq!(
+        diff.name.kind,
+        BackupType::Differential,
+        "{:?}",
+        diff.fell_back
+    );
+    assert!(diff.summary.deleted_entries > 0);
+    let expected = snapshot(&fx.data, &SKIP);
+
+    // The folder means the newest point: the full and its differential.
+    let out = whole_into(&fx, &fx.sets, "whole");
+    assert_same(&expected, &snapshot(&out, &["state"]));
+
+    // The differential's file means the same.
+    let out = whole_into(&fx, &fx.set_path(&diff), "by-file");
+    assert_same(&expected, &snapshot(&out, &["state"]));
+
+    // One user, selectively, from the chain, into an empty folder.
+    let (d, u) = some_user(&fx.data);
+    let tmp = fx.path("user");
+    let (ok, stdout, stderr) = run(&[
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-s",
+        tmp.to_str().expect("utf-8"),
+        "-c",
+        fx.path("user-cfg").to_str().expect("utf-8"),
+        fx.sets.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    let user_rel = format!("store/mail/{d}/{u}");
+    assert_same(
+        &subtree(&expected, &user_rel),
+        &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
+    );
+    // Only that mailbox and the user's contacts were written.
+    let written = all_paths(&tmp);
+    let allowed = [
+        "mail".to_string(),
+        format!("mail/{d}"),
+        "contacts".into(),
+        format!("contacts/{d}"),
+        format!("contacts/{d}/{u}.vcf"),
+    ];
+    for p in &written {
+        assert!(
+            allowed.contains(p)
+                || p.starts_with(&format!("mail/{d}/{u}/"))
+                || *p == format!("mail/{d}/{u}"),
+            "{p} was written"
+        );
+    }
+    assert!(!fx.path("user-cfg").join("config").exists());
+
+    // The full alone is the tree before the changes.
+    let full_out = whole_into(&fx, &fx.set_path(&full), "full-only");
+    assert!(snapshot(&full_out, &["state"]) != expected);
+    assert!(!full_out.join("config/users.link").exists());
+}
+
+#[test]
+fn split_volumes_are_joined() {
+    let fx = Fixture::new(2 << 20);
+    let mut opts = fx.options(BackupType::Full, NOW);
+    opts.volume_size = Some(300 << 10);
+    let out = fx.write(&opts);
+    assert!(out.volumes.len() > 3, "{} volumes", out.volumes.len());
+    let expected = snapshot(&fx.data, &SKIP);
+    let restored = whole_into(&fx, &fx.sets, "whole");
+    assert_same(&expected, &snapshot(&restored, &["state"]));
+
+    // A selection whose bytes span volumes.
+    let (d, u) = some_user(&fx.data);
+    let tmp = fx.path("user");
+    let (ok, stdout, stderr) = run(&[
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-m",
+        "mail",
+        "-s",
+        tmp.to_str().expect("utf-8"),
+        fx.set_path(&out).to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    assert_same(
+        &subtree(&expected, &format!("store/mail/{d}/{u}")),
+        &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
+    );
+    // Any volume names the set.
+    let third = fx.sets.join(&out.volumes[2].name);
+    let (ok, _, stderr) = run(&["-l", third.to_str().expect("utf-8")]);
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn a_folder_means_its_newest_restore_point() {
+    let fx = Fixture::new(1 << 20);
+    let f1 = fx.full(NOW);
+    std::fs::write(fx.data.join("config/mailserver.cfg"), b"after the full").expect("w");
+    let i1 = fx.write(&fx.options(BackupType::Differential, NOW + 3600));
+    std::fs::write(fx.data.join("config/mailserver.cfg"), b"in the copy").expect("w");
+    let c1 = fx.write(&fx.options(BackupType::Copy, NOW + 7200));
+    let sets = fx.sets.to_str().expect("utf-8").to_string();
+    let point = |args: &[&str]| {
+        let (ok, stdout, stderr) = run(args);
+        assert!(ok, "{stderr}");
+        stdout
+            .lines()
+            .find(|l| l.starts_with("Restore point:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The copy is the newest restore point.
+    assert!(point(&["-l", &sets]).contains(&c1.name.tar_name()));
+    // A newer differential of the full makes the full + differential newest.
+    std::fs::write(fx.data.join("config/mailserver.cfg"), b"in the second diff").expect("w");
+    let i2 = fx.write(&fx.options(BackupType::Differential, NOW + 9000));
+    let p = point(&["-l", &sets]);
+    assert!(
+        p.contains(&i2.name.tar_name()) && p.contains(&f1.name.tar_name()),
+        "{p}"
+    );
+    // A differential whose full is gone is passed over.
+    std::fs::rename(fx.set_path(&f1), fx.path("f1.tar")).expect("hide full");
+    assert!(point(&["-l", &sets]).contains(&c1.name.tar_name()));
+    let (ok, _, stderr) = run(&["-l", fx.set_path(&i1).to_str().expect("utf-8")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("needs its full backup") && stderr.contains(&f1.name.tar_name()),
+        "{stderr}"
+    );
+    std::fs::rename(fx.path("f1.tar"), fx.set_path(&f1)).expect("back");
+
+    // A file means that set: the first differential's state, from its .md5.
+    let md5 = fx.sets.join(i1.name.md5_name());
+    let out = fx.path("i1");
+    let (ok, _, stderr) = run(&[
+        "-g",
+        "-m",
+        "cfg",
+        "-c",
+        out.to_str().expect("utf-8"),
+        md5.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        std::fs::read(out.join("config/mailserver.cfg")).expect("cfg"),
+        b"after the full"
+    );
+}
