@@ -65,6 +65,28 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
         &snapshot(&target, &[]),
     );
 
+    // The same by hand, as docs/set-format.md tells an administrator.
+    let by_hand = fx.tmp.path().join("by-hand");
+    std::fs::create_dir_all(&by_hand).expect("mkdir");
+    let script = format!(
+        "set -e; tar -xf '{full}'; tar -xf '{diff}' .deleted.txt; \
+         (cd @backup && while IFS= read -r p; do rm -rf -- \"./$p\"; done < ../.deleted.txt); \
+         tar -xf '{diff}'",
+        full = fx.dest.join(full.name.tar_name()).display(),
+        diff = fx.dest.join(diff.name.tar_name()).display()
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&by_hand)
+        .output()
+        .expect("sh");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same(
+        &snapshot(&fx.data, &["backup", "restore", "state"]),
+        &snapshot(&by_hand.join("@backup"), &[]),
+    );
+
     // Listing shows the chain.
     let sets = backupset::list_sets(&fx.dest).expect("list");
     assert_eq!(sets.len(), 2);

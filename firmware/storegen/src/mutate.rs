@@ -3,7 +3,7 @@
 //! folder.
 
 use crate::error::{GenError, io_at};
-use crate::generate::{Writer, epoch, set_dir_times};
+use crate::generate::{Writer, epoch};
 use crate::layout;
 use crate::message::{self, MessageSpec, Pools};
 use rand::{Rng, SeedableRng};
@@ -179,6 +179,5 @@ pub fn mutate(root: &Path, opts: &MutateOptions) -> Result<MutateStats, GenError
         f.set_times(FileTimes::new().set_modified(t).set_accessed(t))
             .map_err(io_at(&users))?;
     }
-    set_dir_times(root, opts.now)?;
     Ok(stats)
 }

@@ -291,7 +291,10 @@ impl VolumeWriter {
 
 /// The read-back check: reads every range handed over (in order) from the
 /// storage and hashes each volume. Returns the volumes' digests.
-pub fn read_back(rx: std::sync::mpsc::Receiver<ReadBack>, cancel: &std::sync::atomic::AtomicBool) -> Result<Vec<[u8; 16]>, SetError> {
+pub fn read_back(
+    rx: std::sync::mpsc::Receiver<ReadBack>,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Vec<[u8; 16]>, SetError> {
     use std::io::{Read, Seek, SeekFrom};
     let mut digests = Vec::new();
     let mut current: Option<(u32, File, u64, Md5)> = None;
@@ -324,7 +327,10 @@ pub fn read_back(rx: std::sync::mpsc::Receiver<ReadBack>, cancel: &std::sync::at
                 Ok(0) => {
                     return Err(SetError::io(
                         &r.path,
-                        std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "shorter when read back"),
+                        std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "shorter when read back",
+                        ),
                     ));
                 }
                 Ok(n) => n,
