@@ -6,8 +6,13 @@
 #   ci/build-image.sh [--out DIR] [--build DIR]
 #
 # Output: DIR/appliance.img (release), DIR/appliance-test.img (root can log
-# in on the serial line, for the system tests), their .sha256 files and
-# DIR/manifest.txt (versions of everything that went in).
+# in on the serial line, for the system tests), their .sha256 files,
+# DIR/appliance-<version>.raucb (the field upgrade bundle),
+# DIR/manifest.txt (versions of everything that went in) and DIR/test/
+# (what the system tests need to make their own bundles).
+#
+# Bundles are signed with RAUC_KEY/RAUC_CERT (production); without them a
+# development key is made once in BUILD/keys (never committed).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-require_tools apt-get:apt dpkg-deb:dpkg genimage:genimage grub-mkimage:grub-common \
+require_tools rauc:rauc openssl:openssl apt-get:apt dpkg-deb:dpkg genimage:genimage grub-mkimage:grub-common \
 	grub-editenv:grub-common mksquashfs:squashfs-tools mkdosfs:dosfstools mcopy:mtools \
 	mke2fs:e2fsprogs cpio:cpio depmod:kmod modprobe:kmod readelf:binutils cargo:cargo
 [ -d /usr/lib/grub/x86_64-efi ] || die "missing GRUB EFI modules: apt-get install grub-efi-amd64-bin"
@@ -96,6 +101,20 @@ for b in "${BINARIES[@]}"; do
 done
 note "all ${#BINARIES[@]} binaries are static"
 
+# --- signing key for the upgrade bundles -----------------------------------
+if [ -z "${RAUC_KEY:-}" ] || [ -z "${RAUC_CERT:-}" ]; then
+	RAUC_KEY=$BUILD/keys/development.key.pem
+	RAUC_CERT=$BUILD/keys/development.cert.pem
+	if [ ! -f "$RAUC_KEY" ] || [ ! -f "$RAUC_CERT" ]; then
+		note "making a development signing key in $BUILD/keys"
+		mkdir -p "$BUILD/keys"
+		openssl req -x509 -newkey rsa:3072 -nodes -days 36500 -subj "/O=Mail appliance/CN=development" \
+			-keyout "$RAUC_KEY" -out "$RAUC_CERT" 2>/dev/null || die "openssl could not make a key"
+	fi
+fi
+export RAUC_KEY RAUC_CERT
+export RAUC_KEYRING=${RAUC_KEYRING:-$RAUC_CERT}
+
 # --- the root file system -------------------------------------------------
 TARGET=$BUILD/target
 IMAGES=$BUILD/images
@@ -145,6 +164,8 @@ for b in "${BINARIES[@]}"; do
 	install -m 0755 "$RUST_OUT/$b" "$TARGET/usr/bin/$b"
 done
 cp -a "$REPO/rootfs-overlay/." "$TARGET/"
+# RAUC: Buildroot builds it; here Debian's, with D-Bus and their libraries.
+"$REPO/ci/install-debian-rauc.sh" "$TARGET" "$BUILD" >"$BUILD/rauc-packages.txt"
 
 BINARIES_DIR=$IMAGES TARGET_DIR=$TARGET "$REPO/board/appliance/post-build.sh" "$TARGET"
 
@@ -174,12 +195,22 @@ make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME
 	cp "$2/disk.img" "$OUT/$3"
 	(cd "$OUT" && sha256sum "$3" >"$3.sha256")
 }
+version=$(cat "$TARGET/etc/appliance-version")
 
 make_disk "$TARGET" "$IMAGES" appliance.img
+cp "$IMAGES/appliance-$version.raucb" "$OUT/"
 cp -a "$TARGET" "$BUILD/target-test"
 cp -a "$REPO/ci/test-overlay/." "$BUILD/target-test/"
 mkdir -p "$BUILD/images-test"
 make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img
+# The system tests build upgrade bundles from the test image's root file
+# system, signed with the key its keyring trusts.
+rm -rf "$OUT/test"
+mkdir -p "$OUT/test"
+cp "$BUILD/images-test/rootfs.squashfs" "$OUT/test/rootfs.squashfs"
+cp "$RAUC_KEY" "$OUT/test/signing.key.pem"
+cp "$RAUC_CERT" "$OUT/test/signing.cert.pem"
+cp "$REPO/board/appliance/rauc/manifest.raucm.in" "$OUT/test/"
 
 {
 	echo "firmware $(cat "$TARGET/etc/appliance-version")"
@@ -187,6 +218,7 @@ make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img
 	echo "kernel $(dpkg-deb -f "$kdeb" Package) $(dpkg-deb -f "$kdeb" Version)"
 	echo "busybox $(dpkg-deb -f "$bbdeb" Package) $(dpkg-deb -f "$bbdeb" Version)"
 	echo "grub $(dpkg-query -W -f='${Version}' grub-common)"
+	sed 's/^/rauc-image /' "$BUILD/rauc-packages.txt"
 	echo "rootfs $(stat -c %s "$IMAGES/rootfs.squashfs") bytes"
 	for b in "${BINARIES[@]}"; do echo "bin $b $(stat -c %s "$TARGET/usr/bin/$b") bytes"; done
 } >"$OUT/manifest.txt"

@@ -16,7 +16,7 @@ note() {
 # shellcheck disable=SC2034 # used by the scripts that source this file
 # Debian packages the build and the tests need, by what needs them.
 BUILD_PACKAGES=(genimage grub-common grub-efi-amd64-bin grub-pc-bin squashfs-tools
-	dosfstools mtools e2fsprogs cpio kmod binutils xz-utils zstd)
+	dosfstools mtools e2fsprogs cpio kmod binutils xz-utils zstd rauc openssl)
 # shellcheck disable=SC2034
 TEST_PACKAGES=(qemu-system-x86 qemu-utils ovmf samba smbclient lftp curl exfatprogs
 	ntfs-3g fdisk shellcheck python3-kconfiglib socat tmux)

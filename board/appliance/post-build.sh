@@ -31,4 +31,12 @@ echo "$version" >"$TARGET_DIR/etc/appliance-version"
 # BR2_LINUX_KERNEL_INSTALL_TARGET, the local build copies it there.
 [ -f "$TARGET_DIR/boot/bzImage" ] || die "no kernel at $TARGET_DIR/boot/bzImage"
 
+# RAUC accepts bundles signed by the certificates in its keyring: the
+# build's development certificate, or the production CA (RAUC_KEYRING).
+if [ -n "${RAUC_KEYRING:-}" ]; then
+	install -D -m 0644 "$RAUC_KEYRING" "$TARGET_DIR/etc/rauc/keyring.pem"
+elif [ ! -f "$TARGET_DIR/etc/rauc/keyring.pem" ]; then
+	die "no RAUC keyring: set RAUC_KEYRING to the certificate (chain) bundles are signed with"
+fi
+
 build_initramfs "$TARGET_DIR" "$BOARD_DIR/initramfs" "$TARGET_DIR/boot/initrd.img"

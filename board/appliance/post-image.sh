@@ -69,3 +69,17 @@ genimage --rootpath genimage.root --tmppath genimage.tmp \
 rm -rf genimage.tmp genimage.root
 
 sha256sum disk.img >disk.img.sha256
+
+# The field upgrade: a signed verity bundle of the root file system, when a
+# signing key is given (RAUC_KEY and RAUC_CERT).
+if [ -n "${RAUC_KEY:-}" ] && [ -n "${RAUC_CERT:-}" ]; then
+	version=$(firmware_version "$BOARD_DIR")
+	compatible=$(sed -n 's/^compatible=//p' "$BOARD_DIR/../../rootfs-overlay/etc/rauc/system.conf")
+	rm -rf bundle "appliance-$version.raucb"
+	mkdir bundle
+	cp rootfs.squashfs bundle/
+	sed -e "s/@COMPATIBLE@/$compatible/" -e "s/@VERSION@/$version/" \
+		-e "s/@BUILD@/$SOURCE_DATE_EPOCH/" "$BOARD_DIR/rauc/manifest.raucm.in" >bundle/manifest.raucm
+	rauc bundle --cert="$RAUC_CERT" --key="$RAUC_KEY" bundle "appliance-$version.raucb"
+	rm -rf bundle
+fi

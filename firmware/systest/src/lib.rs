@@ -14,6 +14,7 @@
 //! assert_eq!(vm.ok("cat /etc/appliance-version").expect("run").trim(), "0.1.0");
 //! ```
 
+pub mod bundle;
 mod console;
 mod error;
 mod qmp;

@@ -57,9 +57,20 @@ fn boots_under_bios_with_persistent_data_and_readonly_root() {
     vm.ok("pidof hotplugd && pidof backupd")
         .expect("services running");
     let env = vm
-        .ok("mount -t vfat /dev/vda2 /boot/efi && grub-editenv /boot/efi/grub/grubenv list; umount /boot/efi")
+        .ok("grub-editenv /boot/efi/grub/grubenv list")
         .expect("grubenv");
     assert!(env.contains("A_OK=1") && env.contains("A_TRY=0"), "{env}");
+    let status = vm
+        .ok("rauc status --detailed --output-format=shell")
+        .expect("rauc status");
+    assert!(
+        status.contains("RAUC_SYSTEM_BOOTED_BOOTNAME='A'"),
+        "{status}"
+    );
+    assert!(
+        status.contains("RAUC_SYSTEM_COMPATIBLE='mail-appliance-x86_64'"),
+        "{status}"
+    );
 
     // /data survives a reboot.
     vm.ok("echo kept > /data/state/marker; sync")

@@ -93,22 +93,56 @@ booted_slot() {
 	return 1
 }
 
-# with_esp COMMAND...: runs COMMAND with the EFI system partition mounted
-# read-write at /boot/efi. It stays unmounted otherwise, so a power cut
-# finds a clean FAT file system.
-with_esp() {
-	dev=$(find_partition esp) || {
-		log_error "no EFI system partition"
-		return 1
-	}
-	mount -t vfat -o rw,flush,nodev,nosuid,noexec "$dev" /boot/efi || return 1
-	"$@"
-	rc=$?
-	umount /boot/efi
-	return $rc
+# The Rust services: /etc/init.d/S<NN><name> links to the shared service
+# script, for each installed /usr/bin/<name>.
+service_names() {
+	for link in /etc/init.d/S[0-9][0-9]*; do
+		[ "$(readlink "$link")" = ../../lib/appliance/service ] || continue
+		name=${link##*/S[0-9][0-9]}
+		[ -x "/usr/bin/$name" ] && echo "$name"
+	done
 }
 
-mark_slot_good() {
-	with_esp grub-editenv /boot/efi/grub/grubenv set "$1_OK=1" "$1_TRY=0" &&
-		logger -t boot "slot $1 marked good"
+# other_slot_good SLOT: RAUC reports a slot other than SLOT as good.
+other_slot_good() {
+	status=$(rauc status --detailed --output-format=shell 2>/dev/null) || return 1
+	# rauc quotes every value for the shell.
+	eval "$status"
+	for i in $RAUC_SLOTS; do
+		eval "name=\$RAUC_SLOT_BOOTNAME_$i boot=\$RAUC_SLOT_BOOT_STATUS_$i"
+		# shellcheck disable=SC2154 # set by the eval above
+		if [ -n "$name" ] && [ "$name" != "$1" ] && [ "$boot" = good ]; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# link_boot_partitions: /dev/disk/by-partlabel/<name> for each partition of
+# the disk holding the booted root slot (only that disk: a USB drive may
+# carry partitions of the same names).
+link_boot_partitions() {
+	root=$(find_partition "$(root_label)") || return 1
+	disk=$(readlink -f "/sys/class/block/${root#/dev/}/..")
+	mkdir -p /dev/disk/by-partlabel
+	for part in "$disk"/*/partition; do
+		dir=${part%/partition}
+		name=$(sed -n 's/^PARTNAME=//p' "$dir/uevent")
+		[ -n "$name" ] && ln -sfn "/dev/${dir##*/}" "/dev/disk/by-partlabel/$name"
+	done
+	return 0
+}
+
+# The partition name of the booted root (root=PARTLABEL=<name>).
+root_label() {
+	read -r cmdline </proc/cmdline
+	for arg in $cmdline; do
+		case "$arg" in
+		root=PARTLABEL=*)
+			echo "${arg#root=PARTLABEL=}"
+			return 0
+			;;
+		esac
+	done
+	return 1
 }
