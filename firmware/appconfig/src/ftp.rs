@@ -14,6 +14,11 @@ pub struct FtpSettings {
     pub allow_plain: bool,
     /// Ports for passive-mode data connections.
     pub passive_ports: PortRange,
+    /// Address announced in passive-mode replies, for clients that reach the
+    /// appliance through address translation (a port forward, a NAT
+    /// router). Unset: the address the client connected to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passive_address: Option<Ipv4Addr>,
 }
 
 impl Default for FtpSettings {
@@ -25,6 +30,7 @@ impl Default for FtpSettings {
                 first: 50000,
                 last: 50100,
             },
+            passive_address: None,
         }
     }
 }
@@ -186,6 +192,20 @@ impl From<PortRange> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passive_address_is_optional() {
+        let c: FtpSettings = toml::from_str("").expect("empty");
+        assert_eq!(c.passive_address, None);
+        assert!(
+            !toml::to_string(&c)
+                .expect("ser")
+                .contains("passive_address")
+        );
+        let c: FtpSettings = toml::from_str("passive_address = \"127.0.0.1\"\n").expect("address");
+        assert_eq!(c.passive_address, Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert!(toml::from_str::<FtpSettings>("passive_address = \"mx1\"\n").is_err());
+    }
 
     #[test]
     fn access_list() {

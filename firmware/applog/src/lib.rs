@@ -15,6 +15,7 @@ struct SyslogLogger {
     facility: Facility,
     echo_stderr: bool,
     to_syslog: bool,
+    quiet_targets: &'static [&'static str],
 }
 
 fn severity(level: Level) -> Severity {
@@ -32,6 +33,14 @@ impl Log for SyslogLogger {
     }
 
     fn log(&self, record: &Record<'_>) {
+        if record.level() != Level::Error
+            && self
+                .quiet_targets
+                .iter()
+                .any(|t| record.target().starts_with(t))
+        {
+            return;
+        }
         let text = record.args().to_string();
         if self.to_syslog {
             // syslog(3) cannot carry NUL bytes; nothing else needs escaping.
@@ -56,6 +65,9 @@ pub struct Options {
     pub level: LevelFilter,
     pub echo_stderr: bool,
     pub to_syslog: bool,
+    /// Targets (module path prefixes) whose records below `Error` are
+    /// dropped: libraries that warn about every peer's quirks.
+    pub quiet_targets: &'static [&'static str],
 }
 
 impl Default for Options {
@@ -65,6 +77,7 @@ impl Default for Options {
             level: LevelFilter::Info,
             echo_stderr: false,
             to_syslog: true,
+            quiet_targets: &[],
         }
     }
 }
@@ -79,6 +92,7 @@ pub fn init(ident: &'static CStr, options: Options) {
         facility: options.facility,
         echo_stderr: options.echo_stderr,
         to_syslog: options.to_syslog,
+        quiet_targets: options.quiet_targets,
     };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(options.level);

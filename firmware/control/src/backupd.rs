@@ -116,6 +116,15 @@ pub struct SetInfo {
     pub complete: bool,
     /// For a differential, the name of the full it depends on.
     pub base: Option<String>,
+    /// Whether the set was checked against its `.md5` file since its files
+    /// last changed: ftpd checks every set uploaded to the `restore` folder.
+    /// `None`: not checked (yet); sets backupd writes are checked as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Why the set cannot be restored from: what is missing, or what its
+    /// check found, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -93,6 +93,8 @@ pub fn set(name: &str, kind: BackupType, time: &str, size: u64) -> SetInfo {
         volumes: 1,
         complete: true,
         base: None,
+        verified: None,
+        problem: None,
     }
 }
 
