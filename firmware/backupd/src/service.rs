@@ -141,6 +141,11 @@ impl Service {
         match named_rx.recv_timeout(Duration::from_secs(60)) {
             Ok(set) if !set.is_empty() => Ok(set),
             Ok(_) => {
+                // It failed before it had a name: its result says why.
+                let worker = self.lock().worker.take();
+                if let Some(w) = worker {
+                    let _ = w.join();
+                }
                 let last = self.lock().recent.first().map(|r| r.message.clone());
                 Err(last.unwrap_or_else(|| "the backup could not start".into()))
             }

@@ -131,3 +131,47 @@ fn destination_full_is_a_clear_error_and_leaves_older_sets() {
     let st = backupset::state::StateReader::open(&fx.state.join("full.state")).expect("state");
     assert_eq!(st.base, first.name.tar_name());
 }
+
+#[test]
+fn a_file_growing_during_the_backup_is_stored_as_read_and_reported() {
+    let fx = Fixture::new(256 << 10);
+    let growing = fx.data.join("store/queue/incoming/growing.eml");
+    std::fs::create_dir_all(fx.data.join("store/queue/incoming")).expect("mkdir");
+    std::fs::write(&growing, vec![b'x'; 24 << 20]).expect("write");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let path = growing.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .expect("open");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                f.write_all(&[b'y'; 4096]).expect("append");
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        })
+    };
+    let out = fx.write(&fx.options(BackupType::Full, NOW + 60));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().expect("writer");
+    assert_eq!(out.summary.changed_files, 1, "{:?}", out.problems);
+    assert!(
+        out.problems
+            .iter()
+            .any(|p| p.contains("growing.eml: changed while it was read")),
+        "{:?}",
+        out.problems
+    );
+    md5sum_check(&fx.dest, &out.name.md5_name());
+    // Marked so the next differential stores it again.
+    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
+    let set = backupset::SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open");
+    let queue = set
+        .find("store/queue/incoming")
+        .expect("find")
+        .expect("queue folder in the differential");
+    assert!(queue.files >= 1);
+}
