@@ -163,6 +163,7 @@ pub fn read_targets(
     map: &Mapping<'_>,
     placer: &mut Placer,
     report: &mut Reporter,
+    stop: &AtomicBool,
 ) -> Result<Applied, RecoverError> {
     let mut overlay = Overlay::default();
     let mut applied = Applied::default();
@@ -197,6 +198,9 @@ pub fn read_targets(
             ));
             let mut failure: Option<RecoverError> = None;
             let result = set.reader.entries(range, |e, data| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(backupset::SetError::Cancelled);
+                }
                 if !ts.iter().any(|t| t.holds(&e.path)) {
                     return Ok(());
                 }

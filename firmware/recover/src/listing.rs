@@ -15,6 +15,14 @@ use std::fmt::Write as _;
 /// Folders of a Maildir that hold the messages of the folder above.
 const MAILDIR: [&str; 3] = ["cur", "new", "tmp"];
 
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 const COLUMNS: &str = "messages  headers-only        size";
 
 fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
@@ -37,10 +45,10 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
     let vols = set.reader.volumes().len();
     let _ = writeln!(
         out,
-        "  {vols} volume{}, {}; {} files, {} of data; {} messages with headers only (body window {})",
-        if vols == 1 { "" } else { "s" },
+        "  {}, {}; {}, {} of data; {} messages with headers only (body window {})",
+        plural(vols as u64, "volume"),
         size_text(set.reader.total_size()),
-        s.count_files,
+        plural(s.count_files, "file"),
         size_text(s.total_size),
         s.headers_only_files,
         if v.body_window_hours == 0 {
@@ -158,7 +166,12 @@ fn per_domain_counts(out: &mut String, index: &SetIndex, sel: &Selection, base: 
         if sel.domain.as_ref().is_some_and(|x| *x != d) {
             continue;
         }
-        let _ = writeln!(out, "    {d}: {} {unit}, {}", e.files, size_text(e.bytes));
+        let _ = writeln!(
+            out,
+            "    {d}: {}, {}",
+            plural(e.files, unit),
+            size_text(e.bytes)
+        );
     }
 }
 
@@ -229,7 +242,12 @@ fn part_section(
                     let _ = writeln!(out, "{title}: not in this set");
                 }
                 Some(e) => {
-                    let _ = writeln!(out, "{title}: {} files, {}", e.files, size_text(e.bytes));
+                    let _ = writeln!(
+                        out,
+                        "{title}: {}, {}",
+                        plural(e.files, "file"),
+                        size_text(e.bytes)
+                    );
                     per_domain_counts(
                         out,
                         index,
@@ -251,7 +269,12 @@ fn part_section(
                     let _ = writeln!(out, "{title}: not in this set");
                 }
                 Some(e) => {
-                    let _ = write!(out, "{title}: {} files, {}", e.files, size_text(e.bytes));
+                    let _ = write!(
+                        out,
+                        "{title}: {}, {}",
+                        plural(e.files, "file"),
+                        size_text(e.bytes)
+                    );
                     if part == Part::Queue {
                         let q: Vec<String> = index
                             .child_names(base)

@@ -84,7 +84,7 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
             for b in &o.kept_as_bak {
                 report.info(format!("The data it replaced is kept as {}", b.display()));
             }
-            if o.config_restored && !req.hooks.restart_network {
+            if o.system && o.config_restored && !req.hooks.restart_network {
                 report.info(
                     "The restored network address takes effect when the interface restarts \
                      (console: Network Configuration, Save; or appctl network apply).",

@@ -105,7 +105,15 @@ pub fn restore_selected(
     let mut placer = Placer::new(Mode::Merge);
     let t = opts.targets.clone();
     let map = move |rel: &str| Some(t.dest(rel));
-    outcome.applied = apply::read_targets(chain, indexes, targets, &map, &mut placer, report)?;
+    outcome.applied = apply::read_targets(
+        chain,
+        indexes,
+        targets,
+        &map,
+        &mut placer,
+        report,
+        &opts.stop,
+    )?;
     outcome.placed = placer.finish()?;
     for root in [&opts.targets.store, &opts.targets.cfgdir] {
         if let Ok(d) = std::fs::File::open(root) {

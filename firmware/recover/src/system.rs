@@ -56,6 +56,8 @@ pub struct WholeOutcome {
     pub replaced: Vec<PathBuf>,
     pub kept_as_bak: Vec<PathBuf>,
     pub config_restored: bool,
+    /// The running appliance's services were stopped and started.
+    pub system: bool,
     /// Things that went wrong after the data was in place (services...).
     pub warnings: Vec<String>,
 }
@@ -212,7 +214,10 @@ pub fn restore_whole(
         t.store.display()
     ));
 
-    let mut outcome = WholeOutcome::default();
+    let mut outcome = WholeOutcome {
+        system: opts.services.is_some(),
+        ..Default::default()
+    };
     if let Some(hooks) = &opts.services {
         report.info("Stopping the services");
         let (stopped, problems) = services::stop_all(hooks);
