@@ -39,6 +39,8 @@ pub enum SmbError {
     NoDialect,
     #[error("this system's kernel has no SMB (cifs) support")]
     NoCifs,
+    #[error("this system's kernel lacks the encryption SMB 3 needs (a crypto module is missing)")]
+    NoKernelCrypto,
     #[error("the server stopped answering during the connection")]
     TimedOut,
     #[error("mounting the share failed: {0}")]

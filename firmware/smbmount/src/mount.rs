@@ -140,8 +140,13 @@ pub fn mount_at(
             }
             Err(e) => {
                 let log_text = kmsg.take();
-                let err = classify(e, &log_text, kmsg.available(), share);
+                let mut err = classify(e, &log_text, kmsg.available(), share);
                 log::debug!("mounting {} with SMB {dialect}: {}", share.unc(), e.desc());
+                if e == Errno::ENOENT && !share.path.is_empty() && err != SmbError::NoKernelCrypto {
+                    // cifs logs BAD_NETWORK_NAME only for the first failed
+                    // attempt: ask the server again without the folder.
+                    err = missing_share_or_path(share, &opts, target);
+                }
                 if !dialect_may_help(e) {
                     return Err(err);
                 }
@@ -150,6 +155,37 @@ pub fn mount_at(
         }
     }
     Err(first_error.unwrap_or(SmbError::NoDialect))
+}
+
+/// After ENOENT for `//host/share/path`: mounts the share's root to tell
+/// a missing share from a missing folder, and unmounts it again.
+fn missing_share_or_path(share: &Share, opts: &CifsOptions<'_>, target: &Path) -> SmbError {
+    let root = CifsOptions {
+        path: "",
+        ..opts.clone()
+    };
+    let result = nix::mount::mount(
+        Some(root.source().as_str()),
+        target,
+        Some("cifs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY,
+        Some(root.data().as_str()),
+    );
+    match result {
+        Ok(()) => {
+            let _ = unmount(target);
+            SmbError::PathMissing {
+                path: share.path.clone(),
+            }
+        }
+        Err(Errno::ENOENT) => SmbError::ShareMissing {
+            share: share.share.clone(),
+        },
+        Err(_) => SmbError::ShareOrPathMissing {
+            share: share.share.clone(),
+            path: share.path.clone(),
+        },
+    }
 }
 
 /// Errors that can mean "not this dialect", worth a try with an older one.
@@ -165,6 +201,12 @@ fn dialect_may_help(e: Errno) -> bool {
 pub fn classify(e: Errno, kernel_log: &str, log_seen: bool, share: &Share) -> SmbError {
     let session_failed = kernel_log.contains("SessSetup") || kernel_log.contains("LOGON_FAILURE");
     let mount_failed = kernel_log.contains("cifs_mount failed");
+    // "smb3_crypto_aead_allocate: Failed alloc encrypt aead", then
+    // "SMB2_negotiate: crypto alloc failed, rc=-2": ENOENT that says
+    // nothing about the share (seen with ctr/ghash missing from the image).
+    if kernel_log.contains("crypto alloc failed") || kernel_log.contains("Failed alloc") {
+        return SmbError::NoKernelCrypto;
+    }
     match e {
         Errno::ENODEV => SmbError::NoCifs,
         Errno::EACCES | Errno::EPERM if session_failed => SmbError::BadCredentials,
@@ -334,6 +376,14 @@ mod tests {
             SmbError::ShareMissing { .. }
         ));
         assert_eq!(classify(Errno::ENODEV, "", false, &p), SmbError::NoCifs);
+        // Captured in the guest before ctr and ghash were in the image.
+        let no_aead = "CIFS: VFS: \\\\10.0.2.2 smb3_crypto_aead_allocate: Failed alloc encrypt aead\n\
+            CIFS: VFS: \\\\10.0.2.2 SMB2_negotiate: crypto alloc failed, rc=-2\n\
+            CIFS: VFS: cifs_mount failed w/return code = -2\n";
+        assert_eq!(
+            classify(Errno::ENOENT, no_aead, true, &share("")),
+            SmbError::NoKernelCrypto
+        );
         assert_eq!(
             classify(Errno::EOPNOTSUPP, "", false, &p),
             SmbError::NoDialect

@@ -61,9 +61,18 @@ pub fn escape_password(password: &str) -> String {
 }
 
 impl CifsOptions<'_> {
-    /// The `source` argument of mount(2).
+    /// The `source` argument of mount(2): `//host/share[/path]`. The folder
+    /// inside the share goes here: Linux 6.1's cifs ignores `prefixpath=`
+    /// (measured in the guest: the share's root was mounted, sets landed
+    /// there and a missing folder went unnoticed), while a path in the
+    /// source is mounted, and a missing one fails with ENOENT.
     pub fn source(&self) -> String {
-        format!("//{}/{}", self.host, self.share)
+        let path = clean_path(self.path);
+        if path.is_empty() {
+            format!("//{}/{}", self.host, self.share)
+        } else {
+            format!("//{}/{}/{path}", self.host, self.share)
+        }
     }
 
     /// The data argument of mount(2). The password is last so that a
@@ -78,10 +87,6 @@ impl CifsOptions<'_> {
         ];
         if let Some(d) = &self.login.domain {
             o.push(format!("domain={d}"));
-        }
-        let path = clean_path(self.path);
-        if !path.is_empty() {
-            o.push(format!("prefixpath={path}"));
         }
         o.extend(
             [
@@ -123,11 +128,11 @@ mod tests {
             login: &login,
             dialect: "3.1.1",
         };
-        assert_eq!(o.source(), "//fs1.corp.example.com/Backups");
+        assert_eq!(o.source(), "//fs1.corp.example.com/Backups/mail/nightly");
         assert_eq!(
             o.data(),
             "ip=10.0.2.2,unc=\\\\fs1.corp.example.com\\Backups,port=4450,vers=3.1.1,\
-             username=backup,domain=CORP,prefixpath=mail/nightly,soft,nosharesock,noserverino,\
+             username=backup,domain=CORP,soft,nosharesock,noserverino,\
              uid=0,gid=0,file_mode=0600,dir_mode=0700,echo_interval=5,password=pa,,ss,,,,w"
         );
     }
@@ -154,6 +159,16 @@ mod tests {
             "{s}"
         );
         assert!(!s.contains("prefixpath"), "{s}");
+        let o = CifsOptions {
+            addr: "192.168.1.9".parse().expect("ip"),
+            port: 445,
+            host: "192.168.1.9",
+            share: "b",
+            path: "",
+            login: &split,
+            dialect: "3.0",
+        };
+        assert_eq!(o.source(), "//192.168.1.9/b");
         let w = mk(&whole);
         assert!(w.contains(",username=backup@corp.example.com,soft"), "{w}");
         assert!(!w.contains("domain="), "{w}");
