@@ -146,10 +146,6 @@ impl Destination for Smb {
         if let Ok(info) = statfs_info(mount.dir()) {
             r.free_bytes = Some(info.free_bytes);
             r.total_bytes = Some(info.total_bytes);
-            r.steps.push((
-                "free space".into(),
-                format!("{} bytes free", info.free_bytes),
-            ));
         }
         let dialect = mount.dialect().to_string();
         let unmounted = mount.unmount();

@@ -164,10 +164,6 @@ impl Destination for Usb {
         if let Ok(info) = statfs_info(&self.mount_point) {
             r.free_bytes = Some(info.free_bytes);
             r.total_bytes = Some(info.total_bytes);
-            r.steps.push((
-                "free space".into(),
-                format!("{} bytes free", info.free_bytes),
-            ));
         }
         match verdict {
             Ok(()) => {
