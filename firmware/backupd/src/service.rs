@@ -138,7 +138,8 @@ impl Service {
             .map_err(|e| format!("cannot start the backup: {e}"))?;
         inner.worker = Some(worker);
         drop(inner);
-        match named_rx.recv_timeout(Duration::from_secs(60)) {
+        // Clients wait 10 s for a reply; a slow mount must not make them give up.
+        match named_rx.recv_timeout(Duration::from_secs(8)) {
             Ok(set) if !set.is_empty() => Ok(set),
             Ok(_) => {
                 // It failed before it had a name: its result says why.
