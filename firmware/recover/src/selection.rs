@@ -86,12 +86,12 @@ impl Selection {
                     "-f/--folder restores a mail folder: the mask can only be mail".into(),
                 ));
             }
-            if self.user.is_some() {
-                if let Some(p) = mask.iter().find(|p| p.per_domain() && !p.per_user()) {
-                    return Err(RecoverError::Usage(format!(
-                        "{p} belongs to a domain, not to a user: leave out -u or the {p} mask"
-                    )));
-                }
+            if self.user.is_some()
+                && let Some(p) = mask.iter().find(|p| p.per_domain() && !p.per_user())
+            {
+                return Err(RecoverError::Usage(format!(
+                    "{p} belongs to a domain, not to a user: leave out -u or the {p} mask"
+                )));
             }
         }
         Ok(())
