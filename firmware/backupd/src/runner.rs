@@ -123,7 +123,18 @@ pub fn run(
                 "cancelled; no set was published".into(),
             );
         }
-        Err(e) => return finish(on_named, result, false, e.to_string()),
+        Err(e) => {
+            // "Input/output error" or "Host is down" does not tell the
+            // administrator what happened; the session can.
+            let message = match session.gone() {
+                Some(why) => {
+                    log::warn!("writing the set failed: {e}");
+                    format!("{why}; no set was published")
+                }
+                None => e.to_string(),
+            };
+            return finish(on_named, result, false, message);
+        }
     };
     result.set = outcome.name.tar_name();
     result.kind = outcome.name.kind;

@@ -45,6 +45,12 @@ pub trait Session {
     fn max_file_size(&self) -> Option<u64>;
     /// File system type as the kernel names it ("ext4", "vfat", "cifs").
     fn filesystem(&self) -> String;
+    /// Asked after writing failed: whether the destination itself went
+    /// away (drive pulled, server gone), in plain words. The raw error
+    /// ("Input/output error", "Host is down") does not say so.
+    fn gone(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A configured place for backup sets.

@@ -5,7 +5,7 @@ use crate::{Destination, DestinationError, Session, probe_folder, statfs_info};
 use appconfig::{DestinationKind, SmbSettings};
 use control::backupd::ConnectivityReport;
 use smbmount::{Host, MountConfig, Resolver, Share, SmbMount, UpnForm};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 /// The SMB destination: the share settings, the appliance's DNS servers
@@ -43,6 +43,9 @@ impl Smb {
 struct SmbSession {
     mount: SmbMount,
     max: Option<u64>,
+    /// The server, to tell after a failure whether it went away.
+    addr: IpAddr,
+    port: u16,
 }
 
 impl Session for SmbSession {
@@ -54,6 +57,11 @@ impl Session for SmbSession {
     }
     fn filesystem(&self) -> String {
         format!("cifs (SMB {})", self.mount.dialect())
+    }
+    fn gone(&self) -> Option<String> {
+        smbmount::reach::check_reachable(self.addr, self.port, smbmount::reach::CONNECT_TIMEOUT)
+            .err()
+            .map(|e| format!("the SMB server stopped answering during the backup ({e})"))
     }
 }
 
@@ -68,16 +76,16 @@ impl Destination for Smb {
 
     fn open(&self) -> Result<Box<dyn Session>, DestinationError> {
         let (share, login) = Share::from_settings(&self.settings, self.upn).map_err(other)?;
-        let mount = smbmount::mount(
-            &share,
-            &login,
-            &Resolver::new(&self.dns),
-            &self.mount_config(),
-        )
-        .map_err(other)?;
+        let cfg = self.mount_config();
+        let addr = smbmount::resolve(&share.server, &Resolver::new(&self.dns)).map_err(other)?;
+        let port = share.server.port;
+        smbmount::reach::check_reachable(addr, port, cfg.connect_timeout).map_err(other)?;
+        let mount = smbmount::mount_at(&share, addr, &login, &cfg).map_err(other)?;
         Ok(Box::new(SmbSession {
             mount,
             max: self.volume_size,
+            addr,
+            port,
         }))
     }
 

@@ -35,7 +35,13 @@ impl Default for Usb {
 struct UsbSession {
     dir: PathBuf,
     max: u64,
+    /// The device mounted at `dir` when the session began (`/dev/sda1`).
+    device: String,
 }
+
+/// How long a failed write waits for hotplugd and the kernel to finish
+/// with a pulled drive before deciding it is still there.
+const GONE_WAIT: Duration = Duration::from_secs(3);
 
 impl Session for UsbSession {
     fn dir(&self) -> &Path {
@@ -47,17 +53,41 @@ impl Session for UsbSession {
     fn filesystem(&self) -> String {
         "vfat".into()
     }
+    fn gone(&self) -> Option<String> {
+        let deadline = std::time::Instant::now() + GONE_WAIT;
+        loop {
+            let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+                .ok()
+                .and_then(|t| smbmount::mountinfo::mount_entry(&t, &self.dir));
+            let same = mounted.is_some_and(|e| e.source == self.device);
+            let node = Path::new(&self.device).exists();
+            if !same || !node {
+                return Some("the USB drive was removed during the backup".into());
+            }
+            if statfs_info(&self.dir).is_ok_and(|i| i.read_only) {
+                // errors=remount-ro: the kernel stopped writing to it.
+                return Some(
+                    "the USB drive's file system is damaged (the kernel made it read-only); \
+                     check or format the drive"
+                        .into(),
+                );
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Usb {
-    /// Whether a FAT file system is mounted at the mount point (not just the
-    /// empty folder on the root file system).
-    fn drive_mounted(&self) -> bool {
-        let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
-            return false;
-        };
+    /// The device of the FAT file system mounted at the mount point (not
+    /// just the empty folder on the root file system), if one is.
+    fn mounted_device(&self) -> Option<String> {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
         smbmount::mountinfo::mount_entry(&text, &self.mount_point)
-            .is_some_and(|e| e.fstype == "vfat")
+            .filter(|e| e.fstype == "vfat")
+            .map(|e| e.source)
     }
 
     /// Why no drive is usable, in plain words, from hotplugd's status.
@@ -115,9 +145,9 @@ impl Destination for Usb {
     }
 
     fn open(&self) -> Result<Box<dyn Session>, DestinationError> {
-        if !self.drive_mounted() {
+        let Some(device) = self.mounted_device() else {
             return Err(DestinationError::Other(self.why_not()));
-        }
+        };
         let info = statfs_info(&self.mount_point).map_err(|e| DestinationError::Folder {
             path: self.mount_point.clone(),
             reason: e.desc().to_string(),
@@ -131,6 +161,7 @@ impl Destination for Usb {
             max: self
                 .volume_size
                 .map_or(FAT32_MAX_FILE, |v| v.min(FAT32_MAX_FILE)),
+            device,
         }))
     }
 
@@ -251,6 +282,21 @@ mod tests {
             hotplug_socket: socket,
             ..Usb::default()
         }
+    }
+
+    /// A session whose drive is no longer mounted says so at once.
+    #[test]
+    fn pulled_drive_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = UsbSession {
+            dir: dir.path().to_path_buf(),
+            max: FAT32_MAX_FILE,
+            device: "/dev/sdz9".into(),
+        };
+        assert_eq!(
+            s.gone().as_deref(),
+            Some("the USB drive was removed during the backup")
+        );
     }
 
     #[test]
