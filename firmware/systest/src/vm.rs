@@ -402,7 +402,12 @@ impl Vm {
 
     /// Runs a command that must succeed; returns its output.
     pub fn ok(&mut self, cmd: &str) -> Result<String, HarnessError> {
-        let out = self.run(cmd)?;
+        self.ok_timeout(cmd, Duration::from_secs(60))
+    }
+
+    /// [`Vm::ok`] with a time-out of its own, for long commands.
+    pub fn ok_timeout(&mut self, cmd: &str, timeout: Duration) -> Result<String, HarnessError> {
+        let out = self.run_timeout(cmd, timeout)?;
         if out.status != 0 {
             return Err(HarnessError::Command {
                 cmd: cmd.to_string(),
