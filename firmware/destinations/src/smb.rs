@@ -59,9 +59,19 @@ impl Session for SmbSession {
         format!("cifs (SMB {})", self.mount.dialect())
     }
     fn gone(&self) -> Option<String> {
-        smbmount::reach::check_reachable(self.addr, self.port, smbmount::reach::CONNECT_TIMEOUT)
-            .err()
-            .map(|e| format!("the SMB server stopped answering during the backup ({e})"))
+        let now = match smbmount::reach::check_reachable(
+            self.addr,
+            self.port,
+            smbmount::reach::CONNECT_TIMEOUT,
+        ) {
+            Ok(()) => return None,
+            Err(smbmount::SmbError::ConnectionRefused { .. }) => "it refuses connections now",
+            Err(_) => "it does not answer now",
+        };
+        Some(format!(
+            "the SMB server {} went away during the backup ({now})",
+            self.addr
+        ))
     }
 }
 
