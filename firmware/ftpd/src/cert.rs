@@ -136,11 +136,11 @@ pub fn choose(appliance: &TlsFiles, fallback: &TlsFiles, hostname: &str) -> Opti
             "the appliance's certificate cannot be used for FTPS ({e}); using ftpd's own self-signed one"
         ),
     }
-    if check(fallback).is_err() {
-        if let Err(e) = generate(fallback, hostname) {
-            log::error!("FTPS is off: {e}");
-            return None;
-        }
+    if check(fallback).is_err()
+        && let Err(e) = generate(fallback, hostname)
+    {
+        log::error!("FTPS is off: {e}");
+        return None;
     }
     match check(fallback) {
         Ok(()) => Some(fallback.clone()),

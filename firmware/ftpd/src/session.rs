@@ -23,6 +23,8 @@ use std::time::Duration;
 pub const EXIT_GUESSING: i32 = 3;
 /// Exit status of a session that could not start.
 pub const EXIT_FAILED: i32 = 1;
+/// Exit status of a session ended by a panic (in libunftp or here).
+pub const EXIT_PANIC: i32 = 70;
 
 const GREETING_TLS: &str = "Mail appliance backup archive ready; use FTPS (AUTH TLS)";
 const GREETING_PLAIN: &str = "Mail appliance backup archive ready (FTPS available: AUTH TLS)";
@@ -41,9 +43,11 @@ pub enum SessionError {
     Server(String),
 }
 
-/// libunftp's own log lines, warnings and worse, into the `log` facade.
+/// libunftp's own errors into the `log` facade. Its warnings repeat what
+/// the storage back-end and the authenticator log in plainer words, or
+/// report clients hanging up, on every session.
 fn libunftp_logger() -> slog::Logger {
-    let drain = slog::LevelFilter::new(slog_stdlog::StdLog, slog::Level::Warning).fuse();
+    let drain = slog::LevelFilter::new(slog_stdlog::StdLog, slog::Level::Error).fuse();
     slog::Logger::root(drain, slog::o!())
 }
 

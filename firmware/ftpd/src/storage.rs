@@ -289,6 +289,9 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
         }
     }
 
+    /// As vsftpd does, a listing of something that is not there is empty
+    /// rather than an error (an error after "150" leaves TLS clients with a
+    /// half-open data connection).
     async fn list<P: AsRef<Path> + Send + Debug>(
         &self,
         _user: &DefaultUser,
@@ -297,7 +300,10 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
     where
         Meta: Metadata,
     {
-        match self.resolve(path.as_ref())? {
+        let Ok(target) = self.resolve(path.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        match target {
             Target::Root => Ok(Folder::ALL
                 .into_iter()
                 .map(|f| Fileinfo {
@@ -307,13 +313,13 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
                 .collect()),
             Target::Folder(f) => self.list_folder(f, None),
             Target::Pattern(f, p) => self.list_folder(f, Some(&p)),
-            Target::File(f, n) => {
-                let metadata = file_meta(f, &self.dir(f).join(&n)).map_err(not_found)?;
-                Ok(vec![Fileinfo {
+            Target::File(f, n) => Ok(file_meta(f, &self.dir(f).join(&n))
+                .map(|metadata| Fileinfo {
                     path: PathBuf::from(n),
                     metadata,
-                }])
-            }
+                })
+                .into_iter()
+                .collect()),
         }
     }
 
@@ -380,7 +386,17 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
         path: P,
         start_pos: u64,
     ) -> Result<u64> {
-        let (folder, name) = self.writable_file(path.as_ref(), "upload")?;
+        let mut input = input;
+        // libunftp has already said "150 ready to receive": a refusal takes
+        // the client's bytes (up to a limit) so it hears the reason instead
+        // of a broken connection.
+        let (folder, name) = match self.writable_file(path.as_ref(), "upload") {
+            Ok(f) => f,
+            Err(e) => {
+                transfer::discard(&mut input, self.stall).await;
+                return Err(e);
+            }
+        };
         let shown = format!("/{}/{name}", folder.name());
         if start_pos > 0 {
             // The partial file of an interrupted upload is never kept, so
@@ -389,18 +405,22 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
                 "{}: refused to resume or append to {shown}: upload the whole file again",
                 self.who()
             );
+            transfer::discard(&mut input, self.stall).await;
             return Err(Error::new(
                 ErrorKind::CommandNotImplemented,
                 "resumed uploads are not supported",
             ));
         }
         let dir = self.dir(folder).to_path_buf();
-        let (temp, file) = TempUpload::create(&dir, &name).map_err(|e| {
-            log::error!("{}: cannot start the upload of {shown}: {e}", self.who());
-            Error::from(e)
-        })?;
+        let (temp, file) = match TempUpload::create(&dir, &name) {
+            Ok(t) => t,
+            Err(e) => {
+                log::error!("{}: cannot start the upload of {shown}: {e}", self.who());
+                transfer::discard(&mut input, self.stall).await;
+                return Err(Error::from(e));
+            }
+        };
         let mut file = tokio::fs::File::from_std(file);
-        let mut input = input;
         let started = Instant::now();
         let (received, mut result) = transfer::copy(&mut input, &mut file, self.stall).await;
         if result.is_ok() {

@@ -131,6 +131,7 @@ fn describe(config: &Config, tls: &Option<TlsFiles>) -> String {
 
 fn exit_text(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
+        (Some(crate::session::EXIT_PANIC), _) => "internal error".into(),
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => Signal::try_from(s)
             .map(|s| format!("signal {s}"))

@@ -55,6 +55,17 @@ where
     (total, flushed)
 }
 
+/// Most bytes of a refused upload read and dropped before the connection
+/// is simply closed.
+const DISCARD_LIMIT: u64 = 64 << 20;
+
+/// Reads and drops a refused upload, up to [`DISCARD_LIMIT`].
+pub async fn discard<R: AsyncRead + Unpin + ?Sized>(input: &mut R, stall: Duration) {
+    let mut sink = tokio::io::sink();
+    let mut limited = input.take(DISCARD_LIMIT);
+    let _ = copy(&mut limited, &mut sink, stall).await;
+}
+
 fn is_disk_full(e: &std::io::Error) -> bool {
     matches!(
         e.raw_os_error(),

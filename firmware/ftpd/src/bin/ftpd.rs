@@ -58,8 +58,11 @@ fn session() -> i32 {
         .and_then(|t| SessionSettings::from_env(&t).context("bad session settings"));
     let echo = settings.as_ref().is_ok_and(|s| s.echo_stderr);
     init_log(echo);
+    // The same end whether the build unwinds or aborts: the session goes,
+    // the supervisor logs it and removes its unfinished upload.
     std::panic::set_hook(Box::new(|info| {
         log::error!("session ended by an internal error: {info}");
+        std::process::exit(ftpd::session::EXIT_PANIC);
     }));
     match settings {
         Ok(s) => ftpd::session::run(s),
