@@ -14,6 +14,7 @@ system=1
 start=$(date +%s)
 "$REPO/ci/setup.sh"
 "$REPO/ci/lint.sh"
+"$REPO/ci/check-buildroot.sh"
 
 note "unit and host tests"
 cargo test --workspace --exclude systest --locked

@@ -41,8 +41,12 @@ build_initramfs() {
 	install -m 0755 "$src/init" "$work/init"
 	grep -v '^#' "$src/modules" >"$work/etc/modules"
 
-	kver=$(kernel_release "$target")
+	# A kernel without modules has no /lib/modules.
+	kver=$(kernel_release "$target") || kver=
 	if [ -n "$kver" ]; then
+		# kmod's tools live in /sbin, which a user's PATH may lack.
+		PATH="$PATH:/usr/sbin:/sbin"
+		command -v modprobe >/dev/null || die "no modprobe on this machine (install kmod)"
 		mods=$(grep -v '^#' "$src/modules")
 		for m in $mods; do
 			# Built-in or absent modules print nothing to copy.
@@ -53,6 +57,9 @@ build_initramfs() {
 			mkdir -p "$work$(dirname "$rel")"
 			cp "$path" "$work$rel"
 		done
+		# With every driver built in (Buildroot's kernel) nothing above
+		# made the directory.
+		mkdir -p "$work/lib/modules/$kver"
 		for f in modules.builtin modules.builtin.modinfo modules.order; do
 			[ -f "$target/lib/modules/$kver/$f" ] && cp "$target/lib/modules/$kver/$f" "$work/lib/modules/$kver/"
 		done
@@ -71,6 +78,15 @@ build_initramfs() {
 copy_needed_libs() {
 	interp=$(readelf -l "$3" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 	[ -n "$interp" ] || return 0
+	# Keep the target's links between library directories (Buildroot's
+	# lib64 -> lib): glibc's loader looks in its own directory (/lib64 on
+	# x86-64), which holds the libraries only through that link.
+	mkdir -p "$2/lib" "$2/usr/lib"
+	for link in lib64 lib32 usr/lib64 usr/lib32; do
+		if [ -L "$1/$link" ] && [ ! -e "$2/$link" ] && [ ! -L "$2/$link" ]; then
+			cp -P "$1/$link" "$2/$link"
+		fi
+	done
 	mkdir -p "$2$(dirname "$interp")"
 	cp -L "$1$interp" "$2$interp"
 	for lib in $(readelf -d "$3" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do

@@ -1,0 +1,21 @@
+################################################################################
+#
+# Package overrides of the appliance build
+#
+# The defconfigs name this file in BR2_PACKAGE_OVERRIDE_FILE: Buildroot
+# includes it before any package's .mk file, the only point where a bundled
+# package's version can still be changed from an external tree (external.mk
+# comes after the packages). The `override` directive makes the packages'
+# own assignments give way.
+#
+################################################################################
+
+# The Rust services need rustc 1.95 (rust-version in the workspace's
+# Cargo.toml); Buildroot 2026.02.3 ships 1.88.0. Buildroot's rust-bin recipe
+# is unchanged up to 1.95.0 (its own bump to 1.95.0 only changed the version
+# and the hashes), and those hashes are in patches/rust-bin/rust-bin.hash.
+# appliance-services.mk stops the build early if the version falls short.
+override RUST_BIN_VERSION = 1.95.0
+
+# What this file replaces: the usual local.mk, for <pkg>_OVERRIDE_SRCDIR.
+-include $(CONFIG_DIR)/local.mk

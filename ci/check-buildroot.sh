@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Checks of the Buildroot external tree (buildroot/) and the board files it
+# shares with the local build, without Buildroot (CI's lint stage):
+#
+#  - Debian's kernel, the local build's, has every option of
+#    board/appliance/linux.fragment, built in or as a module;
+#  - ci/buildroot_check.py check: the Kconfig files parse, the defconfigs use
+#    only symbols of the pinned release (ci/buildroot-symbols.txt) and name
+#    files that exist, GRUB's modules, cargo profile and pinned versions agree;
+#  - shellcheck of the tree's scripts;
+#  - post-build's initramfs from a target laid out as Buildroot's is (a
+#    dynamic BusyBox, lib64 -> lib, every driver built in) runs.
+#
+# With --buildroot DIR (a Buildroot source tree of the pinned release), also:
+# the symbol list is what that tree defines, and for each defconfig, "make
+# defconfig" keeps every value and "make savedefconfig" gives it back.
+#
+#   ci/check-buildroot.sh [--build DIR] [--kernel-config FILE] [--buildroot DIR]
+#
+# --build: where the local build keeps Debian's kernel (default build/; the
+# kernel package is downloaded into DIR/dl when it is not there yet).
+# --kernel-config: check this kernel configuration instead.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BUILD=$REPO/build
+KCONFIG=
+BUILDROOT=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) BUILD=$2; shift 2 ;;
+	--kernel-config) KCONFIG=$2; shift 2 ;;
+	--buildroot) BUILDROOT=$(cd "$2" && pwd); shift 2 ;;
+	-h | --help)
+		sed -n '2,23s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+done
+
+require_tools shellcheck:shellcheck dpkg-deb:dpkg apt-get:apt readelf:binutils cpio:cpio \
+	depmod:kmod unshare:util-linux
+CHECK_FRAGMENT=$REPO/buildroot/scripts/check-kconfig-fragment.sh
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# kconfiglib is a Debian package; a Python on PATH of its own may lack it.
+PYTHON=
+for p in python3 /usr/bin/python3; do
+	if "$p" -c 'import kconfiglib' 2>/dev/null; then
+		PYTHON=$p
+		break
+	fi
+done
+[ -n "$PYTHON" ] || die "no Python with kconfiglib: apt-get install python3-kconfiglib (or run ci/setup.sh)"
+
+# --- Debian's kernel ---------------------------------------------------------
+# The configuration of the kernel package ci/build-image.sh uses: the
+# candidate of linux-image-amd64's dependency.
+debian_kernel_config() {
+	local meta_version meta kpkg kversion deb
+	mkdir -p "$BUILD/dl"
+	meta_version=$(apt-cache policy linux-image-amd64 | sed -n 's/ *Candidate: //p')
+	if [ -z "$meta_version" ] || [ "$meta_version" = "(none)" ]; then
+		die "apt knows no linux-image-amd64 (run apt-get update?)"
+	fi
+	meta=$(cached_deb linux-image-amd64 "$meta_version")
+	kpkg=$(dpkg-deb -f "$meta" Depends | sed -n 's/.*\(linux-image-[0-9][^ ,]*\).*/\1/p')
+	[ -n "$kpkg" ] || die "cannot tell the kernel package from $meta"
+	kversion=$(apt-cache policy "$kpkg" | sed -n 's/ *Candidate: //p')
+	# The local build's extracted copy, when it is this package.
+	if [ -f "$BUILD/kernel/.extracted-${kpkg}_${kversion//:/%3a}_amd64.deb" ]; then
+		find "$BUILD/kernel/boot" -maxdepth 1 -name 'config-*' | head -n 1
+		return
+	fi
+	deb=$(cached_deb "$kpkg" "$kversion")
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$WORK" --wildcards './boot/config-*'
+	find "$WORK/boot" -maxdepth 1 -name 'config-*' | head -n 1
+}
+
+# cached_deb PACKAGE VERSION: the .deb in $BUILD/dl, downloaded if missing.
+cached_deb() {
+	local file
+	file=$(find "$BUILD/dl" -maxdepth 1 -name "${1}_*.deb" | while read -r f; do
+		[ "$(dpkg-deb -f "$f" Version)" = "$2" ] && echo "$f"
+	done | head -n 1)
+	if [ -z "$file" ]; then
+		note "downloading $1 $2"
+		(cd "$BUILD/dl" && apt-get download -q "$1=$2" >/dev/null 2>&1) ||
+			die "apt-get download $1=$2 failed"
+		file=$(find "$BUILD/dl" -maxdepth 1 -name "${1}_*.deb" | while read -r f; do
+			[ "$(dpkg-deb -f "$f" Version)" = "$2" ] && echo "$f"
+		done | head -n 1)
+	fi
+	[ -n "$file" ] || die "no .deb of $1 $2 in $BUILD/dl"
+	echo "$file"
+}
+
+note "the kernel fragment against Debian's kernel"
+[ -n "$KCONFIG" ] || KCONFIG=$(debian_kernel_config)
+[ -f "$KCONFIG" ] || die "no kernel configuration found"
+"$CHECK_FRAGMENT" --modules-ok "$KCONFIG" "$REPO/board/appliance/linux.fragment"
+
+note "the external tree"
+"$PYTHON" "$REPO/ci/buildroot_check.py" check
+
+note "shellcheck"
+# From the top, for its .shellcheckrc.
+mapfile -t scripts < <(cd "$REPO" && find buildroot -name '*.sh' -type f | sort)
+(cd "$REPO" && shellcheck -x "${scripts[@]}" ci/check-buildroot.sh board/appliance/post-build.sh \
+	board/appliance/post-image.sh)
+echo "shellcheck: ${#scripts[@]} scripts of buildroot/ and the board scripts are clean"
+
+# --- post-build's initramfs from a Buildroot-like target --------------------------
+# Buildroot's BusyBox is linked dynamically against glibc, whose loader looks
+# in /lib64, a link to /lib; its kernel has every driver built in.
+note "the initramfs of a Buildroot-like target"
+target=$WORK/target
+mkdir -p "$target/bin" "$target/lib/modules/6.12.91" "$target/usr/lib"
+ln -s lib "$target/lib64"
+ln -s lib "$target/usr/lib64"
+# Any dynamic program stands in for BusyBox: it only has to start.
+cp /bin/true "$target/bin/busybox"
+interp=$(readelf -lW /bin/true | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+cp -L "$interp" "$target/lib/$(basename "$interp")"
+for lib in $(readelf -dW /bin/true | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+	cp -L "$(PATH="$PATH:/sbin" ldconfig -p | sed -n "s/^\t$lib (libc6,x86-64) => //p" | head -n 1)" "$target/lib/$lib"
+done
+printf 'kernel/fs/squashfs/squashfs.ko\n' >"$target/lib/modules/6.12.91/modules.builtin"
+touch "$target/lib/modules/6.12.91/modules.builtin.modinfo" "$target/lib/modules/6.12.91/modules.order"
+# As post-build.sh runs it: POSIX sh, set -eu.
+# shellcheck disable=SC2016 # expanded by that sh
+sh -eu -c '. "$1/board/appliance/lib.sh"; build_initramfs "$2" "$1/board/appliance/initramfs" "$3"' \
+	sh "$REPO" "$target" "$WORK/initrd.img"
+mkdir "$WORK/initrd"
+(cd "$WORK/initrd" && gzip -dc "$WORK/initrd.img" | cpio --quiet -i -d)
+[ "$(readlink "$WORK/initrd/lib64")" = lib ] || die "the initramfs lost the target's lib64 -> lib link"
+[ -f "$WORK/initrd/lib/libc.so.6" ] || die "the initramfs has no libc.so.6 in /lib"
+[ -f "$WORK/initrd/lib/modules/6.12.91/modules.builtin" ] || die "the initramfs has no modules.builtin"
+if [ "$(id -u)" -eq 0 ]; then
+	chroot "$WORK/initrd" /bin/busybox || die "the initramfs's BusyBox does not start"
+else
+	unshare -r chroot "$WORK/initrd" /bin/busybox || die "the initramfs's BusyBox does not start"
+fi
+echo "initramfs: a dynamic BusyBox starts in it, with /lib64 -> /lib kept"
+
+# --- with a Buildroot tree -----------------------------------------------------------
+if [ -n "$BUILDROOT" ]; then
+	require_tools make:make rsync:rsync
+	note "against the Buildroot tree in $BUILDROOT"
+	"$PYTHON" "$REPO/ci/buildroot_check.py" symbols "$BUILDROOT" --compare
+	for defconfig in "$REPO"/buildroot/configs/*_defconfig; do
+		name=$(basename "$defconfig")
+		out=$WORK/out-$name
+		make -C "$BUILDROOT" O="$out" BR2_EXTERNAL="$REPO/buildroot" "$name" >"$WORK/make.log" 2>&1 ||
+			{ tail -n 20 "$WORK/make.log" >&2; die "make $name failed"; }
+		# Every value of the defconfig is in the configuration make wrote
+		# (an option "not set" may also be absent: invisible, so unset).
+		dropped=$(grep -E '^(BR2_[A-Za-z0-9_]+=|# BR2_[A-Za-z0-9_]+ is not set$)' "$defconfig" |
+			while IFS= read -r line; do
+				case "$line" in
+				"# "*) sym=${line#\# }; sym=${sym%% *}; grep -q "^$sym=" "$out/.config" || continue ;;
+				*) sym=${line%%=*}; grep -qxF -- "$line" "$out/.config" && continue ;;
+				esac
+				echo "  $line, but make defconfig made it: $(grep -E "^(# )?${sym}[= ]" "$out/.config" || echo "absent")"
+			done)
+		[ -z "$dropped" ] || die "$name: make defconfig did not keep every value:"$'\n'"$dropped"
+		make -C "$out" savedefconfig BR2_DEFCONFIG="$WORK/saved" >"$WORK/make.log" 2>&1 ||
+			{ tail -n 20 "$WORK/make.log" >&2; die "make savedefconfig ($name) failed"; }
+		grep -E '^(BR2_|# BR2_)' "$defconfig" | sort >"$WORK/ours"
+		sort "$WORK/saved" >"$WORK/theirs"
+		extra=$(comm -13 "$WORK/ours" "$WORK/theirs")
+		[ -z "$extra" ] || die "$name: savedefconfig has lines the defconfig lacks:"$'\n'"$extra"
+		defaults=$(comm -23 "$WORK/ours" "$WORK/theirs" | tr '\n' ' ')
+		echo "$name: make defconfig keeps all $(wc -l <"$WORK/ours") values; savedefconfig gives them back${defaults:+ (besides the defaults kept explicit: $defaults)}"
+	done
+fi
+note "Buildroot checks passed"
