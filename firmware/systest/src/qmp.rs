@@ -99,9 +99,25 @@ impl Qmp {
 
     /// Waits for an event named `name` (already seen or new).
     pub fn wait_event(&mut self, name: &str, timeout: Duration) -> Result<Value, HarnessError> {
+        self.wait_event_matching(name, |_| true, timeout)
+    }
+
+    /// Waits for an event named `name` whose `data` passes `matches`: an
+    /// earlier event of the same name about something else (another
+    /// device, a drive's child device) is left where it is.
+    pub fn wait_event_matching(
+        &mut self,
+        name: &str,
+        matches: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Result<Value, HarnessError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.events.iter().position(|e| e["event"] == name) {
+            if let Some(i) = self
+                .events
+                .iter()
+                .position(|e| e["event"] == name && matches(&e["data"]))
+            {
                 return Ok(self.events.remove(i));
             }
             let left = deadline.saturating_duration_since(Instant::now());

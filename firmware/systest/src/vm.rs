@@ -450,7 +450,11 @@ impl Vm {
         self.qmp
             .as_mut()
             .ok_or_else(|| HarnessError::Setup("the VM is not running".into()))?
-            .wait_event("DEVICE_DELETED", Duration::from_secs(30))?;
+            .wait_event_matching(
+                "DEVICE_DELETED",
+                |data| data["device"] == id,
+                Duration::from_secs(30),
+            )?;
         self.qmp("blockdev-del", json!({"node-name": id}))?;
         Ok(())
     }
