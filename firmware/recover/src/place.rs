@@ -54,6 +54,10 @@ pub struct Placer {
     as_root: bool,
     /// Folders this run made or checked to be real folders (not links).
     known_dirs: HashSet<PathBuf>,
+    /// Folders this run made: nothing of the old data is in them, so a
+    /// file there is written in place, without a temporary name.
+    made_dirs: HashSet<PathBuf>,
+    pid: u32,
     dirs: Vec<DirMeta>,
     buf: Vec<u8>,
     tmp_seq: u64,
@@ -106,6 +110,8 @@ impl Placer {
             mode,
             as_root: nix::unistd::geteuid().is_root(),
             known_dirs: HashSet::new(),
+            made_dirs: HashSet::new(),
+            pid: std::process::id(),
             dirs: Vec::new(),
             buf: vec![0; COPY_BUFFER],
             tmp_seq: 0,
@@ -156,6 +162,7 @@ impl Placer {
                 None => match fs::create_dir(&p) {
                     Ok(()) => {
                         let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o700));
+                        self.made_dirs.insert(p.clone());
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
                     Err(e) => return Err(RecoverError::io(&p, e)),
@@ -168,7 +175,7 @@ impl Placer {
 
     fn temp_beside(&mut self, dest: &Path) -> PathBuf {
         self.tmp_seq += 1;
-        let name = format!(".recover-{}-{}.tmp", std::process::id(), self.tmp_seq);
+        let name = format!(".recover-{}-{}.tmp", self.pid, self.tmp_seq);
         dest.with_file_name(name)
     }
 
@@ -201,13 +208,18 @@ impl Placer {
 
     fn dir(&mut self, dest: &Path, e: &SetEntry) -> Result<(), RecoverError> {
         if !self.known_dirs.contains(dest) {
-            match lstat(dest) {
+            let in_made = dest.parent().is_some_and(|p| self.made_dirs.contains(p));
+            match if in_made { None } else { lstat(dest) } {
                 Some(m) if m.is_dir() => {}
                 Some(_) => {
                     remove_any(dest)?;
                     fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?;
+                    self.made_dirs.insert(dest.to_path_buf());
                 }
-                None => fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?,
+                None => {
+                    fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?;
+                    self.made_dirs.insert(dest.to_path_buf());
+                }
             }
             self.known_dirs.insert(dest.to_path_buf());
         }
@@ -220,6 +232,12 @@ impl Placer {
         });
         self.stats.dirs += 1;
         Ok(())
+    }
+
+    /// Whether a file goes straight to `dest`: always in a staging area,
+    /// and in a folder this run made; else under a temporary name first.
+    fn direct(&self, dest: &Path) -> bool {
+        self.mode == Mode::Fresh || dest.parent().is_some_and(|p| self.made_dirs.contains(p))
     }
 
     fn create(&self, path: &Path) -> std::io::Result<File> {
@@ -238,9 +256,11 @@ impl Placer {
         e: &SetEntry,
         data: &mut dyn Read,
     ) -> Result<(), RecoverError> {
-        let path = match self.mode {
-            Mode::Fresh => dest.to_path_buf(),
-            Mode::Merge => self.temp_beside(dest),
+        let direct = self.direct(dest);
+        let path = if direct {
+            dest.to_path_buf()
+        } else {
+            self.temp_beside(dest)
         };
         let mut f = match self.create(&path) {
             Ok(f) => f,
@@ -254,7 +274,7 @@ impl Placer {
         };
         let result = self.fill(set, &mut f, &path, e, data);
         let result = result.and_then(|()| {
-            if self.mode == Mode::Merge {
+            if !direct {
                 if lstat(dest).is_some_and(|m| m.is_dir()) {
                     remove_any(dest)?;
                 }
@@ -326,9 +346,11 @@ impl Placer {
                 ),
             ));
         }
-        let path = match self.mode {
-            Mode::Fresh => dest.to_path_buf(),
-            Mode::Merge => self.temp_beside(dest),
+        let direct = self.direct(dest);
+        let path = if direct {
+            dest.to_path_buf()
+        } else {
+            self.temp_beside(dest)
         };
         if let Err(err) = std::os::unix::fs::symlink(target, &path) {
             if err.kind() != std::io::ErrorKind::AlreadyExists {
@@ -341,7 +363,7 @@ impl Placer {
         if self.as_root && (e.uid != 0 || e.gid != 0) {
             let _ = std::os::unix::fs::lchown(&path, Some(e.uid as u32), Some(e.gid as u32));
         }
-        if self.mode == Mode::Merge {
+        if !direct {
             if lstat(dest).is_some_and(|m| m.is_dir()) {
                 remove_any(dest)?;
             }

@@ -115,6 +115,7 @@ pub fn restore_selected(
         &opts.stop,
     )?;
     outcome.placed = placer.finish()?;
+    // On disk before we say it is done.
     for root in [&opts.targets.store, &opts.targets.cfgdir] {
         if let Ok(d) = std::fs::File::open(root) {
             let _ = nix::unistd::syncfs(&d);

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Restore figures (a benchmark, not a test). On one set written by backupd
+# from a generated store, in one run:
+#   - one user's mailbox holding about 1 % of the set:
+#       tar -xf set.tar @backup/store/mail/<domain>/<user>
+#       recover -d <domain> -u <user> -s DIR set.tar
+#     with a warm page cache, and with the set's pages dropped first
+#     (posix_fadvise DONTNEED on the set alone, so other work on the
+#     machine keeps its cache); goal: recover >= 50x faster
+#   - the whole set:
+#       tar -xf set.tar                      (no check at all)
+#       md5sum -c set.tar.md5 && tar -xf     (the GNU way to a checked restore)
+#       recover -c DIR -s DIR/store set.tar  (MD5 checked in the same pass,
+#                                             staged, synced, swapped in)
+#     goal: recover no slower than tar -xf
+#   - recover's peak RSS (/usr/bin/time -v)
+# Every timing starts after `sync`; the restored trees are compared with
+# tar's (diff -r) so the figures are for the same result.
+#
+#   ci/bench-restore.sh [SIZE...]      (default: 1G 4G; e.g. ci/bench-restore.sh 256M)
+#   BENCH_DIR=/var/tmp/x ci/bench-restore.sh   (work folder, kept; default a new one in /var/tmp)
+#
+# The body window is off (body_window_hours = 0): every message is stored
+# whole, as tar would restore it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+require_tools tar:tar md5sum:coreutils /usr/bin/time:time python3:python3 diff:diffutils
+
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1G 4G)
+work=${BENCH_DIR:-$(mktemp -d /var/tmp/bench-restore.XXXXXX)}
+mkdir -p "$work"
+note "work folder: $work"
+
+cargo build -q --release -p backupd -p storegen -p recover
+bin="$REPO/target/x86_64-unknown-linux-gnu/release"
+now=$(date +%s)
+
+seconds() {
+	local t0 t1
+	sync
+	t0=$(date +%s.%N)
+	"$@" >/dev/null
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+# Drops the set's pages from the page cache (only that file's).
+drop_set_cache() {
+	python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)' "$sets"/*.tar*
+}
+warm_set_cache() { cat "$sets"/*.tar >/dev/null; }
+
+fresh() { rm -rf "$1" && mkdir -p "$1"; }
+
+tar_user() { fresh "$work/t-user" && tar -xf "$set" -C "$work/t-user" "@backup/store/mail/$domain/$user"; }
+recover_user() { fresh "$work/r-user" && "$bin/recover" -q -d "$domain" -u "$user" -m mail -s "$work/r-user" "$set"; }
+tar_all() { fresh "$work/t-all" && tar -xf "$set" -C "$work/t-all"; }
+md5_tar_all() { fresh "$work/t-all" && (cd "$sets" && md5sum --quiet -c ./*.md5) && tar -xf "$set" -C "$work/t-all"; }
+recover_all() { fresh "$work/r-all" && "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"; }
+
+for size in "${sizes[@]}"; do
+	root="$work/data-$size"
+	sets="$work/sets-$size"
+	rm -rf "$root" "$sets"
+	mkdir -p "$sets"
+	note "generating a $size store and its full set"
+	"$bin/storegen" generate "$root" --size "$size" --seed 1 --now "$now" >"$work/gen.txt"
+	files=$(awk '{ print $1 }' "$work/gen.txt")
+	cat >"$root/config/appliance.toml" <<-EOF
+		[system]
+		hostname = "bench"
+		[backup]
+		body_window_hours = 0
+		retention = 100
+	EOF
+	"$bin/backupd" --data "$root" --config "$root/config/appliance.toml" --once full \
+		--backup-dir "$sets" --state-dir "$work/state-$size" >"$work/run.txt" 2>&1 ||
+		die "backupd failed: $(cat "$work/run.txt")"
+	set=$(find "$sets" -name 'bench-F*.tar')
+	set_bytes=$(stat -c %s "$set")
+
+	# The user whose mailbox is closest to 1 % of the set.
+	read -r user_bytes domain user < <(
+		cd "$root/store/mail" && du -sb -- */* | awk -v want="$((set_bytes / 100))" '
+			{ d = $1 - want; if (d < 0) d = -d; split($2, p, "/")
+			  if (best == "" || d < best) { best = d; line = $1 " " p[1] " " p[2] } }
+			END { print line }'
+	)
+	rm -rf "$root"
+
+	warm_set_cache
+	t_user_warm=$(seconds tar_user)
+	r_user_warm=$(seconds recover_user)
+	diff -r "$work/t-user/@backup/store/mail/$domain/$user" "$work/r-user/mail/$domain/$user" >/dev/null ||
+		die "the two restores of $user@$domain differ"
+	drop_set_cache
+	t_user_cold=$(seconds tar_user)
+	drop_set_cache
+	r_user_cold=$(seconds recover_user)
+
+	warm_set_cache
+	t_all=$(seconds tar_all)
+	md5_t_all=$(seconds md5_tar_all)
+	sync
+	fresh "$work/r-all"
+	sync
+	t0=$(date +%s.%N)
+	/usr/bin/time -v -o "$work/time.txt" "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"
+	t1=$(date +%s.%N)
+	r_all=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	diff -r --exclude=state "$work/t-all/@backup" "$work/r-all" >/dev/null ||
+		die "the whole restores differ"
+	rm -rf "$work/t-all" "$work/r-all" "$work/t-user" "$work/r-user"
+
+	echo
+	echo "== set $size: $files files, $(mib "$set_bytes"); user $user@$domain: $(mib "$user_bytes") ($(awk -v a="$user_bytes" -v b="$set_bytes" 'BEGIN { printf "%.2f", 100 * a / b }') % of the set)"
+	echo "one user, warm cache:  tar -xf ${t_user_warm} s   recover ${r_user_warm} s   tar/recover $(ratio "$t_user_warm" "$r_user_warm")x"
+	echo "one user, set uncached: tar -xf ${t_user_cold} s   recover ${r_user_cold} s   tar/recover $(ratio "$t_user_cold" "$r_user_cold")x"
+	echo "whole set: tar -xf ${t_all} s   md5sum -c + tar -xf ${md5_t_all} s   recover (MD5, staged, synced) ${r_all} s"
+	echo "           recover/tar $(ratio "$r_all" "$t_all")x   recover/(md5sum + tar) $(ratio "$r_all" "$md5_t_all")x"
+	echo "recover peak RSS: $((rss / 1024)) MiB"
+	[ -n "${BENCH_DIR:-}" ] || rm -rf "$sets" "$work/state-$size"
+done
+[ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
