@@ -111,7 +111,12 @@ fn files_on(img: &Path, to: &Path) -> Vec<String> {
 
 /// `md5sum -c` on the host, in the set's folder, as an administrator would.
 fn md5sum_check(dir: &Path, md5_file: &str) -> String {
-    host(Command::new("md5sum").arg("-c").arg(md5_file).current_dir(dir))
+    host(
+        Command::new("md5sum")
+            .arg("-c")
+            .arg(md5_file)
+            .current_dir(dir),
+    )
 }
 
 /// Sets whose `.md5` file is among `names`.
@@ -208,7 +213,9 @@ fn drive_at_boot_backup_in_volumes_eject_and_refusals() {
     assert!(volumes.len() >= 3, "3 MiB in 1 MiB volumes: {names:?}");
     for v in &volumes {
         assert!(checked.contains(&format!("{v}: OK")), "{checked}");
-        let size = std::fs::metadata(out.join(v.as_str())).expect("volume").len();
+        let size = std::fs::metadata(out.join(v.as_str()))
+            .expect("volume")
+            .len();
         assert!(size <= 1 << 20, "{v} is {size} bytes");
     }
     assert!(
@@ -230,7 +237,13 @@ fn drive_at_boot_backup_in_volumes_eject_and_refusals() {
         ),
         (
             "ext4",
-            image(dir.path(), "ext4.img", 64, "mkfs.ext4", &["-q", "-L", "LINUX"]),
+            image(
+                dir.path(),
+                "ext4.img",
+                64,
+                "mkfs.ext4",
+                &["-q", "-L", "LINUX"],
+            ),
             "ext4",
             " \"LINUX\"",
             "ext4 is not supported, format the drive as FAT32",
@@ -241,7 +254,8 @@ fn drive_at_boot_backup_in_volumes_eject_and_refusals() {
         let s = vm.run("usbctl status").expect("status");
         assert_eq!(s.status, 1, "nothing mounted: {}", s.output);
         assert!(
-            s.output.contains(&format!("{fs}{label}\n  not mounted: {reason}")),
+            s.output
+                .contains(&format!("{fs}{label}\n  not mounted: {reason}")),
             "{}",
             s.output
         );
@@ -254,8 +268,10 @@ fn drive_at_boot_backup_in_volumes_eject_and_refusals() {
             "{}",
             t.output
         );
-        vm.ok(&format!("grep -q 'hotplugd.*: {reason}' /data/log/messages"))
-            .expect("the reason is in syslog");
+        vm.ok(&format!(
+            "grep -q 'hotplugd.*: {reason}' /data/log/messages"
+        ))
+        .expect("the reason is in syslog");
         vm.ok(NOT_MOUNTED).expect("not mounted");
         vm.usb_unplug(id).expect("pull");
         wait_until(&mut vm, "[ ! -e /sys/block/sda ]", 30);
@@ -333,7 +349,11 @@ fn drive_pulled_mid_backup_then_next_drive_works() {
         .expect("backup running");
     assert!(started.starts_with("started "), "{started}");
     vm.usb_unplug("usb1").expect("pull mid-backup");
-    wait_until(&mut vm, "backupctl status | grep -q '^Running: *nothing'", 120);
+    wait_until(
+        &mut vm,
+        "backupctl status | grep -q '^Running: *nothing'",
+        120,
+    );
     let status = vm.ok("backupctl status").expect("status");
     let last = status
         .lines()
