@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use appconfig::Config;
-use appctl::{accounts, layout, network};
+use appctl::{accounts, grow, layout, network};
 use clap::{Parser, Subcommand};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -23,6 +23,12 @@ struct Cli {
 enum Cmd {
     /// Create the /data folders and, on first boot, the default configuration.
     DataLayout {
+        #[arg(long, default_value = "/data")]
+        data: PathBuf,
+    },
+    /// Grow the data partition and its file system to the end of a larger disk.
+    GrowData {
+        /// Where the data partition is mounted.
         #[arg(long, default_value = "/data")]
         data: PathBuf,
     },
@@ -77,6 +83,23 @@ fn run(cli: Cli) -> Result<()> {
             }
             if !r.created.is_empty() {
                 log::info!("created in {}: {}", data.display(), r.created.join(", "));
+            }
+        }
+        Cmd::GrowData { data } => {
+            let places = grow::Places {
+                data,
+                ..grow::Places::default()
+            };
+            let r = grow::grow_data(&places)
+                .with_context(|| format!("growing {}", places.data.display()))?;
+            if r.changed() {
+                log::info!(
+                    "grew {} on {} from {} to {} MiB",
+                    r.partition.display(),
+                    r.disk.display(),
+                    r.fs_before >> 20,
+                    r.fs_after >> 20
+                );
             }
         }
         Cmd::Accounts { base, shadow } => {
