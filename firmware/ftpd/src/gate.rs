@@ -101,6 +101,11 @@ impl Gate {
         Ok(())
     }
 
+    /// Whether `peer` is refused at `now` for guessing.
+    pub fn is_blocked(&self, peer: IpAddr, now: Instant) -> bool {
+        self.blocked.get(&peer).is_some_and(|until| *until > now)
+    }
+
     /// Refuses `peer` for [`BLOCK_FOR`] from `now`.
     pub fn block(&mut self, peer: IpAddr, now: Instant) {
         self.blocked.insert(peer, now + BLOCK_FOR);

@@ -12,11 +12,13 @@
 //!   of [`vfs`]; [`transfer`] moves the bytes, [`upload`] keeps unfinished
 //!   uploads out of sight.
 //! - [`verify`]: checks sets uploaded to `restore` against their `.md5`.
-//! - [`settings`]: paths and what a session is told.
+//! - [`settings`]: paths and what a session is told; [`notice`]: what a
+//!   session tells the supervisor.
 
 pub mod auth;
 pub mod cert;
 pub mod gate;
+pub mod notice;
 pub mod session;
 pub mod settings;
 pub mod storage;

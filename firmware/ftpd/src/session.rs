@@ -1,11 +1,12 @@
 //! One FTP session, in a process of its own: the supervisor accepts a
 //! connection, checks the FTP Access List, and starts `ftpd --session` with
-//! the connection as standard input and the pipe that reports completed
-//! uploads as standard output. libunftp serves the session; whatever goes
+//! the connection as standard input and the supervisor's notice pipe
+//! ([`crate::notice`]) as standard output. libunftp serves the session; whatever goes
 //! wrong in it (libunftp 0.24 panics on some failed TLS data connections,
 //! and the image's binaries abort on panic) ends this session only.
 
 use crate::auth::Login;
+use crate::notice::Notice;
 use crate::settings::SessionSettings;
 use crate::storage::{ApplianceFs, SessionLinks};
 use libunftp::ServerBuilder;
@@ -73,14 +74,14 @@ fn serve(settings: SessionSettings) -> Result<i32, SessionError> {
     stream
         .set_nonblocking(true)
         .map_err(SessionError::NoConnection)?;
-    let uploaded = std::io::stdout()
+    let notices = std::io::stdout()
         .as_fd()
         .try_clone_to_owned()
         .ok()
         .map(|fd| Arc::new(File::from(fd)));
     let links = SessionLinks {
         control: Some(Arc::new(control)),
-        uploaded,
+        notices,
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -111,8 +112,12 @@ async fn session(
         .map_err(SessionError::Runtime)?;
     let too_many = Arc::new(tokio::sync::Notify::new());
     let notify = too_many.clone();
+    let pipe = links.notices.clone();
     let on_too_many = Arc::new(move || {
         guessing.store(true, Ordering::Relaxed);
+        if let Some(p) = &pipe {
+            Notice::Guessing(peer).send(p);
+        }
         let notify = notify.clone();
         tokio::spawn(async move {
             tokio::time::sleep(CLOSE_AFTER_REFUSAL).await;

@@ -4,13 +4,13 @@
 //! the client stops moving data, and a log line for everything that changes
 //! or leaves the appliance.
 
+use crate::notice::Notice;
 use crate::transfer::{self, Stalled};
 use crate::upload::TempUpload;
 use crate::vfs::{self, Folder, PathError, Target};
 use async_trait::async_trait;
 use std::fmt::Debug;
 use std::fs::File;
-use std::io::Write;
 use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -32,9 +32,9 @@ pub struct SessionLinks {
     /// The control connection: an upload whose client hung up on it before
     /// hearing "transfer complete" was abandoned, not completed.
     pub control: Option<Arc<OwnedFd>>,
-    /// Written to (one line) after each completed upload to `restore`, so
-    /// the supervisor verifies new sets.
-    pub uploaded: Option<Arc<File>>,
+    /// The supervisor's notice pipe: told of each completed upload to
+    /// `restore`, so it checks new sets.
+    pub notices: Option<Arc<File>>,
 }
 
 /// The two real folders behind the tree, and who is using them.
@@ -153,6 +153,26 @@ fn hung_up(control: &OwnedFd) -> bool {
     }
 }
 
+/// An upload whose session ends before it does: the temporary file goes
+/// with it (dropped), and this says so in the log.
+struct PendingUpload<'a> {
+    who: String,
+    shown: &'a str,
+    settled: bool,
+}
+
+impl Drop for PendingUpload<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            log::warn!(
+                "{}: upload of {} abandoned: the session ended before it completed; the partial file was removed",
+                self.who,
+                self.shown
+            );
+        }
+    }
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
@@ -252,9 +272,8 @@ impl ApplianceFs {
         if backupset::SetName::parse_file(name).is_none() {
             return;
         }
-        if let Some(pipe) = &self.links.uploaded {
-            // The supervisor only needs a nudge; a full pipe already holds one.
-            let _ = (&**pipe).write_all(b"uploaded\n");
+        if let Some(pipe) = &self.links.notices {
+            Notice::Uploaded.send(pipe);
         }
     }
 }
@@ -421,10 +440,15 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
             }
         };
         let mut file = tokio::fs::File::from_std(file);
+        let mut pending = PendingUpload {
+            who: self.who(),
+            shown: &shown,
+            settled: false,
+        };
         let started = Instant::now();
         let (received, mut result) = transfer::copy(&mut input, &mut file, self.stall).await;
         if result.is_ok() {
-            result = file.sync_all().await.map_err(Stalled::Io);
+            result = file.sync_all().await.map_err(Stalled::Write);
         }
         if result.is_ok() {
             // A client that hung up without waiting for "transfer complete"
@@ -435,7 +459,8 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
             }
         }
         drop(file);
-        let result = result.and_then(|()| temp.publish(&dir.join(&name)).map_err(Stalled::Io));
+        let result = result.and_then(|()| temp.publish(&dir.join(&name)).map_err(Stalled::Write));
+        pending.settled = true;
         match result {
             Ok(()) => {
                 log::info!(
@@ -452,6 +477,11 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
                     self.who(),
                     transfer::describe(&e)
                 );
+                if matches!(e, Stalled::Write(_)) {
+                    // Let the client finish sending so it reads "452" rather
+                    // than a reset connection.
+                    transfer::discard(&mut input, self.stall).await;
+                }
                 Err(transfer::storage_error(e))
             }
         }

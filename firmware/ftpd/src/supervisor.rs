@@ -7,6 +7,7 @@
 
 use crate::cert::{self, TlsFiles};
 use crate::gate::Gate;
+use crate::notice::{self, Notice};
 use crate::settings::{Paths, SESSION_ENV, SessionSettings};
 use crate::upload;
 use crate::verify::Verifier;
@@ -38,6 +39,8 @@ pub struct Options {
     pub foreground: bool,
     /// The program started for each session (this one).
     pub program: PathBuf,
+    /// Seconds a transfer may go without moving data.
+    pub stall_secs: u64,
 }
 
 struct Session {
@@ -84,9 +87,11 @@ pub struct Supervisor {
     gate: Gate,
     sessions: Vec<Session>,
     verifier: Verifier,
-    /// Sessions write a line here after each completed upload.
-    uploads_read: std::fs::File,
-    uploads_write: OwnedFd,
+    /// Sessions' notices ([`Notice`]), and the end they write to.
+    notices_read: std::fs::File,
+    notices_write: OwnedFd,
+    /// An unfinished line read from the notice pipe.
+    notices_pending: Vec<u8>,
 }
 
 fn load_config(opts: &Options) -> Config {
@@ -155,7 +160,7 @@ impl Supervisor {
         }
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-                .context("creating the upload pipe")?;
+                .context("creating the notice pipe")?;
         let verifier =
             Verifier::start(opts.paths.restore_dir.clone()).context("starting the set checker")?;
         Ok(Supervisor {
@@ -165,8 +170,9 @@ impl Supervisor {
             gate: Gate::default(),
             sessions: Vec::new(),
             verifier,
-            uploads_read: std::fs::File::from(read),
-            uploads_write: write,
+            notices_read: std::fs::File::from(read),
+            notices_write: write,
+            notices_pending: Vec::new(),
         })
     }
 
@@ -185,13 +191,13 @@ impl Supervisor {
             let mut fds = [
                 PollFd::new(listener.as_fd(), PollFlags::POLLIN),
                 PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN),
-                PollFd::new(self.uploads_read.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.notices_read.as_fd(), PollFlags::POLLIN),
             ];
             match poll(&mut fds, PollTimeout::from(1000u16)) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e).context("waiting for connections"),
             }
-            let uploads = fds[2].revents().is_some_and(|r| !r.is_empty());
+            let notices = fds[2].revents().is_some_and(|r| !r.is_empty());
             signals.drain();
             if signals.term.load(Ordering::Relaxed) {
                 break;
@@ -199,9 +205,9 @@ impl Supervisor {
             if signals.hup.swap(false, Ordering::Relaxed) {
                 self.reload();
             }
-            if uploads {
-                self.drain_uploads();
-                self.verifier.rescan();
+            // Before accepting: a guesser's block is known before it reconnects.
+            if notices {
+                self.read_notices();
             }
             self.reap();
             self.gate.expire(Instant::now());
@@ -212,9 +218,33 @@ impl Supervisor {
         Ok(())
     }
 
-    fn drain_uploads(&mut self) {
-        let mut buf = [0u8; 512];
-        while matches!(self.uploads_read.read(&mut buf), Ok(n) if n > 0) {}
+    fn read_notices(&mut self) {
+        let mut buf = [0u8; 4096];
+        let mut rescan = false;
+        while let Ok(n) = self.notices_read.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            for notice in notice::take_lines(&mut self.notices_pending, &buf[..n]) {
+                match notice {
+                    Notice::Uploaded => rescan = true,
+                    Notice::Guessing(ip) => self.block(ip),
+                }
+            }
+        }
+        if rescan {
+            self.verifier.rescan();
+        }
+    }
+
+    fn block(&mut self, peer: IpAddr) {
+        if !self.gate.is_blocked(peer, Instant::now()) {
+            log::warn!(
+                "{peer}: refused for {} s after too many failed logins",
+                crate::gate::BLOCK_FOR.as_secs()
+            );
+        }
+        self.gate.block(peer, Instant::now());
     }
 
     fn accept_all(&mut self, listener: &TcpListener) {
@@ -251,18 +281,19 @@ impl Supervisor {
             let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
-        let settings = SessionSettings::new(
+        let mut settings = SessionSettings::new(
             &self.config,
             &self.opts.paths,
             self.tls.clone(),
             self.opts.foreground,
         );
-        let spawned = self.uploads_write.try_clone().and_then(|uploads| {
+        settings.stall_secs = self.opts.stall_secs;
+        let spawned = self.notices_write.try_clone().and_then(|notices| {
             Command::new(&self.opts.program)
                 .arg("--session")
                 .env(SESSION_ENV, settings.to_env())
                 .stdin(Stdio::from(OwnedFd::from(stream)))
-                .stdout(Stdio::from(uploads))
+                .stdout(Stdio::from(notices))
                 .spawn()
         });
         match spawned {
@@ -296,14 +327,7 @@ impl Supervisor {
             let pid = s.child.id();
             match status.code() {
                 Some(0) => {}
-                Some(crate::session::EXIT_GUESSING) => {
-                    log::warn!(
-                        "{}: refused for {} s after too many failed logins",
-                        s.peer,
-                        crate::gate::BLOCK_FOR.as_secs()
-                    );
-                    self.gate.block(s.peer, Instant::now());
-                }
+                Some(crate::session::EXIT_GUESSING) => self.block(s.peer),
                 _ => log::error!(
                     "session {pid} of {} ended abnormally ({})",
                     s.peer,

@@ -16,8 +16,12 @@ pub enum Stalled {
     Timeout(u64),
     #[error("the client hung up before the transfer was confirmed")]
     Abandoned,
+    /// Reading the source failed (the client's connection for uploads).
     #[error(transparent)]
-    Io(#[from] std::io::Error),
+    Read(std::io::Error),
+    /// Writing the destination failed (the disk for uploads).
+    #[error(transparent)]
+    Write(std::io::Error),
 }
 
 /// Copies `input` to `output` until the end of `input`, then flushes.
@@ -38,19 +42,19 @@ where
     loop {
         let n = match tokio::time::timeout(stall, input.read(&mut buf)).await {
             Err(_) => return (total, Err(timeout)),
-            Ok(Err(e)) => return (total, Err(e.into())),
+            Ok(Err(e)) => return (total, Err(Stalled::Read(e))),
             Ok(Ok(0)) => break,
             Ok(Ok(n)) => n,
         };
         match tokio::time::timeout(stall, output.write_all(&buf[..n])).await {
             Err(_) => return (total, Err(timeout)),
-            Ok(Err(e)) => return (total, Err(e.into())),
+            Ok(Err(e)) => return (total, Err(Stalled::Write(e))),
             Ok(Ok(())) => total += n as u64,
         }
     }
     let flushed = match tokio::time::timeout(stall, output.flush()).await {
         Err(_) => Err(timeout),
-        Ok(r) => r.map_err(Stalled::from),
+        Ok(r) => r.map_err(Stalled::Write),
     };
     (total, flushed)
 }
@@ -76,8 +80,8 @@ fn is_disk_full(e: &std::io::Error) -> bool {
 /// The reason in plain words, for the log.
 pub fn describe(e: &Stalled) -> String {
     match e {
-        Stalled::Io(io) if is_disk_full(io) => "the disk is full".into(),
-        Stalled::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        Stalled::Read(io) | Stalled::Write(io) if is_disk_full(io) => "the disk is full".into(),
+        Stalled::Read(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the connection ended without TLS's end of data (cut off)".into()
         }
         other => other.to_string(),
@@ -87,10 +91,10 @@ pub fn describe(e: &Stalled) -> String {
 /// The FTP reply class for a failed transfer.
 pub fn storage_error(e: Stalled) -> Error {
     match e {
-        Stalled::Io(io) if is_disk_full(&io) => {
+        Stalled::Read(io) | Stalled::Write(io) if is_disk_full(&io) => {
             Error::new(ErrorKind::InsufficientStorageSpaceError, io)
         }
-        Stalled::Io(io) => Error::new(ErrorKind::LocalError, io),
+        Stalled::Read(io) | Stalled::Write(io) => Error::new(ErrorKind::LocalError, io),
         Stalled::Timeout(_) | Stalled::Abandoned => Error::new(ErrorKind::ConnectionClosed, e),
     }
 }
@@ -130,12 +134,12 @@ mod tests {
 
     #[test]
     fn disk_full_is_452() {
-        let e = storage_error(Stalled::Io(std::io::Error::from_raw_os_error(
+        let e = storage_error(Stalled::Write(std::io::Error::from_raw_os_error(
             nix::libc::ENOSPC,
         )));
         assert_eq!(e.kind(), ErrorKind::InsufficientStorageSpaceError);
         assert_eq!(
-            describe(&Stalled::Io(std::io::Error::from_raw_os_error(
+            describe(&Stalled::Write(std::io::Error::from_raw_os_error(
                 nix::libc::ENOSPC
             ))),
             "the disk is full"

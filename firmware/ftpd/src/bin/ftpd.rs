@@ -22,6 +22,9 @@ struct Cli {
     /// config/appliance.toml (APPLIANCE_CONFIG still names the configuration).
     #[arg(long)]
     data_root: Option<PathBuf>,
+    /// Seconds a transfer may go without moving data before it is dropped.
+    #[arg(long, default_value_t = ftpd::storage::DEFAULT_STALL.as_secs(), hide = true)]
+    stall_secs: u64,
     /// Serve one session on standard input (started by ftpd itself).
     #[arg(long, hide = true)]
     session: bool,
@@ -87,6 +90,7 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
         paths,
         foreground: cli.foreground,
         program,
+        stall_secs: cli.stall_secs,
     };
     ftpd::supervisor::Supervisor::new(opts)?.run()
 }

@@ -59,6 +59,11 @@ fn passive_range() -> PortRange {
 
 impl Appliance {
     pub fn start(setup: Setup) -> Appliance {
+        Appliance::start_with(setup, &[])
+    }
+
+    /// With more command-line options.
+    pub fn start_with(setup: Setup, args: &[&str]) -> Appliance {
         let tmp = tempfile::tempdir().expect("tempdir");
         let root = tmp.path().join("data");
         for d in ["backup", "restore", "config"] {
@@ -68,6 +73,7 @@ impl Appliance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
             .args(["--foreground", "--listen", "127.0.0.1:0", "--data-root"])
             .arg(&root)
+            .args(args)
             .env_remove("APPLIANCE_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -169,6 +175,34 @@ impl Appliance {
             .expect("signal ftpd");
     }
 
+    /// Session processes running now.
+    pub fn sessions(&self) -> usize {
+        let me = self.child.id().to_string();
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
+            .filter(|status| {
+                status
+                    .lines()
+                    .any(|l| l.strip_prefix("PPid:").is_some_and(|p| p.trim() == me))
+            })
+            .count()
+    }
+
+    /// Waits until no session process is left.
+    pub fn wait_no_sessions(&self, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        while self.sessions() > 0 {
+            assert!(
+                Instant::now() < end,
+                "{} session(s) still running:\n{}",
+                self.sessions(),
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -226,6 +260,7 @@ fn write_config(root: &Path, setup: &Setup) {
 /// Writes a real full set of a small generated store into `dest`, split
 /// into volumes of `volume` bytes; returns its file names (volumes, .md5).
 pub fn make_set(work: &Path, dest: &Path, started: i64, volume: Option<u64>) -> Vec<String> {
+    std::fs::create_dir_all(dest).expect("mkdir");
     let data = work.join(format!("store-{started}"));
     storegen::generate(
         &data,
@@ -254,6 +289,16 @@ pub fn make_set(work: &Path, dest: &Path, started: i64, volume: Option<u64>) -> 
     let mut names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
     names.push(out.name.md5_name());
     names
+}
+
+/// Ends a client started under `timeout` (which passes SIGTERM on; a
+/// SIGKILL would only end `timeout` and leave the client running).
+pub fn stop_client(child: &mut Child) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = child.wait();
 }
 
 /// Runs a client with a time limit.
