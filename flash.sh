@@ -476,8 +476,12 @@ if [ $WRITER = bmaptool ]; then
 	bmaptool copy --bmap "$BMAP" "$IMAGE" "$TARGET" || fail $E_WRITE "writing $TARGET failed (bmaptool)"
 else
 	step "writing $IMAGE onto $TARGET with dd"
-	if [ "$KIND" = file ] || [ ! -b "$TARGET" ]; then
+	if [ "$KIND" = file ]; then
+		# The file was emptied above: blocks of zeros can stay holes.
 		dd if="$IMAGE" of="$TARGET" bs=4M conv=sparse,notrunc,fsync status=progress ||
+			fail $E_WRITE "writing $TARGET failed (dd)"
+	elif [ ! -b "$TARGET" ]; then
+		dd if="$IMAGE" of="$TARGET" bs=4M conv=notrunc,fsync status=progress ||
 			fail $E_WRITE "writing $TARGET failed (dd)"
 	else
 		dd if="$IMAGE" of="$TARGET" bs=4M conv=fsync oflag=direct status=progress ||
