@@ -25,9 +25,15 @@ impl std::fmt::Debug for Accounts {
 
 /// Hashes a password with SHA-512-crypt (`$6$`), the scheme BusyBox `login`
 /// and `/etc/shadow` understand.
+///
+/// The salt is 12 random bytes, 16 characters once encoded: the scheme
+/// uses at most 16, and `crypt(3)` implementations (BusyBox's, glibc's)
+/// print only those, so a longer salt would never compare equal at login.
 pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 12];
+    getrandom::fill(&mut salt).map_err(|e| format!("no randomness for a salt: {e}"))?;
     ShaCrypt::default()
-        .hash_password(password.as_bytes())
+        .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
@@ -87,6 +93,23 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What BusyBox login does: crypt(password, stored) must print `stored`.
+    #[test]
+    fn hash_matches_crypt_3() {
+        let h = hash_password("Mail-2026-box").expect("hash");
+        let salt = h.split('$').nth(3).expect("salt field");
+        assert_eq!(salt.len(), 16, "{h}");
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]))",
+            ])
+            .args(["Mail-2026-box", &h])
+            .output()
+            .expect("python3 with the crypt module");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), h);
+    }
 
     #[test]
     fn hash_and_verify() {

@@ -7,10 +7,21 @@ use std::process::ChildStdout;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(Default)]
 struct State {
     text: String,
     closed: bool,
+    /// The serial terminal as a screen of 80x24 cells.
+    screen: vt100::Parser,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            text: String::new(),
+            closed: false,
+            screen: vt100::Parser::new(24, 80, 0),
+        }
+    }
 }
 
 /// Everything the appliance printed on its serial line.
@@ -35,6 +46,7 @@ impl Console {
                 let _ = log.write_all(&buf[..n]);
                 let (lock, cv) = &*shared;
                 let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                st.screen.process(&buf[..n]);
                 // Carriage returns only get in the way of matching lines.
                 st.text
                     .push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', ""));
@@ -52,8 +64,8 @@ impl Console {
         Console {
             shared: Arc::new((
                 Mutex::new(State {
-                    text: String::new(),
                     closed: true,
+                    ..State::default()
                 }),
                 Condvar::new(),
             )),
@@ -89,6 +101,35 @@ impl Console {
                 .unwrap_or(0);
             if let Some(v) = found(&st.text[start..]) {
                 return Ok(v);
+            }
+            if st.closed {
+                return Err(false);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(true);
+            }
+            st = cv
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// What a terminal showing the serial line would show now.
+    pub fn screen(&self) -> String {
+        let st = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        st.screen.screen().contents()
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_screen(&self, text: &str, timeout: Duration) -> Result<(), bool> {
+        let deadline = Instant::now() + timeout;
+        let (lock, cv) = &*self.shared;
+        let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if st.screen.screen().contents().contains(text) {
+                return Ok(());
             }
             if st.closed {
                 return Err(false);

@@ -297,6 +297,26 @@ impl Vm {
         self.wait_for_from(from, text, timeout)
     }
 
+    /// The serial terminal's screen as a terminal would show it (80x24), for
+    /// full-screen programs such as the console.
+    pub fn screen(&self) -> String {
+        self.console.screen()
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_screen(&mut self, text: &str, timeout: Duration) -> Result<(), HarnessError> {
+        match self.console.wait_screen(text, timeout) {
+            Ok(()) => Ok(()),
+            Err(true) => Err(HarnessError::Timeout {
+                what: format!("waiting for {text:?} on the screen"),
+                secs: timeout.as_secs(),
+                log: self.log.clone(),
+                tail: self.console.screen(),
+            }),
+            Err(false) => Err(self.exited_error()),
+        }
+    }
+
     /// The position of the console's end, for a later [`Vm::wait_for_from`].
     pub fn cursor(&self) -> usize {
         self.console.cursor()
