@@ -97,11 +97,6 @@ impl Qmp {
         }
     }
 
-    /// Waits for an event named `name` (already seen or new).
-    pub fn wait_event(&mut self, name: &str, timeout: Duration) -> Result<Value, HarnessError> {
-        self.wait_event_matching(name, |_| true, timeout)
-    }
-
     /// Waits for an event named `name` whose `data` passes `matches`: an
     /// earlier event of the same name about something else (another
     /// device, a drive's child device) is left where it is.
