@@ -40,7 +40,7 @@ fn kill_9_at_many_points_never_leaves_a_complete_looking_set() {
     let o = app.once("full").output().expect("runs");
     assert!(o.status.success(), "{}", text(&o));
     let whole = t0.elapsed();
-    let points = 14u32;
+    let points = 10u32;
     let mut killed_mid_run = 0;
     for i in 0..points {
         let before = contents(&dir);
