@@ -173,7 +173,7 @@ pub fn read_targets(
         .iter()
         .zip(indexes)
         .flat_map(|(_, idx)| targets.iter().filter_map(move |t| bytes_of(idx, t)))
-        .sum();
+        .fold(0u64, u64::saturating_add);
     report.start("Restoring", total);
     let n = chain.sets.len();
     for (i, (set, index)) in chain.sets.iter().zip(indexes).rev().enumerate() {
@@ -256,7 +256,10 @@ fn stash(slot: &mut Option<RecoverError>, e: RecoverError) -> backupset::SetErro
 /// Sums what a chain's sets hold (for free-space checks): bytes of data
 /// and files.
 pub fn chain_totals(sets: &[OpenSet]) -> (u64, u64) {
-    sets.iter().fold((0, 0), |(b, f), s| {
-        (b + s.summary.total_size, f + s.summary.count_files)
+    sets.iter().fold((0u64, 0u64), |(b, f), s| {
+        (
+            b.saturating_add(s.summary.total_size),
+            f.saturating_add(s.summary.count_files),
+        )
     })
 }

@@ -41,7 +41,7 @@ pub fn free_space(p: &Path) -> Result<(u64, u64), RecoverError> {
 
 /// An estimate of what `bytes` of data in `files` files occupy on disk.
 pub fn on_disk(bytes: u64, files: u64) -> u64 {
-    bytes + files.saturating_add(1) * BLOCK
+    bytes.saturating_add(files.saturating_add(1).saturating_mul(BLOCK))
 }
 
 /// Space `p` takes (files rounded up to blocks, folders one block each).
@@ -88,7 +88,7 @@ pub fn keep_copies(paths: &[PathBuf], restored: u64) -> Result<Vec<PathBuf>, Rec
         let e = need_by_dev
             .entry(dev)
             .or_insert_with(|| ((*p).clone(), free, restored));
-        e.2 += tree_size(p);
+        e.2 = e.2.saturating_add(tree_size(p));
     }
     for (path, free, needed) in need_by_dev.values() {
         if needed > free {

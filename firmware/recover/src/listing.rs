@@ -73,7 +73,11 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
 fn own_messages(index: &SetIndex, folder: &str) -> (u64, u64, u64) {
     MAILDIR.iter().fold((0, 0, 0), |acc, m| {
         match index.counts(&format!("{folder}/{m}")) {
-            Some((f, b, h)) => (acc.0 + f, acc.1 + b, acc.2 + h),
+            Some((f, b, h)) => (
+                acc.0.saturating_add(f),
+                acc.1.saturating_add(b),
+                acc.2.saturating_add(h),
+            ),
             None => acc,
         }
     })

@@ -88,8 +88,8 @@ pub fn restore_selected(
                 &t.path
             };
             if let Some((f, b, _)) = idx.counts(holder) {
-                files += f;
-                bytes += b;
+                files = files.saturating_add(f);
+                bytes = bytes.saturating_add(b);
             }
         }
     }
