@@ -796,6 +796,47 @@ fn restore_refuses_a_set_that_fails_verification() {
 }
 
 #[test]
+fn restore_does_not_offer_an_upload_that_failed_its_check() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    {
+        let mut b = backupd.lock().expect("lock");
+        // As ftpd records it after an upload to the restore folder.
+        let mut damaged = set(
+            "mx1-F20261120T220000Z.tar",
+            BackupType::Full,
+            "2026-11-20 22:00:00",
+            9,
+        );
+        damaged.verified = Some(false);
+        damaged.problem = Some("mx1-F20261120T220000Z.tar: MD5 differs".into());
+        b.sets_restore = vec![damaged];
+    }
+    rig.key(KeyCode::Char('4'));
+    let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
+    assert!(
+        rig.row_with("mx1-F2026").starts_with("|(!) restore"),
+        "{screen}"
+    );
+    assert!(screen.contains("(!) failed its check"), "{screen}");
+    rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
+    assert!(
+        rig.screen()
+            .contains("failed its check: mx1-F20261120T220000Z.tar: MD5"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .any(|r| matches!(r, control::backupd::Request::VerifySet { .. }))
+    );
+}
+
+#[test]
 fn restore_runs_the_recover_hook_when_present() {
     let mut rig = Rig::new(Some(&configured()));
     let log = rig.path("commands.log");

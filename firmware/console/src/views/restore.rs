@@ -122,6 +122,16 @@ impl RestoreView {
             ));
             return;
         }
+        if set.verified == Some(false) {
+            shared.note = Note::bad(format!(
+                "{} failed its check: {}",
+                set.name,
+                set.problem
+                    .as_deref()
+                    .unwrap_or("it does not match its .md5 file")
+            ));
+            return;
+        }
         let mut lines = vec![
             ui::text_line(
                 &format!(
@@ -263,16 +273,24 @@ impl View for RestoreView {
                 format::bytes(s.size),
                 s.name,
             );
-            let style = if s.complete {
+            // A set ftpd found not matching its .md5 is not offered.
+            let usable = s.complete && s.verified != Some(false);
+            let style = if usable {
                 Style::default()
             } else {
                 ui::error()
             };
-            lines.push(self.picker.row(i, &text, style, s.complete));
+            lines.push(self.picker.row(i, &text, style, usable));
         }
         if self.sets.iter().any(|(_, s)| !s.complete) {
             lines.push(Line::styled(
                 "(!) incomplete: a volume or the .md5 file is missing",
+                ui::error(),
+            ));
+        }
+        if self.sets.iter().any(|(_, s)| s.verified == Some(false)) {
+            lines.push(Line::styled(
+                "(!) failed its check: it does not match its .md5 file",
                 ui::error(),
             ));
         }
