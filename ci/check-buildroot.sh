@@ -15,29 +15,35 @@
 # the symbol list is what that tree defines, and for each defconfig, "make
 # defconfig" keeps every value and "make savedefconfig" gives it back.
 #
-#   ci/check-buildroot.sh [--build DIR] [--kernel-config FILE] [--buildroot DIR]
+#   ci/check-buildroot.sh [--build DIR] [--kernel-config FILE]
+#                         [--buildroot DIR [--package]]
 #
 # --build: where the local build keeps Debian's kernel (default build/; the
 # kernel package is downloaded into DIR/dl when it is not there yet).
 # --kernel-config: check this kernel configuration instead.
+# --package: also build the appliance-services package through Buildroot's
+# cargo infrastructure (minutes; crates.io for the vendoring, then offline).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 BUILD=$REPO/build
 KCONFIG=
 BUILDROOT=
+PACKAGE=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift 2 ;;
 	--kernel-config) KCONFIG=$2; shift 2 ;;
 	--buildroot) BUILDROOT=$(cd "$2" && pwd); shift 2 ;;
+	--package) PACKAGE=1; shift ;;
 	-h | --help)
-		sed -n '2,23s/^# \{0,1\}//p' "$0"
+		sed -n '2,26s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
+[ "$PACKAGE" = 0 ] || [ -n "$BUILDROOT" ] || die "--package needs --buildroot DIR"
 
 require_tools shellcheck:shellcheck dpkg-deb:dpkg apt-get:apt readelf:binutils cpio:cpio \
 	depmod:kmod unshare:util-linux
@@ -175,5 +181,52 @@ if [ -n "$BUILDROOT" ]; then
 		defaults=$(comm -23 "$WORK/ours" "$WORK/theirs" | tr '\n' ' ')
 		echo "$name: make defconfig keeps all $(wc -l <"$WORK/ours") values; savedefconfig gives them back${defaults:+ (besides the defaults kept explicit: $defaults)}"
 	done
+fi
+
+# --- the package, built by Buildroot -----------------------------------------------
+# Buildroot's toolchain and Rust cannot be built here (nothing downloads but
+# crates.io): their packages are marked built, and the host's gcc (its
+# static glibc) and Rust stand in for them. What runs is Buildroot's own
+# cargo infrastructure with the package's .mk: the vendoring, the rsync of
+# the workspace, the build without network, the install and its check that
+# every binary is static.
+if [ "$PACKAGE" = 1 ]; then
+	note "the appliance-services package through Buildroot's cargo infrastructure"
+	out=$WORK/out-package
+	make -C "$BUILDROOT" O="$out" BR2_EXTERNAL="$REPO/buildroot" appliance_x86_64_defconfig >"$WORK/make.log" 2>&1 ||
+		{ tail -n 20 "$WORK/make.log" >&2; die "make appliance_x86_64_defconfig failed"; }
+	deps=$(make -s -C "$out" appliance-services-show-recursive-depends | tail -n 1)
+	vars=$(for p in $deps; do printf '%s_DIR ' "$(echo "$p" | tr 'a-z-' 'A-Z_')"; done)
+	mapfile -t dirs < <(make -s -C "$out" printvars VARS="$vars" | sed -n 's/^[A-Z0-9_]*_DIR=//p')
+	[ "${#dirs[@]}" -gt 0 ] || die "cannot tell the package's dependencies"
+	t=$(date +%s)
+	for stamp in downloaded extracted patched configured built host_installed staging_installed \
+		target_installed images_installed installed; do
+		t=$((t + 1))
+		for d in "${dirs[@]}"; do
+			mkdir -p "$d"
+			touch -d "@$t" "$d/.stamp_$stamp"
+		done
+	done
+	mkdir -p "$out/host/bin"
+	sysroot=$(rustc --print sysroot)
+	ln -sf "$sysroot/bin/cargo" "$out/host/bin/cargo"
+	ln -sf "$sysroot/bin/rustc" "$out/host/bin/rustc"
+	# The cross tools TARGET_CONFIGURE_OPTS names (cc-rs uses some).
+	for tool in gcc gcc-ar gcc-nm gcc-ranlib cpp as ld readelf strip objcopy objdump; do
+		printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v "$tool")" >"$out/host/bin/x86_64-buildroot-linux-gnu-$tool"
+		chmod +x "$out/host/bin/x86_64-buildroot-linux-gnu-$tool"
+	done
+	make -C "$out" appliance-services-source >"$WORK/package.log" 2>&1 ||
+		{ tail -n 30 "$WORK/package.log" >&2; die "vendoring failed"; }
+	offline=(unshare -n)
+	[ "$(id -u)" -eq 0 ] || offline=(unshare -r -n)
+	"${offline[@]}" make -C "$out" appliance-services >>"$WORK/package.log" 2>&1 ||
+		{ tail -n 30 "$WORK/package.log" >&2; die "the package does not build offline"; }
+	mapfile -t bins < <(grep -v '^#' "$REPO/board/appliance/rust-binaries" | sed '/^$/d')
+	for b in "${bins[@]}"; do
+		[ -x "$out/target/usr/bin/$b" ] || die "the package did not install /usr/bin/$b"
+	done
+	echo "appliance-services: ${#bins[@]} static binaries built offline from the vendored crates and installed to /usr/bin"
 fi
 note "Buildroot checks passed"
