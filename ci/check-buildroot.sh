@@ -77,27 +77,33 @@ debian_kernel_config() {
 	kversion=$(apt-cache policy "$kpkg" | sed -n 's/ *Candidate: //p')
 	# The local build's extracted copy, when it is this package.
 	if [ -f "$BUILD/kernel/.extracted-${kpkg}_${kversion//:/%3a}_amd64.deb" ]; then
-		find "$BUILD/kernel/boot" -maxdepth 1 -name 'config-*' | head -n 1
+		find "$BUILD/kernel/boot" -maxdepth 1 -name 'config-*' -print -quit
 		return
 	fi
 	deb=$(cached_deb "$kpkg" "$kversion")
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$WORK" --wildcards './boot/config-*'
-	find "$WORK/boot" -maxdepth 1 -name 'config-*' | head -n 1
+	find "$WORK/boot" -maxdepth 1 -name 'config-*' -print -quit
+}
+
+deb_in_dl() { # PACKAGE VERSION
+	local f
+	for f in "$BUILD/dl/${1}"_*.deb; do
+		if [ -f "$f" ] && [ "$(dpkg-deb -f "$f" Version)" = "$2" ]; then
+			echo "$f"
+			return
+		fi
+	done
 }
 
 # cached_deb PACKAGE VERSION: the .deb in $BUILD/dl, downloaded if missing.
 cached_deb() {
 	local file
-	file=$(find "$BUILD/dl" -maxdepth 1 -name "${1}_*.deb" | while read -r f; do
-		[ "$(dpkg-deb -f "$f" Version)" = "$2" ] && echo "$f"
-	done | head -n 1)
+	file=$(deb_in_dl "$1" "$2")
 	if [ -z "$file" ]; then
 		note "downloading $1 $2"
 		(cd "$BUILD/dl" && apt-get download -q "$1=$2" >/dev/null 2>&1) ||
 			die "apt-get download $1=$2 failed"
-		file=$(find "$BUILD/dl" -maxdepth 1 -name "${1}_*.deb" | while read -r f; do
-			[ "$(dpkg-deb -f "$f" Version)" = "$2" ] && echo "$f"
-		done | head -n 1)
+		file=$(deb_in_dl "$1" "$2")
 	fi
 	[ -n "$file" ] || die "no .deb of $1 $2 in $BUILD/dl"
 	echo "$file"
@@ -131,7 +137,10 @@ cp /bin/true "$target/bin/busybox"
 interp=$(readelf -lW /bin/true | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 cp -L "$interp" "$target/lib/$(basename "$interp")"
 for lib in $(readelf -dW /bin/true | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-	cp -L "$(PATH="$PATH:/sbin" ldconfig -p | sed -n "s/^\t$lib (libc6,x86-64) => //p" | head -n 1)" "$target/lib/$lib"
+	path=$(PATH="$PATH:/sbin" ldconfig -p |
+		awk -v lib="$lib" '$1 == lib && /x86-64/ && !found { print $NF; found = 1 }')
+	[ -n "$path" ] || die "cannot find the host's $lib"
+	cp -L "$path" "$target/lib/$lib"
 done
 printf 'kernel/fs/squashfs/squashfs.ko\n' >"$target/lib/modules/6.12.91/modules.builtin"
 touch "$target/lib/modules/6.12.91/modules.builtin.modinfo" "$target/lib/modules/6.12.91/modules.order"
