@@ -30,7 +30,10 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-import kconfiglib
+try:
+    import kconfiglib
+except ImportError:
+    sys.exit("buildroot_check: needs kconfiglib (apt-get install python3-kconfiglib; then run it with /usr/bin/python3)")
 
 REPO = Path(__file__).resolve().parent.parent
 EXTERNAL = REPO / "buildroot"
