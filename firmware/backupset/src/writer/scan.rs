@@ -479,12 +479,14 @@ impl<'a> Scanner<'a> {
                 );
             }
         };
-        let mut names: Vec<(OsString, Option<fs::FileType>)> = Vec::new();
+        // The entries keep the folder open, so a differential's stats are
+        // relative to it (no path walk per file).
+        let mut names: Vec<(OsString, Option<fs::FileType>, fs::DirEntry)> = Vec::new();
         for item in rd {
             match item {
                 Ok(d) => {
                     let ft = d.file_type().ok();
-                    names.push((d.file_name(), ft));
+                    names.push((d.file_name(), ft, d));
                 }
                 Err(e) => {
                     self.problem(format!(
@@ -512,7 +514,7 @@ impl<'a> Scanner<'a> {
         if changed || rel.is_empty() {
             self.open_pending_dirs()?;
         }
-        for (name, ft) in names {
+        for (name, ft, dirent) in names {
             self.cancelled()?;
             let child_abs = abs.join(&name);
             let Some(name) = name.to_str() else {
@@ -551,7 +553,7 @@ impl<'a> Scanner<'a> {
                     Err(e) => self.skip(&child_rel, format!("cannot be examined ({e})"))?,
                 }
             } else if ft.is_file() {
-                self.file(&child_abs, &child_rel)?;
+                self.file(&child_abs, &child_rel, &dirent)?;
             } else if ft.is_symlink() {
                 self.symlink(&child_abs, &child_rel)?;
             } else {
@@ -643,11 +645,11 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn file(&mut self, abs: &Path, rel: &str) -> Result<(), SetError> {
+    fn file(&mut self, abs: &Path, rel: &str, dirent: &fs::DirEntry) -> Result<(), SetError> {
         // A differential stats first: unchanged files are not even opened.
         if self.differential()
             && let Some(base) = self.base_at(rel)?
-            && let Ok(m) = fs::symlink_metadata(abs)
+            && let Ok(m) = dirent.metadata()
             && m.is_file()
             && base.same_as(&entry_of(rel, &m, 'f'))
         {
