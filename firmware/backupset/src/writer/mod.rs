@@ -305,9 +305,21 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     };
     written.take();
     if kind == BackupType::Full {
+        // The set is published whatever happens here; without the new state
+        // the next differential extends the previous full (still correct),
+        // or is written as a full.
         let target = opts.state_dir.join(STATE_FILE);
-        std::fs::rename(&state_tmp, &target).map_err(|e| SetError::io(&target, e))?;
-        publish::sync_dir(&opts.state_dir);
+        match std::fs::rename(&state_tmp, &target) {
+            Ok(()) => publish::sync_dir(&opts.state_dir),
+            Err(e) => {
+                log::warn!(
+                    "cannot record {} as the last full ({}: {e})",
+                    name.tar_name(),
+                    target.display()
+                );
+                let _ = std::fs::remove_file(&state_tmp);
+            }
+        }
     }
     Ok(Outcome {
         name,
