@@ -15,12 +15,15 @@
 # the symbol list is what that tree defines, and for each defconfig, "make
 # defconfig" keeps every value and "make savedefconfig" gives it back.
 #
-#   ci/check-buildroot.sh [--build DIR] [--kernel-config FILE]
+#   ci/check-buildroot.sh [--build DIR] [--kernel-config FILE] [--linux]
 #                         [--buildroot DIR [--package]]
 #
 # --build: where the local build keeps Debian's kernel (default build/; the
 # kernel package is downloaded into DIR/dl when it is not there yet).
 # --kernel-config: check this kernel configuration instead.
+# --linux: also merge the fragment into Linux 6.12's x86_64_defconfig as
+# Buildroot does (Debian's linux-source-6.12, downloaded into DIR/dl) and
+# check that kconfig keeps every option (about a minute).
 # --package: also build the appliance-services package through Buildroot's
 # cargo infrastructure (minutes; crates.io for the vendoring, then offline).
 set -euo pipefail
@@ -30,14 +33,16 @@ BUILD=$REPO/build
 KCONFIG=
 BUILDROOT=
 PACKAGE=0
+LINUX=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift 2 ;;
 	--kernel-config) KCONFIG=$2; shift 2 ;;
 	--buildroot) BUILDROOT=$(cd "$2" && pwd); shift 2 ;;
 	--package) PACKAGE=1; shift ;;
+	--linux) LINUX=1; shift ;;
 	-h | --help)
-		sed -n '2,26s/^# \{0,1\}//p' "$0"
+		sed -n '2,29s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -113,6 +118,26 @@ note "the kernel fragment against Debian's kernel"
 [ -n "$KCONFIG" ] || KCONFIG=$(debian_kernel_config)
 [ -f "$KCONFIG" ] || die "no kernel configuration found"
 "$CHECK_FRAGMENT" --modules-ok "$KCONFIG" "$REPO/board/appliance/linux.fragment"
+
+if [ "$LINUX" = 1 ]; then
+	note "the kernel fragment merged into Linux 6.12's x86_64_defconfig"
+	require_tools flex:flex bison:bison gcc:gcc make:make xz:xz-utils
+	src_version=$(apt-cache policy linux-source-6.12 | sed -n 's/ *Candidate: //p')
+	if [ -z "$src_version" ] || [ "$src_version" = "(none)" ]; then
+		die "apt knows no linux-source-6.12 (run apt-get update?)"
+	fi
+	mkdir -p "$BUILD/dl" "$WORK/linux"
+	src_deb=$(cached_deb linux-source-6.12 "$src_version")
+	dpkg-deb --fsys-tarfile "$src_deb" | tar -xO ./usr/src/linux-source-6.12.tar.xz |
+		tar -xJ -C "$WORK/linux" --strip-components=1
+	make -s -C "$WORK/linux" O="$WORK/linux-out" ARCH=x86 x86_64_defconfig
+	# What Buildroot's kconfig step does with BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES.
+	"$WORK/linux/scripts/kconfig/merge_config.sh" -m -O "$WORK/linux-out" "$WORK/linux-out/.config" \
+		"$REPO/board/appliance/linux.fragment" >/dev/null
+	make -s -C "$WORK/linux" O="$WORK/linux-out" ARCH=x86 olddefconfig
+	"$CHECK_FRAGMENT" "$WORK/linux-out/.config" "$REPO/board/appliance/linux.fragment"
+	rm -rf "$WORK/linux" "$WORK/linux-out"
+fi
 
 note "the external tree"
 "$PYTHON" "$REPO/ci/buildroot_check.py" check
