@@ -8,7 +8,8 @@ and the generator of the list of Buildroot symbols the tree uses.
         committed list, ci/buildroot-symbols.txt, plus the tree's own), with
         values of their type, and name files that exist; the GRUB modules
         are board/appliance/grub-modules; the package keeps Cargo.toml's
-        release profile; the pinned versions agree with their hash files.
+        release profile and can vendor every crate of Cargo.lock; the pinned
+        versions agree with their hash files.
 
     buildroot_check.py symbols BUILDROOT_DIR [--write | --compare]
         Reads a Buildroot source tree with kconfiglib and lists every symbol
@@ -311,6 +312,26 @@ def check_cargo_profile() -> None:
     print("cargo: the package builds with Cargo.toml's release profile")
 
 
+CRATES_IO = ("registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/")
+
+
+def check_lock_sources() -> None:
+    """The package replaces only crates.io with the vendored crates: a git or
+    other registry dependency would need the network at build time."""
+    lock = tomllib.loads((REPO / "Cargo.lock").read_text())
+    others = sorted(
+        f"{p['name']} {p['version']} ({p['source']})"
+        for p in lock.get("package", [])
+        if "source" in p and p["source"] not in CRATES_IO
+    )
+    if others:
+        raise CheckFailed(
+            "Cargo.lock has crates from elsewhere than crates.io, which the Buildroot package "
+            f"does not vendor: {', '.join(others)}"
+        )
+    print("Cargo.lock: every crate comes from crates.io (the package vendors them)")
+
+
 def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
@@ -355,6 +376,7 @@ def run_checks() -> None:
     check_defconfig_pair(values)
     check_grub(values)
     check_cargo_profile()
+    check_lock_sources()
     check_versions(values)
 
 
