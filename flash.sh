@@ -325,6 +325,10 @@ else
 	[ "$TARGET_SIZE" -ge "$IMAGE_SIZE" ] || TARGET_SIZE=$IMAGE_SIZE
 fi
 
+if [ -e "$TARGET" ] && { [ ! -w "$TARGET" ] || [ ! -r "$TARGET" ]; }; then
+	fail $E_FAIL "cannot read and write $TARGET: run flash.sh as root (sudo)"
+fi
+
 # --- the image's checksum -----------------------------------------------------------------
 [ -r "$CHECKSUM" ] || fail $E_IMAGE "refused: no checksum for $IMAGE ($CHECKSUM is missing); it comes with the image"
 read -r WANT _ <"$CHECKSUM" || true

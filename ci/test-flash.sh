@@ -322,6 +322,12 @@ check "refused sets wrote nothing" [ "$(md5sum <dev/sdf)" = "$sdf_sum" ]
 # debugfs's offset access, one that does not is refused with the reason.
 chmod -R a+rwX "$WORK"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+truncate -s 100M rootonly.img
+chmod 644 rootonly.img
+got=0
+as_nobody env FLASH_PROC_MOUNTS="$WORK/mounts" "$FLASH" --yes "$IMG" "$WORK/rootonly.img" >out 2>&1 || got=$?
+check "a target the user cannot write: says to run as root" grep -q 'run flash.sh as root' out
+check "a target the user cannot write: exit 1" [ "$got" = 1 ]
 rm -f user.img
 got=0
 as_nobody env FLASH_PROC_MOUNTS="$WORK/mounts" "$FLASH" --yes --restore "$FULL" "$IMG" "$WORK/user.img" >out 2>&1 || got=$?
