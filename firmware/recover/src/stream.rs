@@ -40,20 +40,27 @@ pub struct VerifiedStream {
     at: usize,
     hasher: Option<JoinHandle<Vec<VolumeResult>>>,
     failed: Option<(PathBuf, String)>,
+    /// Bytes handed to the caller (progress: what is unpacked, not read ahead).
+    consumed: Arc<AtomicU64>,
 }
 
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads and hashes `volumes` on a thread; `read` counts the bytes read.
-pub fn open(volumes: Vec<Volume>, read: Arc<AtomicU64>, stop: Arc<AtomicBool>) -> VerifiedStream {
+/// Reads and hashes `volumes` on a thread; `consumed` counts the bytes
+/// the caller has taken.
+pub fn open(
+    volumes: Vec<Volume>,
+    consumed: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> VerifiedStream {
     let (chunk_tx, chunk_rx) = sync_channel::<Result<Chunk, (PathBuf, String)>>(BUFFERS);
     let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
         let _ = pool_tx.send(vec![0u8; CHUNK]);
     }
-    let hasher = std::thread::spawn(move || hash_volumes(volumes, chunk_tx, pool_rx, read, stop));
+    let hasher = std::thread::spawn(move || hash_volumes(volumes, chunk_tx, pool_rx, stop));
     VerifiedStream {
         chunks: Some(chunk_rx),
         pool: Some(pool_tx),
@@ -61,6 +68,7 @@ pub fn open(volumes: Vec<Volume>, read: Arc<AtomicU64>, stop: Arc<AtomicBool>) -
         at: 0,
         hasher: Some(hasher),
         failed: None,
+        consumed,
     }
 }
 
@@ -68,7 +76,6 @@ fn hash_volumes(
     volumes: Vec<Volume>,
     out: SyncSender<Result<Chunk, (PathBuf, String)>>,
     pool: Receiver<Vec<u8>>,
-    read: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 ) -> Vec<VolumeResult> {
     let mut results = Vec::new();
@@ -107,7 +114,6 @@ fn hash_volumes(
             }
             md5.update(&buf[..len]);
             total += len as u64;
-            read.fetch_add(len as u64, Ordering::Relaxed);
             if out.send(Ok(Chunk { buf, len })).is_err() {
                 return results;
             }
@@ -144,6 +150,7 @@ impl Read for VerifiedStream {
                     let n = out.len().min(c.len - self.at);
                     out[..n].copy_from_slice(&c.buf[self.at..self.at + n]);
                     self.at += n;
+                    self.consumed.fetch_add(n as u64, Ordering::Relaxed);
                     return Ok(n);
                 }
                 if let (Some(c), Some(pool)) = (self.current.take(), &self.pool) {
