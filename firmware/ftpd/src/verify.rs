@@ -42,9 +42,10 @@ fn check_set(dir: &Path, set: &SetStatus, cancel: &AtomicBool) -> Result<Verdict
             detail: e.to_string(),
         });
     }
+    let n = checks.len();
     Ok(Verdict {
         ok: true,
-        detail: format!("verified ({} volumes)", checks.len()),
+        detail: format!("{n} volume{} checked", if n == 1 { "" } else { "s" }),
     })
 }
 
