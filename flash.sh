@@ -550,7 +550,8 @@ if [ ${#SET_NAMES[@]} -gt 0 ]; then
 	# Nothing may have mounted the new partitions meanwhile.
 	if [ "$KIND" = disk ]; then check_not_mounted stopped; fi
 
-	FS="$TARGET?offset=$((pstart * sector))"
+	# Absolute: debugfs runs in the sets' folders.
+	FS="$(readlink -f -- "$TARGET")?offset=$((pstart * sector))"
 	if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null 2>&1 && command -v resize2fs >/dev/null 2>&1; then
 		# Grow the data partition to the end of a larger target, so the sets
 		# have room; the first boot then finds nothing left to grow.
@@ -560,15 +561,20 @@ if [ ${#SET_NAMES[@]} -gt 0 ]; then
 				fail $E_FAIL "sfdisk could not grow the data partition: $(tail -n 1 "$TMP/sfdisk.log")"
 			psize=$(sfdisk -d -- "$TARGET" 2>/dev/null | grep ' : start=.*name="data"' | sed 's/.*, size= *\([0-9]*\),.*/\1/')
 		fi
-		LOOP=$(losetup -f --show --offset $((pstart * sector)) --sizelimit $((psize * sector)) -- "$TARGET") ||
-			fail $E_FAIL "losetup could not attach the data partition of $TARGET"
-		exec {LOOP_FD}<"$LOOP"
-		flock -w 10 -x "$LOOP_FD" || fail $E_FAIL "another program holds $LOOP"
-		FS=$LOOP
-		e2fsck -f -p "$FS" >"$TMP/fsck.log" 2>&1 || [ $? -le 1 ] ||
-			fail $E_FAIL "the data partition's file system has errors: $(tail -n 1 "$TMP/fsck.log")"
-		resize2fs "$FS" >"$TMP/resize.log" 2>&1 ||
-			fail $E_FAIL "resize2fs could not grow the data partition: $(tail -n 1 "$TMP/resize.log")"
+		if LOOP=$(losetup -f --show --offset $((pstart * sector)) --sizelimit $((psize * sector)) -- "$TARGET" 2>"$TMP/losetup.log"); then
+			exec {LOOP_FD}<"$LOOP"
+			flock -w 10 -x "$LOOP_FD" || fail $E_FAIL "another program holds $LOOP"
+			FS=$LOOP
+			e2fsck -f -p "$FS" >"$TMP/fsck.log" 2>&1 || [ $? -le 1 ] ||
+				fail $E_FAIL "the data partition's file system has errors: $(tail -n 1 "$TMP/fsck.log")"
+			resize2fs "$FS" >"$TMP/resize.log" 2>&1 ||
+				fail $E_FAIL "resize2fs could not grow the data partition: $(tail -n 1 "$TMP/resize.log")"
+		else
+			# No loop devices here (a container): the first boot grows the
+			# file system; the sets must fit as it is.
+			LOOP=
+			say "no loop device ($(tail -n 1 "$TMP/losetup.log")): the file system grows at the first boot instead"
+		fi
 	fi
 
 	# Room: the sets, 1 % for their metadata, and the reserved blocks kept
