@@ -17,7 +17,7 @@ require_tools sfdisk:fdisk mke2fs:e2fsprogs debugfs:e2fsprogs bmaptool:bmap-tool
 FLASH=$REPO/flash.sh
 WORK=$(mktemp -d /tmp/test-flash.XXXXXX)
 chmod 755 "$WORK"
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"' EXIT # (widened below once loop devices are in use)
 cd "$WORK"
 
 passed=0
@@ -250,6 +250,46 @@ run "read-back catches a faulty disk (bmaptool): exit 10" 10 'read-back differs 
 run "read-back catches a faulty disk (dd): exit 10" 10 'read-back differs from the image' \
 	PATH="$WORK/faulty:$PATH" -- --yes --no-bmap "$IMG" dev/sdb
 run "a write that fails: exit 9" 9 'writing .* failed' PATH="$WORK/faulty:$PATH" -- --yes --no-bmap "$IMG" /proc/version
+
+# --- a real block device: a loop device, the real sysfs and mount table ------------------
+LOOPS=()
+MNT=$WORK/mnt
+cleanup() {
+	umount "$MNT" 2>/dev/null || true
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+real_run() { # NAME EXPECTED_EXIT PATTERN ARGS...: flash.sh with nothing faked
+	local name=$1 want=$2 pattern=$3 got=0
+	shift 3
+	env -u FLASH_SYSFS -u FLASH_PROC_MOUNTS -u FLASH_PROC_SWAPS -u FLASH_DEV "$FLASH" "$@" </dev/null >out 2>&1 || got=$?
+	if [ "$got" != "$want" ]; then
+		bad "$name: exit $got, expected $want"
+	elif ! grep -qE -- "$pattern" out; then
+		bad "$name: output lacks /$pattern/"
+	else
+		ok "$name"
+	fi
+}
+truncate -s 100M loopdisk.img
+if loop=$(losetup -f --show loopdisk.img 2>/dev/null); then
+	LOOPS+=("$loop")
+	real_run "a loop device is not removable: exit 7" 7 'not a removable or USB disk' --yes "$IMG" "$loop"
+	real_run "a loop device with --force" 0 'holds the image, verified' --yes --force "$IMG" "$loop"
+	check "the loop device holds the image" cmp -n "$IMG_SIZE" "$IMG" "$loop"
+	real_run "a loop device with --force (dd, O_DIRECT)" 0 'holds the image, verified' --yes --force --no-bmap "$IMG" "$loop"
+	truncate -s 64M mounted.img
+	mke2fs -q -F -t ext4 mounted.img
+	mounted=$(losetup -f --show mounted.img)
+	LOOPS+=("$mounted")
+	mkdir -p "$MNT"
+	mount "$mounted" "$MNT"
+	real_run "a mounted loop device: exit 4" 4 "is mounted \($mounted on $MNT\)" --yes --force "$IMG" "$mounted"
+	umount "$MNT"
+else
+	bad "no loop device for the block device tests (losetup -f failed)"
+fi
 
 # --- --restore -------------------------------------------------------------------------------------------
 # Sets as backupd writes them: .version.txt first, volumes, a .md5 listing each.
