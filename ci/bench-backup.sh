@@ -52,6 +52,18 @@ gnu_pipeline() {
 		tee "$work/gnu.tar" | md5sum
 }
 
+# The same, with the tar made durable as our sets are (fsync).
+gnu_pipeline_synced() {
+	gnu_pipeline "$1"
+	sync "$work/gnu.tar"
+}
+
+# What the disk gives right now: as many bytes written with fsync.
+disk_write() {
+	dd if=/dev/zero of="$work/dd.bin" bs=1M count="$1" conv=fsync status=none
+	rm -f "$work/dd.bin"
+}
+
 # backupd one-shot with /usr/bin/time -v; prints "seconds max_rss_kib"
 backupd_run() {
 	local kind=$1
@@ -84,13 +96,18 @@ for size in "${sizes[@]}"; do
 
 	# Each step runs $repeat times; the fastest run counts (the machine is shared).
 	min() { printf '%s\n' "$@" | sort -g | head -1; }
-	gnu_runs=() md5_runs=()
+	gnu_runs=() gnus_runs=() md5_runs=() dd_runs=()
 	for _ in $(seq "$repeat"); do
 		gnu_runs+=("$(seconds gnu_pipeline "$root")")
 		md5_runs+=("$(seconds md5sum "$work/gnu.tar")")
+		rm -f "$work/gnu.tar"
+		gnus_runs+=("$(seconds gnu_pipeline_synced "$root")")
+		dd_runs+=("$(seconds disk_write "$(($(stat -c %s "$work/gnu.tar") >> 20))")")
 	done
 	gnu=$(min "${gnu_runs[@]}")
+	gnus=$(min "${gnus_runs[@]}")
 	md5=$(min "${md5_runs[@]}")
+	ddw=$(min "${dd_runs[@]}")
 	tar_bytes=$(stat -c %s "$work/gnu.tar")
 	rm -f "$work/gnu.tar"
 
@@ -125,10 +142,11 @@ for size in "${sizes[@]}"; do
 
 	echo
 	echo "== store $size: $files files, tar stream $(mib "$tar_bytes"), our set $(mib "$set_bytes"), fastest of $repeat runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "GNU tar | tee | md5sum       ${gnu} s"
+	echo "GNU tar | tee | md5sum       ${gnu} s   (${gnus} s with an fsync of the tar, as our sets have)"
 	echo "md5sum alone                 ${md5} s"
-	echo "backupd full (read back)     ${full} s   GNU/ours $(ratio "$gnu" "$full")x   ours/MD5 $(ratio "$full" "$md5")x"
-	echo "backupd full (no read-back)  ${nover} s   GNU/ours $(ratio "$gnu" "$nover")x   ours/MD5 $(ratio "$nover" "$md5")x"
+	echo "disk: write + fsync as much  ${ddw} s   (dd conv=fsync)"
+	echo "backupd full (read back)     ${full} s   GNU/ours $(ratio "$gnu" "$full")x (synced $(ratio "$gnus" "$full")x)   ours/MD5 $(ratio "$full" "$md5")x"
+	echo "backupd full (no read-back)  ${nover} s   GNU/ours $(ratio "$gnu" "$nover")x (synced $(ratio "$gnus" "$nover")x)   ours/MD5 $(ratio "$nover" "$md5")x"
 	echo "backupd differential (1 %)   ${diff} s   $(awk -v d="$diff" -v f="$full" 'BEGIN { printf "%.1f", 100 * d / f }') % of the full"
 	echo "backupd peak RSS             $((rss / 1024)) MiB ($rss KiB)"
 	echo "  full: $full_msg"

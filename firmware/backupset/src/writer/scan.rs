@@ -416,6 +416,10 @@ impl<'a> Scanner<'a> {
                 source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
             });
         }
+        // The root must be listable: a set without data is no backup.
+        if let Err(source) = fs::read_dir(&root) {
+            return Err(SetError::DataRoot { path: root, source });
+        }
         self.dir(&root, String::new(), &md)?;
         // Whatever is left in the base is gone from the tree.
         while let Some(e) = {
