@@ -638,6 +638,11 @@ if [ ${#SET_NAMES[@]} -gt 0 ]; then
 	done
 	e2fsck -f -n "$FS" >"$TMP/fsck.log" 2>&1 ||
 		fail $E_SET "the data partition's file system has errors after the copy: $(tail -n 1 "$TMP/fsck.log")"
+	if [ -n "$LOOP" ]; then
+		exec {LOOP_FD}<&-
+		losetup -d "$LOOP" || true
+		LOOP=
+	fi
 	step "the sets are in /data/restore, verified: the console's Restore From Backup offers them at the first boot"
 fi
 
