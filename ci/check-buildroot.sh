@@ -27,6 +27,7 @@
 # --package: also build the appliance-services package through Buildroot's
 # cargo infrastructure (minutes; crates.io for the vendoring, then offline).
 set -euo pipefail
+shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
 
 BUILD=$REPO/build
