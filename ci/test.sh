@@ -18,6 +18,8 @@ start=$(date +%s)
 
 note "unit and host tests"
 cargo test --workspace --exclude systest --locked
+note "flash.sh against fixtures"
+if [ "$(id -u)" = 0 ]; then "$REPO/ci/test-flash.sh"; else sudo "$REPO/ci/test-flash.sh"; fi
 
 if [ "$system" = 1 ]; then
 	"$REPO/ci/build-image.sh"
