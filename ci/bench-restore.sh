@@ -14,7 +14,8 @@
 #                                             staged, synced, swapped in)
 #     goal: recover no slower than tar -xf
 #   - recover's peak RSS (/usr/bin/time -v)
-# Every timing starts after `sync`; the restored trees are compared with
+# Every timing starts after `sync` and is the best of BENCH_RUNS runs
+# (default 3: the machine is shared); the restored trees are compared with
 # tar's (diff -r) so the figures are for the same result.
 #
 #   ci/bench-restore.sh [SIZE...]      (default: 1G 4G; e.g. ci/bench-restore.sh 256M)
@@ -45,6 +46,17 @@ seconds() {
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
+# best of BENCH_RUNS runs of a command (with `prepare` run untimed before each)
+best() {
+	local prepare=$1 b="" t i
+	shift
+	for ((i = 0; i < ${BENCH_RUNS:-3}; i++)); do
+		$prepare
+		t=$(seconds "$@")
+		b=$(awk -v a="$t" -v b="$b" 'BEGIN { if (b == "" || a < b) print a; else print b }')
+	done
+	echo "$b"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
@@ -59,12 +71,15 @@ for p in sys.argv[1:]:
 warm_set_cache() { cat "$sets"/*.tar >/dev/null; }
 
 fresh() { rm -rf "$1" && mkdir -p "$1"; }
+# Untimed before each run: empty targets, and the set's pages warm or dropped.
+warm() { fresh "$work/t-user" && fresh "$work/r-user" && fresh "$work/t-all" && fresh "$work/r-all" && warm_set_cache; }
+cold() { fresh "$work/t-user" && fresh "$work/r-user" && drop_set_cache; }
 
-tar_user() { fresh "$work/t-user" && tar -xf "$set" -C "$work/t-user" "@backup/store/mail/$domain/$user"; }
-recover_user() { fresh "$work/r-user" && "$bin/recover" -q -d "$domain" -u "$user" -m mail -s "$work/r-user" "$set"; }
-tar_all() { fresh "$work/t-all" && tar -xf "$set" -C "$work/t-all"; }
-md5_tar_all() { fresh "$work/t-all" && (cd "$sets" && md5sum --quiet -c ./*.md5) && tar -xf "$set" -C "$work/t-all"; }
-recover_all() { fresh "$work/r-all" && "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"; }
+tar_user() { tar -xf "$set" -C "$work/t-user" "@backup/store/mail/$domain/$user"; }
+recover_user() { "$bin/recover" -q -d "$domain" -u "$user" -m mail -s "$work/r-user" "$set"; }
+tar_all() { tar -xf "$set" -C "$work/t-all"; }
+md5_tar_all() { (cd "$sets" && md5sum --quiet -c ./*.md5) && tar -xf "$set" -C "$work/t-all"; }
+recover_all() { "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"; }
 
 for size in "${sizes[@]}"; do
 	root="$work/data-$size"
@@ -96,29 +111,24 @@ for size in "${sizes[@]}"; do
 	)
 	rm -rf "$root"
 
-	warm_set_cache
-	t_user_warm=$(seconds tar_user)
-	r_user_warm=$(seconds recover_user)
+	t_user_warm=$(best warm tar_user)
+	r_user_warm=$(best warm recover_user)
+	tar_user
 	diff -r "$work/t-user/@backup/store/mail/$domain/$user" "$work/r-user/mail/$domain/$user" >/dev/null ||
 		die "the two restores of $user@$domain differ"
-	drop_set_cache
-	t_user_cold=$(seconds tar_user)
-	drop_set_cache
-	r_user_cold=$(seconds recover_user)
+	t_user_cold=$(best cold tar_user)
+	r_user_cold=$(best cold recover_user)
 
-	warm_set_cache
-	t_all=$(seconds tar_all)
-	md5_t_all=$(seconds md5_tar_all)
-	sync
-	fresh "$work/r-all"
-	sync
-	t0=$(date +%s.%N)
-	/usr/bin/time -v -o "$work/time.txt" "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"
-	t1=$(date +%s.%N)
-	r_all=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	t_all=$(best warm tar_all)
+	md5_t_all=$(best warm md5_tar_all)
+	r_all=$(best warm recover_all)
+	tar_all
 	diff -r --exclude=state "$work/t-all/@backup" "$work/r-all" >/dev/null ||
 		die "the whole restores differ"
+	fresh "$work/r-all"
+	sync
+	/usr/bin/time -v -o "$work/time.txt" "$bin/recover" -q -c "$work/r-all" -s "$work/r-all/store" "$set"
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
 	rm -rf "$work/t-all" "$work/r-all" "$work/t-user" "$work/r-user"
 
 	echo
