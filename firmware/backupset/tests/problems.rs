@@ -175,3 +175,24 @@ fn a_file_growing_during_the_backup_is_stored_as_read_and_reported() {
         .expect("queue folder in the differential");
     assert!(queue.files >= 1);
 }
+
+#[test]
+fn excluded_folders_are_left_out_however_they_are_spelled() {
+    let fx = Fixture::new(256 << 10);
+    let inside = fx.data.join("store/sets");
+    std::fs::create_dir_all(&inside).expect("mkdir");
+    std::fs::write(inside.join("old.tar"), b"not data").expect("write");
+    let mut opts = fx.options(BackupType::Full, NOW);
+    opts.exclude = vec![std::path::PathBuf::from(format!(
+        "{}//store/sets/",
+        fx.data.display()
+    ))];
+    let out = fx.write(&opts);
+    let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
+    let listing = tar_list(&fx.dest, &names);
+    assert!(
+        !listing.iter().any(|l| l.contains("store/sets")),
+        "{listing:?}"
+    );
+    assert!(listing.iter().any(|l| l.contains("store/mail/")));
+}

@@ -45,6 +45,7 @@ pub struct ScanResult {
 
 pub struct Scanner<'a> {
     opts: &'a WriteOptions,
+    exclude: Vec<std::path::PathBuf>,
     progress: &'a Progress,
     tx: SyncSender<Batch>,
     free: Receiver<Batch>,
@@ -100,8 +101,16 @@ impl<'a> Scanner<'a> {
     ) -> Result<Scanner<'a>, SetError> {
         let mut index = spool(&opts.state_dir)?;
         writeln!(index, "{INDEX_HEADER}").map_err(|e| SetError::io(&opts.state_dir, e))?;
+        // `a//b/` and `a/b` name the same folder; walked paths have the latter form.
+        let root: std::path::PathBuf = opts.data_root.components().collect();
+        let exclude = opts
+            .exclude
+            .iter()
+            .map(|x| root.join(x.components().collect::<std::path::PathBuf>()))
+            .collect();
         Ok(Scanner {
             opts,
+            exclude,
             progress,
             tx,
             free,
@@ -405,7 +414,7 @@ impl<'a> Scanner<'a> {
     pub fn run(mut self, version_text: &str) -> Result<ScanResult, SetError> {
         let started = self.opts.started;
         self.entry_from_bytes(crate::meta::VERSION_ENTRY, version_text.as_bytes(), started)?;
-        let root = self.opts.data_root.clone();
+        let root: std::path::PathBuf = self.opts.data_root.components().collect();
         let md = fs::metadata(&root).map_err(|source| SetError::DataRoot {
             path: root.clone(),
             source,
@@ -532,7 +541,12 @@ impl<'a> Scanner<'a> {
             if rel.is_empty() && EXCLUDED_TOP.contains(&name) {
                 continue;
             }
-            if self.opts.exclude.iter().any(|x| x == &child_abs) {
+            // Byte comparison (cheap) against paths normalised up front.
+            if self
+                .exclude
+                .iter()
+                .any(|x| x.as_os_str() == child_abs.as_os_str())
+            {
                 continue;
             }
             let child_rel = if rel.is_empty() {
@@ -551,7 +565,7 @@ impl<'a> Scanner<'a> {
                 },
             };
             if ft.is_dir() {
-                match fs::symlink_metadata(&child_abs) {
+                match dirent.metadata() {
                     Ok(m) if m.is_dir() => self.dir(&child_abs, child_rel, &m)?,
                     Ok(_) => self.skip(&child_rel, "changed type during the backup".into())?,
                     Err(e) => self.skip(&child_rel, format!("cannot be examined ({e})"))?,
