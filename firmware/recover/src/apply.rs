@@ -13,10 +13,16 @@ use crate::selection::Target;
 use crate::stream;
 use backupset::SetEntry;
 use std::collections::HashSet;
+use std::io::Read;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The appliance's own configuration, checked before it is restored.
+pub const APPLIANCE_CONFIG: &str = "config/appliance.toml";
+/// Largest configuration file accepted.
+const MAX_CONFIG: u64 = 1 << 20;
 
 /// Where an entry goes: `(root, destination)`, the destination below the
 /// root no link is followed under; `None` leaves the entry out.
@@ -65,7 +71,23 @@ fn place_entry(
     let Some((root, dest)) = map(&e.path) else {
         return Ok(false);
     };
-    placer.place(set, &root, &dest, e, data)?;
+    if e.path == APPLIANCE_CONFIG && e.kind == backupset::tarfmt::EntryKind::File {
+        // Never put in place a configuration this firmware cannot run.
+        let mut text = Vec::new();
+        data.take(MAX_CONFIG + 1)
+            .read_to_end(&mut text)
+            .map_err(|err| RecoverError::damaged(set, format!("{}: {err}", e.path)))?;
+        let checked = String::from_utf8(text)
+            .map_err(|_| RecoverError::BadConfig(format!("{APPLIANCE_CONFIG} is not UTF-8")))
+            .and_then(|t| {
+                appconfig::Config::from_toml(&t, std::path::Path::new(APPLIANCE_CONFIG))
+                    .map(|_| t)
+                    .map_err(|err| RecoverError::BadConfig(err.to_string()))
+            })?;
+        placer.place(set, &root, &dest, e, &mut checked.as_bytes())?;
+    } else {
+        placer.place(set, &root, &dest, e, data)?;
+    }
     report.detail(format!("  {}", dest.display()));
     Ok(true)
 }

@@ -61,6 +61,15 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
             );
             log::info!("{line}");
             report.info(line);
+            if o.destinations
+                .iter()
+                .any(|d| d.ends_with(recover::apply::APPLIANCE_CONFIG))
+            {
+                report.info(
+                    "The restored appliance configuration applies at the next boot, or now with \
+                     appctl accounts, appctl hostname and appctl network apply.",
+                );
+            }
             if o.applied.superseded > 0 {
                 report.detail(format!(
                     "{} entries of the full backup were superseded by the differential",

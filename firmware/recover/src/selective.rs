@@ -13,6 +13,7 @@ use crate::place::{Mode, PlaceStats, Placer};
 use crate::report::Reporter;
 use crate::selection::Target;
 use crate::targets::Targets;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -115,9 +116,15 @@ pub fn restore_selected(
         &opts.stop,
     )?;
     outcome.placed = placer.finish()?;
-    // On disk before we say it is done.
-    for root in [&opts.targets.store, &opts.targets.cfgdir] {
-        if let Ok(d) = std::fs::File::open(root) {
+    // On disk before we say it is done (each file system written to, once).
+    let mut synced = Vec::new();
+    for t in targets {
+        let root = opts.targets.dest(&t.path).0;
+        if let Ok(d) = std::fs::File::open(&root)
+            && let Ok(m) = d.metadata()
+            && !synced.contains(&m.dev())
+        {
+            synced.push(m.dev());
             let _ = nix::unistd::syncfs(&d);
         }
     }

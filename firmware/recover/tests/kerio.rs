@@ -516,3 +516,41 @@ fn help_and_option_errors() {
     let (ok, _, stderr) = run(&["-l", s(&empty)]);
     assert!(!ok && stderr.contains("no complete backup set"), "{stderr}");
 }
+
+#[test]
+fn an_appliance_configuration_this_firmware_cannot_run_is_not_restored() {
+    let fx = Fixture::new(256 << 10);
+    std::fs::write(
+        fx.data.join("config/appliance.toml"),
+        "[network]\nmode = \"static\"\n",
+    )
+    .expect("config");
+    fx.full(NOW);
+    let live = fx.path("live");
+    std::fs::create_dir_all(live.join("config")).expect("mkdir");
+    std::fs::write(live.join("config/appliance.toml"), b"# current\n").expect("current");
+    let (ok, _, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.sets)]);
+    assert!(
+        !ok && stderr.contains("configuration cannot be used"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(live.join("config/appliance.toml")).expect("kept"),
+        b"# current\n"
+    );
+    // A good one is restored, with a word on when it applies.
+    std::fs::write(
+        fx.data.join("config/appliance.toml"),
+        "[system]\nhostname = \"restored\"\n",
+    )
+    .expect("config");
+    fx.write(&fx.options(BackupType::Copy, NOW + 60));
+    let (ok, stdout, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.sets)]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("applies at the next boot"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(live.join("config/appliance.toml"))
+            .expect("restored")
+            .contains("restored")
+    );
+}

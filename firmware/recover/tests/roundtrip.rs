@@ -201,3 +201,89 @@ fn a_folder_means_its_newest_restore_point() {
         b"after the full"
     );
 }
+
+/// The proof that a selective restore reads only the index and its range:
+/// every other byte of the set is overwritten, and the mailbox still comes
+/// back (while --verify, which reads everything, refuses the set).
+#[test]
+fn a_selective_restore_reads_only_the_index_and_its_range() {
+    let fx = Fixture::new(3 << 20);
+    let out = fx.full(NOW);
+    // The smallest mailbox, so most of the set is someone else's.
+    let mut users: Vec<(usize, String, String)> = Vec::new();
+    for dom in std::fs::read_dir(fx.data.join("store/mail")).expect("mail") {
+        let dom = dom.expect("domain");
+        for user in std::fs::read_dir(dom.path()).expect("users") {
+            let user = user.expect("user");
+            users.push((
+                snapshot(&user.path(), &[]).len(),
+                dom.file_name().to_string_lossy().into_owned(),
+                user.file_name().to_string_lossy().into_owned(),
+            ));
+        }
+    }
+    users.sort();
+    let (_, d, u) = users.into_iter().find(|x| x.0 > 3).expect("a mailbox");
+    let user_rel = format!("store/mail/{d}/{u}");
+    let expected = subtree(&snapshot(&fx.data, &SKIP), &user_rel);
+    let reader = backupset::SetReader::open(&fx.sets, &out.name.tar_name()).expect("open");
+    let summary = reader.summary().expect("summary");
+    let range = reader
+        .find(&user_rel)
+        .expect("index")
+        .expect("the user's line");
+    let path = fx.set_path(&out);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let len = bytes.len() as u64;
+    // Kept: the version's header and text, the user's range, the index, and
+    // the summary with the end-of-archive blocks.
+    let keep = [
+        0..1024,
+        range.start..range.end,
+        summary.index_offset - 512..summary.index_offset + summary.index_size + 512,
+        len - 4096..len,
+    ];
+    let mut spoiled = 0u64;
+    for (i, b) in bytes.iter_mut().enumerate() {
+        if !keep.iter().any(|r| r.contains(&(i as u64))) {
+            *b = 0xA5;
+            spoiled += 1;
+        }
+    }
+    assert!(spoiled > len * 8 / 10, "{spoiled} of {len} bytes spoiled");
+    std::fs::write(&path, &bytes).expect("write");
+
+    let tmp = fx.path("user");
+    let (ok, stdout, stderr) = run(&[
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-m",
+        "mail",
+        "-s",
+        tmp.to_str().expect("utf-8"),
+        path.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    assert_same(
+        &expected,
+        &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
+    );
+    let (ok, _, stderr) = run(&[
+        "--verify",
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-m",
+        "mail",
+        "-s",
+        fx.path("v").to_str().expect("utf-8"),
+        path.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        !ok && stderr.contains("does not match its .md5 file"),
+        "{stderr}"
+    );
+}
