@@ -88,7 +88,9 @@ fn place_entry(
     } else {
         placer.place(set, &root, &dest, e, data)?;
     }
-    report.detail(format!("  {}", dest.display()));
+    if report.verbosity() >= crate::report::Verbosity::Verbose {
+        report.detail(format!("  {}", dest.display()));
+    }
     Ok(true)
 }
 

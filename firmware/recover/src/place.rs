@@ -19,8 +19,6 @@ use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
-use std::thread::JoinHandle;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Size of the copy buffer for file data.
@@ -60,7 +58,6 @@ pub struct Placer {
     /// file there is written in place, without a temporary name.
     made_dirs: HashSet<PathBuf>,
     pid: u32,
-    writeback: Option<Writeback>,
     dirs: Vec<DirMeta>,
     buf: Vec<u8>,
     tmp_seq: u64,
@@ -95,55 +92,6 @@ pub fn link_stays_inside(link_rel: &str, target: &str) -> bool {
     true
 }
 
-/// Starts writing staged files to disk as soon as they are complete, on a
-/// thread of its own: the disk works while the next files are unpacked,
-/// and the sync before the commit waits only for the last ones.
-struct Writeback {
-    tx: Option<SyncSender<File>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Writeback {
-    fn start() -> Writeback {
-        let (tx, rx) = sync_channel::<File>(256);
-        let thread = std::thread::spawn(move || {
-            for f in rx {
-                use std::os::fd::AsRawFd;
-                // SAFETY: a plain system call on a descriptor `f` keeps
-                // open; no memory is passed.
-                let _ = unsafe {
-                    nix::libc::sync_file_range(
-                        f.as_raw_fd(),
-                        0,
-                        0,
-                        nix::libc::SYNC_FILE_RANGE_WRITE,
-                    )
-                };
-            }
-        });
-        Writeback {
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    /// Hands a written file over (it is closed once its writeback started).
-    fn send(&self, f: File) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(f);
-        }
-    }
-}
-
-impl Drop for Writeback {
-    fn drop(&mut self) {
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn lstat(p: &Path) -> Option<fs::Metadata> {
     fs::symlink_metadata(p).ok()
 }
@@ -164,7 +112,6 @@ impl Placer {
             known_dirs: HashSet::new(),
             made_dirs: HashSet::new(),
             pid: std::process::id(),
-            writeback: (mode == Mode::Fresh).then(Writeback::start),
             dirs: Vec::new(),
             buf: vec![0; COPY_BUFFER],
             tmp_seq: 0,
@@ -340,12 +287,7 @@ impl Placer {
                 let _ = fs::remove_file(&path);
                 Err(e)
             }
-            Ok(()) => {
-                if let Some(w) = &self.writeback {
-                    w.send(f);
-                }
-                Ok(())
-            }
+            Ok(()) => Ok(()),
         }
     }
 
@@ -441,8 +383,6 @@ impl Placer {
     /// a folder changes its time, and a read-only folder could not be
     /// filled).
     pub fn finish(&mut self) -> Result<PlaceStats, RecoverError> {
-        // Every file handed to the writeback thread is closed first.
-        self.writeback = None;
         for d in self.dirs.drain(..).rev() {
             let f = match OpenOptions::new()
                 .read(true)
