@@ -64,6 +64,8 @@ pub enum RecoverError {
     Unfinished(String),
     #[error("interrupted")]
     Interrupted,
+    #[error("interrupted before the restored data was committed: nothing was changed")]
+    InterruptedNothingChanged,
 }
 
 impl RecoverError {

@@ -134,10 +134,14 @@ pub fn finish_leftovers(cfgdir: &Path, report: &Reporter) -> Result<Option<Strin
             let p = st.join(sub);
             if fs::symlink_metadata(&p).is_ok() {
                 if finished.is_none() {
-                    report.info(format!(
-                        "Removing {} left by an interrupted restore (the old data was never touched)",
-                        p.display()
-                    ));
+                    report.info(if sub == "new" {
+                        format!(
+                            "Removing {} left by an interrupted restore (the old data was never touched)",
+                            p.display()
+                        )
+                    } else {
+                        format!("Removing {} (data an earlier restore replaced)", p.display())
+                    });
                 }
                 bak::remove_any(&p)?;
             }
@@ -227,7 +231,10 @@ pub fn restore_whole(
         }
     }
 
-    let result = stage_and_swap(chain, opts, &stage_dirs, report, &mut outcome);
+    let result = match stage_and_swap(chain, opts, &stage_dirs, report, &mut outcome) {
+        Err(RecoverError::Interrupted) => Err(RecoverError::InterruptedNothingChanged),
+        other => other,
+    };
     match &result {
         Ok(()) => {}
         Err(RecoverError::Unfinished(_)) => {
@@ -432,10 +439,16 @@ fn stage_and_swap(
             }
         }
     }
+    // The restore is done; what is left is housekeeping (the next run or
+    // boot retries it), so a failure here is only a warning.
     report.info("Removing the replaced data");
     for st in stage_dirs {
         for sub in ["new", "old", "trash"] {
-            bak::remove_any(&st.join(sub))?;
+            if let Err(e) = bak::remove_any(&st.join(sub)) {
+                outcome
+                    .warnings
+                    .push(format!("removing the replaced data: {e}"));
+            }
         }
         if st.ends_with(".recover") {
             let _ = fs::remove_dir(st);

@@ -417,3 +417,37 @@ fn a_crash_before_the_commit_leaves_the_old_data_and_after_it_the_new() {
     let (ok, stdout, _) = run(&["--resume", "-c", s(&sys.cur)]);
     assert!(ok && stdout.is_empty(), "{stdout}");
 }
+
+#[test]
+fn ctrl_c_before_the_commit_changes_nothing() {
+    let sys = System::new();
+    let before = sys.data_now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recover"))
+        .args(["-c", s(&sys.cur), "-s", sys.store(), s(&sys.fx.sets)])
+        .env("RECOVER_TEST_PAUSE", "staged:3")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    for line in lines.by_ref() {
+        if line.expect("line").contains("(test) pausing") {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("interrupted before the restored data was committed: nothing was changed"),
+        "{stderr}"
+    );
+    assert_same(&before, &sys.data_now());
+    assert_eq!(all_paths(&sys.cur.join("state/recover")), ["lock"]);
+}
