@@ -54,7 +54,7 @@ pub struct Placer {
     as_root: bool,
     /// Folders this run made or checked to be real folders (not links).
     known_dirs: HashSet<PathBuf>,
-    /// Folders this run made: nothing of the old data is in them, so a
+    /// Folders a merge made: nothing of the old data is in them, so a
     /// file there is written in place, without a temporary name.
     made_dirs: HashSet<PathBuf>,
     pid: u32,
@@ -162,7 +162,9 @@ impl Placer {
                 None => match fs::create_dir(&p) {
                     Ok(()) => {
                         let _ = fs::set_permissions(&p, fs::Permissions::from_mode(0o700));
-                        self.made_dirs.insert(p.clone());
+                        if self.mode == Mode::Merge {
+                            self.made_dirs.insert(p.clone());
+                        }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
                     Err(e) => return Err(RecoverError::io(&p, e)),
@@ -214,11 +216,15 @@ impl Placer {
                 Some(_) => {
                     remove_any(dest)?;
                     fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?;
-                    self.made_dirs.insert(dest.to_path_buf());
+                    if self.mode == Mode::Merge {
+                        self.made_dirs.insert(dest.to_path_buf());
+                    }
                 }
                 None => {
                     fs::create_dir(dest).map_err(|err| RecoverError::io(dest, err))?;
-                    self.made_dirs.insert(dest.to_path_buf());
+                    if self.mode == Mode::Merge {
+                        self.made_dirs.insert(dest.to_path_buf());
+                    }
                 }
             }
             self.known_dirs.insert(dest.to_path_buf());
