@@ -14,7 +14,10 @@ const NAME: &str = "mail-F20260101T000000Z.tar";
 
 fn md5_hex(data: &[u8]) -> String {
     use md5::Digest;
-    md5::Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -13,7 +13,10 @@ const NAME: &str = "mail-F20260101T000000Z.tar";
 
 fn md5_hex(data: &[u8]) -> String {
     use md5::Digest;
-    md5::Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn header(name: &str, kind: u8, size: u64) -> Vec<u8> {
@@ -46,10 +49,22 @@ fuzz_target!(|data: &[u8]| {
         ".version.txt",
         b"started=2026-01-01 00:00:00\nversion=f\nhostname=mail\ntype=full\nformat=1\nbody_window_hours=24\n",
     );
-    for d in ["@backup", "@backup/store", "@backup/store/mail", "@backup/store/mail/a.com", "@backup/store/mail/a.com/bob", "@backup/store/mail/a.com/bob/INBOX", "@backup/store/mail/a.com/bob/INBOX/cur"] {
+    for d in [
+        "@backup",
+        "@backup/store",
+        "@backup/store/mail",
+        "@backup/store/mail/a.com",
+        "@backup/store/mail/a.com/bob",
+        "@backup/store/mail/a.com/bob/INBOX",
+        "@backup/store/mail/a.com/bob/INBOX/cur",
+    ] {
         set.extend(header(&format!("{d}/"), b'5', 0));
     }
-    file(&mut set, "@backup/store/mail/a.com/bob/INBOX/cur/1", b"Subject: x\n\nbody\n");
+    file(
+        &mut set,
+        "@backup/store/mail/a.com/bob/INBOX/cur/1",
+        b"Subject: x\n\nbody\n",
+    );
     file(&mut set, "@backup/config/users.cfg", b"<users/>\n");
     let at = file(&mut set, ".index.txt", index);
     let summary = format!(
@@ -69,10 +84,22 @@ fuzz_target!(|data: &[u8]| {
     let mut report = Reporter::quiet();
     for (action, d, u, f, m) in [
         (Action::List, None, None, None, None),
-        (Action::List, Some("a.com"), Some("bob"), Some("INBOX"), None),
+        (
+            Action::List,
+            Some("a.com"),
+            Some("bob"),
+            Some("INBOX"),
+            None,
+        ),
         (Action::Restore, Some("a.com"), Some("bob"), None, None),
         (Action::Restore, None, Some("bob"), None, None),
-        (Action::Restore, None, None, None, Some(vec![recover::Part::Cfg, recover::Part::Mail])),
+        (
+            Action::Restore,
+            None,
+            None,
+            None,
+            Some(vec![recover::Part::Cfg, recover::Part::Mail]),
+        ),
     ] {
         let request = Request {
             action,
@@ -96,7 +123,10 @@ fuzz_target!(|data: &[u8]| {
     }
     // Index lines on their own.
     if let Ok(text) = std::str::from_utf8(index) {
-        let entries: Vec<_> = text.lines().filter_map(|l| backupset::IndexEntry::parse(l).ok()).collect();
+        let entries: Vec<_> = text
+            .lines()
+            .filter_map(|l| backupset::IndexEntry::parse(l).ok())
+            .collect();
         let idx = recover::index::SetIndex::from_entries(entries);
         let _ = idx.children(".");
         let _ = idx.range_for("store/mail/a.com/bob", false);

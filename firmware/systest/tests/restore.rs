@@ -114,13 +114,20 @@ fn whole_system_restore_onto_a_fresh_unit_and_power_cuts_during_it() {
         )
         .expect("recover --system");
     assert!(out.contains("the restored data is in place"), "{out}");
-    assert!(out.contains("takes effect when the interface restarts"), "{out}");
+    assert!(
+        out.contains("takes effect when the interface restarts"),
+        "{out}"
+    );
     assert_eq!(
-        vm.ok("cat /data/config/mailserver.cfg").expect("cfg").trim(),
+        vm.ok("cat /data/config/mailserver.cfg")
+            .expect("cfg")
+            .trim(),
         r#"<config marker="from-the-old-appliance"/>"#
     );
     assert_eq!(
-        vm.ok("cat /data/license/license.key").expect("license").trim(),
+        vm.ok("cat /data/license/license.key")
+            .expect("license")
+            .trim(),
         "LICENSE of the old appliance"
     );
     assert_eq!(vm.ok(MESSAGES).expect("count").trim(), "160");
@@ -132,13 +139,17 @@ fn whole_system_restore_onto_a_fresh_unit_and_power_cuts_during_it() {
         .expect("this unit's log is kept, with the restore in it");
     vm.ok("pidof hotplugd && pidof backupd")
         .expect("services running again");
-    assert_eq!(vm.ok("ls -A /data/state/recover").expect("ls").trim(), "lock");
+    assert_eq!(
+        vm.ok("ls -A /data/state/recover").expect("ls").trim(),
+        "lock"
+    );
 
     // The host name applies at once; the old address when the interface restarts.
     assert_eq!(vm.ok("hostname").expect("hostname").trim(), "restored-mx");
     let before = vm.ok("ip -4 addr show dev eth0").expect("ip");
     assert!(before.contains("inet 10.0.2.15/24"), "{before}");
-    vm.ok("/etc/init.d/S40network restart").expect("restart the interface");
+    vm.ok("/etc/init.d/S40network restart")
+        .expect("restart the interface");
     let after = vm.ok("ip -4 addr show dev eth0").expect("ip");
     assert!(after.contains("inet 10.0.2.16/24"), "{after}");
 
