@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers that read what a USB drive or the kernel hands
-# hotplugd: the uevent parser and the superblock detection. Each target runs
+# Fuzzes the parsers that read outside input: what a USB drive or the
+# kernel hands hotplugd (the uevent parser, the superblock detection) and
+# what a restore reads (any bytes as a backup set, any index inside one). Each target runs
 # FUZZ_SECONDS (default 60). Seeds are made here with the real formatting
 # tools so the fuzzer starts from every file system the detection knows.
 #
 # cargo-fuzz needs nightly-only flags; the stable toolchain accepts them
 # with RUSTC_BOOTSTRAP=1. Needs: dosfstools exfatprogs e2fsprogs ntfs-3g fdisk.
+#
+#   FUZZ_SECONDS=60 ci/fuzz.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${FUZZ_SECONDS:-60}"
@@ -40,6 +43,18 @@ mk ntfs 16 mkntfs -F -Q -q
 truncate -s 8M "$tmp/mbr" && echo ',' | sfdisk -q "$tmp/mbr" >/dev/null && head -c 70000 "$tmp/mbr" >"$seeds/superblock/mbr"
 truncate -s 8M "$tmp/gpt" && printf 'label: gpt\n,\n' | sfdisk -q "$tmp/gpt" >/dev/null && head -c 70000 "$tmp/gpt" >"$seeds/superblock/gpt"
 
+# A small real set: its tar as a seed for the archive, its index for the index.
+mkdir -p "$seeds/set_archive" "$seeds/set_index" corpus/set_archive corpus/set_index
+(cd "$here" && cargo build -q --release --bin storegen --bin backupd)
+bin="$here/target/x86_64-unknown-linux-gnu/release"
+"$bin/storegen" generate "$tmp/data" --size 200K --seed 7 >/dev/null
+printf '[system]\nhostname = "seed"\n' >"$tmp/appliance.toml"
+"$bin/backupd" --config "$tmp/appliance.toml" --data "$tmp/data" --once full >/dev/null 2>&1
+set_tar=$(find "$tmp/data/backup" -name '*.tar' | head -n 1)
+[ -n "$set_tar" ] || { echo "no seed set was made" >&2; exit 1; }
+head -c 65536 "$set_tar" >"$seeds/set_archive/set"
+tar -xOf "$set_tar" .index.txt | head -c 8192 >"$seeds/set_index/index"
+
 status=0
 run() { # target max-len
     echo "== fuzzing $1 for ${secs}s"
@@ -48,4 +63,6 @@ run() { # target max-len
 }
 run uevent 4096
 run superblock 70000
+run set_archive 65536
+run set_index 8192
 exit $status
