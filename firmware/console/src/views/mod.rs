@@ -55,20 +55,26 @@ pub trait View {
     fn busy(&self) -> bool {
         false
     }
+    /// The view's form, when it is one: the defaults below read it.
+    fn form(&self) -> Option<&Form> {
+        None
+    }
     /// Unsaved changes that leaving would lose.
     fn dirty(&self) -> bool {
-        false
+        self.form().is_some_and(|f| f.dirty)
     }
     /// The focused field's refusal, in full.
     fn focus_error(&self) -> Option<String> {
-        None
+        self.form().and_then(focus_error)
     }
     /// What the focused field takes.
     fn focus_hint(&self) -> Option<String> {
-        None
+        self.form().and_then(focus_hint)
     }
     /// The keys that work here, for the bottom line.
-    fn keys(&self) -> String;
+    fn keys(&self) -> String {
+        self.form().map(form_keys).unwrap_or_default()
+    }
 }
 
 pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {

@@ -271,20 +271,8 @@ impl View for NetworkView {
         Nav::Stay
     }
 
-    fn dirty(&self) -> bool {
-        self.form.dirty
-    }
-
-    fn focus_error(&self) -> Option<String> {
-        super::focus_error(&self.form)
-    }
-
-    fn focus_hint(&self) -> Option<String> {
-        super::focus_hint(&self.form)
-    }
-
-    fn keys(&self) -> String {
-        super::form_keys(&self.form)
+    fn form(&self) -> Option<&Form> {
+        Some(&self.form)
     }
 }
 

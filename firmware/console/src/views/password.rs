@@ -122,12 +122,13 @@ impl View for SetPasswordView {
         }
     }
 
-    fn focus_error(&self) -> Option<String> {
-        super::focus_error(&self.form)
+    fn form(&self) -> Option<&Form> {
+        Some(&self.form)
     }
 
-    fn focus_hint(&self) -> Option<String> {
-        super::focus_hint(&self.form)
+    /// Leaving is logging out: nothing to keep.
+    fn dirty(&self) -> bool {
+        false
     }
 
     fn keys(&self) -> String {
