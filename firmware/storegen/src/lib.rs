@@ -17,6 +17,7 @@ mod layout;
 mod message;
 mod mutate;
 mod size;
+pub mod tree;
 
 pub use error::GenError;
 pub use generate::{Options, Stats, generate};
