@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
+use std::cell::Cell;
 
 #[derive(Debug, Clone)]
 pub struct Dialog {
@@ -17,7 +18,14 @@ pub struct Dialog {
     pub focus: usize,
     /// The button Esc stands for; `None` when Esc does nothing here.
     pub cancel: Option<usize>,
+    /// First text row shown (rows after wrapping), when not following.
     pub scroll: u16,
+    /// Keep the newest output in view (command output) until the operator
+    /// scrolls back.
+    pub follow: bool,
+    /// What the last drawing showed: its first row and how many rows the
+    /// wrapped text has, so scrolling starts from what is on the screen.
+    shown: Cell<(u16, u16)>,
 }
 
 /// What a key did in a dialog.
@@ -37,6 +45,8 @@ impl Dialog {
             focus: 0,
             cancel: Some(0),
             scroll: 0,
+            follow: false,
+            shown: Cell::new((0, 0)),
         }
     }
 
@@ -53,6 +63,8 @@ impl Dialog {
             focus: 0,
             cancel: Some(0),
             scroll: 0,
+            follow: false,
+            shown: Cell::new((0, 0)),
         }
     }
 
@@ -65,6 +77,8 @@ impl Dialog {
             focus: 0,
             cancel: None,
             scroll: 0,
+            follow: false,
+            shown: Cell::new((0, 0)),
         }
     }
 
@@ -73,10 +87,10 @@ impl Dialog {
         match key.code {
             KeyCode::Left | KeyCode::BackTab if n > 0 => self.focus = (self.focus + n - 1) % n,
             KeyCode::Right | KeyCode::Tab if n > 0 => self.focus = (self.focus + 1) % n,
-            KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::Down => self.scroll = (self.scroll + 1).min(self.max_scroll()),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::PageDown => self.scroll = (self.scroll + 10).min(self.max_scroll()),
+            KeyCode::Up => self.scroll_to(self.shown.get().0.saturating_sub(1)),
+            KeyCode::Down => self.scroll_to(self.shown.get().0.saturating_add(1)),
+            KeyCode::PageUp => self.scroll_to(self.shown.get().0.saturating_sub(10)),
+            KeyCode::PageDown => self.scroll_to(self.shown.get().0.saturating_add(10)),
             KeyCode::Enter | KeyCode::Char(' ') => {
                 if let Some(b) = self.buttons.get(self.focus) {
                     return DialogEvent::Chosen(b);
@@ -92,30 +106,26 @@ impl Dialog {
         DialogEvent::Nothing
     }
 
-    fn max_scroll(&self) -> u16 {
-        self.lines.len().saturating_sub(1).min(u16::MAX as usize) as u16
+    /// Scrolls by hand: the view stops following new output.
+    fn scroll_to(&mut self, row: u16) {
+        let rows = self.shown.get().1;
+        self.scroll = row.min(rows.saturating_sub(1));
+        self.follow = false;
     }
 
     /// Adds lines at the end and keeps the newest in view (command output).
-    pub fn append(&mut self, lines: impl IntoIterator<Item = Line<'static>>, visible: u16) {
+    pub fn append(&mut self, lines: impl IntoIterator<Item = Line<'static>>) {
         self.lines.extend(lines);
-        self.scroll = self
-            .lines
-            .len()
-            .saturating_sub(visible as usize)
-            .min(u16::MAX as usize) as u16;
+        self.follow = true;
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect) {
         // The full width of the screen's body: nothing of the form shows beside it.
         let width = area.width;
-        // Rows the text takes once wrapped inside the borders.
-        let inner_width = usize::from(width.saturating_sub(2)).max(1);
-        let text_rows: usize = self
-            .lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner_width).max(1))
-            .sum();
+        // Rows the text takes once wrapped inside the borders, counted by
+        // the same word wrapping that draws it.
+        let text = Paragraph::new(self.lines.clone()).wrap(Wrap { trim: false });
+        let text_rows = text.line_count(width.saturating_sub(2).max(1));
         let text_rows = u16::try_from(text_rows).unwrap_or(u16::MAX);
         let wanted = text_rows
             .saturating_add(2)
@@ -147,12 +157,14 @@ impl Dialog {
                 )),
             )
         };
-        frame.render_widget(
-            Paragraph::new(self.lines.clone())
-                .wrap(Wrap { trim: false })
-                .scroll((self.scroll, 0)),
-            text_area,
-        );
+        // Following: the last rows of the wrapped text fill the area.
+        let scroll = if self.follow {
+            text_rows.saturating_sub(text_area.height)
+        } else {
+            self.scroll
+        };
+        self.shown.set((scroll, text_rows));
+        frame.render_widget(text.scroll((scroll, 0)), text_area);
         if let Some(row) = button_row {
             let mut spans = Vec::new();
             for (i, b) in self.buttons.iter().enumerate() {
@@ -172,6 +184,35 @@ impl Dialog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn draw(d: &Dialog) -> String {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        t.draw(|f| d.render(f, f.area())).expect("draw");
+        let buf = t.backend().buffer();
+        (0..24)
+            .map(|y| (0..80).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Long output lines wrap; the newest line stays in view all the same,
+    /// and scrolling back by hand stops the following.
+    #[test]
+    fn output_follows_the_newest_line_even_when_lines_wrap() {
+        let mut d = Dialog::busy("Restore", vec![]);
+        for i in 0..40 {
+            d.append([Line::from(format!("line {i:02} {}", "x".repeat(100)))]);
+        }
+        d.append([Line::from("Restore finished")]);
+        let screen = draw(&d);
+        assert!(screen.contains("Restore finished"), "{screen}");
+        d.handle_key(KeyCode::PageUp.into());
+        let screen = draw(&d);
+        assert!(!screen.contains("Restore finished"), "{screen}");
+        assert!(!d.follow);
+    }
 
     #[test]
     fn esc_is_cancel_and_enter_takes_the_focused_button() {

@@ -16,8 +16,6 @@ pub struct JobView {
     job: Job,
     pub dialog: Dialog,
     done: Option<bool>,
-    /// Text rows the pop-up shows at 80x24, to keep the newest output in view.
-    rows: u16,
 }
 
 impl JobView {
@@ -26,7 +24,6 @@ impl JobView {
             job,
             dialog: Dialog::busy(title, first),
             done: None,
-            rows: 14,
         }
     }
 
@@ -39,7 +36,7 @@ impl JobView {
             .map(|l| ui::text_line(&l, Style::default()))
             .collect();
         if !lines.is_empty() {
-            self.dialog.append(lines, self.rows);
+            self.dialog.append(lines);
             let excess = self.dialog.lines.len().saturating_sub(MAX_LINES);
             self.dialog.lines.drain(..excess);
         }
@@ -54,7 +51,7 @@ impl JobView {
         } else {
             ui::text_line(&format!("{on_failure} ({status})"), ui::error())
         };
-        self.dialog.append([Line::from(""), verdict], self.rows);
+        self.dialog.append([Line::from(""), verdict]);
         self.dialog.buttons = vec!["Close"];
         self.dialog.cancel = Some(0);
         Some(ok)
