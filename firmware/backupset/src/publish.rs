@@ -31,26 +31,6 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
-/// MD5 of a file read back from its storage: the cached pages are dropped
-/// first (the file was fsynced), so the bytes come from the device or
-/// server rather than from memory.
-pub fn read_back_md5(path: &Path, cancel: &AtomicBool) -> Result<[u8; 16], SetError> {
-    let mut f = File::open(path).map_err(io_at(path))?;
-    let _ = nix::fcntl::posix_fadvise(
-        &f,
-        0,
-        0,
-        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-    );
-    let _ = nix::fcntl::posix_fadvise(
-        &f,
-        0,
-        0,
-        nix::fcntl::PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL,
-    );
-    md5_of_reader(&mut f, path, cancel)
-}
-
 pub(crate) fn md5_of_reader(
     f: &mut impl Read,
     path: &Path,

@@ -1,6 +1,7 @@
 //! Writing a set: scan → hash → write on three threads, then read back,
 //! publish and (for a full) commit the state a differential needs.
 
+mod readback;
 mod scan;
 mod sink;
 
@@ -228,7 +229,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let (scanned, digests, joined_writer, read_back) = std::thread::scope(|s| {
         let hasher = s.spawn(move || sink::hasher(hash_rx, hash_tx, volume_size));
         let writer = s.spawn(move || sink::writer(write_rx, free_tx, out));
-        let checker = s.spawn(|| sink::read_back(back_rx, &opts.cancel));
+        let checker = s.spawn(|| readback::read_back(back_rx, &opts.cancel));
         let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
             .and_then(|sc| sc.run(&version.to_text()));
         let hashed = hasher.join();

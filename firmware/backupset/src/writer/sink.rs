@@ -1,5 +1,6 @@
 //! The two stages after the scanner: one thread hashes each volume's bytes
-//! (MD5), another writes them to the volume files. Buffers travel scanner →
+//! (MD5), another writes them to the volume files and hands what is durable
+//! to the read-back check ([`super::readback`]). Buffers travel scanner →
 //! hasher → writer and back to the scanner through a free list, so memory
 //! stays at a fixed number of buffers whatever the store size.
 
@@ -196,7 +197,6 @@ impl VolumeWriter {
     /// Cuts a segment at the current end, starts its writeback, and hands
     /// older durable segments to the check.
     fn segment(&mut self, size: u64) {
-        let verify = self.read_back.is_some();
         let Some(cur) = self.current.as_mut() else {
             return;
         };
@@ -206,14 +206,15 @@ impl VolumeWriter {
         let (start, len) = (cur.cut, size - cur.cut);
         cur.cut = size;
         sync_range(&cur.file, start, len, false);
-        if verify {
-            cur.pending.push_back((start, len));
-            self.segment_more();
-        }
+        cur.pending.push_back((start, len));
+        self.segment_more();
     }
 
     /// Waits for the oldest segments beyond the lag to be durable, drops
-    /// them from the cache and hands them to the check.
+    /// them from the cache and hands them to the check. Dropped with or
+    /// without the check: a nightly set is not read again soon, and left
+    /// cached it would push the mail store's own pages out (and the page
+    /// reclaim that follows costs the writer as much system time as MD5).
     fn segment_more(&mut self) {
         loop {
             let Some(cur) = self.current.as_mut() else {
@@ -287,65 +288,6 @@ impl VolumeWriter {
         self.read_back = None;
         r
     }
-}
-
-/// The read-back check: reads every range handed over (in order) from the
-/// storage and hashes each volume. Returns the volumes' digests.
-pub fn read_back(
-    rx: std::sync::mpsc::Receiver<ReadBack>,
-    cancel: &std::sync::atomic::AtomicBool,
-) -> Result<Vec<[u8; 16]>, SetError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut digests = Vec::new();
-    let mut current: Option<(u32, File, u64, Md5)> = None;
-    let mut buf = vec![0u8; 1 << 20];
-    for r in rx {
-        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(SetError::Cancelled);
-        }
-        if current.as_ref().is_none_or(|c| c.0 != r.volume) {
-            if let Some((_, _, _, h)) = current.take() {
-                digests.push(h.finalize().into());
-            }
-            if r.volume as usize != digests.len() {
-                return Err(SetError::Internal("read-back volumes out of order".into()));
-            }
-            let f = File::open(&r.path).map_err(io_at(&r.path))?;
-            current = Some((r.volume, f, 0, Md5::new()));
-        }
-        let Some((_, f, next, h)) = current.as_mut() else {
-            continue;
-        };
-        if r.start != *next {
-            return Err(SetError::Internal("read-back ranges out of order".into()));
-        }
-        f.seek(SeekFrom::Start(r.start)).map_err(io_at(&r.path))?;
-        let mut left = r.len;
-        while left > 0 {
-            let want = left.min(buf.len() as u64) as usize;
-            let n = match f.read(&mut buf[..want]) {
-                Ok(0) => {
-                    return Err(SetError::io(
-                        &r.path,
-                        std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "shorter when read back",
-                        ),
-                    ));
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(SetError::io(&r.path, e)),
-            };
-            h.update(&buf[..n]);
-            left -= n as u64;
-        }
-        *next += r.len;
-    }
-    if let Some((_, _, _, h)) = current.take() {
-        digests.push(h.finalize().into());
-    }
-    Ok(digests)
 }
 
 /// The writer thread's loop.
