@@ -6,7 +6,10 @@
 #   - our full backup     backupd --once full (writes, fsyncs, reads the set
 #                         back from the disk, publishes), and without the
 #                         read-back (--no-verify) to show what it costs
-#   - our differential    after storegen changes 1 % of the messages
+#   - our differential    after storegen changes 1 % of the messages, and a
+#                         bare stat walk of the same tree (find -printf of
+#                         size, times, mode, owner): the floor for finding
+#                         changes by metadata
 #   - peak RSS of backupd (/usr/bin/time -v)
 # and the ratios the issue sets as goals: full >= 2x faster than the GNU
 # pipeline, within 1.3x of MD5 alone, differential < 5 % of the full,
@@ -46,6 +49,12 @@ seconds() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+# What every change check by metadata pays: one stat per entry.
+stat_walk() {
+	find "$1" \( -path "$1/backup" -o -path "$1/state" \) -prune -o \
+		-printf '%s %T@ %C@ %m %U %G %p\n'
+}
 
 gnu_pipeline() {
 	tar -cf - -C "$1" --exclude=./backup --exclude=./restore --exclude=./state . |
@@ -96,8 +105,9 @@ for size in "${sizes[@]}"; do
 
 	# Each step runs $repeat times; the fastest run counts (the machine is shared).
 	min() { printf '%s\n' "$@" | sort -g | head -1; }
-	gnu_runs=() gnus_runs=() md5_runs=() dd_runs=()
+	gnu_runs=() gnus_runs=() md5_runs=() dd_runs=() walk_runs=()
 	for _ in $(seq "$repeat"); do
+		walk_runs+=("$(seconds stat_walk "$root")")
 		gnu_runs+=("$(seconds gnu_pipeline "$root")")
 		md5_runs+=("$(seconds md5sum "$work/gnu.tar")")
 		rm -f "$work/gnu.tar"
@@ -108,6 +118,7 @@ for size in "${sizes[@]}"; do
 	gnus=$(min "${gnus_runs[@]}")
 	md5=$(min "${md5_runs[@]}")
 	ddw=$(min "${dd_runs[@]}")
+	walk=$(min "${walk_runs[@]}")
 	tar_bytes=$(stat -c %s "$work/gnu.tar")
 	rm -f "$work/gnu.tar"
 
@@ -147,7 +158,9 @@ for size in "${sizes[@]}"; do
 	echo "disk: write + fsync as much  ${ddw} s   (dd conv=fsync)"
 	echo "backupd full (read back)     ${full} s   GNU/ours $(ratio "$gnu" "$full")x (synced $(ratio "$gnus" "$full")x)   ours/MD5 $(ratio "$full" "$md5")x"
 	echo "backupd full (no read-back)  ${nover} s   GNU/ours $(ratio "$gnu" "$nover")x (synced $(ratio "$gnus" "$nover")x)   ours/MD5 $(ratio "$nover" "$md5")x"
-	echo "backupd differential (1 %)   ${diff} s   $(awk -v d="$diff" -v f="$full" 'BEGIN { printf "%.1f", 100 * d / f }') % of the full"
+	pct() { awk -v d="$1" -v f="$full" 'BEGIN { printf "%.1f", 100 * d / f }'; }
+	echo "backupd differential (1 %)   ${diff} s   $(pct "$diff") % of the full"
+	echo "stat walk (find -printf)     ${walk} s   $(pct "$walk") % of the full: the floor for finding changes by metadata"
 	echo "backupd peak RSS             $((rss / 1024)) MiB ($rss KiB)"
 	echo "  full: $full_msg"
 	echo "  diff: $diff_msg"
