@@ -352,10 +352,20 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
 #[test]
 fn ftpd_is_sent_sighup_after_a_save() {
     let mut rig = Rig::new(Some(&configured()));
-    let mut ftpd = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("spawn a stand-in ftpd");
+    let mut stand_in = std::process::Command::new("sleep");
+    stand_in.arg("30");
+    // Under nohup SIGHUP is ignored, and sleep(1) would inherit that.
+    // SAFETY: only async-signal-safe signal(2) runs between fork and exec.
+    unsafe {
+        use nix::sys::signal::{SigHandler, Signal, signal};
+        use std::os::unix::process::CommandExt;
+        stand_in.pre_exec(|| {
+            signal(Signal::SIGHUP, SigHandler::SigDfl)
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut ftpd = stand_in.spawn().expect("spawn a stand-in ftpd");
     std::fs::write(rig.path("ftpd.pid"), format!("{}\n", ftpd.id())).expect("pid file");
     rig.key(KeyCode::Char('2'));
     rig.focus("FTP Access List");
