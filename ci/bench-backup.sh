@@ -37,19 +37,6 @@ cargo build -q --release -p backupd -p storegen
 bin="$REPO/target/x86_64-unknown-linux-gnu/release"
 now=$(date +%s)
 
-# seconds of a command, wall clock (stdout of the command discarded); the
-# disk is flushed first so no step pays for the previous one's writeback
-seconds() {
-	local t0 t1
-	sync
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-
 # What every change check by metadata pays: one stat per entry.
 stat_walk() {
 	find "$1" \( -path "$1/backup" -o -path "$1/state" \) -prune -o \

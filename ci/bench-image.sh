@@ -13,7 +13,6 @@ raw=$(stat -c %s out/appliance.img)
 alloc=$(($(stat -c %b out/appliance.img) * $(stat -c %B out/appliance.img)))
 xz_size=$(xz -T2 -6 -c out/appliance.img | wc -c)
 rootfs=$(stat -c %s build/images/rootfs.squashfs)
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 echo "image: $(mib "$raw") raw, $(mib "$alloc") allocated (sparse), $(mib "$xz_size") xz -6"
 echo "rootfs slot: $(mib "$rootfs") squashfs (gzip)"
 cargo run -q --release -p systest --example bench_boot -- "${1:-3}"

@@ -43,14 +43,6 @@ cargo build -q --release -p backupd -p storegen -p recover
 bin="$REPO/target/x86_64-unknown-linux-gnu/release"
 now=$(date +%s)
 
-seconds() {
-	local t0 t1
-	sync
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
 # best of BENCH_RUNS runs of a command (with `prepare` run untimed before each)
 best() {
 	local prepare=$1 b="" t i
@@ -62,8 +54,6 @@ best() {
 	done
 	echo "$b"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 # Drops the set's pages from the page cache (only that file's).
 drop_set_cache() {

@@ -46,3 +46,19 @@ apt_install() {
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
+
+# ---- for the benchmark scripts ----
+
+# Seconds a command takes, wall clock, its stdout discarded; the disk is
+# flushed first so no step pays for the previous one's writeback.
+seconds() {
+	local t0 t1
+	sync
+	t0=$(date +%s.%N)
+	"$@" >/dev/null
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }

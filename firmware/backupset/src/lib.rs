@@ -15,6 +15,8 @@
 //!   [`extract()`]: a safe applier for whole sets or subtrees.
 //! - [`verdict`]: which sets in a folder were checked against their `.md5`
 //!   since their files last changed.
+//! - `testing` (feature `test-support`): generated stores written as sets
+//!   and checked with the stock tools, for this crate's tests and others'.
 
 pub mod catalog;
 mod error;
@@ -29,6 +31,8 @@ pub mod reader;
 pub mod retention;
 pub mod state;
 pub mod tarfmt;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod timefmt;
 pub mod verdict;
 pub mod window;

@@ -215,13 +215,13 @@ fn huge_headers_are_refused() {
 
 #[test]
 fn damaged_real_sets_are_refused() {
-    let fx = Fixture::new(1 << 20);
+    let fx = fixture(1 << 20);
     let o = fx.full(NOW);
     let a = Arena::new();
     let set = a.sets.join(o.name.tar_name());
     std::fs::copy(fx.set_path(&o), &set).expect("copy");
     std::fs::copy(
-        fx.sets.join(o.name.md5_name()),
+        fx.dest.join(o.name.md5_name()),
         a.sets.join(o.name.md5_name()),
     )
     .expect("md5");
@@ -328,7 +328,7 @@ fn damaged_real_sets_are_refused() {
 
 #[test]
 fn names_that_are_not_utf8_in_the_current_data_are_kept_or_moved_whole() {
-    let fx = Fixture::new(512 << 10);
+    let fx = fixture(512 << 10);
     fx.full(NOW);
     let cur = fx.path("cur");
     std::fs::create_dir_all(cur.join("store/mail")).expect("mkdir");
@@ -343,7 +343,7 @@ fn names_that_are_not_utf8_in_the_current_data_are_kept_or_moved_whole() {
         s(&cur),
         "-s",
         s(&cur.join("store")),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     assert_eq!(
@@ -368,7 +368,7 @@ fn names_that_are_not_utf8_in_the_current_data_are_kept_or_moved_whole() {
         &u,
         "-s",
         s(&cur.join("store")),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     assert_eq!(
@@ -384,7 +384,7 @@ fn names_that_are_not_utf8_in_the_current_data_are_kept_or_moved_whole() {
 
 #[test]
 fn links_in_the_live_target_are_never_followed() {
-    let fx = Fixture::new(512 << 10);
+    let fx = fixture(512 << 10);
     fx.full(NOW);
     let (d, u) = some_user(&fx.data);
     let a = Arena::new();
@@ -392,7 +392,7 @@ fn links_in_the_live_target_are_never_followed() {
     // A link where the user's domain folder would be: refused, not followed.
     std::fs::create_dir_all(store.join("mail")).expect("mkdir");
     std::os::unix::fs::symlink(&a.outside, store.join(format!("mail/{d}"))).expect("link");
-    let (ok, _, stderr) = run(&["-d", &d, "-u", &u, "-s", s(&store), s(&fx.sets)]);
+    let (ok, _, stderr) = run(&["-d", &d, "-u", &u, "-s", s(&store), s(&fx.dest)]);
     assert!(
         !ok && stderr.contains("never writes through links"),
         "{stderr}"
@@ -410,7 +410,7 @@ fn links_in_the_live_target_are_never_followed() {
     std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
     std::fs::write(a.outside.join("victim"), b"victim").expect("victim");
     std::os::unix::fs::symlink(a.outside.join("victim"), &dest).expect("link");
-    let (ok, _, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&store), s(&fx.sets)]);
+    let (ok, _, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&store), s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert_eq!(
         std::fs::read(a.outside.join("victim")).expect("victim"),

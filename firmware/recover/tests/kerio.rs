@@ -27,7 +27,7 @@ fn live_copy(fx: &Fixture, name: &str) -> PathBuf {
 
 /// A set with the body window on (most messages headers only).
 fn windowed() -> (Fixture, backupset::Outcome) {
-    let fx = Fixture::new(2 << 20);
+    let fx = fixture(2 << 20);
     let mut o = fx.options(BackupType::Full, NOW);
     o.body_window_hours = 24;
     let out = fx.write(&o);
@@ -37,10 +37,10 @@ fn windowed() -> (Fixture, backupset::Outcome) {
 
 #[test]
 fn full_backup_recovery_examples() {
-    let fx = Fixture::new(1 << 20);
+    let fx = fixture(1 << 20);
     let f = fx.full(NOW);
     // "kmsrecover E:\backup" and "kmsrecover E:\backup\F2005....zip"
-    for (i, source) in [fx.sets.clone(), fx.set_path(&f)].iter().enumerate() {
+    for (i, source) in [fx.dest.clone(), fx.set_path(&f)].iter().enumerate() {
         let out = fx.path(&format!("out{i}"));
         let (ok, stdout, stderr) = run(&["-c", s(&out), "-s", s(&out.join("store")), s(source)]);
         assert!(ok, "{stdout} {stderr}");
@@ -53,7 +53,7 @@ fn full_backup_recovery_examples() {
     }
     // kmsrecover "E:\backup 2": a folder with a space.
     let spaced = fx.path("backup 2");
-    std::fs::rename(&fx.sets, &spaced).expect("rename");
+    std::fs::rename(&fx.dest, &spaced).expect("rename");
     let out = fx.path("spaced");
     let (ok, _, stderr) = run(&["-q", "-c", s(&out), "-s", s(&out.join("store")), s(&spaced)]);
     assert!(ok, "{stderr}");
@@ -62,13 +62,13 @@ fn full_backup_recovery_examples() {
 
 #[test]
 fn single_mailbox_and_single_folder_examples() {
-    let fx = Fixture::new(2 << 20);
+    let fx = fixture(2 << 20);
     let f = fx.full(NOW);
     let (d, u) = some_user(&fx.data);
     let user_dir = fx.data.join(format!("store/mail/{d}/{u}"));
 
     // kmsrecover -d company.com -u smith -s D:\tmp E:\backup (and ...\F....zip)
-    for (i, source) in [fx.sets.clone(), fx.set_path(&f)].iter().enumerate() {
+    for (i, source) in [fx.dest.clone(), fx.set_path(&f)].iter().enumerate() {
         let tmp = fx.path(&format!("tmp{i}"));
         let (ok, stdout, stderr) = run(&["-d", &d, "-u", &u, "-s", s(&tmp), s(source)]);
         assert!(ok, "{stdout} {stderr}");
@@ -102,7 +102,7 @@ fn single_mailbox_and_single_folder_examples() {
         s(&live.join("store")),
         "-c",
         s(&live),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stdout} {stderr}");
     assert_same(
@@ -134,7 +134,7 @@ fn single_mailbox_and_single_folder_examples() {
         "Projects/Beta",
         "-s",
         s(&tmp),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     assert!(
@@ -146,7 +146,7 @@ fn single_mailbox_and_single_folder_examples() {
 
 #[test]
 fn public_folders_with_backup_example() {
-    let fx = Fixture::new(2 << 20);
+    let fx = fixture(2 << 20);
     fx.full(NOW);
     let domain = std::fs::read_dir(fx.data.join("store/public"))
         .expect("public")
@@ -180,7 +180,7 @@ fn public_folders_with_backup_example() {
         s(&live.join("store")),
         "-c",
         s(&live),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stdout} {stderr}");
     // The current folders were kept as .BAK, exactly.
@@ -209,7 +209,7 @@ fn public_folders_with_backup_example() {
         s(&live.join("store")),
         "-c",
         s(&live),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     assert_eq!(
@@ -225,7 +225,7 @@ fn public_folders_with_backup_example() {
 
 #[test]
 fn masks_restore_only_their_parts() {
-    let fx = Fixture::new(1 << 20);
+    let fx = fixture(1 << 20);
     fx.full(NOW);
     let live = live_copy(&fx, "live");
     for f in [
@@ -248,7 +248,7 @@ fn masks_restore_only_their_parts() {
         s(&live.join("store")),
         "-c",
         s(&live),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     for f in [
@@ -278,7 +278,7 @@ fn masks_restore_only_their_parts() {
         s(&live.join("store")),
         "--cfgdir",
         s(&live),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok, "{stderr}");
     assert_eq!(
@@ -306,7 +306,7 @@ fn masks_restore_only_their_parts() {
             s(&out.join("store")),
             "-c",
             s(&out),
-            s(&fx.sets),
+            s(&fx.dest),
         ]);
         assert!(ok, "{mask}: {stderr}");
         assert_same(
@@ -325,7 +325,7 @@ fn masks_restore_only_their_parts() {
 fn listing_shows_folders_with_message_and_headers_only_counts() {
     let (fx, out) = windowed();
     let (d, u) = some_user(&fx.data);
-    let (ok, stdout, stderr) = run(&["-l", s(&fx.sets)]);
+    let (ok, stdout, stderr) = run(&["-l", s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains(&format!("Set {}", fx.set_path(&out).display())),
@@ -351,11 +351,11 @@ fn listing_shows_folders_with_message_and_headers_only_counts() {
 
     // -l -d -u: that user's folders, nested, with counts that match what a
     // restore of them gives.
-    let (ok, stdout, stderr) = run(&["-l", "-d", &d, "-u", &u, s(&fx.sets)]);
+    let (ok, stdout, stderr) = run(&["-l", "-d", &d, "-u", &u, s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert!(!stdout.contains("(license)"), "{stdout}");
     let tmp = fx.path("user");
-    let (ok, _, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&tmp), s(&fx.sets)]);
+    let (ok, _, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&tmp), s(&fx.dest)]);
     assert!(ok, "{stderr}");
     let restored = tmp.join(format!("mail/{d}/{u}"));
     for folder in ["INBOX", "Sent Items", "Specs & Notes"] {
@@ -397,12 +397,12 @@ fn listing_shows_folders_with_message_and_headers_only_counts() {
     assert!(specs.find('S') > stdout.lines().nth(beta).and_then(|l| l.find('B')));
 
     // -l -d -u -f: one folder.
-    let (ok, stdout, _) = run(&["-l", "-d", &d, "-u", &u, "-f", "INBOX", s(&fx.sets)]);
+    let (ok, stdout, _) = run(&["-l", "-d", &d, "-u", &u, "-f", "INBOX", s(&fx.dest)]);
     assert!(ok);
     assert!(stdout.contains(&format!("{u}@{d}: INBOX")), "{stdout}");
     assert!(!stdout.contains("Sent Items"), "{stdout}");
     // -l -d: the domain's users.
-    let (ok, stdout, _) = run(&["-l", "-d", &d, s(&fx.sets)]);
+    let (ok, stdout, _) = run(&["-l", "-d", &d, s(&fx.dest)]);
     assert!(ok);
     assert!(
         stdout.contains(&format!("{u}@{d}")) && stdout.contains("(public)"),
@@ -412,23 +412,23 @@ fn listing_shows_folders_with_message_and_headers_only_counts() {
 
 #[test]
 fn output_options() {
-    let fx = Fixture::new(1 << 20);
+    let fx = fixture(1 << 20);
     fx.full(NOW);
     let (d, u) = some_user(&fx.data);
     let target = |n: &str| fx.path(n);
     // Not on a terminal: plain progress lines.
-    let (ok, stdout, _) = run(&["-d", &d, "-u", &u, "-s", s(&target("a")), s(&fx.sets)]);
+    let (ok, stdout, _) = run(&["-d", &d, "-u", &u, "-s", s(&target("a")), s(&fx.dest)]);
     assert!(ok);
     assert!(stdout.contains("Restoring: "), "{stdout}");
     // -g: no progress, the rest stays.
-    let (ok, stdout, _) = run(&["-g", "-d", &d, "-u", &u, "-s", s(&target("b")), s(&fx.sets)]);
+    let (ok, stdout, _) = run(&["-g", "-d", &d, "-u", &u, "-s", s(&target("b")), s(&fx.dest)]);
     assert!(ok);
     assert!(
         !stdout.contains("Restoring: ") && stdout.contains("Restored "),
         "{stdout}"
     );
     // -q: nothing at all.
-    let (ok, stdout, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&target("c")), s(&fx.sets)]);
+    let (ok, stdout, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&target("c")), s(&fx.dest)]);
     assert!(ok);
     assert!(stdout.is_empty() && stderr.is_empty(), "{stdout} {stderr}");
     // -v: every file, and the ranges read.
@@ -440,7 +440,7 @@ fn output_options() {
         &u,
         "-s",
         s(&target("d")),
-        s(&fx.sets),
+        s(&fx.dest),
     ]);
     assert!(ok);
     assert!(
@@ -448,7 +448,7 @@ fn output_options() {
         "{stdout}"
     );
     // -u alone: that user in every domain holding one.
-    let (ok, _, stderr) = run(&["-q", "-u", &u, "-s", s(&target("e")), s(&fx.sets)]);
+    let (ok, _, stderr) = run(&["-q", "-u", &u, "-s", s(&target("e")), s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert!(target("e").join(format!("mail/{d}/{u}")).is_dir());
 }
@@ -484,9 +484,9 @@ fn help_and_option_errors() {
         "{stdout}"
     );
 
-    let fx = Fixture::new(512 << 10);
+    let fx = fixture(512 << 10);
     fx.full(NOW);
-    let sets = s(&fx.sets).to_string();
+    let sets = s(&fx.dest).to_string();
     for (args, says) in [
         (
             vec!["-f", "INBOX", &sets],
@@ -519,7 +519,7 @@ fn help_and_option_errors() {
 
 #[test]
 fn an_appliance_configuration_this_firmware_cannot_run_is_not_restored() {
-    let fx = Fixture::new(256 << 10);
+    let fx = fixture(256 << 10);
     std::fs::write(
         fx.data.join("config/appliance.toml"),
         "[network]\nmode = \"static\"\n",
@@ -529,7 +529,7 @@ fn an_appliance_configuration_this_firmware_cannot_run_is_not_restored() {
     let live = fx.path("live");
     std::fs::create_dir_all(live.join("config")).expect("mkdir");
     std::fs::write(live.join("config/appliance.toml"), b"# current\n").expect("current");
-    let (ok, _, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.sets)]);
+    let (ok, _, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.dest)]);
     assert!(
         !ok && stderr.contains("configuration cannot be used"),
         "{stderr}"
@@ -545,7 +545,7 @@ fn an_appliance_configuration_this_firmware_cannot_run_is_not_restored() {
     )
     .expect("config");
     fx.write(&fx.options(BackupType::Copy, NOW + 60));
-    let (ok, stdout, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.sets)]);
+    let (ok, stdout, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("applies at the next boot"), "{stdout}");
     assert!(

@@ -25,10 +25,10 @@ fn whole_into(fx: &Fixture, source: &std::path::Path, out: &str) -> std::path::P
 
 #[test]
 fn a_full_set_comes_back_whole() {
-    let fx = Fixture::new(3 << 20);
+    let fx = fixture(3 << 20);
     fx.full(NOW);
     let expected = snapshot(&fx.data, &SKIP);
-    let out = whole_into(&fx, &fx.sets, "out");
+    let out = whole_into(&fx, &fx.dest, "out");
     assert_same(&expected, &snapshot(&out, &["state"]));
     // Nothing is left of the staging area but the lock.
     let left = all_paths(&out.join("state/recover"));
@@ -37,9 +37,9 @@ fn a_full_set_comes_back_whole() {
 
 #[test]
 fn full_plus_differential_gives_the_tree_at_the_differential() {
-    let fx = Fixture::new(3 << 20);
+    let fx = fixture(3 << 20);
     let full = fx.full(NOW + 60);
-    fx.mutate(4);
+    mutate(&fx, 4);
     // A new empty folder, a link inside the tree, a file that becomes a folder.
     std::fs::create_dir_all(fx.data.join("store/mail/new-empty/folder")).expect("mkdir");
     std::os::unix::fs::symlink("users.cfg", fx.data.join("config/users.link")).expect("symlink");
@@ -57,7 +57,7 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
     let expected = snapshot(&fx.data, &SKIP);
 
     // The folder means the newest point: the full and its differential.
-    let out = whole_into(&fx, &fx.sets, "whole");
+    let out = whole_into(&fx, &fx.dest, "whole");
     assert_same(&expected, &snapshot(&out, &["state"]));
 
     // The differential's file means the same.
@@ -76,7 +76,7 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
         tmp.to_str().expect("utf-8"),
         "-c",
         fx.path("user-cfg").to_str().expect("utf-8"),
-        fx.sets.to_str().expect("utf-8"),
+        fx.dest.to_str().expect("utf-8"),
     ]);
     assert!(ok, "{stdout} {stderr}");
     let user_rel = format!("store/mail/{d}/{u}");
@@ -111,13 +111,13 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
 
 #[test]
 fn split_volumes_are_joined() {
-    let fx = Fixture::new(2 << 20);
+    let fx = fixture(2 << 20);
     let mut opts = fx.options(BackupType::Full, NOW);
     opts.volume_size = Some(300 << 10);
     let out = fx.write(&opts);
     assert!(out.volumes.len() > 3, "{} volumes", out.volumes.len());
     let expected = snapshot(&fx.data, &SKIP);
-    let restored = whole_into(&fx, &fx.sets, "whole");
+    let restored = whole_into(&fx, &fx.dest, "whole");
     assert_same(&expected, &snapshot(&restored, &["state"]));
 
     // A selection whose bytes span volumes.
@@ -140,20 +140,20 @@ fn split_volumes_are_joined() {
         &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );
     // Any volume names the set.
-    let third = fx.sets.join(&out.volumes[2].name);
+    let third = fx.dest.join(&out.volumes[2].name);
     let (ok, _, stderr) = run(&["-l", third.to_str().expect("utf-8")]);
     assert!(ok, "{stderr}");
 }
 
 #[test]
 fn a_folder_means_its_newest_restore_point() {
-    let fx = Fixture::new(1 << 20);
+    let fx = fixture(1 << 20);
     let f1 = fx.full(NOW);
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"after the full").expect("w");
     let i1 = fx.write(&fx.options(BackupType::Differential, NOW + 3600));
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"in the copy").expect("w");
     let c1 = fx.write(&fx.options(BackupType::Copy, NOW + 7200));
-    let sets = fx.sets.to_str().expect("utf-8").to_string();
+    let sets = fx.dest.to_str().expect("utf-8").to_string();
     let point = |args: &[&str]| {
         let (ok, stdout, stderr) = run(args);
         assert!(ok, "{stderr}");
@@ -185,7 +185,7 @@ fn a_folder_means_its_newest_restore_point() {
     std::fs::rename(fx.path("f1.tar"), fx.set_path(&f1)).expect("back");
 
     // A file means that set: the first differential's state, from its .md5.
-    let md5 = fx.sets.join(i1.name.md5_name());
+    let md5 = fx.dest.join(i1.name.md5_name());
     let out = fx.path("i1");
     let (ok, _, stderr) = run(&[
         "-g",
@@ -207,7 +207,7 @@ fn a_folder_means_its_newest_restore_point() {
 /// back (while --verify, which reads everything, refuses the set).
 #[test]
 fn a_selective_restore_reads_only_the_index_and_its_range() {
-    let fx = Fixture::new(3 << 20);
+    let fx = fixture(3 << 20);
     let out = fx.full(NOW);
     // The smallest mailbox, so most of the set is someone else's.
     let mut users: Vec<(usize, String, String)> = Vec::new();
@@ -226,7 +226,7 @@ fn a_selective_restore_reads_only_the_index_and_its_range() {
     let (_, d, u) = users.into_iter().find(|x| x.0 > 3).expect("a mailbox");
     let user_rel = format!("store/mail/{d}/{u}");
     let expected = subtree(&snapshot(&fx.data, &SKIP), &user_rel);
-    let reader = backupset::SetReader::open(&fx.sets, &out.name.tar_name()).expect("open");
+    let reader = backupset::SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
     let summary = reader.summary().expect("summary");
     let range = reader
         .find(&user_rel)

@@ -36,7 +36,7 @@ fn script(path: &Path, body: &str) {
 impl System {
     /// A set of one generated store, and a running appliance holding another.
     fn new() -> System {
-        let fx = Fixture::new(1 << 20);
+        let fx = fixture(1 << 20);
         fx.full(NOW);
         let cur = fx.path("cur");
         storegen::generate(
@@ -139,7 +139,7 @@ fn the_whole_system_comes_back_and_the_services_restart() {
     let sys = System::new();
     let expected = snapshot(&sys.fx.data, &["backup", "restore", "state"]);
     let own = sys.own_now();
-    let (ok, stdout, stderr) = run(&sys.args(&[], &sys.fx.sets));
+    let (ok, stdout, stderr) = run(&sys.args(&[], &sys.fx.dest));
     assert!(ok, "{stdout} {stderr}");
     assert_same(&expected, &sys.data_now());
     // The appliance's own folders stay as they were.
@@ -167,7 +167,7 @@ fn the_whole_system_comes_back_and_the_services_restart() {
     // --restart-network applies the address now; -b keeps what was replaced.
     std::fs::write(sys.cur.join("config/mailserver.cfg"), b"edited since").expect("edit");
     let before = sys.data_now();
-    let (ok, stdout, stderr) = run(&sys.args(&["-b", "--restart-network"], &sys.fx.sets));
+    let (ok, stdout, stderr) = run(&sys.args(&["-b", "--restart-network"], &sys.fx.dest));
     assert!(ok, "{stdout} {stderr}");
     let baks = [
         "config.BAK",
@@ -206,8 +206,8 @@ fn subtree_of(t: &Tree, top: &str) -> Tree {
 fn a_failed_restore_leaves_the_old_data_and_restarts_the_services() {
     let sys = System::new();
     let fx = &sys.fx;
-    let set = fx.sets.join(
-        std::fs::read_dir(&fx.sets)
+    let set = fx.dest.join(
+        std::fs::read_dir(&fx.dest)
             .expect("sets")
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -276,11 +276,11 @@ fn a_failed_restore_leaves_the_old_data_and_restarts_the_services() {
         "{stderr}"
     );
     std::fs::write(&md5, &md5_text).expect("md5 back");
-    let split = Fixture::new(1 << 20);
+    let split = fixture(1 << 20);
     let mut o = split.options(BackupType::Full, NOW);
     o.volume_size = Some(200 << 10);
     let out = split.write(&o);
-    std::fs::remove_file(split.sets.join(&out.volumes[1].name)).expect("rm volume");
+    std::fs::remove_file(split.dest.join(&out.volumes[1].name)).expect("rm volume");
     let (ok, _, stderr) = run(&sys.args(&[], &split.set_path(&out)));
     assert!(
         !ok && stderr.contains(&format!("is missing volume {}", out.volumes[1].name)),
@@ -289,7 +289,7 @@ fn a_failed_restore_leaves_the_old_data_and_restarts_the_services() {
     check_untouched("missing volume");
 
     // A configuration this firmware cannot run.
-    let cfg = Fixture::new(256 << 10);
+    let cfg = fixture(256 << 10);
     std::fs::write(
         cfg.data.join("config/appliance.toml"),
         "[network]\nmode = \"static\"\n",
@@ -330,7 +330,7 @@ fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
         s(&small),
         "-s",
         s(&small.join("store")),
-        s(&sys.fx.sets),
+        s(&sys.fx.dest),
     ]);
     assert!(!ok && stderr.contains("not enough free space"), "{stderr}");
     assert_eq!(std::fs::read(small.join("old")).expect("old"), b"old data");
@@ -352,7 +352,7 @@ fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
         s(&store),
         "-c",
         s(&small),
-        s(&sys.fx.sets),
+        s(&sys.fx.dest),
     ]);
     assert!(
         !ok && stderr.contains("not enough free space") && stderr.contains(".BAK"),
@@ -364,7 +364,7 @@ fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
 /// Runs a whole restore that pauses at `point`, and kills it there.
 fn crash_at(sys: &System, point: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_recover"))
-        .args(["-c", s(&sys.cur), "-s", sys.store(), s(&sys.fx.sets)])
+        .args(["-c", s(&sys.cur), "-s", sys.store(), s(&sys.fx.dest)])
         .env("RECOVER_TEST_PAUSE", format!("{point}:60"))
         .stdout(Stdio::piped())
         .spawn()
@@ -423,7 +423,7 @@ fn ctrl_c_before_the_commit_changes_nothing() {
     let sys = System::new();
     let before = sys.data_now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_recover"))
-        .args(["-c", s(&sys.cur), "-s", sys.store(), s(&sys.fx.sets)])
+        .args(["-c", s(&sys.cur), "-s", sys.store(), s(&sys.fx.dest)])
         .env("RECOVER_TEST_PAUSE", "staged:3")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -5,6 +5,7 @@
 
 use smbmount::testserver::{SambaOptions, SambaServer};
 use std::time::Duration;
+use systest::operator::{keys, see};
 use systest::{Vm, VmConfig};
 
 const KEY_RIGHT: &[u8] = b"\x1b[C";
@@ -13,20 +14,6 @@ const ENTER: &[u8] = b"\r";
 const ESC: &[u8] = b"\x1b";
 const PASSWORD: &str = "Mail-2026-box";
 const SHORT: Duration = Duration::from_secs(30);
-
-/// Types keys one group at a time, giving the console time to redraw.
-fn keys(vm: &mut Vm, groups: &[&[u8]]) {
-    for g in groups {
-        vm.send(g).expect("type");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// Waits until the screen (as a terminal would show it) holds `text`.
-fn see(vm: &mut Vm, text: &str, timeout: Duration) {
-    vm.wait_screen(text, timeout)
-        .unwrap_or_else(|e| panic!("the console never showed {text:?}: {e}"))
-}
 
 #[test]
 fn operator_configures_smb_from_the_serial_console() {

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+use systest::operator::{keys, see};
 use systest::{Firmware, Vm, VmConfig};
 
 const GIB: u64 = 1 << 30;
@@ -176,19 +177,6 @@ fn files_on(img: &Path, to: &Path) -> Vec<PathBuf> {
         files.push(dest);
     }
     files
-}
-
-/// Waits until the guest's screen (as a terminal shows it) holds `text`.
-fn see(vm: &mut Vm, text: &str, timeout: Duration) {
-    vm.wait_screen(text, timeout)
-        .unwrap_or_else(|e| panic!("the console never showed {text:?}: {e}"))
-}
-
-fn keys(vm: &mut Vm, groups: &[&[u8]]) {
-    for g in groups {
-        vm.send(g).expect("type");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 const STORE_SUM: &str = "cd /data/store && find . -type f | sort | xargs md5sum | md5sum";

@@ -8,8 +8,8 @@
 
 use smbmount::testserver::{SambaOptions, SambaServer};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
+use systest::operator::{backup_full, complete_sets, configure_backup, md5sum_check};
 use systest::{CmdOutput, Vm, VmConfig};
 
 /// The `[backup]` lines for an SMB destination.
@@ -27,22 +27,6 @@ fn smb_settings(host: &str, share: &str, path: &str, user: &str, password: &str)
     ]
 }
 
-/// Replaces the configuration's `[backup]` settings and tells backupd.
-fn configure_backup(vm: &mut Vm, backup: &[String]) {
-    let lines: Vec<String> = std::iter::once("[backup]".to_string())
-        .chain(backup.iter().cloned())
-        .map(|l| {
-            assert!(!l.contains('\''), "no quotes in test settings: {l}");
-            format!("'{l}'")
-        })
-        .collect();
-    vm.ok(&format!(
-        "printf '%s\\n' {} > /data/config/appliance.toml && backupctl reload",
-        lines.join(" ")
-    ))
-    .expect("configure backupd");
-}
-
 /// `backupctl test`, with the seconds it took.
 fn test_connectivity(vm: &mut Vm) -> CmdOutput {
     vm.run_timeout(
@@ -50,16 +34,6 @@ fn test_connectivity(vm: &mut Vm) -> CmdOutput {
         Duration::from_secs(120),
     )
     .expect("backupctl test")
-}
-
-/// `backupctl backup full`, followed to its end (output to a file, so no
-/// progress bar on the serial line).
-fn backup(vm: &mut Vm) -> CmdOutput {
-    vm.run_timeout(
-        "backupctl backup full --wait >/tmp/backup.out 2>&1; rc=$?; cat /tmp/backup.out; [ $rc = 0 ]",
-        Duration::from_secs(300),
-    )
-    .expect("backupctl backup")
 }
 
 /// The files in a folder of the share, sorted.
@@ -73,27 +47,8 @@ fn listing(dir: &Path) -> Vec<String> {
 }
 
 /// Sets whose `.md5` file is in `dir`.
-fn complete_sets(dir: &Path) -> Vec<String> {
-    listing(dir)
-        .into_iter()
-        .filter(|n| n.ends_with(".tar.md5") && !n.starts_with('.'))
-        .collect()
-}
-
-/// `md5sum -c` on the host, in the set's folder, as an administrator would.
-fn md5sum_check(dir: &Path, md5_file: &str) {
-    let out = Command::new("md5sum")
-        .arg("-c")
-        .arg(md5_file)
-        .current_dir(dir)
-        .output()
-        .expect("md5sum runs");
-    assert!(
-        out.status.success(),
-        "md5sum -c {md5_file}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn sets_in(dir: &Path) -> Vec<String> {
+    complete_sets(&listing(dir))
 }
 
 fn assert_failed_with(out: &CmdOutput, words: &str) {
@@ -139,9 +94,9 @@ fn smb_share_backups_and_failures_in_plain_words() {
 
     // A backup lands on the share and verifies on the host; the share is
     // unmounted afterwards.
-    let b = backup(&mut vm);
+    let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}", b.output);
-    let sets = complete_sets(&share_dir);
+    let sets = sets_in(&share_dir);
     assert_eq!(sets.len(), 1, "{:?}", listing(&share_dir));
     md5sum_check(&share_dir, &sets[0]);
     vm.ok("! grep -q ' /run/smb ' /proc/mounts")
@@ -169,9 +124,9 @@ fn smb_share_backups_and_failures_in_plain_words() {
         &mut vm,
         &smb_settings(&server, "backups", "nightly", "TESTDOM\\backup", &pw),
     );
-    let b = backup(&mut vm);
+    let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}", b.output);
-    let nightly = complete_sets(&share_dir.join("nightly"));
+    let nightly = sets_in(&share_dir.join("nightly"));
     assert_eq!(
         nightly.len(),
         1,
@@ -179,7 +134,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
         listing(&share_dir.join("nightly"))
     );
     md5sum_check(&share_dir.join("nightly"), &nightly[0]);
-    assert_eq!(complete_sets(&share_dir), sets, "nothing new in the root");
+    assert_eq!(sets_in(&share_dir), sets, "nothing new in the root");
     configure_backup(
         &mut vm,
         &smb_settings(&server, "backups", "no/such", "TESTDOM\\backup", &pw),
@@ -216,7 +171,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
         let t = test_connectivity(&mut vm);
         assert_failed_with(&t, &format!("FAILED (smb): {words}"));
         println!("{words}: {}", t.output.lines().last().unwrap_or(""));
-        let b = backup(&mut vm);
+        let b = backup_full(&mut vm);
         assert_failed_with(&b, &words);
         assert_eq!(listing(&share_dir), before, "nothing written");
     }
@@ -224,7 +179,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
     // The server stopped before a backup.
     configure_backup(&mut vm, &good);
     srv.stop();
-    let b = backup(&mut vm);
+    let b = backup_full(&mut vm);
     assert_failed_with(
         &b,
         &format!(
@@ -271,7 +226,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
     vm.ok("! grep -q ' /run/smb ' /proc/mounts")
         .expect("nothing left mounted");
     let after = listing(&share_dir);
-    assert_eq!(complete_sets(&share_dir), sets, "no new set: {after:?}");
+    assert_eq!(sets_in(&share_dir), sets, "no new set: {after:?}");
     assert!(
         !after
             .iter()
@@ -281,14 +236,14 @@ fn smb_share_backups_and_failures_in_plain_words() {
 
     // The server is back: the next backup works and clears the leftovers.
     srv.resume().expect("smbd starts again");
-    let b = backup(&mut vm);
+    let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}\n{}", b.output, srv.log());
     let after = listing(&share_dir);
     assert!(
         !after.iter().any(|n| n.starts_with('.')),
         "leftovers of the interrupted backup removed: {after:?}"
     );
-    let sets = complete_sets(&share_dir);
+    let sets = sets_in(&share_dir);
     assert_eq!(sets.len(), 2, "{after:?}");
     for s in &sets {
         md5sum_check(&share_dir, s);

@@ -10,7 +10,8 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use systest::{CmdOutput, Vm, VmConfig};
+use systest::operator::{backup_full, complete_sets, configure_backup, md5sum_check};
+use systest::{Vm, VmConfig};
 
 /// Mount options hotplugd must use (as /proc/mounts shows them).
 const SAFE_OPTIONS: [&str; 9] = [
@@ -49,30 +50,6 @@ fn image(dir: &Path, name: &str, mib: u64, mkfs: &str, args: &[&str]) -> PathBuf
     p
 }
 
-/// Replaces the configuration's `[backup]` settings and tells backupd.
-fn configure_backup(vm: &mut Vm, backup: &[&str]) {
-    let lines: Vec<String> = ["[backup]"]
-        .iter()
-        .chain(backup)
-        .map(|l| format!("'{l}'"))
-        .collect();
-    vm.ok(&format!(
-        "printf '%s\\n' {} > /data/config/appliance.toml && backupctl reload",
-        lines.join(" ")
-    ))
-    .expect("configure backupd");
-}
-
-/// `backupctl backup full`, followed to its end (output to a file, so no
-/// progress bar on the serial line).
-fn backup(vm: &mut Vm) -> CmdOutput {
-    vm.run_timeout(
-        "backupctl backup full --wait >/tmp/backup.out 2>&1; rc=$?; cat /tmp/backup.out; [ $rc = 0 ]",
-        Duration::from_secs(300),
-    )
-    .expect("backupctl backup")
-}
-
 /// Waits (in the guest) until `cond` holds, up to `secs` seconds.
 fn wait_until(vm: &mut Vm, cond: &str, secs: u32) {
     // The condition is tested once more at the end for the exit status.
@@ -107,25 +84,6 @@ fn files_on(img: &Path, to: &Path) -> Vec<String> {
         );
     }
     names
-}
-
-/// `md5sum -c` on the host, in the set's folder, as an administrator would.
-fn md5sum_check(dir: &Path, md5_file: &str) -> String {
-    host(
-        Command::new("md5sum")
-            .arg("-c")
-            .arg(md5_file)
-            .current_dir(dir),
-    )
-}
-
-/// Sets whose `.md5` file is among `names`.
-fn complete_sets(names: &[String]) -> Vec<String> {
-    names
-        .iter()
-        .filter(|n| n.ends_with(".tar.md5") && !n.starts_with('.'))
-        .cloned()
-        .collect()
 }
 
 /// A drive attached before power-on is found and mounted with the safe
@@ -179,7 +137,7 @@ fn drive_at_boot_backup_in_volumes_eject_and_refusals() {
     ] {
         assert!(t.output.contains(want), "{want:?} in:\n{}", t.output);
     }
-    let b = backup(&mut vm);
+    let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}", b.output);
     assert!(
         b.output.contains("OK") && b.output.contains("volumes"),
@@ -379,7 +337,7 @@ fn drive_pulled_mid_backup_then_next_drive_works() {
     vm.usb_plug("usb2", &second).expect("plug the next drive");
     wait_until(&mut vm, MOUNTED, 30);
     for _ in 0..2 {
-        let b = backup(&mut vm);
+        let b = backup_full(&mut vm);
         assert_eq!(b.status, 0, "{}", b.output);
         // Set names have a resolution of one second.
         vm.ok("sleep 1").expect("sleep");

@@ -3,93 +3,30 @@
 //! real sets (the backupset writer), the real `recover` binary, trees
 //! compared byte for byte, and hand-made sets for hostile cases.
 
-use appconfig::BackupType;
-use backupset::{Outcome, Progress, WriteOptions, write_set};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-pub const NOW: i64 = 1_795_317_495;
+pub use backupset::testing::{Fixture, NOW};
 
-pub struct Fixture {
-    pub tmp: tempfile::TempDir,
-    /// The appliance's data partition that is backed up.
-    pub data: PathBuf,
-    /// Where sets are published.
-    pub sets: PathBuf,
-    pub state: PathBuf,
+/// A generated store of about `size` bytes whose sets keep every body, so
+/// restored trees compare byte for byte.
+pub fn fixture(size: u64) -> Fixture {
+    let mut fx = Fixture::new(size);
+    fx.body_window_hours = 0;
+    fx
 }
 
-impl Fixture {
-    pub fn new(size: u64) -> Fixture {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("data");
-        storegen::generate(
-            &data,
-            &storegen::Options {
-                size,
-                ..Default::default()
-            },
-        )
-        .expect("generate");
-        let sets = tmp.path().join("backup");
-        std::fs::create_dir_all(&sets).expect("sets");
-        let state = tmp.path().join("bstate");
-        Fixture {
-            tmp,
-            data,
-            sets,
-            state,
-        }
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.tmp.path().join(rel)
-    }
-
-    pub fn options(&self, kind: BackupType, started: i64) -> WriteOptions {
-        WriteOptions {
-            data_root: self.data.clone(),
-            exclude: Vec::new(),
-            dest_dir: self.sets.clone(),
-            state_dir: self.state.clone(),
-            hostname: "mail".into(),
-            kind,
-            started,
-            // Every body kept, so restored trees compare byte for byte.
-            body_window_hours: 0,
-            volume_size: None,
-            version: "test".into(),
-            verify: true,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    pub fn write(&self, opts: &WriteOptions) -> Outcome {
-        write_set(opts, &Progress::default()).expect("backup")
-    }
-
-    pub fn full(&self, started: i64) -> Outcome {
-        self.write(&self.options(BackupType::Full, started))
-    }
-
-    /// Changes, adds and deletes a share of the files.
-    pub fn mutate(&self, seed: u64) {
-        storegen::mutate(
-            &self.data,
-            &storegen::MutateOptions {
-                percent: 5.0,
-                seed,
-                now: NOW + 86_400,
-            },
-        )
-        .expect("mutate");
-    }
-
-    pub fn set_path(&self, o: &Outcome) -> PathBuf {
-        self.sets.join(o.name.tar_name())
-    }
+/// Changes, adds and deletes a share of the files.
+pub fn mutate(fx: &Fixture, seed: u64) {
+    storegen::mutate(
+        &fx.data,
+        &storegen::MutateOptions {
+            percent: 5.0,
+            seed,
+            now: NOW + 86_400,
+        },
+    )
+    .expect("mutate");
 }
 
 /// Runs the real binary.

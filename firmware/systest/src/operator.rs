@@ -1,0 +1,77 @@
+//! What the tests do as an operator or administrator would: keys typed on
+//! the console and what its screen shows, the backup settings and a backup
+//! by hand in the guest, and `md5sum -c` of a set on the host. Each panics
+//! with what went wrong, as a test step should.
+
+use crate::{CmdOutput, Vm};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Types keys one group at a time, giving the console time to redraw.
+pub fn keys(vm: &mut Vm, groups: &[&[u8]]) {
+    for g in groups {
+        vm.send(g).expect("type");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Waits until the guest's screen (as a terminal shows it) holds `text`.
+pub fn see(vm: &mut Vm, text: &str, timeout: Duration) {
+    vm.wait_screen(text, timeout)
+        .unwrap_or_else(|e| panic!("the console never showed {text:?}: {e}"))
+}
+
+/// Replaces the configuration's `[backup]` settings (TOML lines) and tells
+/// backupd.
+pub fn configure_backup<S: AsRef<str>>(vm: &mut Vm, settings: &[S]) {
+    let lines: Vec<String> = std::iter::once("[backup]")
+        .chain(settings.iter().map(AsRef::as_ref))
+        .map(|l| {
+            assert!(!l.contains('\''), "no quotes in test settings: {l}");
+            format!("'{l}'")
+        })
+        .collect();
+    vm.ok(&format!(
+        "printf '%s\\n' {} > /data/config/appliance.toml && backupctl reload",
+        lines.join(" ")
+    ))
+    .expect("configure backupd");
+}
+
+/// `backupctl backup full`, followed to its end (output to a file, so no
+/// progress bar on the serial line); fails when the backup does.
+pub fn backup_full(vm: &mut Vm) -> CmdOutput {
+    vm.run_timeout(
+        "backupctl backup full --wait >/tmp/backup.out 2>&1; rc=$?; cat /tmp/backup.out; [ $rc = 0 ]",
+        Duration::from_secs(300),
+    )
+    .expect("backupctl backup")
+}
+
+/// `md5sum -c` on the host, in the set's folder, as an administrator would;
+/// returns its output.
+pub fn md5sum_check(dir: &Path, md5_file: &str) -> String {
+    let out = Command::new("md5sum")
+        .arg("-c")
+        .arg(md5_file)
+        .current_dir(dir)
+        .output()
+        .expect("md5sum runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "md5sum -c {md5_file}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The `.md5` files of complete sets among a folder's file names.
+pub fn complete_sets(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| n.ends_with(".tar.md5") && !n.starts_with('.'))
+        .cloned()
+        .collect()
+}
