@@ -11,21 +11,6 @@ use std::time::Duration;
 /// Verifying a large set reads all of it.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn secs_text(s: u64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
@@ -54,10 +39,10 @@ pub fn format_status(s: &Status) -> String {
                 p.kind,
                 p.phase,
                 p.files_done,
-                size_text(p.bytes_done)
+                humanfmt::bytes(p.bytes_done)
             );
             if p.bytes_total > 0 {
-                let _ = write!(out, " of about {}", size_text(p.bytes_total));
+                let _ = write!(out, " of about {}", humanfmt::bytes(p.bytes_total));
             }
             let _ = write!(out, ", {} elapsed", secs_text(p.elapsed_secs));
             if let Some(eta) = p.eta_secs {
@@ -105,7 +90,7 @@ pub fn format_sets(sets: &[SetInfo]) -> String {
             s.name,
             s.kind.to_string(),
             s.time,
-            size_text(s.size),
+            humanfmt::bytes(s.size),
             s.volumes,
             state
         );
@@ -135,8 +120,8 @@ pub fn format_connectivity(r: &ConnectivityReport) -> String {
         let _ = writeln!(
             out,
             "  free space: {} of {}",
-            size_text(free),
-            size_text(total)
+            humanfmt::bytes(free),
+            humanfmt::bytes(total)
         );
     }
     if let Some(fs) = &r.filesystem {

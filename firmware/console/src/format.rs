@@ -1,45 +1,7 @@
-//! Numbers for people: sizes, durations, progress bars, all in plain ASCII.
+//! Text for the screen: numbers for people (from `humanfmt`) and text from
+//! outside made safe to draw.
 
-/// `1.5 GiB`, `12.0 MiB`, `512 B`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `0:42`, `1:03:07`.
-pub fn duration(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
-/// `[#########...........]  45%` in `width` characters of bar.
-pub fn bar(done: u64, total: u64, width: usize) -> String {
-    let fraction = if total == 0 {
-        0.0
-    } else {
-        (done as f64 / total as f64).clamp(0.0, 1.0)
-    };
-    let filled = (fraction * width as f64).round() as usize;
-    format!(
-        "[{}{}] {:3}%",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        (fraction * 100.0).floor() as u32
-    )
-}
+pub use humanfmt::{bar, bytes, duration};
 
 /// Makes text from outside (command output, file names) safe to draw:
 /// control characters and escape sequences would move the terminal's cursor.
@@ -72,27 +34,6 @@ pub fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(1023), "1023 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(3 << 30), "3.0 GiB");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(42), "0:42");
-        assert_eq!(duration(3787), "1:03:07");
-    }
-
-    #[test]
-    fn bars() {
-        assert_eq!(bar(1, 4, 8), "[##......]  25%");
-        assert_eq!(bar(5, 0, 4), "[....]   0%");
-        assert_eq!(bar(9, 4, 4), "[####] 100%");
-    }
 
     #[test]
     fn escapes_are_removed() {

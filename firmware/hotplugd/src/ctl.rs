@@ -8,21 +8,6 @@ use std::time::Duration;
 /// Eject flushes everything still in the page cache to the drive first.
 pub const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn drive_text(d: &UsbDrive) -> String {
     let mut out = format!("{}:", d.device);
     let what = [d.vendor.as_str(), d.model.as_str()]
@@ -34,7 +19,7 @@ fn drive_text(d: &UsbDrive) -> String {
     if !what.is_empty() {
         let _ = write!(out, " {what},");
     }
-    let _ = write!(out, " {}, {}", size_text(d.size_bytes), d.filesystem);
+    let _ = write!(out, " {}, {}", humanfmt::bytes(d.size_bytes), d.filesystem);
     if !d.label.is_empty() {
         let _ = write!(out, " \"{}\"", d.label);
     }
@@ -45,7 +30,7 @@ fn drive_text(d: &UsbDrive) -> String {
             d.mount_point.as_deref().unwrap_or("?")
         );
         if let Some(free) = d.free_bytes {
-            let _ = write!(out, ", {} free", size_text(free));
+            let _ = write!(out, ", {} free", humanfmt::bytes(free));
         }
     }
     if let Some(p) = &d.problem {

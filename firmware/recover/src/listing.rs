@@ -7,7 +7,6 @@ use crate::chain::{Chain, OpenSet};
 use crate::error::RecoverError;
 use crate::index::SetIndex;
 use crate::parts::Part;
-use crate::report::size_text;
 use crate::selection::Selection;
 use backupset::timefmt;
 use std::fmt::Write as _;
@@ -47,9 +46,9 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
         out,
         "  {}, {}; {}, {} of data; {} messages with headers only (body window {})",
         plural(vols as u64, "volume"),
-        size_text(set.reader.total_size()),
+        humanfmt::bytes(set.reader.total_size()),
         plural(s.count_files, "file"),
-        size_text(s.total_size),
+        humanfmt::bytes(s.total_size),
         s.headers_only_files,
         if v.body_window_hours == 0 {
             "off: every body kept".to_string()
@@ -90,7 +89,7 @@ fn row(out: &mut String, indent: usize, name: &str, counts: (u64, u64, u64)) {
         "{label:<44} {:>8} {:>13} {:>11}",
         counts.0,
         counts.2,
-        size_text(counts.1)
+        humanfmt::bytes(counts.1)
     );
 }
 
@@ -174,7 +173,7 @@ fn per_domain_counts(out: &mut String, index: &SetIndex, sel: &Selection, base: 
             out,
             "    {d}: {}, {}",
             plural(e.files, unit),
-            size_text(e.bytes)
+            humanfmt::bytes(e.bytes)
         );
     }
 }
@@ -232,7 +231,7 @@ fn part_section(
                         "{title}: {} messages, {} headers only, {}",
                         e.files,
                         e.headers_only,
-                        size_text(e.bytes)
+                        humanfmt::bytes(e.bytes)
                     );
                     let _ = writeln!(out, "{:<44} {COLUMNS}", "    folder");
                     mailboxes(out, index, sel, base);
@@ -250,7 +249,7 @@ fn part_section(
                         out,
                         "{title}: {}, {}",
                         plural(e.files, "file"),
-                        size_text(e.bytes)
+                        humanfmt::bytes(e.bytes)
                     );
                     per_domain_counts(
                         out,
@@ -277,7 +276,7 @@ fn part_section(
                         out,
                         "{title}: {}, {}",
                         plural(e.files, "file"),
-                        size_text(e.bytes)
+                        humanfmt::bytes(e.bytes)
                     );
                     if part == Part::Queue {
                         let q: Vec<String> = index

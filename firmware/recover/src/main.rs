@@ -1,7 +1,6 @@
 //! `recover [options] <directory>|<file>`: see `recover --help`.
 
 use clap::Parser;
-use recover::report::size_text;
 use recover::{Done, Reporter};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -52,7 +51,7 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
                 "Restored {} files and {} links ({}) into {}",
                 o.placed.files,
                 o.placed.links,
-                size_text(o.placed.bytes),
+                humanfmt::bytes(o.placed.bytes),
                 o.destinations
                     .iter()
                     .map(|d| d.display().to_string())
@@ -86,7 +85,7 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
                 o.placed.files,
                 o.placed.links,
                 o.placed.dirs,
-                size_text(o.placed.bytes)
+                humanfmt::bytes(o.placed.bytes)
             );
             log::info!("{line}");
             report.info(line);

@@ -37,21 +37,6 @@ pub struct Reporter {
     last_line: Instant,
 }
 
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 pub fn secs_text(s: u64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
@@ -139,7 +124,7 @@ impl Reporter {
                 b.set_message(what.to_string());
                 self.bar = Some(b);
             }
-            ProgressMode::Lines => self.print(&format!("{what}: {}", size_text(total))),
+            ProgressMode::Lines => self.print(&format!("{what}: {}", humanfmt::bytes(total))),
             ProgressMode::Off => {}
         }
     }
@@ -169,8 +154,8 @@ impl Reporter {
                 self.print(&format!(
                     "{}: {pct:.0}% ({} of {}){left}",
                     self.what,
-                    size_text(done),
-                    size_text(self.total)
+                    humanfmt::bytes(done),
+                    humanfmt::bytes(self.total)
                 ));
             }
             _ => {}

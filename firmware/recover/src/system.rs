@@ -12,7 +12,7 @@ use crate::chain::Chain;
 use crate::error::RecoverError;
 use crate::journal::{self, Journal, Unit};
 use crate::place::{Mode, PlaceStats, Placer};
-use crate::report::{Reporter, size_text};
+use crate::report::Reporter;
 use crate::services::{self, Hooks};
 use crate::targets::Targets;
 use nix::fcntl::{Flock, FlockArg};
@@ -212,7 +212,7 @@ pub fn restore_whole(
     report.info(format!(
         "Restoring {} ({}, {} files) into {} (store {})",
         chain.newest().name(),
-        size_text(bytes),
+        humanfmt::bytes(bytes),
         files,
         t.cfgdir.display(),
         t.store.display()
