@@ -50,7 +50,9 @@ pub fn backup_full(vm: &mut Vm) -> CmdOutput {
 }
 
 /// `md5sum -c` on the host, in the set's folder, as an administrator would;
-/// returns its output.
+/// returns its output. Not `backupset::testing`'s: as a normal dependency of
+/// this library it would switch that test support on in the release build
+/// (`cargo build --bin` builds the virtual workspace's features together).
 pub fn md5sum_check(dir: &Path, md5_file: &str) -> String {
     let out = Command::new("md5sum")
         .arg("-c")
