@@ -227,8 +227,12 @@ pub struct BackupSettings {
     pub schedule: TimeOfDay,
     /// Days on which the nightly backup is a differential instead of a full.
     pub differential_days: Vec<Weekday>,
-    /// Restore points kept (a differential keeps the full it depends on).
+    /// Restore points kept: nightly fulls and differentials (a
+    /// differential keeps the full it depends on).
     pub retention: u32,
+    /// Copies ("Backup now" outside the chain) kept, counted apart from the
+    /// restore points so that copies never push out a nightly backup.
+    pub copies_kept: u32,
     /// Message bodies older than this many hours are stored as headers only.
     pub body_window_hours: u32,
     /// Split sets into volumes of this many MiB (0: only where the
@@ -247,6 +251,7 @@ impl Default for BackupSettings {
             },
             differential_days: Vec::new(),
             retention: 3,
+            copies_kept: 3,
             body_window_hours: 24,
             volume_size_mib: 0,
             smb: SmbSettings::default(),
@@ -261,6 +266,9 @@ impl BackupSettings {
         }
         if self.retention > 1000 {
             return Err("backup.retention must be at most 1000".into());
+        }
+        if self.copies_kept == 0 || self.copies_kept > 1000 {
+            return Err("backup.copies_kept must be 1 to 1000".into());
         }
         if self.destination == DestinationKind::Smb
             && let Some((field, why)) = self.smb.problems().into_iter().next()

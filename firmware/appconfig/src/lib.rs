@@ -23,7 +23,7 @@ pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::write_atomically;
-pub use system::{Hostname, SystemSettings};
+pub use system::{FACTORY_HOSTNAME, Hostname, SystemSettings, UnitId};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

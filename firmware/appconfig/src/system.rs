@@ -6,6 +6,12 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SystemSettings {
+    /// This unit's identity, made on its first boot (`appctl data-layout`)
+    /// and written into every set it makes: retention and leftover
+    /// cleaning touch only sets with this identity, whatever their host
+    /// name says. Empty only before the first boot.
+    #[serde(skip_serializing_if = "UnitId::is_empty")]
+    pub unit_id: UnitId,
     pub hostname: Hostname,
     /// A POSIX TZ value or a zone name such as `Europe/Prague`; `UTC` by default.
     pub timezone: String,
@@ -16,9 +22,87 @@ pub struct SystemSettings {
 impl Default for SystemSettings {
     fn default() -> Self {
         SystemSettings {
-            hostname: Hostname("appliance".into()),
+            unit_id: UnitId::default(),
+            hostname: Hostname(FACTORY_HOSTNAME.into()),
             timezone: "UTC".into(),
             ntp_server: String::new(),
+        }
+    }
+}
+
+/// The host name of a unit that has not got its own yet; the first boot
+/// makes it unique ([`Hostname::for_unit`]).
+pub const FACTORY_HOSTNAME: &str = "appliance";
+
+/// A unit's identity: a random UUID (version 4), in its usual text form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UnitId(String);
+
+impl UnitId {
+    /// A new random identity.
+    pub fn generate() -> Result<UnitId, String> {
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b).map_err(|e| format!("no random numbers: {e}"))?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        Ok(UnitId(format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for UnitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<UnitId> for String {
+    fn from(u: UnitId) -> String {
+        u.0
+    }
+}
+
+impl TryFrom<String> for UnitId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl FromStr for UnitId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let groups: Vec<&str> = s.split('-').collect();
+        let shape = [8, 4, 4, 4, 12];
+        let ok = s.is_empty()
+            || (groups.len() == shape.len()
+                && groups
+                    .iter()
+                    .zip(shape)
+                    .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit())));
+        if ok {
+            Ok(UnitId(s))
+        } else {
+            Err(format!(
+                "unit id {s:?} is not a UUID such as 0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f"
+            ))
         }
     }
 }
@@ -31,6 +115,21 @@ pub struct Hostname(String);
 impl Hostname {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The factory name made unique for one unit: `appliance-` and the last
+    /// three bytes of its MAC address (`appliance-5e1f0a`), as routers and
+    /// printers name themselves, so two new units never share a name.
+    pub fn for_unit(mac: [u8; 6]) -> Hostname {
+        Hostname(format!(
+            "{FACTORY_HOSTNAME}-{:02x}{:02x}{:02x}",
+            mac[3], mac[4], mac[5]
+        ))
+    }
+
+    /// Still the factory name every unit starts with.
+    pub fn is_factory(&self) -> bool {
+        self.0 == FACTORY_HOSTNAME
     }
 }
 
@@ -89,6 +188,40 @@ impl FromStr for Hostname {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_ids() {
+        let a = UnitId::generate().expect("random");
+        let b = UnitId::generate().expect("random");
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 36);
+        assert_eq!(a.as_str().as_bytes()[14], b'4', "version 4: {a}");
+        assert_eq!(a.as_str().parse::<UnitId>().expect("parses"), a);
+        assert_eq!(
+            "0F8C2D3E-5B7A-4C1D-9E2F-3A4B5C6D7E8F"
+                .parse::<UnitId>()
+                .expect("upper case")
+                .as_str(),
+            "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f"
+        );
+        assert!("".parse::<UnitId>().expect("empty").is_empty());
+        for bad in [
+            "x",
+            "0f8c2d3e-5b7a-4c1d-9e2f",
+            "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8g",
+        ] {
+            assert!(bad.parse::<UnitId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unit_host_names() {
+        let h = Hostname::for_unit([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(h.as_str(), "appliance-123456");
+        assert!(!h.is_factory());
+        assert!(SystemSettings::default().hostname.is_factory());
+        assert!(h.as_str().parse::<Hostname>().is_ok());
+    }
 
     #[test]
     fn hostnames() {

@@ -76,10 +76,16 @@ fn run(cli: Cli) -> Result<()> {
     let load = || Config::load(&config_path).map_err(anyhow::Error::from);
     match cli.command {
         Cmd::DataLayout { data } => {
-            let r = layout::ensure_layout(&data)
+            // The interface of the factory settings names a new unit.
+            let interface = Config::default().network.interface;
+            let mac = layout::mac_address(std::path::Path::new("/sys/class/net"), &interface);
+            let r = layout::ensure_layout(&data, mac)
                 .with_context(|| format!("creating the layout of {}", data.display()))?;
             if r.wrote_default_config {
                 log::info!("first boot: wrote the default configuration");
+            }
+            if let Some(id) = &r.new_identity {
+                log::info!("this unit's identity is {id}");
             }
             if !r.created.is_empty() {
                 log::info!("created in {}: {}", data.display(), r.created.join(", "));

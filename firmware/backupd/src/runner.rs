@@ -41,6 +41,7 @@ pub fn write_options(
         dest_dir,
         state_dir: paths.state_dir.clone(),
         hostname: config.system.hostname.to_string(),
+        unit: config.system.unit_id.to_string(),
         kind: req.kind,
         started: req.started,
         body_window_hours: config.backup.body_window_hours,
@@ -72,6 +73,7 @@ pub fn run(
         bytes: 0,
         files: 0,
         skipped: 0,
+        warnings: Vec::new(),
     };
     let finish = |on_named: &mut dyn FnMut(&str), mut r: RunResult, ok: bool, message: String| {
         on_named(&r.set);
@@ -100,7 +102,8 @@ pub fn run(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    match retention::clean_leftovers(&dir, &host, None) {
+    let owner = owner_of(config);
+    match retention::clean_leftovers(&dir, &owner, None) {
         Ok(removed) if !removed.is_empty() => log::info!(
             "removed leftovers of an interrupted backup: {}",
             removed.join(", ")
@@ -167,18 +170,58 @@ pub fn run(
     if let Some(why) = &outcome.fell_back {
         msg.push_str(&format!("; full instead of differential: {why}"));
     }
-    match retention::prune(&dir, &host, config.backup.retention as usize) {
-        Ok(removed) if !removed.is_empty() => {
-            log::info!("retention removed {}", removed.join(", "))
-        }
-        Ok(_) => {}
-        Err(e) => {
-            log::warn!("retention failed: {e}");
-            msg.push_str(&format!("; old sets not pruned: {e}"));
+    let keep = retention::Keep {
+        restore_points: config.backup.retention as usize,
+        copies: config.backup.copies_kept as usize,
+    };
+    if config.system.unit_id.is_empty() && !owner.own_folder {
+        log::warn!(
+            "this unit has no identity yet: old sets on the shared destination are not pruned"
+        );
+        msg.push_str("; old sets not pruned (this unit has no identity yet)");
+    } else {
+        match retention::prune(&dir, &owner, keep, &outcome.name, now_secs()) {
+            Ok(p) => {
+                if !p.removed.is_empty() {
+                    log::info!("retention removed {}", p.removed.join(", "));
+                }
+                if !p.future.is_empty() {
+                    let text = format!(
+                        "the clock is behind {} set(s) of this unit ({}): it was ahead before, \
+                         or has been put back; check the time and the NTP server. Those sets are \
+                         kept and not counted as restore points",
+                        p.future.len(),
+                        p.future.join(", ")
+                    );
+                    log::warn!("{text}");
+                    result.warnings.push(text);
+                }
+                if !p.unmarked.is_empty() {
+                    log::info!(
+                        "left alone (named {host} but written before units had an identity; \
+                         delete them by hand when no longer needed): {}",
+                        p.unmarked.join(", ")
+                    );
+                }
+            }
+            Err(e) => {
+                log::warn!("retention failed: {e}");
+                msg.push_str(&format!("; old sets not pruned: {e}"));
+            }
         }
     }
     drop(session);
     finish(on_named, result, true, msg)
+}
+
+/// Whose sets this run may prune: the local folder is the unit's own disk;
+/// on a share or a drive only sets that carry its identity are its own.
+pub fn owner_of(config: &Config) -> retention::Owner {
+    retention::Owner {
+        unit: config.system.unit_id.to_string(),
+        host: config.system.hostname.to_string(),
+        own_folder: config.backup.destination == appconfig::DestinationKind::Local,
+    }
 }
 
 pub fn now_secs() -> i64 {

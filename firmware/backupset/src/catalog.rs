@@ -25,6 +25,9 @@ pub struct SetStatus {
     pub problem: Option<String>,
     /// For a differential: the first volume name of its full.
     pub base: Option<String>,
+    /// The identity of the unit that wrote it (complete sets written since
+    /// units have one).
+    pub unit: Option<String>,
 }
 
 /// Every set in `dir`, oldest first. Files that are not sets are ignored.
@@ -96,14 +99,18 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
         }
     };
     let complete = problem.is_none();
-    let base = if complete && name.kind == appconfig::BackupType::Differential {
+    // Who wrote it and what it extends: `.version.txt`, the first entry.
+    let version = if complete {
         crate::reader::SetReader::open(dir, &name.tar_name())
             .and_then(|r| r.version())
             .ok()
-            .and_then(|v| v.base)
     } else {
         None
     };
+    let unit = version.as_ref().and_then(|v| v.unit.clone());
+    let base = version
+        .filter(|_| name.kind == appconfig::BackupType::Differential)
+        .and_then(|v| v.base);
     SetStatus {
         name,
         volumes,
@@ -112,6 +119,7 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
         complete,
         problem,
         base,
+        unit,
     }
 }
 

@@ -34,6 +34,12 @@ pub enum SetError {
     /// The set's bytes do not follow the format (damaged or hostile).
     #[error("set {set}: {reason}")]
     Malformed { set: String, reason: String },
+    /// A set of the same name is already at the destination (another unit
+    /// with the same host name, started in the same second).
+    #[error(
+        "a set named {name} is already at the destination, from another appliance with the host name {host:?}? It was left as it is; give each appliance its own host name"
+    )]
+    NameTaken { name: String, host: String },
     #[error("the backup writer stopped unexpectedly: {0}")]
     Internal(String),
 }

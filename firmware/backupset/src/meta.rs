@@ -28,6 +28,9 @@ pub struct VersionInfo {
     pub body_window_hours: u32,
     /// For a differential: the first volume's name of the full it extends.
     pub base: Option<String>,
+    /// The identity of the unit that wrote the set (`unit=`); absent in
+    /// sets written before units had one.
+    pub unit: Option<String>,
 }
 
 impl VersionInfo {
@@ -44,6 +47,9 @@ impl VersionInfo {
         if let Some(b) = &self.base {
             s.push_str(&format!("base={b}\n"));
         }
+        if let Some(u) = &self.unit {
+            s.push_str(&format!("unit={u}\n"));
+        }
         s
     }
 
@@ -58,6 +64,7 @@ impl VersionInfo {
             format: num(&get("format")?)? as u32,
             body_window_hours: num(&get("body_window_hours")?)? as u32,
             base: kv.get("base").cloned(),
+            unit: kv.get("unit").cloned(),
         })
     }
 }
@@ -188,8 +195,11 @@ mod tests {
             format: FORMAT,
             body_window_hours: 24,
             base: Some("mail-F20261120T220000Z.tar".into()),
+            unit: Some("0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f".into()),
         };
-        assert_eq!(VersionInfo::parse(&v.to_text()), Ok(v));
+        assert_eq!(VersionInfo::parse(&v.to_text()), Ok(v.clone()));
+        let older = VersionInfo { unit: None, ..v };
+        assert_eq!(VersionInfo::parse(&older.to_text()), Ok(older));
         let s = Summary {
             started: 1,
             finished: 3,

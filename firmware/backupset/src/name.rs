@@ -28,6 +28,21 @@ pub enum FileRole {
 /// Most volumes a set may have (`.tar.999`).
 pub const MAX_VOLUMES: u32 = 1000;
 
+/// Hex digits of a unit identity used in temporary names.
+pub const UNIT_TAG_LEN: usize = 12;
+
+/// The short form of a unit identity used in temporary names: its first
+/// [`UNIT_TAG_LEN`] hex digits (48 random bits).
+pub fn unit_tag(unit: &str) -> Option<String> {
+    let hex: String = unit
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(UNIT_TAG_LEN)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex.len() == UNIT_TAG_LEN).then_some(hex)
+}
+
 impl SetName {
     pub fn new(host: &str, kind: BackupType, time: i64) -> SetName {
         SetName {
@@ -61,9 +76,29 @@ impl SetName {
     }
 
     /// Where a file is written before it is published (hidden, so listings
-    /// and FTP clients skip it; never mistaken for a set).
-    pub fn temp_name(final_name: &str) -> String {
-        format!(".{final_name}.tmp")
+    /// and FTP clients skip it; never mistaken for a set). The writing
+    /// unit's tag (see [`unit_tag`]) is part of the name, so two units
+    /// that share a host name and a start second never write into the same
+    /// file, and each cleans only its own leftovers.
+    pub fn temp_name(final_name: &str, unit: &str) -> String {
+        match unit_tag(unit) {
+            Some(tag) => format!(".{final_name}.{tag}.tmp"),
+            None => format!(".{final_name}.tmp"),
+        }
+    }
+
+    /// Reads a temporary name: the final name and the writer's unit tag
+    /// (`None`: written by a firmware before unit tags).
+    pub fn parse_temp(file: &str) -> Option<(String, Option<String>)> {
+        let inner = file.strip_prefix('.')?.strip_suffix(".tmp")?;
+        if let Some((final_name, tag)) = inner.rsplit_once('.')
+            && tag.len() == UNIT_TAG_LEN
+            && tag.bytes().all(|b| b.is_ascii_hexdigit())
+            && SetName::parse_file(final_name).is_some()
+        {
+            return Some((final_name.to_string(), Some(tag.to_string())));
+        }
+        SetName::parse_file(inner).map(|_| (inner.to_string(), None))
     }
 
     /// Reads a file name of a set: which set and which file of it.
@@ -144,6 +179,28 @@ mod tests {
             Some((n.clone(), FileRole::Md5))
         );
         assert_eq!(SetName::parse_tar(&n.tar_name()), Some(n));
+    }
+
+    #[test]
+    fn temporary_names_carry_the_unit() {
+        let unit = "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f";
+        let t = SetName::temp_name("mail-F20260101T000000Z.tar.001", unit);
+        assert_eq!(t, ".mail-F20260101T000000Z.tar.001.0f8c2d3e5b7a.tmp");
+        assert_eq!(
+            SetName::parse_temp(&t),
+            Some((
+                "mail-F20260101T000000Z.tar.001".into(),
+                Some("0f8c2d3e5b7a".into())
+            ))
+        );
+        // Written before units had tags: no owner in the name.
+        assert_eq!(
+            SetName::parse_temp(".mail-F20260101T000000Z.tar.md5.tmp"),
+            Some(("mail-F20260101T000000Z.tar.md5".into(), None))
+        );
+        assert_eq!(SetName::temp_name("x.tar", ""), ".x.tar.tmp");
+        assert_eq!(SetName::parse_temp(".notes.txt.tmp"), None);
+        assert_eq!(SetName::parse_temp("mail-F20260101T000000Z.tar"), None);
     }
 
     #[test]

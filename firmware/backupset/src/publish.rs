@@ -61,19 +61,51 @@ pub fn md5_text(volumes: &[PublishedVolume]) -> String {
         .collect()
 }
 
+/// Renames `from` to `to` unless `to` exists: a set of the same name from
+/// another unit (same host name, same second) is never replaced. File
+/// systems without `RENAME_NOREPLACE` get a check before the rename.
+pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
+            if std::fs::symlink_metadata(to).is_ok() {
+                return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+            }
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(std::io::Error::from(e)),
+    }
+}
+
 /// Renames the volumes to their final names, then writes the `.md5` file
-/// (temporary name, fsync, rename, folder fsync).
+/// (temporary name, fsync, rename, folder fsync). `unit` tags the
+/// temporary `.md5` as the volumes' names are.
 pub fn publish(
     dir: &Path,
     name: &SetName,
     temps: &[crate::writer::WrittenVolume],
     digests: &[[u8; 16]],
+    unit: &str,
 ) -> Result<Vec<PublishedVolume>, SetError> {
-    let mut out = Vec::with_capacity(temps.len());
+    let mut out: Vec<PublishedVolume> = Vec::with_capacity(temps.len());
     for (i, (v, d)) in temps.iter().zip(digests).enumerate() {
         let final_name = name.volume_name(i as u32);
         let target = dir.join(&final_name);
-        std::fs::rename(&v.temp, &target).map_err(io_at(&target))?;
+        if let Err(e) = rename_noreplace(&v.temp, &target) {
+            // Ours so far are taken away again; what was there stays.
+            for p in &out {
+                let _ = std::fs::remove_file(dir.join(&p.name));
+            }
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                SetError::NameTaken {
+                    name: final_name,
+                    host: name.host.clone(),
+                }
+            } else {
+                SetError::io(&target, e)
+            });
+        }
         out.push(PublishedVolume {
             name: final_name,
             size: v.size,
@@ -82,7 +114,7 @@ pub fn publish(
     }
     sync_dir(dir);
     let md5_final = dir.join(name.md5_name());
-    let md5_temp = dir.join(SetName::temp_name(&name.md5_name()));
+    let md5_temp = dir.join(SetName::temp_name(&name.md5_name(), unit));
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -93,7 +125,16 @@ pub fn publish(
         f.write_all(md5_text(&out).as_bytes())
             .map_err(io_at(&md5_temp))?;
         f.sync_all().map_err(io_at(&md5_temp))?;
-        std::fs::rename(&md5_temp, &md5_final).map_err(io_at(&md5_final))
+        rename_noreplace(&md5_temp, &md5_final).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                SetError::NameTaken {
+                    name: name.md5_name(),
+                    host: name.host.clone(),
+                }
+            } else {
+                SetError::io(&md5_final, e)
+            }
+        })
     })();
     if let Err(e) = result {
         // Without its .md5 the set is incomplete: take the volumes away too.

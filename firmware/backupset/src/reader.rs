@@ -490,6 +490,30 @@ impl<R: Read> Read for HeaderBudget<R> {
 }
 
 /// Name and size of a ustar header block, if it is one (checksum right).
+/// `.version.txt` read straight from a first volume's file, without its
+/// `.md5` (which an interrupted run never wrote); `None` when the file does
+/// not start with one (cut short, or not a set).
+pub fn version_of_first_volume(path: &Path) -> Option<VersionInfo> {
+    use std::io::Read;
+    let mut head = vec![0u8; (BLOCK + MAX_META) as usize];
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut got = 0;
+    while got < head.len() {
+        match f.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let (name, size) = parse_header(head.get(..BLOCK as usize)?)?;
+    if name != VERSION_ENTRY || size > MAX_META {
+        return None;
+    }
+    let data = head.get(BLOCK as usize..(BLOCK + size) as usize)?;
+    VersionInfo::parse(std::str::from_utf8(data).ok()?).ok()
+}
+
 fn parse_header(block: &[u8]) -> Option<(String, u64)> {
     if block.len() != BLOCK as usize {
         return None;

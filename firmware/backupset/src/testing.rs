@@ -13,6 +13,9 @@ use std::sync::atomic::AtomicBool;
 /// The tests' "now": stores are generated and sets started around it.
 pub const NOW: i64 = 1_795_317_495;
 
+/// The unit identity [`Fixture::options`] writes sets as.
+pub const UNIT: &str = "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f";
+
 /// A generated store and where its sets and the writer's state go.
 pub struct Fixture {
     pub tmp: tempfile::TempDir,
@@ -62,6 +65,7 @@ impl Fixture {
             dest_dir: self.dest.clone(),
             state_dir: self.state.clone(),
             hostname: "mail".into(),
+            unit: UNIT.into(),
             kind,
             started,
             body_window_hours: self.body_window_hours,

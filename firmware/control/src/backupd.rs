@@ -98,6 +98,10 @@ pub struct RunResult {
     pub files: u64,
     /// Files that could not be read and were left out.
     pub skipped: u64,
+    /// What the administrator should look at although the run went well:
+    /// this unit's sets dated in the future (the clock was put back), ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A backup set found at a location.

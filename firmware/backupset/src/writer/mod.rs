@@ -40,6 +40,9 @@ pub struct WriteOptions {
     /// Where the state of the last full and the writer's spool files live.
     pub state_dir: PathBuf,
     pub hostname: String,
+    /// The writing unit's identity (`.version.txt`'s `unit=`, and a tag in
+    /// temporary names); empty for none.
+    pub unit: String,
     pub kind: BackupType,
     /// Start time, seconds since the epoch; names the set.
     pub started: i64,
@@ -177,10 +180,10 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let name = SetName::new(&opts.hostname, kind, opts.started);
     if opts.dest_dir.join(name.tar_name()).exists() || opts.dest_dir.join(name.md5_name()).exists()
     {
-        return Err(SetError::Internal(format!(
-            "a set named {} already exists",
-            name.tar_name()
-        )));
+        return Err(SetError::NameTaken {
+            name: name.tar_name(),
+            host: name.host.clone(),
+        });
     }
     let state_tmp = opts.state_dir.join(format!(".{STATE_FILE}.tmp"));
     let state_out = match kind {
@@ -199,6 +202,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         format: FORMAT,
         body_window_hours: opts.body_window_hours,
         base: base.clone(),
+        unit: (!opts.unit.is_empty()).then(|| opts.unit.clone()),
     };
     progress.set_phase(Phase::Writing);
     progress.bytes.store(0, Ordering::Relaxed);
@@ -207,7 +211,8 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let volume_size = opts.volume_size.filter(|&v| v > 0).unwrap_or(u64::MAX);
     let temp_of = {
         let n = name.clone();
-        move |i: u32| SetName::temp_name(&n.volume_name(i))
+        let unit = opts.unit.clone();
+        move |i: u32| SetName::temp_name(&n.volume_name(i), &unit)
     };
     let (back_tx, back_rx) = std::sync::mpsc::channel::<sink::ReadBack>();
     let out = VolumeWriter::new(
@@ -294,7 +299,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
             return Err(SetError::Cancelled);
         }
         progress.set_phase(Phase::Publishing);
-        let published = publish::publish(&opts.dest_dir, &name, &volumes, &digests)?;
+        let published = publish::publish(&opts.dest_dir, &name, &volumes, &digests, &opts.unit)?;
         Ok((scanned, published))
     })();
     let (scanned, published) = match result {

@@ -96,7 +96,9 @@ impl BackupView {
             Field::toggles("diff_days", "Differential on", DAYS, on)
                 .with_hint("Days whose backup is a differential; the others are full"),
             Field::text("retention", "Restore points", b.retention.to_string())
-                .with_hint("How many restore points to keep, 1 to 1000"),
+                .with_hint("How many nightly restore points to keep, 1 to 1000"),
+            Field::text("copies", "Copies kept", b.copies_kept.to_string())
+                .with_hint("Backup Now copies kept, counted apart from restore points"),
             Field::text(
                 "body_window",
                 "Body window (h)",
@@ -155,6 +157,10 @@ impl BackupView {
             Ok(n) => b.retention = n,
             Err(e) => f.set_error("retention", e),
         }
+        match number(&f.text("copies"), 1, 1000) {
+            Ok(n) => b.copies_kept = n,
+            Err(e) => f.set_error("copies", e),
+        }
         match number(&f.text("body_window"), 1, 87_600) {
             Ok(n) => b.body_window_hours = n,
             Err(e) => f.set_error("body_window", e),
@@ -182,6 +188,7 @@ impl BackupView {
                 ("backup.smb.path", "path"),
                 ("backup.smb.username", "user"),
                 ("backup.retention", "retention"),
+                ("backup.copies_kept", "copies"),
             ],
             "location",
         )

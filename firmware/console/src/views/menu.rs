@@ -121,6 +121,14 @@ impl MenuView {
                     )),
                     None => lines.push(row("Last backup", "none yet".into())),
                 }
+                for w in s
+                    .recent
+                    .first()
+                    .map(|r| r.warnings.as_slice())
+                    .unwrap_or(&[])
+                {
+                    lines.push(ui::text_line(&format!("{:<16}{w}", "Warning"), ui::error()));
+                }
             }
         }
         lines

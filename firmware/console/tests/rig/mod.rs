@@ -115,6 +115,7 @@ fn idle_status() -> Status {
             bytes: 56 << 20,
             files: 1234,
             skipped: 0,
+            warnings: Vec::new(),
         }],
     }
 }
@@ -149,6 +150,7 @@ impl Backupd {
                     bytes: p.bytes_total,
                     files: p.files_done,
                     skipped: 0,
+                    warnings: Vec::new(),
                 },
             );
         }
