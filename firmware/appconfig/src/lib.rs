@@ -23,7 +23,9 @@ pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::write_atomically;
-pub use system::{FACTORY_HOSTNAME, Hostname, SystemSettings, UnitId};
+pub use system::{
+    FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
+};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -98,6 +100,7 @@ impl Config {
             path: origin.to_path_buf(),
             reason,
         };
+        self.system.check().map_err(invalid)?;
         self.network.check().map_err(invalid)?;
         self.backup.check().map_err(invalid)?;
         self.ftp.check().map_err(invalid)?;

@@ -15,8 +15,70 @@ pub struct SystemSettings {
     pub hostname: Hostname,
     /// A POSIX TZ value or a zone name such as `Europe/Prague`; `UTC` by default.
     pub timezone: String,
-    /// NTP server as an IPv4 address or host name; empty: no time sync.
+    /// NTP servers, each an IPv4 address or a host name with an optional
+    /// `:port`, separated by spaces or commas; empty: no time sync. See
+    /// [`SystemSettings::ntp_servers`].
     pub ntp_server: String,
+}
+
+/// The port NTP servers listen on.
+pub const NTP_PORT: u16 = 123;
+
+/// One NTP server of `system.ntp_server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NtpServer {
+    /// An IPv4 address or a host name (lower case).
+    pub host: String,
+    pub port: u16,
+}
+
+impl NtpServer {
+    /// The address, when the host is one (else a name to look up).
+    pub fn ip(&self) -> Option<std::net::Ipv4Addr> {
+        self.host.parse().ok()
+    }
+}
+
+/// Reads an NTP server list (see [`SystemSettings::ntp_server`]).
+pub fn parse_ntp_servers(text: &str) -> Result<Vec<NtpServer>, String> {
+    text.split([' ', ',', '\t'])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (host, port) = match s.rsplit_once(':') {
+                Some((h, p)) => (
+                    h,
+                    p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| {
+                        format!("NTP server {s:?}: the port must be a number from 1 to 65535")
+                    })?,
+                ),
+                None => (s, NTP_PORT),
+            };
+            let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            if numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+                return Err(format!("NTP server {s:?} is not an IPv4 address"));
+            }
+            if !numeric && host.parse::<Hostname>().is_err() {
+                return Err(format!("NTP server {s:?} is not an address or host name"));
+            }
+            Ok(NtpServer {
+                host: host.to_ascii_lowercase(),
+                port,
+            })
+        })
+        .collect()
+}
+
+impl SystemSettings {
+    /// The NTP servers, in the order they are asked.
+    pub fn ntp_servers(&self) -> Result<Vec<NtpServer>, String> {
+        parse_ntp_servers(&self.ntp_server)
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        self.ntp_servers()
+            .map(drop)
+            .map_err(|e| format!("system.ntp_server: {e}"))
+    }
 }
 
 impl Default for SystemSettings {
@@ -188,6 +250,32 @@ impl FromStr for Hostname {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ntp_servers() {
+        assert_eq!(parse_ntp_servers(""), Ok(vec![]));
+        let s = parse_ntp_servers("10.0.2.2:12300, Pool.NTP.org 192.168.1.1").expect("parses");
+        let hosts: Vec<(&str, u16)> = s.iter().map(|n| (n.host.as_str(), n.port)).collect();
+        assert_eq!(
+            hosts,
+            [
+                ("10.0.2.2", 12300),
+                ("pool.ntp.org", 123),
+                ("192.168.1.1", 123)
+            ]
+        );
+        assert!(
+            parse_ntp_servers("10.0.2.2:0")
+                .unwrap_err()
+                .contains("port")
+        );
+        assert!(
+            parse_ntp_servers("10.0.2.300")
+                .unwrap_err()
+                .contains("not an IPv4")
+        );
+        assert!(parse_ntp_servers("bad_host").is_err());
+    }
 
     #[test]
     fn unit_ids() {

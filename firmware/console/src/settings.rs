@@ -34,6 +34,9 @@ pub struct Settings {
     pub recover: Vec<String>,
     /// What restarts the appliance (`CONSOLE_REBOOT`).
     pub reboot: Vec<String>,
+    /// What makes the time service re-read the NTP servers
+    /// (`CONSOLE_TIMESYNC_RELOAD`): its init script.
+    pub timesync_reload: Vec<String>,
     /// Longest wait for a short command such as `appctl network apply`.
     pub command_timeout: Duration,
     /// Pause after a wrong password, to slow down guessing.
@@ -64,6 +67,7 @@ impl Default for Settings {
             rauc: vec!["rauc".into()],
             recover: vec!["recover".into()],
             reboot: vec!["reboot".into()],
+            timesync_reload: vec!["/etc/init.d/S45timesyncd".into(), "reload".into()],
             command_timeout: Duration::from_secs(60),
             wrong_password_delay: Duration::from_secs(3),
             poll_interval: Duration::from_secs(1),
@@ -115,6 +119,9 @@ impl Settings {
         }
         if let Some(v) = get("CONSOLE_REBOOT") {
             s.reboot = words(v);
+        }
+        if let Some(v) = get("CONSOLE_TIMESYNC_RELOAD") {
+            s.timesync_reload = words(v);
         }
         if let Some(v) = get("CONSOLE_IDLE_LOGOUT")
             && let Ok(secs) = v.trim().parse::<u64>()

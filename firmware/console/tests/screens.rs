@@ -240,7 +240,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     for label in [
         "Host name",
         "Time zone",
-        "NTP server",
+        "NTP servers",
         "FTP Access List",
         "FTP password",
         "Console pw. now",
@@ -255,7 +255,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     rig.replace_text("bad_name");
     rig.focus("Time zone");
     rig.replace_text("Mars Base");
-    rig.focus("NTP server");
+    rig.focus("NTP servers");
     rig.type_text("10.0.2.300");
     rig.focus("FTP Access List");
     rig.type_text("192.168.1.15, 10.0.0.1/8");
@@ -272,7 +272,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     rig.press("Save");
     assert!(rig.field("Host name").contains("only letters, digits"));
     assert!(rig.field("Time zone").contains("is not a time zone"));
-    assert!(rig.field("NTP server").contains("not an IPv4 address"));
+    assert!(rig.field("NTP servers").contains("not an IPv4 address"));
     assert!(
         rig.field("FTP Access List").contains("host bits"),
         "{}",
@@ -308,7 +308,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     rig.replace_text("mail-1.example.com");
     rig.focus("Time zone");
     rig.replace_text("Europe/Prague");
-    rig.focus("NTP server");
+    rig.focus("NTP servers");
     rig.replace_text("10.0.2.2");
     rig.focus("FTP Access List");
     rig.replace_text("192.168.1.15, 10.0.0.0/8");
@@ -325,7 +325,11 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     );
     assert!(screen.contains("ftpd: not running"), "{screen}");
     assert!(screen.contains("accounts: ok"), "{screen}");
-    assert_eq!(rig.commands(), "appctl accounts\nappctl hostname\n");
+    assert!(screen.contains("time service: ok"), "{screen}");
+    assert_eq!(
+        rig.commands(),
+        "appctl accounts\nappctl hostname\ntimesyncd reload\n"
+    );
     let saved = rig.saved();
     assert_eq!(&saved, rig.app.config());
     assert_eq!(saved.system.hostname.as_str(), "mail-1.example.com");

@@ -154,6 +154,8 @@ pub enum Notify {
     Network,
     Accounts,
     Hostname,
+    /// The time service re-reads the NTP servers.
+    Time,
 }
 
 /// Writes `config` and tells the services; the lines say who took it.
@@ -213,6 +215,7 @@ fn save_and_notify(
             Notify::Hostname => {
                 outcome_line("host name and time", &sys.run(&settings.hostname_apply()))
             }
+            Notify::Time => outcome_line("time service", &sys.run(&settings.timesync_reload)),
         };
         lines.push(line);
     }

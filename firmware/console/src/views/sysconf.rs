@@ -12,7 +12,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
-use std::net::Ipv4Addr;
 
 const PASSWORD_FIELDS: [&str; 5] = ["ftp_pw", "ftp_pw2", "cur_pw", "new_pw", "new_pw2"];
 
@@ -29,8 +28,8 @@ impl SystemView {
                 .with_hint("Letters, digits and '-', parts separated by dots"),
             Field::text("timezone", "Time zone", c.system.timezone.clone())
                 .with_hint("A zone such as Europe/Prague, or UTC"),
-            Field::text("ntp", "NTP server", c.system.ntp_server.clone())
-                .with_hint("Address or name of the time server; empty: none"),
+            Field::text("ntp", "NTP servers", c.system.ntp_server.clone())
+                .with_hint("Addresses or names of time servers, comma-separated; empty: none"),
             Field::text("access", "FTP Access List", c.ftp.access_list.to_string())
                 .with_hint("Addresses or blocks allowed to use FTP, e.g. 192.168.1.15, 10.0.0.0/8"),
             Field::secret("ftp_pw", "FTP password", "")
@@ -134,6 +133,9 @@ impl SystemView {
         if config.system != old.system {
             notify.push(Notify::Hostname);
         }
+        if config.system.ntp_server != old.system.ntp_server {
+            notify.push(Notify::Time);
+        }
         match super::save_and_notify(shared, config, &notify) {
             Ok(lines) => {
                 for id in PASSWORD_FIELDS {
@@ -169,22 +171,10 @@ pub fn timezone_problem(tz: &str) -> Option<String> {
     None
 }
 
-/// Why an NTP server is refused: empty, an IPv4 address or a host name pass.
-pub fn ntp_problem(server: &str) -> Option<String> {
-    if server.is_empty() || server.parse::<Ipv4Addr>().is_ok() {
-        return None;
-    }
-    match server.parse::<Hostname>() {
-        Ok(_)
-            if server
-                .split('.')
-                .all(|l| l.chars().all(|c| c.is_ascii_digit())) =>
-        {
-            Some(format!("{server:?} is not an IPv4 address"))
-        }
-        Ok(_) => None,
-        Err(_) => Some(format!("{server:?} is not an address or host name")),
-    }
+/// Why an NTP server list is refused: empty, IPv4 addresses and host
+/// names (each with an optional `:port`) pass.
+pub fn ntp_problem(servers: &str) -> Option<String> {
+    appconfig::parse_ntp_servers(servers).err()
 }
 
 impl View for SystemView {
@@ -259,6 +249,7 @@ mod tests {
         assert_eq!(ntp_problem("10.0.2.2"), None);
         assert_eq!(ntp_problem("pool.ntp.org"), None);
         assert!(ntp_problem("10.0.2.300").unwrap().contains("not an IPv4"));
-        assert!(ntp_problem("bad host").is_some());
+        assert!(ntp_problem("bad_host").is_some());
+        assert_eq!(ntp_problem("10.0.2.2:12300, pool.ntp.org"), None, "a list");
     }
 }

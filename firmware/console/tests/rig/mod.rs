@@ -294,6 +294,10 @@ impl Rig {
                 log.display()
             ),
         );
+        script(
+            &d.join("S45timesyncd"),
+            &format!("echo \"timesyncd $*\" >> '{}'", log.display()),
+        );
         std::fs::write(d.join("resolv.conf"), "nameserver 10.0.2.3\n").expect("resolv");
         let mut settings = Settings {
             config_path: d.join("config/appliance.toml"),
@@ -309,6 +313,10 @@ impl Rig {
             rauc: vec![d.join("rauc").display().to_string()],
             recover: vec![d.join("recover").display().to_string()],
             reboot: vec![d.join("reboot").display().to_string()],
+            timesync_reload: vec![
+                d.join("S45timesyncd").display().to_string(),
+                "reload".into(),
+            ],
             command_timeout: Duration::from_secs(20),
             wrong_password_delay: Duration::ZERO,
             poll_interval: Duration::ZERO,

@@ -1,0 +1,210 @@
+//! timesyncd: keeps the clock right from the NTP servers in the
+//! appliance's configuration (`system.ntp_server`).
+
+use anyhow::{Context, Result};
+use appconfig::Config;
+use clap::Parser;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use smbmount::Resolver;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+use timesync::{Adjustment, Sample};
+
+/// Polls while the clock has never been set, and after failures (doubling).
+const FIRST_POLL: Duration = Duration::from_secs(64);
+/// Polls once the clock is right.
+const POLL: Duration = Duration::from_secs(1024);
+/// How long one server is waited for.
+const TIMEOUT: Duration = Duration::from_secs(3);
+/// A step back this large is logged as a warning: backups made while the
+/// clock was ahead are dated in the future from now on.
+const BIG_STEP_BACK: f64 = 60.0;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Sets the clock from the NTP servers in the configuration (system.ntp_server) and keeps it right",
+    long_about = "Sets the clock from the NTP servers in the configuration (system.ntp_server: \
+addresses or names, optionally with :port, separated by spaces or commas; names are asked of \
+network.dns). A clock more than 0.5 s off is stepped and the hardware clock written; a smaller \
+offset is slewed. Polls every 1024 s (64 s until the first answer). SIGHUP re-reads the \
+configuration and asks at once; SIGTERM stops."
+)]
+struct Cli {
+    /// Configuration file (default: $APPLIANCE_CONFIG or /data/config/appliance.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Log to standard error as well as syslog.
+    #[arg(long, short)]
+    foreground: bool,
+    /// Ask once, correct the clock, and exit (status 1 when no server answered).
+    #[arg(long)]
+    once: bool,
+    /// Only print the offset of each server; change nothing.
+    #[arg(long)]
+    query: bool,
+}
+
+enum Event {
+    Stop,
+    Reload,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    applog::init_service(c"timesyncd", cli.foreground || cli.once || cli.query);
+    if let Err(e) = run(cli) {
+        log::error!("{e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The first answer from the configured servers, in their order.
+fn ask(config: &Config) -> Result<Option<Sample>> {
+    let servers = config
+        .system
+        .ntp_servers()
+        .map_err(|e| anyhow::anyhow!("system.ntp_server: {e}"))?;
+    let resolver = Resolver::new(&config.network.dns);
+    let mut last_problem = None;
+    for s in &servers {
+        let addrs = match timesync::addresses(s, &resolver) {
+            Ok(a) => a,
+            Err(e) => {
+                last_problem = Some(e);
+                continue;
+            }
+        };
+        for addr in addrs {
+            match timesync::query(addr, TIMEOUT) {
+                Ok(sample) => return Ok(Some(sample)),
+                Err(e) => last_problem = Some(e.to_string()),
+            }
+        }
+    }
+    if let Some(p) = last_problem {
+        log::warn!("no NTP server answered ({p})");
+    }
+    Ok(None)
+}
+
+fn correct(sample: &Sample) {
+    let a = timesync::decide(sample.offset);
+    if let Err(e) = timesync::adjust(a) {
+        log::error!("cannot correct the clock by {:+.3} s: {e}", sample.offset);
+        return;
+    }
+    match a {
+        Adjustment::Step(off) => {
+            if off <= -BIG_STEP_BACK {
+                log::warn!(
+                    "clock put back by {:.0} s from {} (stratum {}): it was ahead, and backups \
+                     made meanwhile are dated in the future",
+                    -off,
+                    sample.server,
+                    sample.stratum
+                );
+            } else {
+                log::info!(
+                    "clock stepped by {off:+.3} s from {} (stratum {})",
+                    sample.server,
+                    sample.stratum
+                );
+            }
+            // The hardware clock keeps the corrected time across a power cut.
+            match std::process::Command::new("hwclock")
+                .args(["-w", "-u"])
+                .status()
+            {
+                Ok(s) if s.success() => {}
+                _ => log::warn!("cannot write the hardware clock (hwclock -w -u)"),
+            }
+        }
+        Adjustment::Slew(off) => log::debug!("slewing {off:+.3} s from {}", sample.server),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let path = cli.config.unwrap_or_else(appconfig::config_path);
+    let load = || Config::load(&path).with_context(|| format!("reading {}", path.display()));
+    if cli.query {
+        let config = load()?;
+        let resolver = Resolver::new(&config.network.dns);
+        let servers = config.system.ntp_servers().map_err(anyhow::Error::msg)?;
+        for s in &servers {
+            for addr in timesync::addresses(s, &resolver).map_err(anyhow::Error::msg)? {
+                match timesync::query(addr, TIMEOUT) {
+                    Ok(x) => println!(
+                        "{addr}: offset {:+.3} s, delay {:.3} s, stratum {}",
+                        x.offset, x.delay, x.stratum
+                    ),
+                    Err(e) => println!("{e}"),
+                }
+            }
+        }
+        return Ok(());
+    }
+    if cli.once {
+        let config = load()?;
+        return match ask(&config)? {
+            Some(s) => {
+                correct(&s);
+                Ok(())
+            }
+            None => Err(anyhow::anyhow!(
+                "the clock was not set: no NTP server answered"
+            )),
+        };
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
+        .context("installing signal handlers")?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            let ev = if sig == SIGHUP {
+                Event::Reload
+            } else {
+                Event::Stop
+            };
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let mut config = load()?;
+    let mut wait = FIRST_POLL;
+    loop {
+        if config.system.ntp_server.trim().is_empty() {
+            log::info!("no NTP server configured: the clock runs on its own");
+            wait = Duration::MAX;
+        } else {
+            wait = match ask(&config) {
+                Ok(Some(s)) => {
+                    correct(&s);
+                    POLL
+                }
+                Ok(None) => (wait.min(POLL / 2) * 2).max(FIRST_POLL),
+                Err(e) => {
+                    log::error!("{e:#}");
+                    Duration::MAX
+                }
+            };
+        }
+        let ev = match rx.recv_timeout(wait.min(Duration::from_secs(86_400 * 365))) {
+            Ok(ev) => ev,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => Event::Stop,
+        };
+        match ev {
+            Event::Stop => return Ok(()),
+            Event::Reload => match load() {
+                Ok(c) => {
+                    config = c;
+                    wait = FIRST_POLL;
+                }
+                Err(e) => log::error!("keeping the last good configuration: {e:#}"),
+            },
+        }
+    }
+}
