@@ -3,19 +3,25 @@
 //! recorded as deleted, so every file is written once, in its newest
 //! version. A whole set is streamed with its MD5 checked as it goes; a
 //! selection reads only the byte ranges the index gives.
+//!
+//! Every message entry's first bytes are looked at: one the set holds with
+//! its headers only (it starts with [`backupset::window::OMITTED_HEADER`])
+//! never replaces a file that is there
+//! ([`Placer::place_headers_only`]); a full copy replaces what is there.
 
 use crate::chain::{Chain, OpenSet};
 use crate::error::RecoverError;
 use crate::index::SetIndex;
-use crate::place::Placer;
+use crate::place::{Placement, Placer};
 use crate::report::Reporter;
 use crate::selection::Target;
 use crate::stream;
 use backupset::SetEntry;
+use backupset::tarfmt::EntryKind;
+use backupset::window;
 use std::collections::HashSet;
 use std::io::Read;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -24,9 +30,12 @@ pub const APPLIANCE_CONFIG: &str = "config/appliance.toml";
 /// Largest configuration file accepted.
 const MAX_CONFIG: u64 = 1 << 20;
 
-/// Where an entry goes: `(root, destination)`, the destination below the
-/// root no link is followed under; `None` leaves the entry out.
-pub type Mapping<'a> = dyn Fn(&str) -> Option<(PathBuf, PathBuf)> + 'a;
+/// Where an entry goes (and where the current data has it); `None`
+/// leaves the entry out.
+pub type Mapping<'a> = dyn Fn(&str) -> Option<Placement> + 'a;
+
+/// Bytes looked at to tell a headers-only message from a whole one.
+const PEEK: usize = window::OMITTED_HEADER.len() + 1;
 
 /// What newer sets of the chain already settled.
 #[derive(Debug, Default)]
@@ -68,10 +77,11 @@ fn place_entry(
     placer: &mut Placer,
     report: &Reporter,
 ) -> Result<bool, RecoverError> {
-    let Some((root, dest)) = map(&e.path) else {
+    let Some(to) = map(&e.path) else {
         return Ok(false);
     };
-    if e.path == APPLIANCE_CONFIG && e.kind == backupset::tarfmt::EntryKind::File {
+    let mut kept = false;
+    if e.path == APPLIANCE_CONFIG && e.kind == EntryKind::File {
         // Never put in place a configuration this firmware cannot run.
         let mut text = Vec::new();
         data.take(MAX_CONFIG + 1)
@@ -84,14 +94,47 @@ fn place_entry(
                     .map(|_| t)
                     .map_err(|err| RecoverError::BadConfig(err.to_string()))
             })?;
-        placer.place(set, &root, &dest, e, &mut checked.as_bytes())?;
+        placer.place(set, &to.root, &to.dest, e, &mut checked.as_bytes())?;
+    } else if e.kind == EntryKind::File && window::is_windowed_message(&e.path) {
+        // Look at the first bytes, then hand on all of them.
+        let mut head = [0u8; PEEK];
+        let n = read_prefix(data, &mut head).map_err(|err| {
+            RecoverError::damaged(set, format!("{} cannot be read: {err}", e.path))
+        })?;
+        let mut whole = (&head[..n]).chain(data);
+        if window::is_headers_only(&head[..n]) {
+            kept = placer.place_headers_only(set, &to, e, &mut whole)?;
+        } else {
+            placer.place(set, &to.root, &to.dest, e, &mut whole)?;
+        }
     } else {
-        placer.place(set, &root, &dest, e, data)?;
+        placer.place(set, &to.root, &to.dest, e, data)?;
     }
     if report.verbosity() >= crate::report::Verbosity::Verbose {
-        report.detail(format!("  {}", dest.display()));
+        if kept {
+            report.detail(format!(
+                "  {} (kept: the set has its headers only)",
+                to.dest.display()
+            ));
+        } else {
+            report.detail(format!("  {}", to.dest.display()));
+        }
     }
     Ok(true)
+}
+
+/// Reads until `buf` is full or the data ends; returns the bytes read.
+fn read_prefix(data: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match data.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(n)
 }
 
 /// Streams every set of the chain into place, newest first, checking each

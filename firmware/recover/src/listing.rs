@@ -56,6 +56,13 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
             format!("{} h", v.body_window_hours)
         }
     );
+    if s.headers_only_files > 0 {
+        let _ = writeln!(
+            out,
+            "  headers only: messages older than the body window, stored without their body;\n  \
+             a restore puts them back only where the message is missing"
+        );
+    }
     if s.deleted_entries > 0 || set.kind() == appconfig::BackupType::Differential {
         let _ = writeln!(
             out,
@@ -228,7 +235,7 @@ fn part_section(
                 Some(e) => {
                     let _ = writeln!(
                         out,
-                        "{title}: {} messages, {} headers only, {}",
+                        "{title}: {} messages ({} of them headers only), {}",
                         e.files,
                         e.headers_only,
                         humanfmt::bytes(e.bytes)
@@ -256,11 +263,7 @@ fn part_section(
                         index,
                         sel,
                         base,
-                        if part == Part::Lists {
-                            "lists"
-                        } else {
-                            "users"
-                        },
+                        if part == Part::Lists { "list" } else { "user" },
                     );
                 }
             }

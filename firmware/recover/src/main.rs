@@ -60,6 +60,10 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
             );
             log::info!("{line}");
             report.info(line);
+            for line in recover::report::headers_only_lines(&o.placed) {
+                log::info!("{line}");
+                report.info(line);
+            }
             if o.destinations
                 .iter()
                 .any(|d| d.ends_with(recover::apply::APPLIANCE_CONFIG))
@@ -89,6 +93,10 @@ fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
             );
             log::info!("{line}");
             report.info(line);
+            for line in recover::report::headers_only_lines(&o.placed) {
+                log::info!("{line}");
+                report.info(line);
+            }
             for b in &o.kept_as_bak {
                 report.info(format!("The data it replaced is kept as {}", b.display()));
             }

@@ -9,6 +9,13 @@
 //! file written under a temporary name and renamed over the old one, so a
 //! crash leaves either the old or the restored file, never half of one.
 //! Folder modes and times are applied last, deepest first.
+//!
+//! A message the set holds with its headers only (older than the set's
+//! body window, see [`backupset::window`]) never replaces a file that is
+//! there: [`Placer::place_headers_only`] keeps the current file (in a
+//! merge it is left as it is; in a staging area it is hard-linked in from
+//! the live data) and writes the headers-only copy only where there is
+//! none. A full copy from the set replaces what is there in both modes.
 
 use crate::error::RecoverError;
 use backupset::SetEntry;
@@ -35,10 +42,32 @@ pub enum Mode {
 /// What was put in place.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlaceStats {
+    /// Files written from the set (headers-only messages included).
     pub files: u64,
     pub links: u64,
     pub dirs: u64,
     pub bytes: u64,
+    /// Of `files`, messages written with their headers only: the set has
+    /// no body for them and no file was there.
+    pub headers_only: u64,
+    /// Messages the set has with their headers only whose current file
+    /// was kept instead (left in place, or linked into the staging area);
+    /// not counted in `files`.
+    pub kept_current: u64,
+}
+
+/// Where one entry of a set goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The folder below which no link is followed (made if missing).
+    pub root: PathBuf,
+    /// Where the entry is written, below `root`.
+    pub dest: PathBuf,
+    /// The file of the current data at the entry's path, as `(root, path)`
+    /// with no link followed below that root: a headers-only message never
+    /// replaces it. In a merge this is `(root, dest)` itself; in a staging
+    /// area, the live target's path. `None`: there is no current data.
+    pub current: Option<(PathBuf, PathBuf)>,
 }
 
 struct DirMeta {
@@ -57,6 +86,9 @@ pub struct Placer {
     /// Folders a merge made: nothing of the old data is in them, so a
     /// file there is written in place, without a temporary name.
     made_dirs: HashSet<PathBuf>,
+    /// Folders of the current data checked to be real folders (not links)
+    /// below their root, for [`Placement::current`].
+    current_dirs: HashSet<PathBuf>,
     pid: u32,
     dirs: Vec<DirMeta>,
     buf: Vec<u8>,
@@ -111,6 +143,7 @@ impl Placer {
             as_root: nix::unistd::geteuid().is_root(),
             known_dirs: HashSet::new(),
             made_dirs: HashSet::new(),
+            current_dirs: HashSet::new(),
             pid: std::process::id(),
             dirs: Vec::new(),
             buf: vec![0; COPY_BUFFER],
@@ -206,6 +239,97 @@ impl Placer {
             EntryKind::File => self.file(set, dest, e, data),
             EntryKind::Symlink => self.symlink(set, dest, e),
         }
+    }
+
+    /// Puts a message the set holds with its headers only (`data` is the
+    /// stored text, which starts with the added header). When the current
+    /// data has a regular file at the message's path ([`Placement::current`])
+    /// that file is kept and nothing of the entry is written: in a merge it
+    /// stays as it is, in a staging area it is hard-linked in (copied when
+    /// the link fails, e.g. across file systems). Otherwise the headers-only
+    /// copy is written, as [`Placer::place`] does. Returns whether the
+    /// current file was kept.
+    pub fn place_headers_only(
+        &mut self,
+        set: &str,
+        to: &Placement,
+        e: &SetEntry,
+        data: &mut dyn Read,
+    ) -> Result<bool, RecoverError> {
+        if e.kind == EntryKind::File
+            && let Some((root, current)) = &to.current
+        {
+            if let Some(parent) = to.dest.parent()
+                && to.dest != to.root
+            {
+                self.ensure_dir(&to.root, parent)?;
+            }
+            if !self.known_dirs.contains(&to.dest) && self.current_file(root, current) {
+                if *current != to.dest {
+                    self.link_current(current, &to.dest)?;
+                }
+                self.stats.kept_current += 1;
+                return Ok(true);
+            }
+        }
+        self.place(set, &to.root, &to.dest, e, data)?;
+        if e.kind == EntryKind::File {
+            self.stats.headers_only += 1;
+        }
+        Ok(false)
+    }
+
+    /// Whether `path` is a regular file reached from `root` through real
+    /// folders only (no link followed below `root`).
+    fn current_file(&mut self, root: &Path, path: &Path) -> bool {
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        // A folder this merge made holds nothing of the old data.
+        if self.made_dirs.contains(parent) {
+            return false;
+        }
+        if !self.current_dirs.contains(parent) {
+            let Ok(rel) = parent.strip_prefix(root) else {
+                return false;
+            };
+            let mut p = root.to_path_buf();
+            for c in rel.components() {
+                if !matches!(c, Component::Normal(_)) {
+                    return false;
+                }
+                p.push(c);
+                if self.current_dirs.contains(&p) {
+                    continue;
+                }
+                if !lstat(&p).is_some_and(|m| m.is_dir()) {
+                    return false;
+                }
+                self.current_dirs.insert(p.clone());
+            }
+        }
+        lstat(path).is_some_and(|m| m.file_type().is_file())
+    }
+
+    /// Puts the current file `from` at `to` in a staging area: a hard link
+    /// (the same file, already on disk), or a copy with its mode, owner and
+    /// time where linking fails.
+    fn link_current(&mut self, from: &Path, to: &Path) -> Result<(), RecoverError> {
+        if lstat(to).is_some() {
+            // The same path twice in one set; the later one wins.
+            remove_any(to)?;
+        }
+        if let Err(err) = fs::hard_link(from, to) {
+            log::info!(
+                "{} cannot be linked into the staging area ({err}); copying it",
+                from.display()
+            );
+            if let Err(e) = crate::bak::copy_tree(from, to) {
+                let _ = fs::remove_file(to);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn dir(&mut self, dest: &Path, e: &SetEntry) -> Result<(), RecoverError> {

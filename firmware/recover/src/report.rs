@@ -175,3 +175,35 @@ impl Drop for Reporter {
         self.finish();
     }
 }
+
+/// What the summary says about messages the set holds with their headers
+/// only: how many were restored that way, and how many files already on
+/// the disk were kept instead of them.
+pub fn headers_only_lines(placed: &crate::place::PlaceStats) -> Vec<String> {
+    let mut lines = Vec::new();
+    if placed.headers_only > 0 {
+        lines.push(if placed.headers_only == 1 {
+            "1 message restored as headers only: its body was older than the set's body window"
+                .to_string()
+        } else {
+            format!(
+                "{} messages restored as headers only: their bodies were older than the set's \
+                 body window",
+                placed.headers_only
+            )
+        });
+    }
+    if placed.kept_current > 0 {
+        lines.push(if placed.kept_current == 1 {
+            "1 message already on the disk kept as it is: the set holds only its headers"
+                .to_string()
+        } else {
+            format!(
+                "{} messages already on the disk kept as they are: the set holds only their \
+                 headers",
+                placed.kept_current
+            )
+        });
+    }
+    lines
+}

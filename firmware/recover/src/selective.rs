@@ -1,6 +1,9 @@
 //! A selective restore (`-d`, `-u`, `-f`, `-m`): only the index and the
 //! byte ranges of the chosen folders are read, and restored files replace
 //! the current ones while everything else stays (newer mail is kept).
+//! A message the set holds with its headers only (older than its body
+//! window) never replaces one that is there: it is restored only where
+//! the message is missing (see the README's table).
 //! The MD5 of a set covers all its bytes, so it is checked only with
 //! `--verify` (which reads the whole set first).
 
@@ -9,7 +12,7 @@ use crate::bak;
 use crate::chain::Chain;
 use crate::error::RecoverError;
 use crate::index::SetIndex;
-use crate::place::{Mode, PlaceStats, Placer};
+use crate::place::{Mode, PlaceStats, Placement, Placer};
 use crate::report::Reporter;
 use crate::selection::Target;
 use crate::targets::Targets;
@@ -105,7 +108,15 @@ pub fn restore_selected(
     }
     let mut placer = Placer::new(Mode::Merge);
     let t = opts.targets.clone();
-    let map = move |rel: &str| Some(t.dest(rel));
+    // Live folders: the current file is the destination itself.
+    let map = move |rel: &str| {
+        let (root, dest) = t.dest(rel);
+        Some(Placement {
+            current: Some((root.clone(), dest.clone())),
+            root,
+            dest,
+        })
+    };
     outcome.applied = apply::read_targets(
         chain,
         indexes,

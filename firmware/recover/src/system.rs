@@ -5,13 +5,19 @@
 //! start the services again. Until the journal is written the old data is
 //! untouched; after it, the swap is finished even across a power cut
 //! (`recover --resume` at boot).
+//!
+//! A message the set holds with its headers only whose file is still in
+//! the live data is not staged from the set: the live file is hard-linked
+//! into the staging area (copied where that fails), so the swap keeps its
+//! body. Links add nothing to sync: the file's data is already on that
+//! file system, which the staging sync covers anyway.
 
 use crate::apply::{self, Applied};
 use crate::bak::{self, bak_path};
 use crate::chain::Chain;
 use crate::error::RecoverError;
 use crate::journal::{self, Journal, Unit};
-use crate::place::{Mode, PlaceStats, Placer};
+use crate::place::{Mode, PlaceStats, Placement, Placer};
 use crate::report::Reporter;
 use crate::services::{self, Hooks};
 use crate::targets::Targets;
@@ -283,9 +289,11 @@ fn stage_and_swap(
         fs::create_dir_all(&new).map_err(|e| RecoverError::io(&new, e))?;
     }
     let store_stage = stage_dirs.last().cloned().unwrap_or_default();
-    // Set path -> (root, staged path); the appliance's own folders are left out.
+    // Set path -> (root, staged path), with the live path a headers-only
+    // message keeps the current file of; the appliance's own folders are
+    // left out.
     let staged_top: RefCell<HashMap<String, PathBuf>> = RefCell::new(HashMap::new());
-    let map = |rel: &str| -> Option<(PathBuf, PathBuf)> {
+    let map = |rel: &str| -> Option<Placement> {
         let top = rel.split('/').next().unwrap_or(rel);
         if is_kept(top, t) && top != "store" {
             return None;
@@ -300,7 +308,11 @@ fn stage_and_swap(
             .borrow_mut()
             .entry(top.to_string())
             .or_insert_with(|| root.join(top));
-        Some((root.clone(), root.join(rel)))
+        Some(Placement {
+            dest: root.join(rel),
+            root,
+            current: Some(t.dest(rel)),
+        })
     };
     let mut placer = Placer::new(Mode::Fresh);
     outcome.applied = apply::stream_chain(chain, &map, &mut placer, report, &opts.stop)?;

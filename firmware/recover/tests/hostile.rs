@@ -8,6 +8,7 @@ use appconfig::BackupType;
 use common::*;
 use rand::{Rng, SeedableRng};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 fn s(p: &Path) -> &str {
@@ -417,4 +418,74 @@ fn links_in_the_live_target_are_never_followed() {
         b"victim"
     );
     assert!(std::fs::symlink_metadata(&dest).expect("dest").is_file());
+}
+
+/// A message the set has with its headers only keeps the live file at its
+/// path, but never one reached through a link in the live data: a whole
+/// restore stages the headers-only copy instead and leaves the file the
+/// link leads to alone; a merge replaces the link, as always.
+#[test]
+fn links_in_the_live_data_never_lend_a_file_to_a_restore() {
+    let fx = fixture(512 << 10);
+    full_checked(&fx, NOW);
+    let (d, u) = some_user(&fx.data);
+    let user_rel = format!("store/mail/{d}/{u}");
+    let set_user = {
+        let out = fx.path("as-in-the-set");
+        let (ok, _, stderr) = run(&["-q", "-d", &d, "-u", &u, "-s", s(&out), s(&fx.dest)]);
+        assert!(ok, "{stderr}");
+        snapshot(&out.join(format!("mail/{d}/{u}")), &[])
+    };
+    let (stub_rel, stub) = set_user
+        .iter()
+        .find(|(_, v)| v.0 == 'f' && is_stub(&v.3))
+        .map(|(k, v)| (k.clone(), v.3.clone()))
+        .expect("a headers-only message");
+
+    let a = Arena::new();
+    let cur = &a.target;
+    std::fs::create_dir_all(cur.join(format!("store/mail/{d}"))).expect("mkdir");
+    // The user's folder is a link to a folder outside that has a file
+    // where the message would be.
+    let victim = a.outside.join(&stub_rel);
+    std::fs::create_dir_all(victim.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&victim, b"not the store's").expect("victim");
+    std::os::unix::fs::symlink(&a.outside, cur.join(&user_rel)).expect("link");
+    let (ok, stdout, stderr) = run(&["-g", "-c", s(cur), "-s", s(&cur.join("store")), s(&fx.dest)]);
+    assert!(ok, "{stdout} {stderr}");
+    let restored = cur.join(&user_rel).join(&stub_rel);
+    assert!(
+        !std::fs::symlink_metadata(cur.join(&user_rel))
+            .expect("user")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&restored).expect("restored"), stub);
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"not the store's");
+    assert_eq!(
+        std::fs::metadata(&victim).expect("victim").nlink(),
+        1,
+        "linked from outside the store"
+    );
+    assert!(!stdout.contains("kept as they are"), "{stdout}");
+
+    // A merge: the link where the user's folder goes is replaced by a
+    // folder, and the file it led to is neither kept nor touched.
+    std::fs::remove_dir_all(cur.join(&user_rel)).expect("rm");
+    std::os::unix::fs::symlink(&a.outside, cur.join(&user_rel)).expect("link");
+    let (ok, stdout, stderr) = run(&[
+        "-g",
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-s",
+        s(&cur.join("store")),
+        s(&fx.dest),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    assert!(cur.join(&user_rel).is_dir() && !cur.join(&user_rel).is_symlink());
+    assert_eq!(std::fs::read(&restored).expect("restored"), stub);
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"not the store's");
+    assert!(!stdout.contains("kept as they are"), "{stdout}");
 }

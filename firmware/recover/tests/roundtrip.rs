@@ -1,5 +1,8 @@
 //! Sets written by the real writer from generated stores come back byte
 //! for byte: full, full + differential, split volumes; whole and selective.
+//! Each runs with the body window off (every byte compared) and with the
+//! product's default window (messages older than it come back as their
+//! exact headers-only form, [`assert_restored`]).
 
 mod common;
 
@@ -23,23 +26,35 @@ fn whole_into(fx: &Fixture, source: &std::path::Path, out: &str) -> std::path::P
     out
 }
 
+/// Both fixtures: the body window off, and the product's default.
+fn both(size: u64) -> [Fixture; 2] {
+    [fixture_all_bodies(size), fixture(size)]
+}
+
 #[test]
 fn a_full_set_comes_back_whole() {
-    let fx = fixture(3 << 20);
-    fx.full(NOW);
-    let expected = snapshot(&fx.data, &SKIP);
-    let out = whole_into(&fx, &fx.dest, "out");
-    assert_same(&expected, &snapshot(&out, &["state"]));
-    // Nothing is left of the staging area but the lock.
-    let left = all_paths(&out.join("state/recover"));
-    assert_eq!(left, ["lock"], "{left:?}");
+    for fx in both(3 << 20) {
+        full_checked(&fx, NOW);
+        let expected = snapshot(&fx.data, &SKIP);
+        let out = whole_into(&fx, &fx.dest, "out");
+        let stubs = assert_restored(&fx, &expected, &snapshot(&out, &["state"]));
+        assert_eq!(stubs > 0, fx.body_window_hours > 0);
+        // Nothing is left of the staging area but the lock.
+        let left = all_paths(&out.join("state/recover"));
+        assert_eq!(left, ["lock"], "{left:?}");
+    }
 }
 
 #[test]
 fn full_plus_differential_gives_the_tree_at_the_differential() {
-    let fx = fixture(3 << 20);
-    let full = fx.full(NOW + 60);
-    mutate(&fx, 4);
+    for fx in both(3 << 20) {
+        full_plus_differential(&fx);
+    }
+}
+
+fn full_plus_differential(fx: &Fixture) {
+    let full = full_checked(fx, NOW + 60);
+    mutate(fx, 4);
     // A new empty folder, a link inside the tree, a file that becomes a folder.
     std::fs::create_dir_all(fx.data.join("store/mail/new-empty/folder")).expect("mkdir");
     std::os::unix::fs::symlink("users.cfg", fx.data.join("config/users.link")).expect("symlink");
@@ -57,12 +72,13 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
     let expected = snapshot(&fx.data, &SKIP);
 
     // The folder means the newest point: the full and its differential.
-    let out = whole_into(&fx, &fx.dest, "whole");
-    assert_same(&expected, &snapshot(&out, &["state"]));
+    let out = whole_into(fx, &fx.dest, "whole");
+    let stubs = assert_restored(fx, &expected, &snapshot(&out, &["state"]));
+    assert_eq!(stubs > 0, fx.body_window_hours > 0);
 
     // The differential's file means the same.
-    let out = whole_into(&fx, &fx.set_path(&diff), "by-file");
-    assert_same(&expected, &snapshot(&out, &["state"]));
+    let out = whole_into(fx, &fx.set_path(&diff), "by-file");
+    assert_restored(fx, &expected, &snapshot(&out, &["state"]));
 
     // One user, selectively, from the chain, into an empty folder.
     let (d, u) = some_user(&fx.data);
@@ -80,7 +96,8 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
     ]);
     assert!(ok, "{stdout} {stderr}");
     let user_rel = format!("store/mail/{d}/{u}");
-    assert_same(
+    assert_restored(
+        fx,
         &subtree(&expected, &user_rel),
         &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );
@@ -104,21 +121,37 @@ fn full_plus_differential_gives_the_tree_at_the_differential() {
     assert!(!fx.path("user-cfg").join("config").exists());
 
     // The full alone is the tree before the changes.
-    let full_out = whole_into(&fx, &fx.set_path(&full), "full-only");
+    let full_out = whole_into(fx, &fx.set_path(&full), "full-only");
     assert!(snapshot(&full_out, &["state"]) != expected);
     assert!(!full_out.join("config/users.link").exists());
 }
 
 #[test]
 fn split_volumes_are_joined() {
-    let fx = fixture(2 << 20);
+    for fx in both(2 << 20) {
+        split_volumes(&fx);
+    }
+}
+
+fn split_volumes(fx: &Fixture) {
     let mut opts = fx.options(BackupType::Full, NOW);
-    opts.volume_size = Some(300 << 10);
+    // Headers-only messages make a set of the same store much smaller.
+    opts.volume_size = Some(if fx.body_window_hours > 0 {
+        80 << 10
+    } else {
+        300 << 10
+    });
     let out = fx.write(&opts);
     assert!(out.volumes.len() > 3, "{} volumes", out.volumes.len());
+    assert_eq!(
+        out.summary.headers_only_files > 0,
+        fx.body_window_hours > 0,
+        "{:?}",
+        out.summary
+    );
     let expected = snapshot(&fx.data, &SKIP);
-    let restored = whole_into(&fx, &fx.dest, "whole");
-    assert_same(&expected, &snapshot(&restored, &["state"]));
+    let restored = whole_into(fx, &fx.dest, "whole");
+    assert_restored(fx, &expected, &snapshot(&restored, &["state"]));
 
     // A selection whose bytes span volumes.
     let (d, u) = some_user(&fx.data);
@@ -135,7 +168,8 @@ fn split_volumes_are_joined() {
         fx.set_path(&out).to_str().expect("utf-8"),
     ]);
     assert!(ok, "{stdout} {stderr}");
-    assert_same(
+    assert_restored(
+        fx,
         &subtree(&expected, &format!("store/mail/{d}/{u}")),
         &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );
@@ -208,7 +242,7 @@ fn a_folder_means_its_newest_restore_point() {
 #[test]
 fn a_selective_restore_reads_only_the_index_and_its_range() {
     let fx = fixture(3 << 20);
-    let out = fx.full(NOW);
+    let out = full_checked(&fx, NOW);
     // The smallest mailbox, so most of the set is someone else's.
     let mut users: Vec<(usize, String, String)> = Vec::new();
     for dom in std::fs::read_dir(fx.data.join("store/mail")).expect("mail") {
@@ -266,7 +300,8 @@ fn a_selective_restore_reads_only_the_index_and_its_range() {
         path.to_str().expect("utf-8"),
     ]);
     assert!(ok, "{stdout} {stderr}");
-    assert_same(
+    assert_restored(
+        &fx,
         &expected,
         &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );

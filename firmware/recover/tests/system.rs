@@ -37,7 +37,7 @@ impl System {
     /// A set of one generated store, and a running appliance holding another.
     fn new() -> System {
         let fx = fixture(1 << 20);
-        fx.full(NOW);
+        full_checked(&fx, NOW);
         let cur = fx.path("cur");
         storegen::generate(
             &cur,
@@ -141,7 +141,13 @@ fn the_whole_system_comes_back_and_the_services_restart() {
     let own = sys.own_now();
     let (ok, stdout, stderr) = run(&sys.args(&[], &sys.fx.dest));
     assert!(ok, "{stdout} {stderr}");
-    assert_same(&expected, &sys.data_now());
+    // A unit with other data: every headers-only message comes back so.
+    let stubs = assert_restored(&sys.fx, &expected, &sys.data_now());
+    assert!(
+        stdout.contains(&format!("{stubs} messages restored as headers only"))
+            && !stdout.contains("kept as they are"),
+        "{stdout}"
+    );
     // The appliance's own folders stay as they were.
     assert_same(&own, &sys.own_now());
     assert!(!sys.cur.join("only-here").exists());
@@ -177,7 +183,7 @@ fn the_whole_system_comes_back_and_the_services_restart() {
         "store.BAK",
     ];
     let skip: Vec<&str> = OWN.iter().chain(baks.iter()).copied().collect();
-    assert_same(&expected, &snapshot(&sys.cur, &skip));
+    assert_restored(&sys.fx, &expected, &snapshot(&sys.cur, &skip));
     let calls = sys.calls();
     assert_eq!(
         calls[3..6],
@@ -306,6 +312,8 @@ fn a_failed_restore_leaves_the_old_data_and_restarts_the_services() {
 
 #[test]
 fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
+    // The set's files alone (a block each) need more than the tmpfs has,
+    // whatever the body window left of their bytes.
     let sys = System::new();
     let small = sys.fx.path("small");
     std::fs::create_dir_all(&small).expect("mkdir");
@@ -314,7 +322,7 @@ fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
         &small,
         Some("tmpfs"),
         nix::mount::MsFlags::empty(),
-        Some("size=1200k"),
+        Some("size=400k"),
     )
     .expect("mount a small tmpfs (tests run as root)");
     struct Unmount<'a>(&'a Path);
@@ -341,7 +349,7 @@ fn not_enough_room_for_the_staging_copy_is_refused_up_front() {
     std::fs::create_dir_all(store.join(format!("mail/{d}"))).expect("mkdir");
     let big = store.join(format!("mail/{d}/{u}/big"));
     std::fs::create_dir_all(big.parent().expect("p")).expect("mkdir");
-    std::fs::write(&big, vec![7u8; 700 << 10]).expect("big");
+    std::fs::write(&big, vec![7u8; 200 << 10]).expect("big");
     let (ok, _, stderr) = run(&[
         "-b",
         "-d",
@@ -411,7 +419,7 @@ fn a_crash_before_the_commit_leaves_the_old_data_and_after_it_the_new() {
         stdout.contains("Finished the interrupted restore"),
         "{stdout}"
     );
-    assert_same(&expected, &sys.data_now());
+    assert_restored(&sys.fx, &expected, &sys.data_now());
     assert_eq!(all_paths(&sys.cur.join("state/recover")), ["lock"]);
     // Nothing to do the next time.
     let (ok, stdout, _) = run(&["--resume", "-c", s(&sys.cur)]);
@@ -450,4 +458,105 @@ fn ctrl_c_before_the_commit_changes_nothing() {
     );
     assert_same(&before, &sys.data_now());
     assert_eq!(all_paths(&sys.cur.join("state/recover")), ["lock"]);
+}
+
+/// A message the set has with its headers only whose live file is on
+/// another file system than the staging area (so it cannot be linked in)
+/// is copied in, with its mode and time; one reached through a link in
+/// the live data is not taken at all.
+#[test]
+fn a_live_file_that_cannot_be_linked_into_the_staging_area_is_copied() {
+    use backupset::SetEntry;
+    use backupset::tarfmt::EntryKind;
+    use recover::place::{Mode, Placement, Placer};
+    use std::os::unix::fs::MetadataExt;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let live = tmp.path().join("live");
+    std::fs::create_dir_all(&live).expect("mkdir");
+    nix::mount::mount(
+        Some("tmpfs"),
+        &live,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=1m"),
+    )
+    .expect("mount a tmpfs (tests run as root)");
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount2(self.0, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    let _guard = Unmount(&live);
+    let rel = "mail/a.com/bob/INBOX/cur/1.M1P1.mail:2,S";
+    let msg = live.join(rel);
+    std::fs::create_dir_all(msg.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&msg, b"From: a\n\nthe live body\n").expect("live");
+    std::fs::set_permissions(&msg, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let old = NOW - 10 * 86_400;
+    std::fs::File::options()
+        .write(true)
+        .open(&msg)
+        .expect("open")
+        .set_times(
+            std::fs::FileTimes::new()
+                .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(old as u64)),
+        )
+        .expect("mtime");
+
+    let stage = tmp.path().join("stage/new");
+    std::fs::create_dir_all(&stage).expect("stage");
+    let stub =
+        b"X-Backup-Body-Omitted: body of 23 bytes older than 24 h not backed up\nFrom: a\n\n";
+    let entry = |path: &str| SetEntry {
+        path: format!("store/{path}"),
+        kind: EntryKind::File,
+        size: stub.len() as u64,
+        mode: 0o600,
+        uid: 0,
+        gid: 0,
+        mtime: NOW as u64,
+        link: None,
+    };
+    let mut placer = Placer::new(Mode::Fresh);
+    let e = entry(rel);
+    let to = Placement {
+        root: stage.clone(),
+        dest: stage.join(&e.path),
+        current: Some((live.clone(), msg.clone())),
+    };
+    let kept = placer
+        .place_headers_only("test", &to, &e, &mut &stub[..])
+        .expect("placed");
+    assert!(kept);
+    let m = std::fs::metadata(&to.dest).expect("staged");
+    assert_eq!(
+        std::fs::read(&to.dest).expect("staged"),
+        b"From: a\n\nthe live body\n"
+    );
+    assert_eq!((m.mode() & 0o7777, m.mtime()), (0o640, old));
+    assert_ne!(m.dev(), std::fs::metadata(&msg).expect("live").dev());
+
+    // Through a link in the live data: the headers-only copy is staged.
+    std::fs::create_dir_all(live.join("mail/b.com")).expect("mkdir");
+    std::os::unix::fs::symlink(live.join("mail/a.com/bob"), live.join("mail/b.com/bob"))
+        .expect("link");
+    let rel_b = "mail/b.com/bob/INBOX/cur/1.M1P1.mail:2,S";
+    let e = entry(rel_b);
+    let to = Placement {
+        root: stage.clone(),
+        dest: stage.join(&e.path),
+        current: Some((live.clone(), live.join(rel_b))),
+    };
+    let kept = placer
+        .place_headers_only("test", &to, &e, &mut &stub[..])
+        .expect("placed");
+    assert!(!kept);
+    assert_eq!(std::fs::read(&to.dest).expect("staged"), stub);
+    let stats = placer.finish().expect("finish");
+    assert_eq!(
+        (stats.files, stats.headers_only, stats.kept_current),
+        (1, 1, 1)
+    );
 }

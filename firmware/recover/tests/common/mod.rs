@@ -8,12 +8,106 @@ use std::process::{Command, Output};
 
 pub use backupset::testing::{Fixture, NOW};
 
-/// A generated store of about `size` bytes whose sets keep every body, so
-/// restored trees compare byte for byte.
+/// A generated store of about `size` bytes whose sets have the product's
+/// default body window (24 h): storegen dates messages over two weeks, so
+/// most of them are stored with their headers only. Compare restored trees
+/// with [`assert_restored`].
 pub fn fixture(size: u64) -> Fixture {
+    let fx = Fixture::new(size);
+    assert_eq!(fx.body_window_hours, 24, "the product's default window");
+    fx
+}
+
+/// The same with the body window off, for the tests that need restored
+/// trees byte for byte (each also runs with [`fixture`]).
+pub fn fixture_all_bodies(size: u64) -> Fixture {
     let mut fx = Fixture::new(size);
     fx.body_window_hours = 0;
     fx
+}
+
+/// Writes a full set at `started` and checks that its body window did
+/// what it says: with a window, some messages are headers only (so a test
+/// of them cannot pass for want of any); without, none.
+pub fn full_checked(fx: &Fixture, started: i64) -> backupset::Outcome {
+    let out = fx.full(started);
+    if fx.body_window_hours > 0 {
+        assert!(
+            out.summary.headers_only_files > 0,
+            "the set has no headers-only message: {:?}",
+            out.summary
+        );
+    } else {
+        assert_eq!(out.summary.headers_only_files, 0);
+    }
+    out
+}
+
+/// What a set stores of `message` (older than a `hours` window): its
+/// headers-only form, or `None` if it is stored whole (no header section
+/// ending within it, or nothing after it).
+pub fn stub_of(message: &[u8], hours: u32) -> Option<Vec<u8>> {
+    use backupset::window;
+    let len = window::header_len(&message[..message.len().min(window::MAX_HEADER)])?;
+    (len < message.len())
+        .then(|| window::headers_only(&message[..len], message.len() as u64, hours))
+}
+
+/// Whether a restored file is a headers-only copy.
+pub fn is_stub(data: &[u8]) -> bool {
+    backupset::window::is_headers_only(data)
+}
+
+/// Panics with the first difference between a tree that was backed up and
+/// the tree restored from its set: equal, except that with a body window a
+/// file may be the exact headers-only form of the message (same mode and
+/// time). Returns how many are; byte for byte without a window.
+pub fn assert_restored(fx: &Fixture, expected: &Tree, got: &Tree) -> usize {
+    if fx.body_window_hours == 0 {
+        assert_same(expected, got);
+        return 0;
+    }
+    let mut stubs = 0;
+    for (k, v) in expected {
+        let Some(w) = got.get(k) else {
+            panic!("{k} missing in the restored tree");
+        };
+        if v == w {
+            continue;
+        }
+        let stub = if v.0 == 'f' {
+            stub_of(&v.3, fx.body_window_hours)
+        } else {
+            None
+        };
+        assert!(
+            (v.0, v.1, v.2) == (w.0, w.1, w.2) && stub.as_deref() == Some(&w.3[..]),
+            "{k} differs and is not its headers-only form: {:?} vs {:?}",
+            (v.0, v.1, v.2, v.3.len()),
+            (w.0, w.1, w.2, w.3.len())
+        );
+        stubs += 1;
+    }
+    for k in got.keys() {
+        assert!(
+            expected.contains_key(k),
+            "{k} is extra in the restored tree"
+        );
+    }
+    stubs
+}
+
+/// A copy of the data, as a live appliance's /data would be.
+pub fn live_copy(fx: &Fixture, name: &str) -> PathBuf {
+    let live = fx.path(name);
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(&fx.data)
+        .arg(&live)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+    live
 }
 
 /// Changes, adds and deletes a share of the files.
