@@ -23,7 +23,8 @@ pub fn see(vm: &mut Vm, text: &str, timeout: Duration) {
 }
 
 /// Replaces the configuration's `[backup]` settings (TOML lines) and tells
-/// backupd.
+/// backupd; the rest of the file (the unit's identity and host name, the
+/// network, the accounts) stays as the appliance has it.
 pub fn configure_backup<S: AsRef<str>>(vm: &mut Vm, settings: &[S]) {
     let lines: Vec<String> = std::iter::once("[backup]")
         .chain(settings.iter().map(AsRef::as_ref))
@@ -33,7 +34,9 @@ pub fn configure_backup<S: AsRef<str>>(vm: &mut Vm, settings: &[S]) {
         })
         .collect();
     vm.ok(&format!(
-        "printf '%s\\n' {} > /data/config/appliance.toml && backupctl reload",
+        "f=/data/config/appliance.toml; \
+         awk '/^\\[/ {{ skip = ($0 ~ /^\\[backup[].]/) }} !skip' $f > $f.new && \
+         printf '%s\\n' {} >> $f.new && mv $f.new $f && backupctl reload",
         lines.join(" ")
     ))
     .expect("configure backupd");
