@@ -38,7 +38,9 @@ pub enum DestinationError {
 
 /// A destination opened for use.
 pub trait Session {
-    /// The folder sets are written to.
+    /// The folder sets are written to. For an SMB share, a mount point of
+    /// this session's own: other sessions (a backup and the console's
+    /// listing, say) use the share at the same time in folders of theirs.
     fn dir(&self) -> &Path;
     /// Largest single file the file system holds, when it has a limit:
     /// sets are split into volumes below it.
@@ -68,8 +70,10 @@ pub trait Destination {
 pub struct Paths {
     /// `APPLIANCE_BACKUP_DIR`, default `/data/backup`.
     pub local_dir: PathBuf,
-    /// `APPLIANCE_SMB_MOUNT`, default `/run/smb`.
-    pub smb_mount_point: PathBuf,
+    /// `APPLIANCE_SMB_MOUNT_BASE`, default `/run/smb`: each SMB session
+    /// mounts the share in a private folder under it
+    /// (`/run/smb/<pid>-<start>-<n>`, see [`smbmount::mountpoint`]).
+    pub smb_mount_base: PathBuf,
     /// `HOTPLUGD_MOUNT_POINT`, default `/media/usb`.
     pub usb_mount_point: PathBuf,
     /// `HOTPLUGD_SOCKET`, default `/run/hotplugd.sock`.
@@ -80,7 +84,7 @@ impl Default for Paths {
     fn default() -> Self {
         Paths {
             local_dir: PathBuf::from(local::LOCAL_DIR),
-            smb_mount_point: PathBuf::from(smbmount::DEFAULT_MOUNT_POINT),
+            smb_mount_base: PathBuf::from(smbmount::DEFAULT_MOUNT_BASE),
             usb_mount_point: PathBuf::from(control::hotplug::MOUNT_POINT),
             hotplug_socket: PathBuf::from(control::hotplug::SOCKET),
         }
@@ -95,7 +99,7 @@ impl Paths {
         };
         Paths {
             local_dir: var("APPLIANCE_BACKUP_DIR", d.local_dir),
-            smb_mount_point: var("APPLIANCE_SMB_MOUNT", d.smb_mount_point),
+            smb_mount_base: var("APPLIANCE_SMB_MOUNT_BASE", d.smb_mount_base),
             usb_mount_point: var("HOTPLUGD_MOUNT_POINT", d.usb_mount_point),
             hotplug_socket: var("HOTPLUGD_SOCKET", d.hotplug_socket),
         }
@@ -126,7 +130,7 @@ pub fn from_config_with(
             volume_size,
         }),
         appconfig::DestinationKind::Smb => Box::new(Smb {
-            mount_point: paths.smb_mount_point.clone(),
+            mount_base: paths.smb_mount_base.clone(),
             volume_size,
             ..Smb::new(backup.smb.clone(), dns)
         }),

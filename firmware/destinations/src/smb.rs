@@ -1,5 +1,7 @@
 //! A Windows/Samba share: mounted with the kernel's cifs module for the
-//! length of a session (a backup, a Test Connectivity), unmounted after.
+//! length of a session (a backup, a Test Connectivity, a listing), in a
+//! private folder of the session's own under the mount base, and unmounted
+//! after. Sessions side by side never touch each other's mounts.
 
 use crate::{Destination, DestinationError, Session, probe_folder, statfs_info};
 use appconfig::{DestinationKind, SmbSettings};
@@ -9,12 +11,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 /// The SMB destination: the share settings, the appliance's DNS servers
-/// (for a server given by name) and where the share is mounted while used.
+/// (for a server given by name) and the folder under which each session
+/// mounts the share in a folder of its own.
 #[derive(Debug, Clone)]
 pub struct Smb {
     pub settings: SmbSettings,
     pub dns: Vec<Ipv4Addr>,
-    pub mount_point: PathBuf,
+    pub mount_base: PathBuf,
     /// Split sets into volumes of this size.
     pub volume_size: Option<u64>,
     pub upn: UpnForm,
@@ -25,7 +28,7 @@ impl Smb {
         Smb {
             settings,
             dns: dns.to_vec(),
-            mount_point: PathBuf::from(smbmount::DEFAULT_MOUNT_POINT),
+            mount_base: PathBuf::from(smbmount::DEFAULT_MOUNT_BASE),
             volume_size: None,
             upn: UpnForm::default(),
         }
@@ -33,7 +36,7 @@ impl Smb {
 
     fn mount_config(&self) -> MountConfig {
         MountConfig {
-            mount_point: self.mount_point.clone(),
+            mount_base: self.mount_base.clone(),
             upn: self.upn,
             ..Default::default()
         }
@@ -59,6 +62,12 @@ impl Session for SmbSession {
         format!("cifs (SMB {})", self.mount.dialect())
     }
     fn gone(&self) -> Option<String> {
+        if !self.mount.is_mounted() {
+            // The writer then met the read-only guard under the mount.
+            return Some(
+                "the SMB share was unmounted during the backup (not by the backup)".into(),
+            );
+        }
         let now = match smbmount::reach::check_reachable(
             self.addr,
             self.port,
@@ -191,9 +200,9 @@ mod tests {
     use super::*;
     use smbmount::testserver::{SambaOptions, SambaServer};
 
-    fn smb(host: String, share: &str, user: &str, password: &str, mount_point: &Path) -> Smb {
+    fn smb(host: String, share: &str, user: &str, password: &str, mount_base: &Path) -> Smb {
         Smb {
-            mount_point: mount_point.to_path_buf(),
+            mount_base: mount_base.to_path_buf(),
             ..Smb::new(
                 SmbSettings {
                     host,
@@ -277,12 +286,70 @@ mod tests {
         );
     }
 
+    /// Sessions side by side on one share, as a backup and the console's
+    /// listing and Test Connectivity are: where the kernel has cifs, two
+    /// sessions are open at once in folders of their own, both write,
+    /// a Test Connectivity runs beside them, and closing one leaves the
+    /// other mounted and writable. Here (no cifs) opening says so and
+    /// leaves no folder behind.
+    #[test]
+    fn sessions_side_by_side_on_one_share() {
+        let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().join("smb");
+        let d = smb(
+            format!("127.0.0.1:{}", srv.port),
+            "backups",
+            "TESTDOM\\backup",
+            &srv.options.password,
+            &base,
+        );
+        let folders = || std::fs::read_dir(&base).map(|d| d.count()).unwrap_or(0);
+        let backup = match d.open() {
+            Ok(s) => s,
+            Err(e) => {
+                assert!(
+                    !std::fs::read_to_string("/proc/filesystems")
+                        .expect("filesystems")
+                        .contains("cifs"),
+                    "open failed: {e}\n{}",
+                    srv.log()
+                );
+                assert_eq!(
+                    e.to_string(),
+                    "this system's kernel has no SMB (cifs) support"
+                );
+                assert_eq!(folders(), 0);
+                return;
+            }
+        };
+        let listing = d.open().expect("a second session");
+        assert_ne!(backup.dir(), listing.dir());
+        assert!(backup.dir().starts_with(base.canonicalize().expect("base")));
+        std::fs::write(backup.dir().join(".set.tar.tmp"), b"volume").expect("backup writes");
+        std::fs::write(listing.dir().join("from-listing"), b"x").expect("listing writes");
+        assert!(
+            listing.dir().join(".set.tar.tmp").exists(),
+            "the same share"
+        );
+        let r = d.test_connectivity();
+        assert!(r.ok, "{r:?}");
+        drop(listing);
+        assert_eq!(backup.gone(), None, "still mounted, server there");
+        std::fs::write(backup.dir().join("set.tar"), b"volume").expect("still writable");
+        drop(backup);
+        assert_eq!(folders(), 0);
+        for f in [".set.tar.tmp", "from-listing", "set.tar"] {
+            assert!(srv.share_dir().join(f).exists(), "{f}");
+        }
+    }
+
     #[test]
     fn from_config_picks_the_destination() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = crate::Paths {
             local_dir: dir.path().join("backup"),
-            smb_mount_point: dir.path().join("smb"),
+            smb_mount_base: dir.path().join("smb"),
             usb_mount_point: dir.path().join("usb"),
             hotplug_socket: dir.path().join("hotplugd.sock"),
         };

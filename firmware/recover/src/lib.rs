@@ -103,8 +103,8 @@ pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
     }
     // A set on the configured SMB share or USB drive is reachable while
     // this session lives (the share is mounted for the restore).
-    let _session = source::reach(&req.source, &targets, report)?;
-    let chain = chain::resolve(&req.source)?;
+    let (_session, source) = source::reach(&req.source, &targets, report)?;
+    let chain = chain::resolve(&source)?;
     for why in &chain.passed_over {
         report.detail(format!("Passed over {why}"));
     }

@@ -8,6 +8,9 @@
 //! - [`options`]: the cifs option string (password commas doubled)
 //! - [`mount`]: mount(2) with dialect fallback, errors in plain words,
 //!   unmount when done
+//! - [`mountpoint`]: a private mount point per mount under `/run/smb`, a
+//!   read-only guard under the share, stale mount points of dead
+//!   processes cleaned
 //! - `testserver` (feature `test-support`): a Samba server on loopback
 
 pub mod dns;
@@ -16,6 +19,7 @@ mod kmsg;
 pub mod login;
 pub mod mount;
 pub mod mountinfo;
+pub mod mountpoint;
 pub mod options;
 pub mod reach;
 pub mod server;
@@ -25,5 +29,6 @@ pub mod testserver;
 pub use dns::Resolver;
 pub use error::SmbError;
 pub use login::{Login, UpnForm};
-pub use mount::{DEFAULT_MOUNT_POINT, MountConfig, Share, SmbMount, mount, mount_at, resolve};
+pub use mount::{MountConfig, Share, SmbMount, mount, mount_at, resolve};
+pub use mountpoint::DEFAULT_MOUNT_BASE;
 pub use server::{Host, Server};

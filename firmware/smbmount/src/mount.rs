@@ -2,6 +2,7 @@
 //! dialect the server takes, and unmount when done.
 
 use crate::kmsg::KmsgWatch;
+use crate::mountpoint::{DEFAULT_MOUNT_BASE, MountPoint};
 use crate::options::{CifsOptions, DIALECTS, check_share, clean_path};
 use crate::server::{Host, Server};
 use crate::{Login, Resolver, SmbError, UpnForm, mountinfo, reach};
@@ -10,9 +11,6 @@ use nix::mount::{MntFlags, MsFlags};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Where a share is mounted while in use.
-pub const DEFAULT_MOUNT_POINT: &str = "/run/smb";
 
 /// `//host/share[/path]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +56,9 @@ impl Share {
 /// How mounts are made.
 #[derive(Debug, Clone)]
 pub struct MountConfig {
-    pub mount_point: PathBuf,
+    /// Each mount gets a private folder under this one (see
+    /// [`crate::mountpoint`]).
+    pub mount_base: PathBuf,
     pub connect_timeout: Duration,
     pub upn: UpnForm,
 }
@@ -66,7 +66,7 @@ pub struct MountConfig {
 impl Default for MountConfig {
     fn default() -> Self {
         MountConfig {
-            mount_point: PathBuf::from(DEFAULT_MOUNT_POINT),
+            mount_base: PathBuf::from(DEFAULT_MOUNT_BASE),
             connect_timeout: reach::CONNECT_TIMEOUT,
             upn: UpnForm::default(),
         }
@@ -97,15 +97,16 @@ pub fn mount(
     mount_at(share, addr, login, cfg)
 }
 
-/// Mounts at `cfg.mount_point`, trying the dialects best first.
+/// Mounts at a private mount point under `cfg.mount_base`, trying the
+/// dialects best first.
 pub fn mount_at(
     share: &Share,
     addr: IpAddr,
     login: &Login,
     cfg: &MountConfig,
 ) -> Result<SmbMount, SmbError> {
-    let target = &cfg.mount_point;
-    prepare_mount_point(target)?;
+    let point = MountPoint::create(&cfg.mount_base)?;
+    let target = &point.path().to_path_buf();
     let host = share.server.host_text();
     let mut first_error = None;
     for dialect in DIALECTS {
@@ -133,7 +134,7 @@ pub fn mount_at(
                     .unwrap_or_else(|| dialect.to_string());
                 log::info!("mounted {} (SMB {negotiated})", share.unc());
                 return Ok(SmbMount {
-                    target: target.clone(),
+                    point,
                     dialect: negotiated,
                     mounted: true,
                 });
@@ -173,7 +174,7 @@ fn missing_share_or_path(share: &Share, opts: &CifsOptions<'_>, target: &Path) -
     );
     match result {
         Ok(()) => {
-            let _ = unmount(target);
+            let _ = unmount_share(target);
             SmbError::PathMissing {
                 path: share.path.clone(),
             }
@@ -252,33 +253,21 @@ pub fn classify(e: Errno, kernel_log: &str, log_seen: bool, share: &Share) -> Sm
     }
 }
 
-/// Makes the mount point and clears a mount left there by a crash.
-fn prepare_mount_point(target: &Path) -> Result<(), SmbError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(target)
-        .map_err(|e| SmbError::Mount(format!("cannot create {}: {e}", target.display())))?;
-    if mountinfo::current(target).is_some() {
-        log::warn!("{} was still mounted; detaching it", target.display());
-        let _ = nix::mount::umount2(target, MntFlags::MNT_DETACH);
-    }
-    Ok(())
-}
-
-/// A mounted share; unmounted by [`SmbMount::unmount`] or when dropped.
+/// A mounted share at a private mount point; unmounted by
+/// [`SmbMount::unmount`] or when dropped, and its folder removed.
 #[derive(Debug)]
 pub struct SmbMount {
-    target: PathBuf,
+    // Dropped after `Drop::drop` has unmounted the share.
+    point: MountPoint,
     dialect: String,
     mounted: bool,
 }
 
 impl SmbMount {
-    /// The mount point (the share's `path`, when one was given).
+    /// The mount point (the share's `path`, when one was given): a folder
+    /// of this mount's own.
     pub fn dir(&self) -> &Path {
-        &self.target
+        self.point.path()
     }
 
     /// The negotiated dialect, e.g. "3.1.1".
@@ -286,15 +275,31 @@ impl SmbMount {
         &self.dialect
     }
 
-    /// Unmounts, reporting failure; a busy mount is detached lazily so the
-    /// next use starts clean.
+    /// Whether the share is still what is mounted at [`SmbMount::dir`]
+    /// (not unmounted by someone else).
+    pub fn is_mounted(&self) -> bool {
+        self.mounted && mountinfo::current(self.dir()).is_some_and(|e| is_share(&e))
+    }
+
+    /// Unmounts, reporting failure; a busy mount is detached lazily.
     pub fn unmount(mut self) -> Result<(), SmbError> {
         self.mounted = false;
-        unmount(&self.target)
+        unmount_share(self.point.path())
     }
 }
 
-fn unmount(target: &Path) -> Result<(), SmbError> {
+fn is_share(e: &mountinfo::MountEntry) -> bool {
+    matches!(e.fstype.as_str(), "cifs" | "smb3")
+}
+
+/// Unmounts the share at `target`; never the guard under it, should the
+/// share already be gone.
+fn unmount_share(target: &Path) -> Result<(), SmbError> {
+    if !mountinfo::current(target).is_some_and(|e| is_share(&e)) {
+        return Err(SmbError::Mount(
+            "the share was no longer mounted (unmounted by someone else)".into(),
+        ));
+    }
     match nix::mount::umount2(target, MntFlags::empty()) {
         Ok(()) => Ok(()),
         Err(Errno::EBUSY) => nix::mount::umount2(target, MntFlags::MNT_DETACH)
@@ -306,9 +311,9 @@ fn unmount(target: &Path) -> Result<(), SmbError> {
 impl Drop for SmbMount {
     fn drop(&mut self) {
         if self.mounted
-            && let Err(e) = unmount(&self.target)
+            && let Err(e) = unmount_share(self.point.path())
         {
-            log::error!("{}: {e}", self.target.display());
+            log::error!("{}: {e}", self.point.path().display());
         }
     }
 }
@@ -416,10 +421,13 @@ mod tests {
         ));
     }
 
-    /// A real mount against Samba on loopback. Where the kernel has cifs it
-    /// must mount, take a file and unmount; where it has none (this
-    /// sandbox), the error must say so. Either way a stopped server is then
-    /// refused in plain words before mount(2) is tried.
+    /// Real mounts against Samba on loopback. Where the kernel has cifs,
+    /// two mounts of the same share are open at once, each in its own
+    /// folder, both take a file, and unmounting one leaves the other
+    /// mounted and writable; the folders are gone afterwards. Where it has
+    /// none (this sandbox), the error must say so and no folder is left.
+    /// Either way a stopped server is then refused in plain words before
+    /// mount(2) is tried.
     #[test]
     fn mount_against_samba_on_loopback() {
         use crate::testserver::{SambaOptions, SambaServer};
@@ -429,16 +437,31 @@ mod tests {
             Login::parse("TESTDOM\\backup", &srv.options.password, UpnForm::Split).expect("login");
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = MountConfig {
-            mount_point: dir.path().join("smb"),
+            mount_base: dir.path().join("smb"),
             ..Default::default()
         };
+        let folders = || {
+            std::fs::read_dir(&cfg.mount_base)
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
         match mount(&share, &login, &Resolver::new(&[]), &cfg) {
-            Ok(m) => {
-                assert!(m.dialect().starts_with('3'), "{}", m.dialect());
-                std::fs::write(m.dir().join("landed.txt"), b"x").expect("write to share");
-                m.unmount().expect("unmount");
-                assert!(srv.share_dir().join("landed.txt").exists());
-                assert!(mountinfo::current(&cfg.mount_point).is_none());
+            Ok(a) => {
+                assert!(a.dialect().starts_with('3'), "{}", a.dialect());
+                let b = mount(&share, &login, &Resolver::new(&[]), &cfg).expect("second mount");
+                assert_ne!(a.dir(), b.dir());
+                std::fs::write(a.dir().join("a.txt"), b"a").expect("write through a");
+                std::fs::write(b.dir().join("b.txt"), b"b").expect("write through b");
+                let b_dir = b.dir().to_path_buf();
+                b.unmount().expect("unmount b");
+                assert!(!b_dir.exists());
+                assert!(a.is_mounted());
+                std::fs::write(a.dir().join("a2.txt"), b"a").expect("a still writable");
+                drop(a);
+                for f in ["a.txt", "b.txt", "a2.txt"] {
+                    assert!(srv.share_dir().join(f).exists(), "{f}");
+                }
+                assert_eq!(folders(), 0);
             }
             Err(SmbError::NoCifs) => {
                 let fs = std::fs::read_to_string("/proc/filesystems").expect("filesystems");
@@ -446,6 +469,7 @@ mod tests {
                     !fs.contains("cifs"),
                     "cifs is there but the mount said it is not"
                 );
+                assert_eq!(folders(), 0, "the failed mount's folder is removed");
             }
             Err(e) => panic!("mount failed: {e}\n{}", srv.log()),
         }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 
-fn smbtest(server: &str, mount_point: &std::path::Path) -> Output {
+fn smbtest(server: &str, mount_base: &std::path::Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smbtest"))
         .args([
             "--server",
@@ -15,8 +15,8 @@ fn smbtest(server: &str, mount_point: &std::path::Path) -> Output {
             "--user",
             "CORP\\backup",
         ])
-        .arg("--mount-point")
-        .arg(mount_point)
+        .arg("--mount-base")
+        .arg(mount_base)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

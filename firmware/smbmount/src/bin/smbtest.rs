@@ -3,14 +3,17 @@
 //! tests run inside the guest, and a tool for a technician.
 //!
 //! The password is read from standard input (one line) or the file named by
-//! --password-file, never from the command line.
+//! --password-file, never from the command line. The share is mounted in a
+//! private folder under --mount-base, so this runs beside backupd's own
+//! mounts; --hold keeps it mounted a while and probes again after (tests of
+//! mounts side by side).
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use smbmount::{Login, MountConfig, Resolver, Share, UpnForm};
 use std::io::{BufRead, Read, Write};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Upn {
@@ -41,8 +44,13 @@ struct Args {
     /// DNS server for names (repeatable).
     #[arg(long)]
     dns: Vec<Ipv4Addr>,
-    #[arg(long, default_value = smbmount::DEFAULT_MOUNT_POINT)]
-    mount_point: PathBuf,
+    /// The share is mounted in a folder of its own under this one.
+    #[arg(long, default_value = smbmount::DEFAULT_MOUNT_BASE)]
+    mount_base: PathBuf,
+    /// After the probe, keep the share mounted this many seconds, then
+    /// probe again.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
     /// How user@fqdn goes to the kernel.
     #[arg(long, value_enum, default_value = "split")]
     upn: Upn,
@@ -76,7 +84,7 @@ fn main() -> anyhow::Result<()> {
     let share = Share::new(&args.server, &args.share, &args.path)?;
     let login = Login::parse(&args.user, &password, upn)?;
     let cfg = MountConfig {
-        mount_point: args.mount_point,
+        mount_base: args.mount_base,
         upn,
         ..Default::default()
     };
@@ -85,9 +93,36 @@ fn main() -> anyhow::Result<()> {
     smbmount::reach::check_reachable(addr, share.server.port, cfg.connect_timeout)?;
     println!("reach: ok (port {})", share.server.port);
     let m = smbmount::mount_at(&share, addr, &login, &cfg)?;
-    println!("mount: ok (SMB {})", m.dialect());
-    let probe = m.dir().join(format!(".smbtest-{}", std::process::id()));
-    let data: Vec<u8> = (0..65536u32).map(|i| (i * 31 + 7) as u8).collect();
+    println!("mount: ok (SMB {}) at {}", m.dialect(), m.dir().display());
+    let mut result = probe(m.dir(), "1");
+    if result.is_ok() {
+        println!("probe: ok (wrote, read back, deleted {} bytes)", PROBE_LEN);
+    }
+    if result.is_ok() && args.hold > 0 {
+        println!("holding: {} s", args.hold);
+        std::io::stdout().flush()?;
+        std::thread::sleep(std::time::Duration::from_secs(args.hold));
+        result = probe(m.dir(), "2").context("after holding the share");
+        if result.is_ok() {
+            println!("probe after holding: ok");
+        }
+    }
+    if let Ok(st) = nix::sys::statvfs::statvfs(m.dir()) {
+        println!("free: {} bytes", st.blocks_available() * st.fragment_size());
+    }
+    m.unmount()?;
+    println!("unmount: ok");
+    result?;
+    println!("OK");
+    Ok(())
+}
+
+const PROBE_LEN: u32 = 65536;
+
+/// Writes, flushes, reads back, compares and deletes a probe file.
+fn probe(dir: &Path, tag: &str) -> anyhow::Result<()> {
+    let probe = dir.join(format!(".smbtest-{}-{tag}", std::process::id()));
+    let data: Vec<u8> = (0..PROBE_LEN).map(|i| (i * 31 + 7) as u8).collect();
     let result = (|| -> anyhow::Result<()> {
         let mut f = std::fs::File::create(&probe).context("writing a probe file")?;
         f.write_all(&data).context("writing a probe file")?;
@@ -99,17 +134,9 @@ fn main() -> anyhow::Result<()> {
         if back != data {
             bail!("the probe file read back differs from what was written");
         }
-        println!("probe: ok (wrote, read back {} bytes)", data.len());
         Ok(())
     })();
     let removed = std::fs::remove_file(&probe);
-    if let Ok(st) = nix::sys::statvfs::statvfs(m.dir()) {
-        println!("free: {} bytes", st.blocks_available() * st.fragment_size());
-    }
-    m.unmount()?;
-    println!("unmount: ok");
     result?;
-    removed.context("deleting the probe file")?;
-    println!("OK");
-    Ok(())
+    removed.context("deleting the probe file")
 }
