@@ -5,6 +5,11 @@
 //! Every value read from a set is checked before it is used: a damaged or
 //! hostile set gives a [`SetError::Malformed`], never a panic or an
 //! unbounded allocation.
+//!
+//! Every volume is opened once, when the set is opened, and every read
+//! goes through that descriptor: a volume renamed over or replaced later
+//! (an FTP upload of the same name) changes nothing for a reader, so what
+//! is checked against the `.md5` file is what is restored.
 
 use crate::catalog;
 use crate::error::SetError;
@@ -20,6 +25,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 /// Largest `.version.txt` / `.summary.txt` accepted.
@@ -33,8 +39,57 @@ const SUMMARY_SEARCH_BLOCKS: u64 = 256;
 pub struct Volume {
     pub name: String,
     pub path: PathBuf,
+    /// Its size when it was opened.
     pub size: u64,
     pub md5: [u8; 16],
+    /// Opened with the set; read with positioned reads only.
+    pub file: Arc<File>,
+}
+
+impl Volume {
+    /// A reader of this volume from its start, through its open descriptor.
+    pub fn reader(&self) -> VolumeReader {
+        VolumeReader {
+            file: self.file.clone(),
+            pos: 0,
+            size: self.size,
+        }
+    }
+}
+
+/// Reads one volume front to back (`pread` on the shared descriptor).
+pub struct VolumeReader {
+    file: Arc<File>,
+    pos: u64,
+    size: u64,
+}
+
+impl Read for VolumeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let left = self.size.saturating_sub(self.pos);
+        let want = buf.len().min(left.min(usize::MAX as u64) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Opens a volume for reading: no link is followed, and it must be a file.
+fn open_volume(path: &Path) -> std::io::Result<(File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((f, m.len()))
 }
 
 /// The result of checking one volume.
@@ -81,12 +136,10 @@ impl SetReader {
         let mut total = 0u64;
         for (file, md5) in listed {
             let path = dir.join(&file);
-            let size = std::fs::metadata(&path)
-                .map_err(|e| SetError::Incomplete {
-                    set: tar_name.to_string(),
-                    reason: format!("volume {file}: {e}"),
-                })?
-                .len();
+            let (handle, size) = open_volume(&path).map_err(|e| SetError::Incomplete {
+                set: tar_name.to_string(),
+                reason: format!("volume {file}: {e}"),
+            })?;
             total = total
                 .checked_add(size)
                 .ok_or_else(|| SetError::malformed(tar_name, "volumes too large"))?;
@@ -95,6 +148,7 @@ impl SetReader {
                 path,
                 size,
                 md5,
+                file: Arc::new(handle),
             });
         }
         Ok(SetReader {
@@ -125,13 +179,9 @@ impl SetReader {
     pub fn verify(&self, cancel: &AtomicBool) -> Result<Vec<VolumeCheck>, SetError> {
         let mut out = Vec::new();
         for v in &self.volumes {
-            let check = match File::open(&v.path) {
-                Err(e) => VolumeCheck {
-                    name: v.name.clone(),
-                    ok: false,
-                    detail: format!("cannot be read: {e}"),
-                },
-                Ok(mut f) => match crate::publish::md5_of_reader(&mut f, &v.path, cancel) {
+            let check = {
+                let mut f = v.reader();
+                match crate::publish::md5_of_reader(&mut f, &v.path, cancel) {
                     Err(SetError::Cancelled) => return Err(SetError::Cancelled),
                     Err(e) => VolumeCheck {
                         name: v.name.clone(),
@@ -152,7 +202,7 @@ impl SetReader {
                             hex(&d)
                         ),
                     },
-                },
+                }
             };
             out.push(check);
         }
@@ -165,10 +215,9 @@ impl SetReader {
             volumes: self
                 .volumes
                 .iter()
-                .map(|v| (v.path.clone(), v.size))
+                .map(|v| (v.file.clone(), v.path.clone(), v.size))
                 .collect(),
             pos: 0,
-            current: None,
         }
     }
 
@@ -546,15 +595,14 @@ pub fn check_relative(p: &str) -> Result<(), String> {
 
 /// A set's volumes read as one stream, with seeking.
 pub struct Joined {
-    volumes: Vec<(PathBuf, u64)>,
+    volumes: Vec<(Arc<File>, PathBuf, u64)>,
     pos: u64,
-    current: Option<(usize, File)>,
 }
 
 impl Joined {
     fn locate(&self, pos: u64) -> Option<(usize, u64)> {
         let mut start = 0;
-        for (i, (_, size)) in self.volumes.iter().enumerate() {
+        for (i, (_, _, size)) in self.volumes.iter().enumerate() {
             if pos < start + size {
                 return Some((i, pos - start));
             }
@@ -566,27 +614,18 @@ impl Joined {
 
 impl Read for Joined {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
         let Some((i, within)) = self.locate(self.pos) else {
             return Ok(0);
         };
-        if self.current.as_ref().is_none_or(|c| c.0 != i) {
-            let f = File::open(&self.volumes[i].0)?;
-            self.current = Some((i, f));
-        }
-        let Some((_, f)) = self.current.as_mut() else {
-            return Ok(0);
-        };
-        f.seek(SeekFrom::Start(within))?;
-        let left = self.volumes[i].1 - within;
+        let (f, path, size) = &self.volumes[i];
+        let left = size - within;
         let want = buf.len().min(left.min(usize::MAX as u64) as usize);
-        let n = f.read(&mut buf[..want])?;
+        let n = f.read_at(&mut buf[..want], within)?;
         if n == 0 && want > 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{} is shorter than when the set was opened",
-                    self.volumes[i].0.display()
-                ),
+                format!("{} is shorter than when the set was opened", path.display()),
             ));
         }
         self.pos += n as u64;
@@ -596,7 +635,7 @@ impl Read for Joined {
 
 impl Seek for Joined {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let total: u64 = self.volumes.iter().map(|v| v.1).sum();
+        let total: u64 = self.volumes.iter().map(|v| v.2).sum();
         let new = match to {
             SeekFrom::Start(p) => Some(p),
             SeekFrom::End(d) => total.checked_add_signed(d),

@@ -66,3 +66,30 @@ fn bsdtar_and_7zip_extract_the_same_tree() {
     }
     assert_eq!(got.len(), source.len());
 }
+
+/// A set replaced under its name after it was opened (an FTP upload of the
+/// same name into the restore folder) changes nothing for the reader: what
+/// it checks against the `.md5` file and what it reads are the bytes it
+/// opened, so nothing can be swapped between the check and the restore.
+#[test]
+fn a_set_replaced_after_it_was_opened_is_read_as_it_was_opened() {
+    let fx = Fixture::new(256 << 10);
+    let first = fx.full(NOW);
+    let second = fx.full(NOW + 60);
+    let reader =
+        backupset::SetReader::open(&fx.dest, &first.name.tar_name()).expect("open the first set");
+    let before = reader.version().expect("version");
+    // The second set's files under the first set's names.
+    for (from, to) in [
+        (second.name.tar_name(), first.name.tar_name()),
+        (second.name.md5_name(), first.name.md5_name()),
+    ] {
+        std::fs::rename(fx.dest.join(from), fx.dest.join(to)).expect("swap");
+    }
+    let checks = reader
+        .verify(&std::sync::atomic::AtomicBool::new(false))
+        .expect("verify");
+    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    assert_eq!(reader.version().expect("version"), before);
+    assert_eq!(before.started, NOW);
+}

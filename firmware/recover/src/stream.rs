@@ -7,7 +7,6 @@
 use crate::error::RecoverError;
 use backupset::reader::Volume;
 use md5::{Digest, Md5};
-use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,13 +79,9 @@ fn hash_volumes(
 ) -> Vec<VolumeResult> {
     let mut results = Vec::new();
     for v in volumes {
-        let mut f = match File::open(&v.path) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = out.send(Err((v.path.clone(), e.to_string())));
-                return results;
-            }
-        };
+        // The descriptor opened with the set: the bytes hashed here are the
+        // bytes restored, whatever happens to the file's name meanwhile.
+        let mut f = v.reader();
         let mut md5 = Md5::new();
         let mut total = 0u64;
         loop {
