@@ -67,6 +67,8 @@ pub struct Request {
     pub targets: Targets,
     /// `-b`
     pub keep_bak: bool,
+    /// `--keep-identity`: a whole restore keeps this unit's identity.
+    pub keep_identity: bool,
     /// `--verify`: check the MD5 before a selective restore.
     pub verify: bool,
     pub hooks: services::Hooks,
@@ -129,6 +131,7 @@ pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
             let opts = system::WholeOptions {
                 targets,
                 keep_bak: req.keep_bak,
+                keep_identity: req.keep_identity,
                 services,
                 stop: req.stop.clone(),
             };

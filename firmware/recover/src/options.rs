@@ -106,6 +106,11 @@ pub struct Cli {
     /// Restore the whole appliance (what the console's Restore From Backup runs).
     #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing"])]
     system: bool,
+    /// With a whole restore: keep this unit's identity instead of taking the
+    /// set's (for a second unit made from another's backup; without it a
+    /// replacement unit takes over the old unit's identity and its sets).
+    #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing"])]
+    keep_identity: bool,
     /// Finish or roll back an interrupted whole-system restore (run at boot).
     #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing", "system"])]
     resume: bool,
@@ -168,6 +173,7 @@ impl Cli {
                 cfgdir: self.cfgdir,
             },
             keep_bak: self.backup,
+            keep_identity: self.keep_identity,
             verify: self.verify,
             hooks: Hooks {
                 init_dir: self.init_dir,

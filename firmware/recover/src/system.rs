@@ -48,6 +48,11 @@ pub struct WholeOptions {
     pub targets: Targets,
     /// Keep the replaced folders as `<name>.BAK`.
     pub keep_bak: bool,
+    /// Keep this unit's identity (`system.unit_id`) instead of taking the
+    /// restored configuration's: for a second unit made from another's
+    /// set. Without it a unit restored onto replacement hardware takes over
+    /// the old unit's identity, and with it the old unit's sets.
+    pub keep_identity: bool,
     /// Stop and start the appliance's services (a restore onto the
     /// running appliance); `None` for a restore into other folders.
     pub services: Option<Hooks>,
@@ -62,6 +67,9 @@ pub struct WholeOutcome {
     pub replaced: Vec<PathBuf>,
     pub kept_as_bak: Vec<PathBuf>,
     pub config_restored: bool,
+    /// The unit identity the restored configuration carries now (empty
+    /// without a restored configuration).
+    pub unit_id: String,
     /// The running appliance's services were stopped and started.
     pub system: bool,
     /// Things that went wrong after the data was in place (services...).
@@ -326,9 +334,16 @@ fn stage_and_swap(
     // The restored appliance configuration must be one this firmware runs.
     let staged_config = default_stage.join("new/config/appliance.toml");
     if let Ok(text) = fs::read_to_string(&staged_config) {
-        appconfig::Config::from_toml(&text, Path::new("config/appliance.toml"))
+        let mut restored = appconfig::Config::from_toml(&text, Path::new("config/appliance.toml"))
             .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
         outcome.config_restored = true;
+        if let Some(id) = identity_to_keep(opts, &restored)? {
+            restored.system.unit_id = id;
+            restored
+                .save(&staged_config)
+                .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
+        }
+        outcome.unit_id = restored.system.unit_id.to_string();
     }
     report.info("Writing the restored data to disk");
     for st in stage_dirs {
@@ -468,6 +483,38 @@ fn stage_and_swap(
     }
     let _ = fs::remove_file(&marker);
     Ok(())
+}
+
+/// The current unit's identity, when it replaces the restored one: asked
+/// for, or the set's configuration has none (written before identities).
+fn identity_to_keep(
+    opts: &WholeOptions,
+    restored: &appconfig::Config,
+) -> Result<Option<appconfig::UnitId>, RecoverError> {
+    if !opts.keep_identity && !restored.system.unit_id.is_empty() {
+        return Ok(None);
+    }
+    let live = opts.targets.cfgdir.join(crate::apply::APPLIANCE_CONFIG);
+    let current = match appconfig::Config::load(&live) {
+        Ok(c) => c.system.unit_id,
+        Err(_) if !opts.keep_identity => return Ok(None),
+        Err(e) => {
+            return Err(RecoverError::BadConfig(format!(
+                "this unit's identity cannot be kept: {e}"
+            )));
+        }
+    };
+    if current.is_empty() {
+        return if opts.keep_identity {
+            Err(RecoverError::BadConfig(
+                "this unit has no identity to keep (its configuration has no system.unit_id)"
+                    .into(),
+            ))
+        } else {
+            Ok(None)
+        };
+    }
+    Ok(Some(current))
 }
 
 /// `RECOVER_TEST_PAUSE=<point>:<seconds>`: the QEMU power-cut test stops

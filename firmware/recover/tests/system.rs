@@ -560,3 +560,61 @@ fn a_live_file_that_cannot_be_linked_into_the_staging_area_is_copied() {
         (1, 1, 1)
     );
 }
+
+/// Writes `[system]` with a unit identity (or none) into a data folder's
+/// configuration.
+fn set_identity(data: &Path, unit: Option<&str>) {
+    let line = unit
+        .map(|u| format!("unit_id = \"{u}\"\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        data.join("config/appliance.toml"),
+        format!("[system]\n{line}hostname = \"mail\"\n"),
+    )
+    .expect("config");
+}
+
+fn identity_of(data: &Path) -> String {
+    appconfig::Config::load(&data.join("config/appliance.toml"))
+        .expect("restored config")
+        .system
+        .unit_id
+        .to_string()
+}
+
+/// A replacement unit takes over the old unit's identity (and so manages
+/// its sets); `--keep-identity` keeps its own (a second unit made from
+/// another's set); a set from before identities leaves the unit its own.
+#[test]
+fn the_unit_identity_is_taken_over_or_kept_as_the_operator_chooses() {
+    const OLD: &str = "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f";
+    const NEW: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+    let sys = System::new();
+    let fx = fixture(256 << 10);
+    set_identity(&fx.data, Some(OLD));
+    let with_id = full_checked(&fx, NOW);
+    set_identity(&fx.data, None);
+    let without_id = full_checked(&fx, NOW + 60);
+
+    set_identity(&sys.cur, Some(NEW));
+    let (ok, _, stderr) = run(&sys.args(&[], &fx.set_path(&with_id)));
+    assert!(ok, "{stderr}");
+    assert_eq!(identity_of(&sys.cur), OLD, "the replacement takes over");
+
+    set_identity(&sys.cur, Some(NEW));
+    let (ok, _, stderr) = run(&sys.args(&["--keep-identity"], &fx.set_path(&with_id)));
+    assert!(ok, "{stderr}");
+    assert_eq!(identity_of(&sys.cur), NEW, "kept as asked");
+
+    set_identity(&sys.cur, Some(NEW));
+    let (ok, _, stderr) = run(&sys.args(&[], &fx.set_path(&without_id)));
+    assert!(ok, "{stderr}");
+    assert_eq!(identity_of(&sys.cur), NEW, "a set without one leaves ours");
+
+    // Nothing to keep: refused, nothing changed.
+    set_identity(&sys.cur, None);
+    let before = sys.data_now();
+    let (ok, _, stderr) = run(&sys.args(&["--keep-identity"], &fx.set_path(&with_id)));
+    assert!(!ok && stderr.contains("no identity to keep"), "{stderr}");
+    assert_eq!(sys.data_now(), before);
+}
