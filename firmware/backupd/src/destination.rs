@@ -16,11 +16,21 @@ pub fn destination_for(
     dns: &[Ipv4Addr],
     paths: &Paths,
 ) -> Result<Box<dyn Destination>, String> {
-    let dest_paths = destinations::Paths {
+    Ok(destinations::from_config_with(
+        settings,
+        dns,
+        &destination_paths(paths),
+    ))
+}
+
+/// The destinations' paths with backupd's own folders (`--backup-dir`,
+/// `--restore-dir`).
+pub fn destination_paths(paths: &Paths) -> destinations::Paths {
+    destinations::Paths {
         local_dir: paths.backup_dir.clone(),
+        restore_dir: paths.restore_dir.clone(),
         ..destinations::Paths::from_env()
-    };
-    Ok(destinations::from_config_with(settings, dns, &dest_paths))
+    }
 }
 
 #[cfg(test)]

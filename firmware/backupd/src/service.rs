@@ -242,24 +242,21 @@ impl Service {
         }
     }
 
-    /// The folder of sets a request is about.
+    /// The folder of sets a request is about, open for as long as the
+    /// session lives.
     fn location_dir(
         &self,
         location: &Location,
     ) -> Result<(PathBuf, Option<Box<dyn destinations::Session>>), String> {
-        match location {
-            Location::RestoreFolder => Ok((self.paths.restore_dir.clone(), None)),
-            Location::Configured => {
-                let l = self.loaded();
-                let dest = crate::destination::destination_for(
-                    &l.config.backup,
-                    &l.config.network.dns,
-                    &self.paths,
-                )?;
-                let session = dest.open().map_err(|e| e.to_string())?;
-                Ok((session.dir().to_path_buf(), Some(session)))
-            }
-        }
+        let l = self.loaded();
+        let session = destinations::open_location(
+            location,
+            &l.config.backup,
+            &l.config.network.dns,
+            &crate::destination::destination_paths(&self.paths),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((session.dir().to_path_buf(), Some(session)))
     }
 
     pub fn list(&self, location: &Location) -> Result<Vec<SetInfo>, String> {
@@ -359,6 +356,7 @@ pub fn sets_in(dir: &std::path::Path) -> Result<Vec<SetInfo>, String> {
                     .problem
                     .or_else(|| verdict.filter(|v| !v.ok).map(|v| v.detail)),
                 base: s.base,
+                unit: s.unit,
             }
         })
         .collect();

@@ -16,14 +16,6 @@ pub struct Settings {
     pub ftpd_pid: PathBuf,
     /// Where the live DNS servers are read (`CONSOLE_RESOLV_CONF`).
     pub resolv_conf: PathBuf,
-    /// The local backup location (`CONSOLE_BACKUP_DIR`).
-    pub backup_dir: PathBuf,
-    /// The FTP `restore` folder (`CONSOLE_RESTORE_DIR`).
-    pub restore_dir: PathBuf,
-    /// Where a USB drive is mounted (`CONSOLE_USB_MOUNT`).
-    pub usb_mount: PathBuf,
-    /// Where the SMB share is mounted while in use (`CONSOLE_SMB_MOUNT`).
-    pub smb_mount: PathBuf,
     /// Folders searched for `.raucb` bundles (`CONSOLE_BUNDLE_DIRS`, `:`-separated).
     pub bundle_dirs: Vec<PathBuf>,
     /// The boot-time glue tool and its leading arguments (`CONSOLE_APPCTL`).
@@ -55,10 +47,6 @@ impl Default for Settings {
             backupd_socket: PathBuf::from(control::backupd::SOCKET),
             ftpd_pid: PathBuf::from("/run/ftpd.pid"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
-            backup_dir: PathBuf::from("/data/backup"),
-            restore_dir: PathBuf::from("/data/restore"),
-            usb_mount: PathBuf::from(control::hotplug::MOUNT_POINT),
-            smb_mount: PathBuf::from("/run/smb"),
             bundle_dirs: vec![
                 PathBuf::from(control::hotplug::MOUNT_POINT),
                 PathBuf::from("/data/restore"),
@@ -96,10 +84,6 @@ impl Settings {
         path("CONSOLE_BACKUPD_SOCKET", &mut s.backupd_socket);
         path("CONSOLE_FTPD_PID", &mut s.ftpd_pid);
         path("CONSOLE_RESOLV_CONF", &mut s.resolv_conf);
-        path("CONSOLE_BACKUP_DIR", &mut s.backup_dir);
-        path("CONSOLE_RESTORE_DIR", &mut s.restore_dir);
-        path("CONSOLE_USB_MOUNT", &mut s.usb_mount);
-        path("CONSOLE_SMB_MOUNT", &mut s.smb_mount);
         if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
             s.bundle_dirs = v
                 .split(':')
@@ -151,9 +135,24 @@ impl Settings {
         with_args(&self.rauc, &["install", bundle])
     }
 
-    /// `recover --system <set>`: the whole-system restore hook.
-    pub fn recover_system(&self, set: &str) -> Vec<String> {
-        with_args(&self.recover, &["--system", set])
+    /// `recover --system --location configured|restore [--keep-identity] <set>`:
+    /// the whole-system restore; recover opens the location itself.
+    pub fn recover_system(
+        &self,
+        location: &control::backupd::Location,
+        set: &str,
+        keep_identity: bool,
+    ) -> Vec<String> {
+        let location = match location {
+            control::backupd::Location::Configured => "configured",
+            control::backupd::Location::RestoreFolder => "restore",
+        };
+        let mut args = vec!["--system", "--location", location];
+        if keep_identity {
+            args.push("--keep-identity");
+        }
+        args.push(set);
+        with_args(&self.recover, &args)
     }
 }
 
@@ -185,7 +184,21 @@ mod tests {
         );
         assert_eq!(s.bundle_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert_eq!(s.rauc_install("x.raucb"), ["rauc", "install", "x.raucb"]);
-        assert_eq!(s.recover_system("s.tar"), ["recover", "--system", "s.tar"]);
+        assert_eq!(
+            s.recover_system(&control::backupd::Location::RestoreFolder, "s.tar", false),
+            ["recover", "--system", "--location", "restore", "s.tar"]
+        );
+        assert_eq!(
+            s.recover_system(&control::backupd::Location::Configured, "s.tar", true),
+            [
+                "recover",
+                "--system",
+                "--location",
+                "configured",
+                "--keep-identity",
+                "s.tar"
+            ]
+        );
         assert_eq!(s.idle_logout, None);
     }
 }

@@ -686,7 +686,7 @@ fn backup_now_shows_live_progress_and_the_result() {
 }
 
 #[test]
-fn restore_lists_both_folders_confirms_and_verifies() {
+fn restore_lists_both_folders_and_confirms() {
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
     {
@@ -766,36 +766,51 @@ fn restore_lists_both_folders_confirms_and_verifies() {
             .any(|r| matches!(r, control::backupd::Request::VerifySet { .. }))
     );
 
-    // Confirm: verified, then no restore tool in this firmware yet.
+    // Confirm: no second check here (recover checks what it restores), and
+    // no restore tool in this rig.
     rig.keys(&[KeyCode::Enter, KeyCode::Right, KeyCode::Enter]);
-    let screen = rig.wait_for("not available yet");
-    assert!(
-        screen.contains("mx1-F20261120T220000Z.tar: verified"),
-        "{screen}"
-    );
+    let screen = rig.wait_for("not installed");
     assert!(screen.contains("nothing was changed"), "{screen}");
-    assert!(backupd.lock().expect("lock").requests.contains(
-        &control::backupd::Request::VerifySet {
-            location: control::backupd::Location::Configured,
-            name: "mx1-F20261120T220000Z.tar".into()
-        }
-    ));
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .any(|r| matches!(r, control::backupd::Request::VerifySet { .. }))
+    );
+}
+
+/// A fake `recover` that logs its arguments and answers with `body`.
+fn fake_recover(rig: &Rig, body: &str) {
+    let log = rig.path("commands.log");
+    std::fs::write(
+        rig.path("recover"),
+        format!(
+            "#!/bin/sh\necho \"recover $*\" >> '{}'\n{body}\n",
+            log.display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(rig.path("recover"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
 }
 
 #[test]
-fn restore_refuses_a_set_that_fails_verification() {
+fn restore_shows_why_recover_refused_a_set() {
     let mut rig = Rig::new(Some(&configured()));
+    fake_recover(
+        &rig,
+        "echo 'recover: set mx1-F20261120T220000Z.tar does not match its .md5 file' >&2; exit 1",
+    );
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    {
-        let mut b = backupd.lock().expect("lock");
-        b.sets_restore = vec![set(
-            "mx1-F20261120T220000Z.tar",
-            BackupType::Full,
-            "2026-11-20 22:00:00",
-            9,
-        )];
-        b.corrupt = vec!["mx1-F20261120T220000Z.tar".into()];
-    }
+    backupd.lock().expect("lock").sets_restore = vec![set(
+        "mx1-F20261120T220000Z.tar",
+        BackupType::Full,
+        "2026-11-20 22:00:00",
+        9,
+    )];
     rig.key(KeyCode::Char('4'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     rig.keys(&[
@@ -804,9 +819,8 @@ fn restore_refuses_a_set_that_fails_verification() {
         KeyCode::Right,
         KeyCode::Enter,
     ]);
-    let screen = rig.wait_for("failed verification");
-    assert!(screen.contains("FAILED (MD5 mismatch)"), "{screen}");
-    assert!(!rig.commands().contains("recover"));
+    let screen = rig.wait_for("The restore failed");
+    assert!(screen.contains("does not match its .md5 file"), "{screen}");
 }
 
 #[test]
@@ -851,20 +865,12 @@ fn restore_does_not_offer_an_upload_that_failed_its_check() {
 }
 
 #[test]
-fn restore_runs_the_recover_hook_when_present() {
+fn restore_hands_recover_the_location_and_the_set_name() {
     let mut rig = Rig::new(Some(&configured()));
-    let log = rig.path("commands.log");
-    std::fs::write(
-        rig.path("recover"),
-        format!(
-            "#!/bin/sh\necho \"recover $*\" >> '{}'\necho 'restoring configuration'\necho 'restoring mail: 100%'\n",
-            log.display()
-        ),
-    )
-    .expect("write");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(rig.path("recover"), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    fake_recover(
+        &rig,
+        "echo 'restoring configuration'\necho 'restoring mail: 100%'",
+    );
     let backupd = serve_backupd(&rig.path("backupd.sock"));
     backupd.lock().expect("lock").sets_restore = vec![set(
         "mx1-F20261120T220000Z.tar",
@@ -885,10 +891,36 @@ fn restore_runs_the_recover_hook_when_present() {
     assert!(screen.contains("restoring mail: 100%"), "{screen}");
     assert_eq!(
         rig.commands(),
-        format!(
-            "recover --system {}\n",
-            rig.path("restore/mx1-F20261120T220000Z.tar").display()
-        )
+        "recover --system --location restore mx1-F20261120T220000Z.tar\n"
+    );
+}
+
+#[test]
+fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
+    let mut config = configured();
+    config.system.unit_id = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d".parse().expect("id");
+    let mut rig = Rig::new(Some(&config));
+    fake_recover(&rig, "echo done");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let mut theirs = set(
+        "mx1-F20261120T220000Z.tar",
+        BackupType::Full,
+        "2026-11-20 22:00:00",
+        9,
+    );
+    theirs.unit = Some("0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f".into());
+    backupd.lock().expect("lock").sets_configured = vec![theirs];
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for("mx1-F20261120T220000Z.tar");
+    rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
+    let screen = rig.screen();
+    assert!(screen.contains("made by another unit"), "{screen}");
+    assert!(screen.contains("Restore, keep this unit"), "{screen}");
+    rig.keys(&[KeyCode::Right, KeyCode::Right, KeyCode::Enter]);
+    rig.wait_for("Restore finished");
+    assert_eq!(
+        rig.commands(),
+        "recover --system --location configured --keep-identity mx1-F20261120T220000Z.tar\n"
     );
 }
 

@@ -78,6 +78,9 @@ pub struct Paths {
     pub usb_mount_point: PathBuf,
     /// `HOTPLUGD_SOCKET`, default `/run/hotplugd.sock`.
     pub hotplug_socket: PathBuf,
+    /// `APPLIANCE_RESTORE_DIR`, default `/data/restore`: the FTP `restore`
+    /// folder, where administrators drop sets to restore from.
+    pub restore_dir: PathBuf,
 }
 
 impl Default for Paths {
@@ -87,9 +90,13 @@ impl Default for Paths {
             smb_mount_base: PathBuf::from(smbmount::DEFAULT_MOUNT_BASE),
             usb_mount_point: PathBuf::from(control::hotplug::MOUNT_POINT),
             hotplug_socket: PathBuf::from(control::hotplug::SOCKET),
+            restore_dir: PathBuf::from(RESTORE_DIR),
         }
     }
 }
+
+/// The FTP `restore` folder on the appliance.
+pub const RESTORE_DIR: &str = "/data/restore";
 
 impl Paths {
     pub fn from_env() -> Paths {
@@ -102,6 +109,7 @@ impl Paths {
             smb_mount_base: var("APPLIANCE_SMB_MOUNT_BASE", d.smb_mount_base),
             usb_mount_point: var("HOTPLUGD_MOUNT_POINT", d.usb_mount_point),
             hotplug_socket: var("HOTPLUGD_SOCKET", d.hotplug_socket),
+            restore_dir: var("APPLIANCE_RESTORE_DIR", d.restore_dir),
         }
     }
 }
@@ -140,5 +148,51 @@ pub fn from_config_with(
             volume_size,
             ..Usb::default()
         }),
+    }
+}
+
+pub use control::backupd::Location;
+
+/// The restore folder as a session: nothing to mount, only read.
+struct FolderSession {
+    dir: PathBuf,
+}
+
+impl Session for FolderSession {
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+    fn max_file_size(&self) -> Option<u64> {
+        None
+    }
+    fn filesystem(&self) -> String {
+        statfs_info(&self.dir)
+            .map(|i| i.filesystem)
+            .unwrap_or_default()
+    }
+}
+
+/// Opens a folder of sets for backupd, recover and the console alike: the
+/// configured destination (mounted for as long as the session lives) or the
+/// FTP `restore` folder.
+pub fn open_location(
+    location: &Location,
+    backup: &appconfig::BackupSettings,
+    dns: &[std::net::Ipv4Addr],
+    paths: &Paths,
+) -> Result<Box<dyn Session>, DestinationError> {
+    match location {
+        Location::Configured => from_config_with(backup, dns, paths).open(),
+        Location::RestoreFolder => {
+            if !paths.restore_dir.is_dir() {
+                return Err(DestinationError::Folder {
+                    path: paths.restore_dir.clone(),
+                    reason: "is not there".into(),
+                });
+            }
+            Ok(Box::new(FolderSession {
+                dir: paths.restore_dir.clone(),
+            }))
+        }
     }
 }

@@ -352,6 +352,7 @@ mod tests {
             smb_mount_base: dir.path().join("smb"),
             usb_mount_point: dir.path().join("usb"),
             hotplug_socket: dir.path().join("hotplugd.sock"),
+            restore_dir: dir.path().join("restore"),
         };
         let mut b = appconfig::BackupSettings::default();
         for kind in [
@@ -365,5 +366,18 @@ mod tests {
         b.destination = DestinationKind::Usb;
         let r = crate::from_config_with(&b, &[], &paths).test_connectivity();
         assert!(r.summary.starts_with("no drive"), "{}", r.summary);
+
+        // The restore folder is opened as it is, never made.
+        let loc = crate::Location::RestoreFolder;
+        let err = crate::open_location(&loc, &b, &[], &paths)
+            .err()
+            .expect("missing");
+        assert!(err.to_string().contains("is not there"), "{err}");
+        std::fs::create_dir_all(&paths.restore_dir).expect("mkdir");
+        let s = crate::open_location(&loc, &b, &[], &paths).expect("open");
+        assert_eq!(s.dir(), paths.restore_dir);
+        b.destination = DestinationKind::Local;
+        let s = crate::open_location(&crate::Location::Configured, &b, &[], &paths).expect("open");
+        assert_eq!(s.dir(), paths.local_dir);
     }
 }

@@ -40,7 +40,6 @@ pub use selection::Selection;
 pub use targets::Targets;
 
 use index::SetIndex;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -61,8 +60,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub action: Action,
-    /// `<directory>|<file>` (unused by `Resume`).
-    pub source: PathBuf,
+    /// `<directory>|<file>`, or a location and a set name (unused by `Resume`).
+    pub source: source::Source,
     pub selection: Selection,
     pub targets: Targets,
     /// `-b`
@@ -103,9 +102,8 @@ pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
             "--system restores everything: leave out -d, -u, -f and -m".into(),
         ));
     }
-    // A set on the configured SMB share or USB drive is reachable while
-    // this session lives (the share is mounted for the restore).
-    let (_session, source) = source::reach(&req.source, &targets, report)?;
+    // A location stays open (a share mounted) while this session lives.
+    let (_session, source) = source::open(&req.source, report)?;
     let chain = chain::resolve(&source)?;
     for why in &chain.passed_over {
         report.detail(format!("Passed over {why}"));

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     log::info!(
         "started: {:?} of {} (store {}, cfgdir {})",
         req.action,
-        req.source.display(),
+        req.source,
         req.targets.store.display(),
         req.targets.cfgdir.display()
     );

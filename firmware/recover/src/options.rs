@@ -6,6 +6,7 @@ use crate::parts::{Part, parse_mask};
 use crate::report::{ProgressMode, Verbosity};
 use crate::selection::Selection;
 use crate::services::Hooks;
+use crate::source::Source;
 use crate::targets::{DEFAULT_CFGDIR, DEFAULT_STORE, Targets};
 use crate::{Action, Request};
 use clap::Parser;
@@ -59,6 +60,15 @@ struct Mask(Vec<Part>);
 
 fn mask(s: &str) -> Result<Mask, String> {
     parse_mask(s).map(Mask)
+}
+
+/// `--location`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LocationArg {
+    /// The configured backup location.
+    Configured,
+    /// The FTP restore folder.
+    Restore,
 }
 
 #[derive(Debug, Parser)]
@@ -127,8 +137,18 @@ pub struct Cli {
     /// The appctl program (host tests).
     #[arg(long, hide = true, default_value = "appctl")]
     appctl: PathBuf,
-    /// A folder of backup sets, or one file of a set (.tar, .tar.NNN or .tar.md5).
-    #[arg(value_name = "DIRECTORY|FILE", required_unless_present = "resume")]
+    /// Read the sets from the configured backup location (local folder, SMB
+    /// share or USB drive, opened as backupd opens it) or the FTP restore
+    /// folder; the argument is then a set's name (none: the newest restore
+    /// point there).
+    #[arg(long, value_enum, value_name = "WHERE")]
+    location: Option<LocationArg>,
+    /// A folder of backup sets, or one file of a set (.tar, .tar.NNN or
+    /// .tar.md5); with --location, a set's name.
+    #[arg(
+        value_name = "DIRECTORY|FILE",
+        required_unless_present_any = ["resume", "location"]
+    )]
     source: Option<PathBuf>,
 }
 
@@ -161,7 +181,16 @@ impl Cli {
         };
         let request = Request {
             action,
-            source: self.source.unwrap_or_default(),
+            source: match self.location {
+                None => Source::Path(self.source.unwrap_or_default()),
+                Some(l) => Source::Location {
+                    location: match l {
+                        LocationArg::Configured => destinations::Location::Configured,
+                        LocationArg::Restore => destinations::Location::RestoreFolder,
+                    },
+                    set: self.source.map(|s| s.to_string_lossy().into_owned()),
+                },
+            },
             selection: Selection {
                 domain: self.domain,
                 user: self.user,

@@ -1,61 +1,113 @@
-//! Reaching a set on the configured backup location. The console names a
-//! set on the SMB share by its path under the share's mount base
-//! (`/run/smb/<set>`), but every session mounts the share in a private
-//! folder of its own under that base, only while it uses it: when such a
-//! path is not there, the share is mounted (as backupd would, from the
-//! configuration) for as long as the restore runs, and the path is taken
-//! relative to that session's folder.
+//! Where the sets come from: a folder or a file given by path (a shell, a
+//! workstation), or a location and a set name (the console): the
+//! configured backup destination (the local folder, the SMB share, the USB
+//! drive) or the FTP `restore` folder, opened through `destinations` like
+//! backupd opens it, and kept open (a share stays mounted in a folder of
+//! this run's own) until the restore is done.
 
 use crate::error::RecoverError;
 use crate::report::Reporter;
-use crate::targets::Targets;
-use appconfig::{Config, DestinationKind};
-use destinations::Session;
-use std::path::{Path, PathBuf};
+use backupset::SetName;
+use destinations::{Location, Session};
+use std::path::PathBuf;
 
-/// The session keeps the share mounted while alive (`None` when nothing was
-/// needed); the path is where the set is read from meanwhile.
-pub fn reach(
-    path: &Path,
-    targets: &Targets,
+/// What the command line names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `<directory>|<file>`.
+    Path(PathBuf),
+    /// `--location L [SET]`: that location's newest restore point, or the
+    /// set named (its first volume, any volume or its `.md5`).
+    Location {
+        location: Location,
+        set: Option<String>,
+    },
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Source::Path(PathBuf::new())
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Path(p) => write!(f, "{}", p.display()),
+            Source::Location { location, set } => write!(
+                f,
+                "{} {}",
+                location_name(location),
+                set.as_deref().unwrap_or("(newest)")
+            ),
+        }
+    }
+}
+
+pub fn location_name(l: &Location) -> &'static str {
+    match l {
+        Location::Configured => "the backup location",
+        Location::RestoreFolder => "the restore folder",
+    }
+}
+
+/// The path the sets are read from, and the session that keeps it
+/// reachable (`None` for a path given as it is).
+pub fn open(
+    source: &Source,
     report: &Reporter,
 ) -> Result<(Option<Box<dyn Session>>, PathBuf), RecoverError> {
-    let unchanged = Ok((None, path.to_path_buf()));
     let paths = destinations::Paths::from_env();
-    let inside = path.strip_prefix(&paths.smb_mount_base).ok();
-    // The base itself holds sessions' folders, never sets: `recover
-    // /run/smb` means the newest sets on the share.
-    if std::fs::symlink_metadata(path).is_ok() && inside != Some(Path::new("")) {
-        return unchanged;
-    }
-    let config_path = targets.cfgdir.join("config/appliance.toml");
-    if path.starts_with(&paths.usb_mount_point) {
+    let (location, set) = match source {
+        Source::Path(path) => {
+            if std::fs::symlink_metadata(path).is_err() && path.starts_with(&paths.usb_mount_point)
+            {
+                return Err(RecoverError::Source {
+                    path: path.clone(),
+                    reason: format!(
+                        "not there: is the USB drive plugged in? (it is mounted at {})",
+                        paths.usb_mount_point.display()
+                    ),
+                });
+            }
+            return Ok((None, path.clone()));
+        }
+        Source::Location { location, set } => (location, set),
+    };
+    if let Some(name) = set
+        && (name.contains('/') || SetName::parse_file(name).is_none())
+    {
         return Err(RecoverError::Source {
-            path: path.to_path_buf(),
-            reason: format!(
-                "not there: is the USB drive plugged in? (it is mounted at {})",
-                paths.usb_mount_point.display()
-            ),
+            path: PathBuf::from(name),
+            reason: "not the name of a backup set (give the name only, without a folder)".into(),
         });
     }
-    let Some(inside) = inside else {
-        return unchanged;
-    };
-    let Ok(config) = Config::load(&config_path) else {
-        return unchanged;
-    };
-    if config.backup.destination != DestinationKind::Smb {
-        return unchanged;
+    let config_path = appconfig::config_path();
+    let config = appconfig::Config::load(&config_path)
+        .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
+    if *location == Location::Configured {
+        report.info(format!(
+            "Opening the backup location ({})",
+            match config.backup.destination {
+                appconfig::DestinationKind::Local => "local folder".to_string(),
+                appconfig::DestinationKind::Usb => "USB drive".to_string(),
+                appconfig::DestinationKind::Smb => format!(
+                    "\\\\{}\\{}",
+                    config.backup.smb.host, config.backup.smb.share
+                ),
+            }
+        ));
     }
-    report.info(format!(
-        "Mounting the backup share \\\\{}\\{}",
-        config.backup.smb.host, config.backup.smb.share
-    ));
-    let dest = destinations::from_config_with(&config.backup, &config.network.dns, &paths);
-    let session = dest.open().map_err(|e| RecoverError::Source {
-        path: path.to_path_buf(),
-        reason: format!("the backup share cannot be mounted: {e}"),
-    })?;
-    let path = session.dir().join(inside);
+    let session =
+        destinations::open_location(location, &config.backup, &config.network.dns, &paths)
+            .map_err(|e| RecoverError::Source {
+                path: PathBuf::from(location_name(location)),
+                reason: format!("cannot be opened: {e}"),
+            })?;
+    let dir = session.dir().to_path_buf();
+    let path = match set {
+        Some(name) => dir.join(name),
+        None => dir,
+    };
     Ok((Some(session), path))
 }

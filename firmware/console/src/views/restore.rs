@@ -1,6 +1,8 @@
 //! Restore From Backup: the sets in the configured location and in the FTP
-//! `restore` folder; choose one, confirm, verify it, then hand it to the
-//! restore tool (`recover --system <set>`) when this firmware has one.
+//! `restore` folder; choose one, confirm, and hand its location and name to
+//! the restore tool (`recover --system --location configured|restore
+//! <set>`), which opens the location itself and checks the set's MD5 on the
+//! very bytes it restores: no second check here, and no path built here.
 
 use super::{Nav, View};
 use crate::app::{Note, Shared};
@@ -9,10 +11,8 @@ use crate::format;
 use crate::jobview::JobView;
 use crate::pending::Pending;
 use crate::picker::{Picker, PickerEvent};
-use crate::settings::Settings;
 use crate::ui;
-use appconfig::{Config, DestinationKind};
-use control::backupd::{Location, Reply, Request, SetInfo, Verification};
+use control::backupd::{Location, Reply, Request, SetInfo};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -23,15 +23,17 @@ use std::time::Duration;
 
 /// Listing a share mounts it first.
 const LIST_TIMEOUT: Duration = Duration::from_secs(120);
-/// Verification reads every byte of a set that may be many GiB.
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The confirmation's buttons: a replacement unit takes over the identity of
+/// the unit that made the set; a second unit keeps its own.
+const RESTORE: &str = "Restore";
+const KEEP_UNIT: &str = "Restore, keep this unit";
 
 type Listing = Vec<(Location, Result<Vec<SetInfo>, String>)>;
 
 enum Popup {
     Still(Dialog),
     Confirm(Dialog, usize),
-    Verifying(Pending<Result<Verification, String>>, usize),
     Running(JobView),
 }
 
@@ -56,21 +58,6 @@ fn short_kind(kind: appconfig::BackupType) -> &'static str {
         appconfig::BackupType::Differential => "diff",
         appconfig::BackupType::Copy => "copy",
     }
-}
-
-/// The path of a set that the restore tool is given.
-pub fn set_path(settings: &Settings, config: &Config, location: &Location, name: &str) -> String {
-    let folder = match location {
-        Location::RestoreFolder => settings.restore_dir.clone(),
-        Location::Configured => match config.backup.destination {
-            DestinationKind::Local => settings.backup_dir.clone(),
-            DestinationKind::Usb => settings.usb_mount.clone(),
-            DestinationKind::Smb => settings
-                .smb_mount
-                .join(config.backup.smb.path.trim_matches(['/', '\\'])),
-        },
-    };
-    folder.join(name).display().to_string()
 }
 
 impl RestoreView {
@@ -149,7 +136,9 @@ impl RestoreView {
                 "The configuration and all data on this appliance are replaced.",
                 ui::error(),
             ),
-            Line::from("The set is verified against its .md5 file first."),
+            Line::from(
+                "The set is checked against its .md5 file as it is read; one that does not match changes nothing.",
+            ),
         ];
         if let Some(base) = &set.base {
             lines.push(ui::text_line(
@@ -157,63 +146,56 @@ impl RestoreView {
                 Style::default(),
             ));
         }
-        self.popup = Some(Popup::Confirm(
-            Dialog::confirm("Restore From Backup", lines, "Restore"),
-            i,
-        ));
+        let mut dialog = Dialog::confirm("Restore From Backup", lines, RESTORE);
+        let ours = shared.config.system.unit_id.as_str();
+        if let Some(theirs) = set
+            .unit
+            .as_deref()
+            .filter(|u| !ours.is_empty() && *u != ours)
+        {
+            dialog.append([
+                Line::from(""),
+                ui::text_line(
+                    &format!(
+                        "The set was made by another unit ({theirs}). Restore: this unit replaces \
+                         it and takes over its identity and its sets. {KEEP_UNIT}: a second unit \
+                         made from the set, which keeps its own."
+                    ),
+                    Style::default(),
+                ),
+            ]);
+            dialog.follow = false;
+            dialog.buttons.push(KEEP_UNIT);
+        }
+        self.popup = Some(Popup::Confirm(dialog, i));
     }
 
-    fn verify(&mut self, shared: &Shared, i: usize) {
-        let Some((location, set)) = self.sets.get(i).cloned() else {
-            return;
-        };
-        let sys = shared.sys.clone();
-        self.popup = Some(Popup::Verifying(
-            Pending::spawn(move || {
-                let request = Request::VerifySet {
-                    location,
-                    name: set.name,
-                };
-                match sys.backupd(&request, VERIFY_TIMEOUT) {
-                    Ok(Reply::Verified(v)) => Ok(v),
-                    Ok(Reply::Error { message }) => Err(message),
-                    Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-                    Err(e) => Err(e.to_string()),
-                }
-            }),
-            i,
-        ));
-    }
-
-    /// After a good verification: run the restore tool, or say it is not here yet.
-    fn restore(&mut self, shared: &Shared, i: usize, v: Verification) {
+    /// Runs the restore tool on the chosen set.
+    fn restore(&mut self, shared: &Shared, i: usize, keep_identity: bool) {
         let Some((location, set)) = self.sets.get(i) else {
             return;
         };
         let settings = shared.sys.settings();
-        let mut lines = vec![ui::text_line(&format!("{}: verified", v.name), ui::good())];
-        lines.extend(
-            v.details
-                .iter()
-                .map(|d| ui::text_line(&format!("  {d}"), Style::default())),
-        );
+        let mut lines = Vec::new();
         let program = settings.recover.first().cloned().unwrap_or_default();
         if !shared.sys.available(&program) {
-            lines.push(Line::from(""));
             lines.push(Line::styled(
-                "Restore is not available yet in this firmware: nothing was changed.",
+                "The restore tool is not installed in this firmware: nothing was changed.",
                 ui::error(),
             ));
             lines.push(ui::text_line(
-                &format!("({program} is not installed.) The set stays where it is."),
+                &format!("({program} is missing.) The set stays where it is."),
                 Style::default(),
             ));
             self.popup = Some(Popup::Still(Dialog::info("Restore From Backup", lines)));
             return;
         }
-        let path = set_path(settings, &shared.config, location, &set.name);
-        let argv = settings.recover_system(&path);
-        log::warn!("console: whole-system restore from {path} started by the operator");
+        let argv = settings.recover_system(location, &set.name, keep_identity);
+        log::warn!(
+            "console: whole-system restore of {} from the {} started by the operator",
+            set.name,
+            where_name(location)
+        );
         self.popup = Some(match shared.sys.start(&argv) {
             Ok(job) => Popup::Running(JobView::new("Restoring", job, lines)),
             Err(e) => {
@@ -306,20 +288,6 @@ impl View for RestoreView {
         match &self.popup {
             None => {}
             Some(Popup::Still(d)) | Some(Popup::Confirm(d, _)) => d.render(frame, area),
-            Some(Popup::Verifying(_, i)) => Dialog::busy(
-                "Verifying",
-                vec![ui::text_line(
-                    &format!(
-                        "Checking {} against its .md5 file...",
-                        self.sets
-                            .get(*i)
-                            .map(|(_, s)| s.name.as_str())
-                            .unwrap_or("")
-                    ),
-                    Style::default(),
-                )],
-            )
-            .render(frame, area),
             Some(Popup::Running(j)) => j.render(frame, area),
         }
     }
@@ -335,14 +303,11 @@ impl View for RestoreView {
             Some(Popup::Confirm(d, i)) => {
                 let i = *i;
                 match d.handle_key(key) {
-                    DialogEvent::Chosen("Restore") => self.verify(shared, i),
+                    DialogEvent::Chosen(RESTORE) => self.restore(shared, i, false),
+                    DialogEvent::Chosen(KEEP_UNIT) => self.restore(shared, i, true),
                     DialogEvent::Chosen(_) => self.popup = None,
                     DialogEvent::Nothing => {}
                 }
-                return Nav::Stay;
-            }
-            Some(Popup::Verifying(..)) => {
-                shared.note = Note::info("Verifying... please wait");
                 return Nav::Stay;
             }
             Some(Popup::Running(j)) => {
@@ -399,35 +364,6 @@ impl View for RestoreView {
             // Newest first, whichever folder a set is in.
             self.sets.sort_by(|a, b| b.1.time.cmp(&a.1.time));
             self.picker.reset(self.sets.len());
-        }
-        if let Some(Popup::Verifying(p, i)) = &self.popup
-            && let Some(r) = p.poll()
-        {
-            let i = *i;
-            match r.and_then(|r| r) {
-                Ok(v) if v.ok => self.restore(shared, i, v),
-                Ok(v) => {
-                    let mut lines = vec![ui::text_line(
-                        &format!("{} failed verification: it cannot be restored.", v.name),
-                        ui::error(),
-                    )];
-                    lines.extend(
-                        v.details
-                            .iter()
-                            .map(|d| ui::text_line(&format!("  {d}"), Style::default())),
-                    );
-                    self.popup = Some(Popup::Still(Dialog::info("Verification failed", lines)));
-                }
-                Err(e) => {
-                    self.popup = Some(Popup::Still(Dialog::info(
-                        "Verification failed",
-                        vec![ui::text_line(
-                            &format!("The set could not be verified: {e}"),
-                            ui::error(),
-                        )],
-                    )))
-                }
-            }
         }
         if let Some(Popup::Running(j)) = &mut self.popup
             && let Some(ok) = j.tick(

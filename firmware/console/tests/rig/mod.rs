@@ -95,6 +95,7 @@ pub fn set(name: &str, kind: BackupType, time: &str, size: u64) -> SetInfo {
         base: None,
         verified: None,
         problem: None,
+        unit: None,
     }
 }
 
@@ -304,10 +305,6 @@ impl Rig {
             backupd_socket: d.join("backupd.sock"),
             ftpd_pid: d.join("ftpd.pid"),
             resolv_conf: d.join("resolv.conf"),
-            backup_dir: d.join("backup"),
-            restore_dir: d.join("restore"),
-            usb_mount: d.join("usb"),
-            smb_mount: d.join("smb"),
             bundle_dirs: vec![d.join("usb"), d.join("restore")],
             appctl: vec![d.join("appctl").display().to_string()],
             rauc: vec![d.join("rauc").display().to_string()],
