@@ -67,6 +67,9 @@ fn operator_configures_smb_from_the_serial_console() {
             b"TESTDOM\\backup",
             TAB,
             samba.options.password.as_bytes(),
+            // Backup time, differential days, restore points, copies kept,
+            // body window, then Test Connectivity.
+            TAB,
             TAB,
             TAB,
             TAB,

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use systest::operator::{backup_full, complete_sets, configure_backup, md5sum_check};
+use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
 use systest::{Vm, VmConfig};
 
 /// Mount options hotplugd must use (as /proc/mounts shows them).
@@ -359,4 +359,99 @@ fn drive_pulled_mid_backup_then_next_drive_works() {
         !names.iter().any(|n| n.ends_with(".tar")),
         "no volume under its final name: {names:?}"
     );
+}
+
+/// The console restores the whole appliance from a set on the USB drive:
+/// it hands recover the location and the set's name, recover opens the
+/// drive itself and checks the set as it reads it. With the default body
+/// window, a user's mail deleted since the backup comes back whole (it was
+/// new), and older mail still on the disk keeps its bodies (the set holds
+/// only their headers).
+#[test]
+fn console_restores_the_whole_system_from_the_usb_drive() {
+    const ENTER: &[u8] = b"\r";
+    const TAB: &[u8] = b"\t";
+    const RIGHT: &[u8] = b"\x1b[C";
+    const ESC: &[u8] = b"\x1b";
+    const PASSWORD: &str = "Usb-Restore-2026";
+    const SHORT: Duration = Duration::from_secs(60);
+    const STORE_SUM: &str = "cd /data/store && find . -type f | sort | xargs md5sum | md5sum";
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = dir.path().join("sets.img");
+    systest::make_fat32_image(&img, 64, "SETS").expect("fat32 image");
+    let mut vm = Vm::boot(VmConfig::new("usb-console-restore").usb_at_boot(&img)).expect("boot");
+    vm.login().expect("login");
+    wait_until(&mut vm, MOUNTED, 30);
+    // alice's mail is new; bob's is three days old (headers only in the set).
+    vm.ok(
+        "m=/data/store/mail/example.com; mkdir -p $m/alice/INBOX/cur $m/bob/INBOX/cur && \
+         for i in 1 2 3; do \
+           printf 'From: x@example.com\\r\\nSubject: new %s\\r\\n\\r\\n' $i > $m/alice/INBOX/cur/$i.eml; \
+           head -c 20000 /dev/urandom | base64 >> $m/alice/INBOX/cur/$i.eml; \
+           printf 'From: y@example.com\\r\\nSubject: old %s\\r\\n\\r\\n' $i > $m/bob/INBOX/cur/$i.eml; \
+           head -c 20000 /dev/urandom | base64 >> $m/bob/INBOX/cur/$i.eml; \
+           touch -d @$(( $(date +%s) - 259200 )) $m/bob/INBOX/cur/$i.eml; \
+         done; sync",
+    )
+    .expect("mail");
+    configure_backup(&mut vm, &["destination = \"usb\""]);
+    let b = backup_full(&mut vm);
+    assert_eq!(b.status, 0, "{}", b.output);
+    assert!(b.output.contains("headers-only"), "{}", b.output);
+    let before = vm.ok(STORE_SUM).expect("store checksum");
+    let set = vm
+        .ok("cd /media/usb && ls *.tar")
+        .expect("the set on the drive");
+    // Since the backup: alice's mail is lost, something new arrived.
+    vm.ok(
+        "rm -rf /data/store/mail/example.com/alice && \
+         echo 'Subject: later' > /data/store/mail/example.com/bob/INBOX/cur/9.eml",
+    )
+    .expect("damage");
+    assert_ne!(vm.ok(STORE_SUM).expect("checksum"), before);
+
+    let before_logout = vm.cursor();
+    vm.send(b"exit\n").expect("log out");
+    vm.wait_for_from(before_logout, " login: ", SHORT)
+        .expect("login prompt");
+    vm.send(b"sysconfig\n").expect("user");
+    see(&mut vm, "Set the console password", SHORT);
+    keys(
+        &mut vm,
+        &[PASSWORD.as_bytes(), ENTER, PASSWORD.as_bytes(), ENTER, ENTER],
+    );
+    see(&mut vm, "Restore From Backup", SHORT);
+    keys(&mut vm, &[b"4"]);
+    see(&mut vm, set.trim(), Duration::from_secs(120));
+    assert!(
+        vm.screen().contains("location"),
+        "the set is listed at the backup location:\n{}",
+        vm.screen()
+    );
+    keys(&mut vm, &[b" ", TAB, ENTER]);
+    see(&mut vm, "Restore the whole system", SHORT);
+    keys(&mut vm, &[RIGHT, ENTER]);
+    see(&mut vm, "[ Close ]", Duration::from_secs(600));
+    see(&mut vm, "Restore finished", SHORT);
+    keys(&mut vm, &[ENTER, ESC]);
+    see(&mut vm, "Exit/Logout", SHORT);
+    let before_logout = vm.cursor();
+    keys(&mut vm, &[b"6"]);
+    vm.wait_for_from(before_logout, " login: ", SHORT)
+        .expect("back at the login prompt");
+
+    vm.login().expect("root login");
+    assert_eq!(
+        vm.ok(STORE_SUM).expect("store checksum"),
+        before,
+        "the store is as it was backed up, bodies included"
+    );
+    let log = vm
+        .ok("grep 'recover' /data/log/messages | tail -n 20")
+        .expect("log");
+    assert!(log.contains(set.trim()), "{log}");
+    // The drive is still mounted by hotplugd and the set is still there.
+    vm.ok(&format!("{MOUNTED} && test -f /media/usb/{}", set.trim()))
+        .expect("the drive and the set are still there");
 }
