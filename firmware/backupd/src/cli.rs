@@ -52,6 +52,14 @@ pub fn format_status(s: &Status) -> String {
         }
         None => out.push_str("Running:      nothing\n"),
     }
+    for w in s
+        .recent
+        .first()
+        .map(|r| r.warnings.as_slice())
+        .unwrap_or(&[])
+    {
+        let _ = writeln!(out, "Warning:      {w}");
+    }
     if s.recent.is_empty() {
         out.push_str("Last runs:    none yet\n");
     } else {
