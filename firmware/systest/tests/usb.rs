@@ -404,11 +404,9 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
         .ok("cd /media/usb && ls *.tar")
         .expect("the set on the drive");
     // Since the backup: alice's mail is lost, something new arrived.
-    vm.ok(
-        "rm -rf /data/store/mail/example.com/alice && \
-         echo 'Subject: later' > /data/store/mail/example.com/bob/INBOX/cur/9.eml",
-    )
-    .expect("damage");
+    vm.ok("rm -rf /data/store/mail/example.com/alice && \
+         echo 'Subject: later' > /data/store/mail/example.com/bob/INBOX/cur/9.eml")
+        .expect("damage");
     assert_ne!(vm.ok(STORE_SUM).expect("checksum"), before);
 
     let before_logout = vm.cursor();
@@ -419,7 +417,13 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
     see(&mut vm, "Set the console password", SHORT);
     keys(
         &mut vm,
-        &[PASSWORD.as_bytes(), ENTER, PASSWORD.as_bytes(), ENTER, ENTER],
+        &[
+            PASSWORD.as_bytes(),
+            ENTER,
+            PASSWORD.as_bytes(),
+            ENTER,
+            ENTER,
+        ],
     );
     see(&mut vm, "Restore From Backup", SHORT);
     keys(&mut vm, &[b"4"]);
