@@ -30,6 +30,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Someone else saved since this copy was read (the other console).
+    #[error(
+        "{path} was changed elsewhere (on the other console?) since this screen read it: nothing was saved; open the screen again to see the current settings"
+    )]
+    ChangedElsewhere { path: PathBuf },
 }
 
 impl ConfigError {

@@ -22,7 +22,7 @@ pub use backup::{BackupSettings, BackupType, DestinationKind, SmbSettings, TimeO
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
-pub use persist::write_atomically;
+pub use persist::{lock_beside, write_atomically};
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };
@@ -36,6 +36,11 @@ pub const DEFAULT_PATH: &str = "/data/config/appliance.toml";
 /// The version of the file layout this build writes. Older files are
 /// migrated on load (see [`Config::from_toml`]); newer ones are refused.
 pub const CONFIG_VERSION: u32 = 1;
+
+/// What the file held when it was read (`None`: there was none), so a save
+/// can tell whether someone else wrote it meanwhile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revision(Option<Vec<u8>>);
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +124,65 @@ impl Config {
         }
     }
 
+    /// Reads the file and remembers what it held, for
+    /// [`Config::save_if_unchanged`]. A missing file gives the defaults.
+    pub fn load_with_revision(path: &Path) -> Result<(Config, Revision), ConfigError> {
+        let text = match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let config = match &text {
+            None => Config::default(),
+            Some(b) => {
+                let t = std::str::from_utf8(b).map_err(|_| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: "the file is not UTF-8".into(),
+                })?;
+                Config::from_toml(t, path)?
+            }
+        };
+        Ok((config, Revision(text)))
+    }
+
+    /// Saves only if the file still holds what `base` was read from, so that
+    /// two editors (the consoles on the screen and the serial line) never
+    /// silently undo each other; writers are serialised by a lock beside the
+    /// file. Returns the new revision.
+    pub fn save_if_unchanged(&self, path: &Path, base: &Revision) -> Result<Revision, ConfigError> {
+        self.check(path)?;
+        let _lock = persist::lock_beside(path).map_err(|source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let now = match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if now != base.0 {
+            return Err(ConfigError::ChangedElsewhere {
+                path: path.to_path_buf(),
+            });
+        }
+        let text = self.to_toml().into_bytes();
+        write_atomically(path, &text, 0o600).map_err(|source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Revision(Some(text)))
+    }
+
     /// Serialises the configuration as TOML.
     pub fn to_toml(&self) -> String {
         // Serialising plain structs of strings, numbers and tables cannot fail.
@@ -200,6 +264,34 @@ mod tests {
             .expect_err("too new")
             .to_string();
         assert!(err.contains("99"), "{err}");
+    }
+
+    #[test]
+    fn a_save_based_on_an_older_read_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config/appliance.toml");
+        // Two consoles read the same (missing: factory) file.
+        let (mut a, rev_a) = Config::load_with_revision(&path).expect("a");
+        let (mut b, rev_b) = Config::load_with_revision(&path).expect("b");
+        a.system.hostname = "from-a".parse().expect("name");
+        let rev_a2 = a.save_if_unchanged(&path, &rev_a).expect("a saves first");
+        b.accounts.sysconfig = "$6$x$y".into();
+        let err = b.save_if_unchanged(&path, &rev_b).expect_err("b is stale");
+        assert!(matches!(err, ConfigError::ChangedElsewhere { .. }), "{err}");
+        assert!(err.to_string().contains("changed elsewhere"), "{err}");
+        assert_eq!(
+            Config::load(&path).expect("load").system.hostname.as_str(),
+            "from-a",
+            "a's change was not undone"
+        );
+        // Based on a fresh read, it goes through.
+        let (mut fresh, rev) = Config::load_with_revision(&path).expect("again");
+        assert_eq!(rev, rev_a2);
+        fresh.accounts.sysconfig = "$6$x$y".into();
+        fresh.save_if_unchanged(&path, &rev).expect("fresh save");
+        let c = Config::load(&path).expect("load");
+        assert_eq!(c.system.hostname.as_str(), "from-a");
+        assert_eq!(c.accounts.sysconfig, "$6$x$y");
     }
 
     #[test]

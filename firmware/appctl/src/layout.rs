@@ -53,11 +53,15 @@ pub fn ensure_layout(data: &Path, mac: Option<[u8; 6]>) -> io::Result<LayoutRepo
         }
     }
     let path = data.join("config/appliance.toml");
+    let (loaded, base) = match Config::load_with_revision(&path) {
+        Ok(x) => x,
+        Err(_) => return Ok(report),
+    };
     let mut config = if path.exists() {
-        match Config::load(&path) {
-            Ok(c) if c.system.unit_id.is_empty() => c,
-            _ => return Ok(report),
+        if !loaded.system.unit_id.is_empty() {
+            return Ok(report);
         }
+        loaded
     } else {
         report.wrote_default_config = true;
         let mut c = Config::default();
@@ -69,7 +73,7 @@ pub fn ensure_layout(data: &Path, mac: Option<[u8; 6]>) -> io::Result<LayoutRepo
     config.system.unit_id = appconfig::UnitId::generate().map_err(io::Error::other)?;
     report.new_identity = Some(config.system.unit_id.to_string());
     config
-        .save(&path)
+        .save_if_unchanged(&path, &base)
         .map_err(|e| io::Error::other(e.to_string()))?;
     Ok(report)
 }

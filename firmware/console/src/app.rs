@@ -63,6 +63,9 @@ pub struct Shared {
     pub sys: Arc<dyn System>,
     /// The configuration as it is on disk (after the last save).
     pub config: Config,
+    /// What the file held when `config` was read or saved: a save based on
+    /// it is refused when the other console saved meanwhile.
+    pub revision: appconfig::Revision,
     /// Why the file could not be read, when it could not.
     pub config_problem: Option<String>,
     pub note: Option<Note>,
@@ -80,16 +83,21 @@ impl App {
     /// Loads the configuration and opens the first screen: the password
     /// set-up on a new appliance, the main menu otherwise.
     pub fn new(sys: Arc<dyn System>) -> App {
-        let (config, config_problem) = match sys.load_config() {
-            Ok(c) => (c, None),
+        let (config, revision, config_problem) = match sys.load_config() {
+            Ok((c, r)) => (c, r, None),
             Err(e) => {
                 log::error!("console: {e}");
-                (Config::default(), Some(e.to_string()))
+                (
+                    Config::default(),
+                    appconfig::Revision::default(),
+                    Some(e.to_string()),
+                )
             }
         };
         let mut shared = Shared {
             sys,
             config,
+            revision,
             config_problem,
             note: None,
         };

@@ -6,7 +6,7 @@ use crate::bundles::{self, Bundle};
 use crate::commands::{self, Job, Outcome};
 use crate::livenet::{self, LiveNetwork};
 use crate::settings::Settings;
-use appconfig::{Config, ConfigError};
+use appconfig::{Config, ConfigError, Revision};
 use control::ControlError;
 use control::backupd::{Reply, Request};
 use std::time::Duration;
@@ -25,9 +25,11 @@ pub enum FtpdReload {
 /// The console's effects on the system.
 pub trait System: Send + Sync {
     fn settings(&self) -> &Settings;
-    fn load_config(&self) -> Result<Config, ConfigError>;
-    /// Checks and writes the whole configuration atomically.
-    fn save_config(&self, config: &Config) -> Result<(), ConfigError>;
+    /// The configuration and what the file held, for the save.
+    fn load_config(&self) -> Result<(Config, Revision), ConfigError>;
+    /// Checks and writes the whole configuration atomically, only if the
+    /// file still holds `base` (the other console may have saved since).
+    fn save_config(&self, config: &Config, base: &Revision) -> Result<Revision, ConfigError>;
     fn backupd(&self, request: &Request, timeout: Duration) -> Result<Reply, ControlError>;
     /// Runs a short command to its end (bounded by the settings' time-out).
     fn run(&self, argv: &[String]) -> Outcome;
@@ -58,12 +60,12 @@ impl System for RealSystem {
         &self.settings
     }
 
-    fn load_config(&self) -> Result<Config, ConfigError> {
-        Config::load(&self.settings.config_path)
+    fn load_config(&self) -> Result<(Config, Revision), ConfigError> {
+        Config::load_with_revision(&self.settings.config_path)
     }
 
-    fn save_config(&self, config: &Config) -> Result<(), ConfigError> {
-        config.save(&self.settings.config_path)
+    fn save_config(&self, config: &Config, base: &Revision) -> Result<Revision, ConfigError> {
+        config.save_if_unchanged(&self.settings.config_path, base)
     }
 
     fn backupd(&self, request: &Request, timeout: Duration) -> Result<Reply, ControlError> {

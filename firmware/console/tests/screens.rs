@@ -1072,3 +1072,59 @@ fn esc_merged_with_the_next_key_counts_as_both() {
         rig.screen()
     );
 }
+
+/// The consoles on the screen and on the serial line each read the
+/// configuration when they open a screen: a save based on an older read is
+/// refused with the reason instead of undoing what the other one saved.
+#[test]
+fn two_consoles_never_undo_each_others_changes() {
+    let mut first = Rig::new(Some(&configured()));
+    let shared = first.path("config/appliance.toml");
+    let at = shared.clone();
+    let mut second = Rig::with(None, move |_, s| s.config_path = at);
+    first.key(KeyCode::Char('2'));
+    second.key(KeyCode::Char('2'));
+
+    first.focus("Host name");
+    first.replace_text("from-screen");
+    first.press("Save");
+    assert!(
+        first.screen().contains("Configuration saved"),
+        "{}",
+        first.screen()
+    );
+
+    second.focus("NTP servers");
+    second.replace_text("10.0.2.2");
+    second.press("Save");
+    let screen = second.screen();
+    assert!(screen.contains("changed elsewhere"), "{screen}");
+    let saved = appconfig::Config::load(&shared).expect("load");
+    assert_eq!(saved.system.hostname.as_str(), "from-screen", "not undone");
+    assert_eq!(saved.system.ntp_server, "", "the stale save wrote nothing");
+
+    // Opened again, the screen shows the current file, and saving works.
+    second.key(KeyCode::Enter);
+    second.key(KeyCode::Esc);
+    let leave = second.screen();
+    if leave.contains("Keep editing") {
+        second.keys(&[KeyCode::Right, KeyCode::Enter]);
+    }
+    second.key(KeyCode::Char('2'));
+    assert!(
+        second.row_with("Host name").contains("from-screen"),
+        "{leave}\n{}",
+        second.screen()
+    );
+    second.focus("NTP servers");
+    second.replace_text("10.0.2.2");
+    second.press("Save");
+    assert!(
+        second.screen().contains("Configuration saved"),
+        "{}",
+        second.screen()
+    );
+    let saved = appconfig::Config::load(&shared).expect("load");
+    assert_eq!(saved.system.hostname.as_str(), "from-screen");
+    assert_eq!(saved.system.ntp_server, "10.0.2.2");
+}

@@ -167,7 +167,19 @@ fn save_and_notify(
 ) -> Result<Vec<Line<'static>>, String> {
     let sys = shared.sys.clone();
     let settings = sys.settings();
-    sys.save_config(&config).map_err(|e| e.to_string())?;
+    match sys.save_config(&config, &shared.revision) {
+        Ok(r) => shared.revision = r,
+        Err(e @ appconfig::ConfigError::ChangedElsewhere { .. }) => {
+            // Show the current file next time; what was typed is not saved.
+            if let Ok((c, r)) = sys.load_config() {
+                shared.config = c;
+                shared.revision = r;
+            }
+            log::warn!("console: save refused: {e}");
+            return Err(e.to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    }
     log::info!("console: configuration saved");
     shared.config = config;
     shared.config_problem = None;

@@ -49,14 +49,22 @@ impl SetPasswordView {
                 return Nav::Stay;
             }
         };
-        let mut config = shared.config.clone();
-        config.accounts.sysconfig = hash;
+        // Read afresh, so the other console's changes are kept.
         let sys = shared.sys.clone();
-        if let Err(e) = sys.save_config(&config) {
-            shared.note = Note::bad(format!("The password was not saved: {e}"));
-            return Nav::Stay;
+        let saved = sys.load_config().and_then(|(mut config, base)| {
+            config.accounts.sysconfig = hash;
+            sys.save_config(&config, &base).map(|r| (config, r))
+        });
+        match saved {
+            Ok((config, r)) => {
+                shared.config = config;
+                shared.revision = r;
+            }
+            Err(e) => {
+                shared.note = Note::bad(format!("The password was not saved: {e}"));
+                return Nav::Stay;
+            }
         }
-        shared.config = config;
         log::info!("console: sysconfig password set on first login");
         let accounts = sys.run(&sys.settings().accounts_apply());
         shared.note = if accounts.is_ok() {

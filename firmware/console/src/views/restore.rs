@@ -373,8 +373,9 @@ impl View for RestoreView {
         {
             log::warn!("console: whole-system restore ended, ok={ok}");
             // The configuration on disk is now the restored one.
-            if let Ok(c) = shared.sys.load_config() {
+            if let Ok((c, r)) = shared.sys.load_config() {
                 shared.config = c;
+                shared.revision = r;
             }
         }
         Nav::Stay

@@ -32,11 +32,15 @@ impl System for TestSystem {
     fn settings(&self) -> &Settings {
         self.real.settings()
     }
-    fn load_config(&self) -> Result<Config, appconfig::ConfigError> {
+    fn load_config(&self) -> Result<(Config, appconfig::Revision), appconfig::ConfigError> {
         self.real.load_config()
     }
-    fn save_config(&self, config: &Config) -> Result<(), appconfig::ConfigError> {
-        self.real.save_config(config)
+    fn save_config(
+        &self,
+        config: &Config,
+        base: &appconfig::Revision,
+    ) -> Result<appconfig::Revision, appconfig::ConfigError> {
+        self.real.save_config(config, base)
     }
     fn backupd(
         &self,
