@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use sha_crypt::{PasswordHasher, PasswordVerifier, ShaCrypt};
+use sha_crypt::{CustomizedPasswordHasher, Params, PasswordVerifier, ShaCrypt};
 
 /// Hashed passwords of the appliance's two administrative accounts. An
 /// empty hash means "not set yet": the console asks for one on first login
@@ -23,8 +23,14 @@ impl std::fmt::Debug for Accounts {
     }
 }
 
-/// Hashes a password with SHA-512-crypt (`$6$`), the scheme BusyBox `login`
-/// and `/etc/shadow` understand.
+/// SHA-512-crypt rounds of a new hash: 40 times the scheme's default
+/// (5000), so each guess against a leaked hash costs 40 times more, while a
+/// login still takes a fraction of a second on the appliance (measured in
+/// README).
+pub const HASH_ROUNDS: u32 = 200_000;
+
+/// Hashes a password with SHA-512-crypt (`$6$rounds=N$`), the scheme
+/// BusyBox `login` and `/etc/shadow` understand.
 ///
 /// The salt is 12 random bytes, 16 characters once encoded: the scheme
 /// uses at most 16, and `crypt(3)` implementations (BusyBox's, glibc's)
@@ -32,10 +38,27 @@ impl std::fmt::Debug for Accounts {
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 12];
     getrandom::fill(&mut salt).map_err(|e| format!("no randomness for a salt: {e}"))?;
+    let params = Params::new(HASH_ROUNDS).map_err(|e| format!("hash parameters: {e}"))?;
     ShaCrypt::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
+        .hash_password_customized(password.as_bytes(), &salt, None, None, params)
         .map(|h| h.to_string())
         .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Why a stored hash cannot be used: it must be empty (not set) or a
+/// SHA-512-crypt string, nothing else, since it is written into the shadow
+/// file as it is (a `:` or a line break there would add fields or lines).
+pub fn hash_problem(hash: &str) -> Option<String> {
+    if hash.is_empty() {
+        return None;
+    }
+    let charset_ok = hash
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"$./=".contains(&b));
+    if !charset_ok || !hash.starts_with("$6$") || sha_crypt::PasswordHashRef::new(hash).is_err() {
+        return Some("is not a SHA-512-crypt password hash ($6$...)".into());
+    }
+    None
 }
 
 /// Shortest password the console accepts.
@@ -99,6 +122,7 @@ mod tests {
     fn hash_matches_crypt_3() {
         let h = hash_password("Mail-2026-box").expect("hash");
         let salt = h.split('$').nth(3).expect("salt field");
+        assert_eq!(h.split('$').nth(2), Some("rounds=200000"), "{h}");
         assert_eq!(salt.len(), 16, "{h}");
         let out = std::process::Command::new("python3")
             .args([
@@ -112,9 +136,35 @@ mod tests {
     }
 
     #[test]
+    fn hashes_that_would_add_shadow_lines_are_refused() {
+        let good = hash_password("Mail-2026-box").expect("hash");
+        assert_eq!(hash_problem(&good), None);
+        assert_eq!(hash_problem(""), None);
+        for bad in [
+            "$6$salt$hash:0:0:::\nroot::0:0:99999:7:::",
+            "x",
+            "$1$md5$old",
+            "$6$salt$hash\n",
+            "*",
+        ] {
+            assert!(hash_problem(bad).is_some(), "{bad:?}");
+            let a = Accounts {
+                sysconfig: bad.into(),
+                sysarchive: String::new(),
+            };
+            assert!(a.check().is_err(), "{bad:?}");
+            let shadow = a.render_shadow("root:*:20000:0:99999:7:::\n");
+            assert_eq!(
+                shadow, "root:*:20000:0:99999:7:::\nsysconfig:!:20000:0:99999:7:::\n",
+                "{bad:?} locks the account"
+            );
+        }
+    }
+
+    #[test]
     fn hash_and_verify() {
         let h = hash_password("s3cret, with comma").expect("hash");
-        assert!(h.starts_with("$6$"));
+        assert!(h.starts_with("$6$rounds=200000$"), "{h}");
         assert!(verify_password("s3cret, with comma", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("", ""));
@@ -139,6 +189,18 @@ pub const CONSOLE_USER: &str = "sysconfig";
 pub const FTP_USER: &str = "sysarchive";
 
 impl Accounts {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (name, hash) in [
+            ("sysconfig", &self.sysconfig),
+            ("sysarchive", &self.sysarchive),
+        ] {
+            if let Some(why) = hash_problem(hash) {
+                return Err(format!("accounts.{name} {why}"));
+            }
+        }
+        Ok(())
+    }
+
     /// `/etc/shadow` for the running system: the image's own entries from
     /// `base` (root and system accounts) with the `sysconfig` entry replaced
     /// by the configured hash. An unset console password is an empty field,
@@ -153,11 +215,14 @@ impl Accounts {
             out.push_str(line);
             out.push('\n');
         }
-        // Fields: name:hash:lastchange:min:max:warn:inactive:expire:
-        out.push_str(&format!(
-            "{CONSOLE_USER}:{}:20000:0:99999:7:::\n",
-            self.sysconfig
-        ));
+        // Fields: name:hash:lastchange:min:max:warn:inactive:expire:. A hash
+        // that is not one locks the account rather than adding fields.
+        let hash = if hash_problem(&self.sysconfig).is_none() {
+            self.sysconfig.as_str()
+        } else {
+            "!"
+        };
+        out.push_str(&format!("{CONSOLE_USER}:{hash}:20000:0:99999:7:::\n"));
         out
     }
 }

@@ -15,8 +15,8 @@ mod persist;
 mod system;
 
 pub use accounts::{
-    Accounts, CONSOLE_USER, FTP_USER, MIN_PASSWORD_LEN, hash_password, password_problem,
-    verify_password,
+    Accounts, CONSOLE_USER, FTP_USER, HASH_ROUNDS, MIN_PASSWORD_LEN, hash_password, hash_problem,
+    password_problem, verify_password,
 };
 pub use backup::{BackupSettings, BackupType, DestinationKind, SmbSettings, TimeOfDay, Weekday};
 pub use error::ConfigError;
@@ -106,6 +106,7 @@ impl Config {
             reason,
         };
         self.system.check().map_err(invalid)?;
+        self.accounts.check().map_err(invalid)?;
         self.network.check().map_err(invalid)?;
         self.backup.check().map_err(invalid)?;
         self.ftp.check().map_err(invalid)?;
