@@ -38,6 +38,10 @@ enum Cmd {
         base: PathBuf,
         #[arg(long, default_value = "/run/shadow")]
         shadow: PathBuf,
+        /// Where the last good shadow file is kept, for a boot whose
+        /// configuration cannot be read.
+        #[arg(long, default_value = "/data/state/appctl/shadow")]
+        last_good: PathBuf,
     },
     /// Set the host name (and the time zone for logins) from the configuration.
     Hostname,
@@ -108,10 +112,20 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Cmd::Accounts { base, shadow } => {
-            accounts::write_shadow(&load()?, &base, &shadow)
-                .with_context(|| format!("writing {}", shadow.display()))?;
-        }
+        Cmd::Accounts {
+            base,
+            shadow,
+            last_good,
+        } => match load() {
+            Ok(config) => accounts::write_shadow(&config, &base, &shadow, &last_good)
+                .with_context(|| format!("writing {}", shadow.display()))?,
+            Err(e) => {
+                let how = accounts::write_fallback_shadow(&base, &shadow, &last_good)
+                    .with_context(|| format!("writing {}", shadow.display()))?;
+                log::error!("{e:#}: the logins use {how}");
+                return Err(e.context("the configuration cannot be read"));
+            }
+        },
         Cmd::Hostname => {
             let c = load()?;
             nix::unistd::sethostname(c.system.hostname.as_str())

@@ -37,11 +37,19 @@ find_partition() {
 	return 1
 }
 
+# Present when the services must not start: /data is not in a state they
+# may use (an interrupted restore that could not be finished). It says why.
+HOLD_FILE=/run/appliance-hold
+
 # start_service NAME [ARG...]: runs /usr/bin/NAME in the background with a
 # pid file; the service logs to syslog itself.
 start_service() {
 	name=$1
 	shift
+	if [ -f "$HOLD_FILE" ]; then
+		log_error "$name not started: $(cat "$HOLD_FILE")"
+		return 1
+	fi
 	if [ ! -x "/usr/bin/$name" ]; then
 		log_error "/usr/bin/$name is not installed"
 		return 1
