@@ -16,6 +16,26 @@ pub fn bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// Text from outside (names in a backup set, on a share) made safe to print
+/// on a terminal: control characters, which could move the cursor, retitle
+/// the window or hide lines (an escape sequence in a file name), are shown
+/// as escapes (`\u{1b}`) instead. Line breaks stay only with `keep_newlines`.
+pub fn printable(text: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if bad(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `0:42`, `1:03:07`.
 pub fn duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
@@ -45,6 +65,16 @@ pub fn bar(done: u64, total: u64, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_are_shown_not_obeyed() {
+        assert_eq!(printable("INBOX", false), "INBOX");
+        assert_eq!(
+            printable("a\x1b]0;owned\x07b\r\nc", false),
+            "a\\u{1b}]0;owned\\u{7}b\\u{d}\\u{a}c"
+        );
+        assert_eq!(printable("x\ny\u{9b}2J", true), "x\ny\\u{9b}2J");
+    }
 
     #[test]
     fn sizes() {

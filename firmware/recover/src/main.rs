@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Err(e) => {
             report.finish();
             log::error!("{e}");
-            eprintln!("recover: {e}");
+            eprintln!("recover: {}", humanfmt::printable(&e.to_string(), false));
             ExitCode::FAILURE
         }
     }
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
 
 fn summarize(done: &Done, req: &recover::Request, report: &Reporter) {
     match done {
-        Done::Listed(text) => print!("{text}"),
+        Done::Listed(text) => print!("{}", humanfmt::printable(text, true)),
         Done::Selective(o) => {
             let line = format!(
                 "Restored {} files and {} links ({}) into {}",

@@ -69,6 +69,8 @@ impl Reporter {
     }
 
     fn print(&self, line: &str) {
+        // Lines name files of a set: never let them drive the terminal.
+        let line = &*humanfmt::printable(line, false);
         match &self.bar {
             Some(b) => b.println(line),
             None => {
@@ -95,7 +97,7 @@ impl Reporter {
 
     /// A warning: always shown (on standard error), and logged.
     pub fn warn(&self, line: impl AsRef<str>) {
-        let line = line.as_ref();
+        let line = &*humanfmt::printable(line.as_ref(), false);
         log::warn!("{line}");
         match &self.bar {
             Some(b) => b.suspend(|| eprintln!("warning: {line}")),

@@ -489,3 +489,36 @@ fn links_in_the_live_data_never_lend_a_file_to_a_restore() {
     assert_eq!(std::fs::read(&victim).expect("victim"), b"not the store's");
     assert!(!stdout.contains("kept as they are"), "{stdout}");
 }
+
+/// A folder whose name holds terminal escape sequences (a window title
+/// change, a screen clear) is listed with the escapes shown, never sent to
+/// the terminal as they are.
+#[test]
+fn names_with_terminal_escapes_are_listed_harmlessly() {
+    let fx = fixture(256 << 10);
+    let (domain, user) = some_user(&fx.data);
+    let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}1m";
+    let folder = fx
+        .data
+        .join("store/mail")
+        .join(&domain)
+        .join(&user)
+        .join(evil);
+    std::fs::create_dir_all(folder.join("cur")).expect("folder");
+    std::fs::write(folder.join("cur/1.eml"), b"Subject: x\n\nbody\n").expect("message");
+    let o = full_checked(&fx, NOW);
+    let (ok, stdout, stderr) = run(&[
+        "-l",
+        "-d",
+        &domain,
+        "-u",
+        &user,
+        fx.set_path(&o).to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        !stdout.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+        "raw escapes reached the terminal: {stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}]0;pwned"), "{stdout}");
+}
