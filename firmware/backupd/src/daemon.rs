@@ -9,7 +9,6 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
@@ -43,16 +42,14 @@ fn bind(path: &Path) -> Result<UnixListener> {
 }
 
 fn serve(listener: UnixListener, svc: Arc<Service>) {
-    let clients = Arc::new(AtomicUsize::new(0));
+    let slots = control::Slots::new(MAX_CLIENTS);
     for conn in listener.incoming() {
         let Ok(stream) = conn else { continue };
-        if clients.load(Ordering::Relaxed) >= MAX_CLIENTS {
+        let Some(slot) = slots.take() else {
             log::warn!("too many control connections; one turned away");
             continue;
-        }
-        clients.fetch_add(1, Ordering::Relaxed);
+        };
         let svc = Arc::clone(&svc);
-        let clients = Arc::clone(&clients);
         let spawned = std::thread::Builder::new()
             .name("control".into())
             .spawn(move || {
@@ -62,7 +59,7 @@ fn serve(listener: UnixListener, svc: Arc<Service>) {
                     |req| svc.handle(req),
                     |message| Reply::Error { message },
                 );
-                clients.fetch_sub(1, Ordering::Relaxed);
+                drop(slot);
             });
         if spawned.is_err() {
             log::error!("cannot start a thread for a control connection");

@@ -11,4 +11,4 @@ pub mod backupd;
 pub mod hotplug;
 mod wire;
 
-pub use wire::{ControlError, DEFAULT_TIMEOUT, call, serve_connection};
+pub use wire::{ControlError, DEFAULT_TIMEOUT, MAX_REQUEST, Slot, Slots, call, serve_connection};

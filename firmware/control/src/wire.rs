@@ -7,8 +7,49 @@ use std::time::Duration;
 /// How long a client waits for a reply unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Longest request or reply line accepted, so a bad peer cannot exhaust memory.
+/// Longest reply line a client accepts (a list of many sets is long).
 const MAX_LINE: u64 = 16 << 20;
+/// Longest request line a service accepts: requests are a few hundred
+/// bytes, and a peer must not make a service hold more.
+pub const MAX_REQUEST: u64 = 64 << 10;
+
+/// How many control connections a service serves at once; one more is
+/// turned away (closed) instead of getting a thread of its own.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    used: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max: usize,
+}
+
+/// A served connection's place; given back when dropped.
+#[derive(Debug)]
+pub struct Slot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Slots {
+    pub fn new(max: usize) -> Slots {
+        Slots {
+            used: Default::default(),
+            max,
+        }
+    }
+
+    /// A place for one more connection, or `None` when all are taken.
+    pub fn take(&self) -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.used.clone()))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -106,12 +147,25 @@ where
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
-        let mut line = String::new();
-        let n = (&mut reader).take(MAX_LINE).read_line(&mut line)?;
+        let mut line = Vec::new();
+        let n = (&mut reader)
+            .take(MAX_REQUEST)
+            .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(());
         }
-        let reply = match serde_json::from_str::<Req>(&line) {
+        if !line.ends_with(b"\n") && n as u64 >= MAX_REQUEST {
+            // Too long to be a request: say so and hang up.
+            let reply = bad_request(format!(
+                "request longer than {} KiB: connection closed",
+                MAX_REQUEST >> 10
+            ));
+            let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
+            out.push(b'\n');
+            let _ = writer.write_all(&out);
+            return Ok(());
+        }
+        let reply = match serde_json::from_slice::<Req>(&line) {
             Ok(req) => handle(req),
             Err(e) => bad_request(format!("malformed request: {e}")),
         };
@@ -143,6 +197,34 @@ mod tests {
         let r: Result<u32, String> = call(&path, &"text", DEFAULT_TIMEOUT).expect("call");
         assert!(r.unwrap_err().contains("malformed"));
         server.join().expect("server");
+    }
+
+    #[test]
+    fn an_endless_request_line_is_cut_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("echo.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().expect("accept");
+            serve_connection(s, DEFAULT_TIMEOUT, |n: u32| Ok::<u32, String>(n), Err)
+        });
+        let mut s = UnixStream::connect(&path).expect("connect");
+        // 1 MiB without a newline; the service stops reading at 64 KiB.
+        let _ = s.write_all(&vec![b'7'; 1 << 20]);
+        let mut reply = String::new();
+        let _ = BufReader::new(&s).read_line(&mut reply);
+        assert!(reply.contains("longer than 64 KiB"), "{reply}");
+        server.join().expect("server").expect("served");
+    }
+
+    #[test]
+    fn slots_bound_the_connections() {
+        let slots = Slots::new(2);
+        let a = slots.take().expect("first");
+        let _b = slots.take().expect("second");
+        assert!(slots.take().is_none(), "a third is turned away");
+        drop(a);
+        assert!(slots.take().is_some(), "a freed place is taken again");
     }
 
     #[test]

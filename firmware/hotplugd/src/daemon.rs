@@ -67,6 +67,7 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
     );
 
     let mut buf = vec![0u8; MAX_MESSAGE];
+    let slots = control::Slots::new(MAX_CLIENTS);
     let result = loop {
         let mut fds = [
             PollFd::new(netlink.as_fd(), PollFlags::POLLIN),
@@ -95,7 +96,7 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
             drain_uevents(&netlink, &mut buf, &drives);
         }
         if sock_ready {
-            accept_clients(&listener, &drives);
+            accept_clients(&listener, &drives, &slots);
         }
     };
     drop((stop, reload));
@@ -123,8 +124,8 @@ fn listen(path: &std::path::Path) -> Result<UnixListener, DaemonError> {
     }
     let listener = UnixListener::bind(path).map_err(err)?;
     listener.set_nonblocking(true).map_err(err)?;
-    // The console runs as its own user; status and eject are harmless.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(err)?;
+    // Only root: the console (sysconfig is uid 0), usbctl, backupd.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
     Ok(listener)
 }
 
@@ -194,10 +195,21 @@ fn drain_uevents<M: Mounter>(sock: &UeventSocket, buf: &mut [u8], drives: &Arc<M
     }
 }
 
-fn accept_clients<M: Mounter + 'static>(listener: &UnixListener, drives: &Arc<Mutex<Drives<M>>>) {
+/// Control connections served at once (each has a thread).
+const MAX_CLIENTS: usize = 8;
+
+fn accept_clients<M: Mounter + 'static>(
+    listener: &UnixListener,
+    drives: &Arc<Mutex<Drives<M>>>,
+    slots: &control::Slots,
+) {
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
+                let Some(slot) = slots.take() else {
+                    log::warn!("too many control connections; one turned away");
+                    continue;
+                };
                 let drives = Arc::clone(drives);
                 // A client gets its own thread so a slow one never stalls
                 // event handling; serve_connection times out idle clients.
@@ -210,6 +222,7 @@ fn accept_clients<M: Mounter + 'static>(listener: &UnixListener, drives: &Arc<Mu
                             |req| server::handle(&drives, req),
                             |message| control::hotplug::Reply::Error { message },
                         );
+                        drop(slot);
                     });
                 if let Err(e) = spawned {
                     log::error!("cannot start a client thread: {e}");

@@ -136,6 +136,41 @@ fn service_reports_drives_and_stops_cleanly() {
     assert!(line.contains("malformed request"), "{line}");
     drop(raw);
 
+    // Attacks on the socket: only root may connect (0600); an endless line
+    // is cut off at 64 KiB; idle connections beyond 8 are turned away at
+    // once instead of each holding a thread; the service still answers.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&socket)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "socket mode {mode:o}");
+    let mut long = UnixStream::connect(&socket).expect("connect");
+    long.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = long.write_all(&vec![b'x'; 1 << 20]);
+    let mut line = String::new();
+    let _ = BufReader::new(&long).read_line(&mut line);
+    assert!(line.contains("longer than 64 KiB"), "{line}");
+    drop(long);
+    let idle: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(&socket).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut ninth = UnixStream::connect(&socket).expect("connect");
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = ninth.write_all(b"{\"request\":\"status\"}\n");
+    let mut line = String::new();
+    let n = BufReader::new(&ninth).read_line(&mut line).unwrap_or(0);
+    assert_eq!(n, 0, "the ninth connection is closed unanswered: {line}");
+    drop(idle);
+    std::thread::sleep(Duration::from_millis(300));
+    let reply: Reply =
+        control::call(&socket, &Request::Status, control::DEFAULT_TIMEOUT).expect("status again");
+    assert!(matches!(reply, Reply::Status(_)), "{reply:?}");
+
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
