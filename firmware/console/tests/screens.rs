@@ -903,7 +903,7 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     fake_recover(&rig, "echo done");
     let backupd = serve_backupd(&rig.path("backupd.sock"));
     let mut theirs = set(
-        "mx1-F20261120T220000Z.tar",
+        "appliance-123456-F20261120T220000Z.tar",
         BackupType::Full,
         "2026-11-20 22:00:00",
         9,
@@ -911,7 +911,8 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     theirs.unit = Some("0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f".into());
     backupd.lock().expect("lock").sets_configured = vec![theirs];
     rig.key(KeyCode::Char('4'));
-    rig.wait_for("mx1-F20261120T220000Z.tar");
+    // The name is wider than its column: the row under the cursor is named in full.
+    rig.wait_for("Set: appliance-123456-F20261120T220000Z.tar");
     rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
     let screen = rig.screen();
     assert!(screen.contains("made by another unit"), "{screen}");
@@ -920,7 +921,7 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     rig.wait_for("Restore finished");
     assert_eq!(
         rig.commands(),
-        "recover --system --location configured --keep-identity mx1-F20261120T220000Z.tar\n"
+        "recover --system --location configured --keep-identity appliance-123456-F20261120T220000Z.tar\n"
     );
 }
 

@@ -239,7 +239,9 @@ impl View for RestoreView {
             .iter()
             .map(|p| ui::text_line(p, ui::error()))
             .collect();
-        let list_rows = (area.height as usize).saturating_sub(lines.len() + problems.len() + 3);
+        // One row below the list names the set under the cursor in full:
+        // with the unit's own host name a set's name is wider than its column.
+        let list_rows = (area.height as usize).saturating_sub(lines.len() + problems.len() + 4);
         if self.loading.is_some() {
             lines.push(Line::from("    Asking backupd for the sets..."));
         } else if self.sets.is_empty() {
@@ -263,6 +265,13 @@ impl View for RestoreView {
                 ui::error()
             };
             lines.push(self.picker.row(i, &text, style, usable));
+        }
+        if let Some((_, s)) = self.sets.get(self.picker.cursor) {
+            let mut text = format!("Set: {}", s.name);
+            if s.volumes > 1 {
+                text.push_str(&format!(" ({} volumes)", s.volumes));
+            }
+            lines.push(ui::text_line(&text, ui::heading()));
         }
         if self.sets.iter().any(|(_, s)| !s.complete) {
             lines.push(Line::styled(
