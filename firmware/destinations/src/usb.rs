@@ -268,6 +268,7 @@ mod tests {
                 sysfs: Sysfs::new(sys),
                 dev_dir: dev,
                 mount_point: dir.join("media/usb"),
+                own_disks: Vec::new(),
             },
             socket: socket.clone(),
         };

@@ -16,6 +16,9 @@ pub struct Paths {
     /// Device nodes (`/dev`, kept by the kernel's devtmpfs).
     pub dev_dir: PathBuf,
     pub mount_point: PathBuf,
+    /// Disks that hold the appliance's own file systems (its root slot and
+    /// `/data`): never a backup drive, even when the unit boots from USB.
+    pub own_disks: Vec<String>,
 }
 
 impl Default for Paths {
@@ -24,6 +27,7 @@ impl Default for Paths {
             sysfs: Sysfs::default(),
             dev_dir: PathBuf::from("/dev"),
             mount_point: PathBuf::from(control::hotplug::MOUNT_POINT),
+            own_disks: Vec::new(),
         }
     }
 }
@@ -172,6 +176,13 @@ impl<M: Mounter> Drives<M> {
         };
         if !info.usb || info.size_bytes == 0 {
             // Not USB, or a card reader with no card in it.
+            return;
+        }
+        if self.paths.own_disks.contains(&info.disk) {
+            log::info!(
+                "{name} is on {}, the appliance's own disk: never used as a backup drive",
+                info.disk
+            );
             return;
         }
         if !info.partition && info.has_partitions {
@@ -444,6 +455,7 @@ mod tests {
                 sysfs: Sysfs::new(dir.path().join("sys")),
                 dev_dir: dir.path().join("dev"),
                 mount_point: dir.path().join("media/usb"),
+                own_disks: Vec::new(),
             };
             let drives = Drives::new(paths, rec.clone());
             Rig { dir, rec, drives }
@@ -501,6 +513,24 @@ mod tests {
                 .find(|d| d.device == name)
                 .unwrap_or_else(|| panic!("{name} not in status"))
         }
+    }
+
+    /// A unit booted from a USB stick: the stick's EFI partition is FAT32
+    /// and on USB, but it is the appliance's own disk.
+    #[test]
+    fn the_appliances_own_usb_disk_is_never_a_backup_drive() {
+        let mut rig = Rig::new();
+        let img = fat32(rig.dir.path(), "esp.img", "ESP");
+        rig.plug("sda", &img, true, true);
+        rig.drives.paths.own_disks = vec!["sda".into()];
+        rig.drives.start(None);
+        assert_eq!(rig.rec.take(), Vec::<String>::new(), "nothing mounted");
+        assert!(rig.drives.status().drives.is_empty());
+        // Another stick plugged in later is used.
+        let other = fat32(rig.dir.path(), "f.img", "NIGHTLY");
+        rig.plug("sdb", &other, false, true);
+        rig.event(Action::Add, "sdb");
+        assert_eq!(rig.rec.take(), ["mount sdb"]);
     }
 
     #[test]

@@ -28,11 +28,17 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     applog::init_service(c"hotplugd", args.foreground);
+    let sysfs = Sysfs::new(args.sysfs);
+    // The disk the appliance runs from (a USB stick, on some units) is
+    // never taken for a backup drive.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let own_disks = sysfs.disks_under(&mountinfo, &["/", "/data"]);
     let settings = Settings {
         paths: Paths {
-            sysfs: Sysfs::new(args.sysfs),
+            sysfs,
             dev_dir: args.dev,
             mount_point: args.mount_point,
+            own_disks,
         },
         socket: args.socket,
     };

@@ -94,6 +94,40 @@ impl Sysfs {
         })
     }
 
+    /// The disk that holds the block device numbered `major:minor` (as
+    /// `/proc/self/mountinfo` gives it), through `dev/block/<major:minor>`.
+    pub fn disk_of_devnum(&self, devnum: &str) -> Option<String> {
+        let dir = std::fs::canonicalize(self.root.join("dev/block").join(devnum)).ok()?;
+        let disk_dir = if dir.join("partition").exists() {
+            dir.parent()?.to_path_buf()
+        } else {
+            dir
+        };
+        disk_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    }
+
+    /// The disks holding the file systems mounted at `mount_points`
+    /// (the appliance's root and `/data`), from a mountinfo text.
+    pub fn disks_under(&self, mountinfo: &str, mount_points: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for line in mountinfo.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            // id parent major:minor root mount-point ...
+            let (Some(devnum), Some(at)) = (f.get(2), f.get(4)) else {
+                continue;
+            };
+            if mount_points.contains(at)
+                && let Some(d) = self.disk_of_devnum(devnum)
+                && !out.contains(&d)
+            {
+                out.push(d);
+            }
+        }
+        out
+    }
+
     /// Walks up from the device's directory looking for a device whose
     /// subsystem is `usb` (the USB interface or device the disk hangs off).
     fn on_usb(&self, dir: &Path) -> bool {
@@ -253,6 +287,21 @@ mod tests {
         let v = sys.info("vda").expect("vda");
         assert!(!v.usb && !v.has_partitions);
         assert!(sys.info("../x").is_err());
+        // The disks under mount points, through dev/block/<major:minor>.
+        std::fs::create_dir_all(root.path().join("dev/block")).expect("dev/block");
+        let link = |num: &str, name: &str| {
+            let target =
+                std::fs::canonicalize(root.path().join("class/block").join(name)).expect("device");
+            std::os::unix::fs::symlink(target, root.path().join("dev/block").join(num))
+                .expect("link");
+        };
+        link("8:1", "sda1");
+        link("254:0", "vda");
+        let mountinfo = "22 1 8:1 / / ro,relatime - squashfs /dev/sda1 ro\n\
+                         30 22 254:0 / /data rw - ext4 /dev/vda rw\n\
+                         31 22 0:5 / /dev rw - devtmpfs devtmpfs rw\n";
+        assert_eq!(sys.disks_under(mountinfo, &["/", "/data"]), ["sda", "vda"]);
+        assert_eq!(sys.disks_under(mountinfo, &["/data"]), ["vda"]);
         remove_disk(root.path(), "sda").expect("remove");
         assert_eq!(sys.block_devices().expect("list"), ["vda"]);
         assert!(sys.info("sda1").is_err());
