@@ -106,4 +106,29 @@ fn identity_ntp_and_a_clock_put_back() {
     assert!(status.contains("clock is behind"), "{status}");
     vm.ok("grep 'backupd.*clock is behind' /data/log/messages")
         .expect("the warning is in syslog");
+
+    // The log on /data never grows without bound: past 4 MiB it is rotated
+    // within a minute or so, and logging goes on in the new file.
+    vm.ok("dd if=/dev/zero bs=1M count=5 2>/dev/null | tr '\\0' 'x' >> /data/log/messages")
+        .expect("a big log");
+    let mut rotated = false;
+    for _ in 0..40 {
+        if vm.run("test -f /data/log/messages.0").expect("test").status == 0 {
+            rotated = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    assert!(rotated, "the log was not rotated");
+    vm.ok("logger -t systest after-rotation").expect("logger");
+    std::thread::sleep(Duration::from_secs(2));
+    vm.ok("grep -q after-rotation /data/log/messages")
+        .expect("logging goes on in the new file");
+    let size: u64 = vm
+        .ok("wc -c < /data/log/messages")
+        .expect("size")
+        .trim()
+        .parse()
+        .expect("bytes");
+    assert!(size < 1 << 20, "{size}");
 }
