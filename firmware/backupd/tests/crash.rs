@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -28,26 +29,50 @@ fn contents(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-#[test]
-fn kill_9_at_many_points_never_leaves_a_complete_looking_set() {
-    let app = Appliance::new(
-        24 << 20,
-        "body_window_hours = 0\nretention = 100\nvolume_size_mib = 1",
-    );
+/// Whether `set` (a first volume's name) may have gone between two looks
+/// at the folder: only when retention keeps `keep` newer restore points.
+fn pruned_by_retention(set: &str, dir: &Path, keep: usize) -> bool {
+    let Some(gone) = backupset::SetName::parse_tar(set) else {
+        return false;
+    };
+    let newer = backupset::list_sets(dir)
+        .expect("list")
+        .into_iter()
+        .filter(|s| s.complete && s.name.kind != appconfig::BackupType::Copy)
+        .filter(|s| s.name.time > gone.time)
+        .count();
+    newer >= keep
+}
+
+/// Kills `backupd --once` with SIGKILL at `points` moments spread over a
+/// run (publish phase included): no set that looks complete is bad, older
+/// sets are untouched unless retention (`keep` restore points) removed
+/// them after a newer one verified, and the next run cleans up.
+fn kill_9_campaign(app: &Appliance, points: u32, keep: usize) {
     let dir = app.backup_dir();
-    // An undisturbed run: an older set to protect, and the time a run takes.
-    let t0 = Instant::now();
-    let o = app.once("full").output().expect("runs");
-    assert!(o.status.success(), "{}", text(&o));
-    let whole = t0.elapsed();
-    let points = 10u32;
+    // Undisturbed runs: older sets to protect, and the time each kind of
+    // run takes (a differential is much shorter than a full).
+    let timed = |kind: &str| {
+        std::thread::sleep(Duration::from_millis(1000));
+        let t0 = Instant::now();
+        let o = app.once(kind).output().expect("runs");
+        assert!(o.status.success(), "{}", text(&o));
+        t0.elapsed()
+    };
+    let full = timed("full");
+    let differential = timed("differential");
     let mut killed_mid_run = 0;
     for i in 0..points {
         let before = contents(&dir);
         // Set names carry seconds: never two runs in the same second.
         std::thread::sleep(Duration::from_millis(1000));
+        let (kind, whole) = if i % 3 == 2 {
+            ("differential", differential)
+        } else {
+            ("full", full)
+        };
         let mut child = app
-            .once(if i % 3 == 2 { "differential" } else { "full" })
+            .once(kind)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -61,13 +86,23 @@ fn kill_9_at_many_points_never_leaves_a_complete_looking_set() {
         if !finished {
             killed_mid_run += 1;
         }
-        // Older sets untouched.
+        // Older sets untouched, unless retention removed them for newer ones.
         let after = contents(&dir);
         for (name, data) in &before {
-            assert!(
-                after.get(name) == Some(data),
-                "kill #{i}: older file {name} changed or vanished"
-            );
+            match after.get(name) {
+                Some(d) => assert!(d == data, "kill #{i}: older file {name} changed"),
+                None => {
+                    let set = name.trim_end_matches(".md5");
+                    let first = set
+                        .rsplit_once(".tar.")
+                        .map(|(stem, _)| format!("{stem}.tar"))
+                        .unwrap_or_else(|| set.to_string());
+                    assert!(
+                        pruned_by_retention(&first, &dir, keep),
+                        "kill #{i}: older file {name} vanished without {keep} newer restore points"
+                    );
+                }
+            }
         }
         // Whatever has a .md5 verifies; nothing else looks complete.
         every_complete_set_verifies(&dir);
@@ -97,11 +132,30 @@ fn kill_9_at_many_points_never_leaves_a_complete_looking_set() {
     every_complete_set_verifies(&dir);
 }
 
+/// The settings a customer has: 24-hour body window, 3 restore points, no
+/// forced volumes.
+#[test]
+fn kill_9_at_many_points_with_the_default_settings() {
+    let app = Appliance::new(24 << 20, "");
+    kill_9_campaign(&app, 10, 3);
+}
+
+/// Every body kept, many small volumes and every set kept: a longer run
+/// with more files to cut, beside the default case above.
+#[test]
+fn kill_9_at_many_points_never_leaves_a_complete_looking_set() {
+    let app = Appliance::new(
+        24 << 20,
+        "body_window_hours = 0\nretention = 100\nvolume_size_mib = 1",
+    );
+    kill_9_campaign(&app, 10, 100);
+}
+
 #[test]
 fn unreadable_files_are_reported_and_the_rest_backed_up() {
     // Root reads everything, so the backup runs as an unprivileged user
     // (setpriv) over a tree it owns, with one file and one folder mode 000.
-    let app = Appliance::new(2 << 20, "body_window_hours = 0");
+    let app = Appliance::new(2 << 20, "");
     let secret = app.data.join("store/mail/secret.eml");
     std::fs::write(&secret, b"Subject: x\n\nbody\n").expect("write");
     let closed = app.data.join("store/closed");

@@ -122,12 +122,9 @@ fn control_socket_end_to_end() {
     assert!(!app.socket.exists(), "socket removed on exit");
 }
 
-#[test]
-fn sigterm_during_a_backup_leaves_no_complete_looking_set() {
-    let app = Appliance::new(
-        96 << 20,
-        "body_window_hours = 0\nretention = 5\nvolume_size_mib = 8",
-    );
+/// SIGTERM while the daemon writes a set: it abandons the run cleanly and
+/// leaves nothing behind.
+fn sigterm_during_a_backup(app: &Appliance) {
     let mut daemon = app.start_daemon();
     let o = app.ctl(&["backup", "full", "--no-wait"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -163,6 +160,21 @@ fn sigterm_during_a_backup_leaves_no_complete_looking_set() {
         "{stderr}"
     );
     assert!(stderr.contains("cancelled"), "{stderr}");
+}
+
+/// The settings a customer has (24-hour body window, 3 restore points).
+#[test]
+fn sigterm_during_a_backup_with_the_default_settings() {
+    sigterm_during_a_backup(&Appliance::new(160 << 20, ""));
+}
+
+/// Every body kept and volumes of 8 MiB: more to write and to cut.
+#[test]
+fn sigterm_during_a_backup_leaves_no_complete_looking_set() {
+    sigterm_during_a_backup(&Appliance::new(
+        96 << 20,
+        "body_window_hours = 0\nretention = 5\nvolume_size_mib = 8",
+    ));
 }
 
 #[test]

@@ -102,6 +102,68 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
     assert!(diff2.summary.count_files >= diff.summary.count_files);
 }
 
+/// The same chain with the product's 24-hour body window: every file
+/// comes back as it was at the differential, except messages older than
+/// the window when their set was made, which come back as exactly their
+/// headers-only form.
+#[test]
+fn full_plus_differential_with_the_default_body_window() {
+    let fx = Fixture::new(4 << 20);
+    assert_eq!(fx.body_window_hours, 24);
+    let full = fx.full(NOW + 60);
+    assert!(full.summary.headers_only_files > 0, "{:?}", full.summary);
+    storegen::mutate(
+        &fx.data,
+        &storegen::MutateOptions {
+            percent: 5.0,
+            seed: 4,
+            now: NOW + 86_400,
+        },
+    )
+    .expect("mutate");
+    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 86_400 + 60));
+    assert_eq!(
+        diff.name.kind,
+        BackupType::Differential,
+        "{:?}",
+        diff.fell_back
+    );
+    md5sum_check(&fx.dest, &full.name.md5_name());
+    md5sum_check(&fx.dest, &diff.name.md5_name());
+
+    let target = fx.tmp.path().join("restored");
+    for set in [&full, &diff] {
+        let r = SetReader::open(&fx.dest, &set.name.tar_name()).expect("open");
+        backupset::extract(&r, &target, ".").expect("extract");
+    }
+    let expected = snapshot(&fx.data, &["backup", "restore", "state"]);
+    let got = snapshot(&target, &[]);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>(),
+        "the same files"
+    );
+    let mut stubs = 0;
+    for (path, (kind, _, _, data)) in &expected {
+        let (_, _, _, restored) = &got[path];
+        if restored == data {
+            continue;
+        }
+        assert!(
+            *kind == 'f' && backupset::window::is_windowed_message(path),
+            "{path} differs and is not a message"
+        );
+        let headers = &data[..backupset::window::header_len(data).expect("headers")];
+        assert_eq!(
+            restored,
+            &backupset::window::headers_only(headers, data.len() as u64, 24),
+            "{path}: neither the message nor its headers-only form"
+        );
+        stubs += 1;
+    }
+    assert!(stubs > 0, "old messages come back as headers only");
+}
+
 #[test]
 fn differential_without_state_falls_back_to_a_full() {
     let fx = Fixture::new(1 << 20);
