@@ -4,12 +4,17 @@
 //! host, both user-name forms, a folder in the share, and every failure in
 //! plain words without a set that looks complete: wrong password, missing
 //! share or folder, access denied, unreachable host, server stopped before
-//! and during a backup.
+//! and during a backup. And one owner per mount: the console's set list,
+//! Verify and Test Connectivity while a backup writes to the share, mounts
+//! side by side, and the mount point of a killed process cleaned by the
+//! next session.
 
 use smbmount::testserver::{SambaOptions, SambaServer};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::time::Duration;
-use systest::operator::{backup_full, complete_sets, configure_backup, md5sum_check};
+use std::time::{Duration, Instant};
+use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
 use systest::{CmdOutput, Vm, VmConfig};
 
 /// The `[backup]` lines for an SMB destination.
@@ -50,6 +55,10 @@ fn listing(dir: &Path) -> Vec<String> {
 fn sets_in(dir: &Path) -> Vec<String> {
     complete_sets(&listing(dir))
 }
+
+/// No share mounted, no mount point left under the mount base.
+const NOTHING_MOUNTED: &str =
+    "! grep ' /run/smb' /proc/mounts && test -z \"$(ls -A /run/smb 2>/dev/null)\"";
 
 fn assert_failed_with(out: &CmdOutput, words: &str) {
     assert_ne!(out.status, 0, "must fail:\n{}", out.output);
@@ -99,8 +108,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
     let sets = sets_in(&share_dir);
     assert_eq!(sets.len(), 1, "{:?}", listing(&share_dir));
     md5sum_check(&share_dir, &sets[0]);
-    vm.ok("! grep -q ' /run/smb ' /proc/mounts")
-        .expect("unmounted after the backup");
+    vm.ok(NOTHING_MOUNTED).expect("unmounted after the backup");
 
     // user@fqdn: the kernel is given user and domain apart (the default);
     // the whole name as the user is refused by Samba, which is why.
@@ -223,8 +231,7 @@ fn smb_share_backups_and_failures_in_plain_words() {
         "{status}"
     );
     assert_eq!(vm.ok("pidof backupd").expect("pid"), backupd_pid);
-    vm.ok("! grep -q ' /run/smb ' /proc/mounts")
-        .expect("nothing left mounted");
+    vm.ok(NOTHING_MOUNTED).expect("nothing left mounted");
     let after = listing(&share_dir);
     assert_eq!(sets_in(&share_dir), sets, "no new set: {after:?}");
     assert!(
@@ -248,4 +255,344 @@ fn smb_share_backups_and_failures_in_plain_words() {
     for s in &sets {
         md5sum_check(&share_dir, s);
     }
+}
+
+/// A TCP relay on the host's loopback between the guest and smbd that
+/// carries at most `rate` bytes a second each way on each connection: a
+/// file server behind a slow link, so a backup of a few hundred MiB
+/// certainly takes minutes and the operator's steps fall inside it, however
+/// fast this machine runs the guest.
+fn slow_link(to_port: u16, rate: f64) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(guest) = conn else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", to_port)) else {
+                continue;
+            };
+            for (from, to) in [
+                (guest.try_clone(), server.try_clone()),
+                (server.try_clone(), guest.try_clone()),
+            ] {
+                if let (Ok(from), Ok(to)) = (from, to) {
+                    std::thread::spawn(move || pump(from, to, rate));
+                }
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to` at `rate` bytes a second (bursts up to 256 KiB).
+fn pump(mut from: TcpStream, mut to: TcpStream, rate: f64) {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut credit = 0.0f64;
+    let mut last = Instant::now();
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        let now = Instant::now();
+        credit = (credit + now.duration_since(last).as_secs_f64() * rate).min(256.0 * 1024.0);
+        last = now;
+        credit -= n as f64;
+        if credit < 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(-credit / rate));
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
+    let _ = from.shutdown(Shutdown::Both);
+}
+
+/// `smbtest` in the guest against the server, password from a file.
+fn smbtest_cmd(server: &str, extra: &str) -> String {
+    format!(
+        "smbtest --server {server} --share backups --user 'TESTDOM\\backup' \
+         --password-file /tmp/smb.pw {extra}"
+    )
+}
+
+/// The private mount point `smbtest` reports ("mount: ok (SMB 3.1.1) at DIR").
+fn mounted_at(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("mount: ok (")
+                .and_then(|r| r.split_once(") at "))
+        })
+        .map(|(_, dir)| dir.trim().to_string())
+        .unwrap_or_else(|| panic!("no mount point in:\n{output}"))
+}
+
+/// Starts `smbtest --hold` in the background (output in `out`, pid in
+/// `out.pid`) and returns its mount point once it holds the share.
+fn hold_share(vm: &mut Vm, server: &str, secs: u64, out: &str) -> String {
+    vm.ok(&format!(
+        "{} >{out} 2>&1 & echo $! >{out}.pid",
+        smbtest_cmd(server, &format!("--hold {secs}"))
+    ))
+    .expect("smbtest in the background");
+    let text = vm
+        .ok_timeout(
+            &format!(
+                "i=0; until grep -q '^holding' {out} || [ $i -gt 300 ]; do sleep 0.2; \
+                 i=$((i+1)); done; cat {out}; grep -q '^holding' {out}"
+            ),
+            Duration::from_secs(90),
+        )
+        .expect("smbtest holds the share");
+    mounted_at(&text)
+}
+
+/// How many mounts there are at `dir` (the share and the guard under it).
+fn mounts_at(vm: &mut Vm, dir: &str) -> usize {
+    vm.ok(&format!("grep -c ' {dir} ' /proc/mounts || true"))
+        .expect("grep")
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// Issue 14, "one owner per mount", with the kernel's own SMB client:
+/// every mount of the share gets a private folder under /run/smb, so two
+/// mounts of one share coexist and closing one leaves the other mounted
+/// and writable; the folder of a process killed with the share mounted is
+/// cleaned by the next session, and a live one beside it is never touched.
+#[test]
+fn mounts_side_by_side_and_stale_ones_cleaned() {
+    const SHORT: Duration = Duration::from_secs(60);
+    let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+    let direct = format!("10.0.2.2:{}", srv.port);
+    let mut vm = Vm::boot(VmConfig::new("smb-mounts")).expect("boot");
+    vm.login().expect("login");
+    vm.ok(&format!(
+        "printf '%s\\n' '{}' >/tmp/smb.pw",
+        srv.options.password
+    ))
+    .expect("password file");
+
+    // Two mounts of one share at once, with the kernel's own SMB client:
+    // the second comes and goes while the first holds its mount, which
+    // stays mounted and writable.
+    let a = hold_share(&mut vm, &direct, 15, "/tmp/a.out");
+    let b = vm.ok(&smbtest_cmd(&direct, "")).expect("a second mount");
+    let b_dir = mounted_at(&b);
+    assert_ne!(a, b_dir);
+    assert!(a.starts_with("/run/smb/") && b_dir.starts_with("/run/smb/"));
+    assert_eq!(mounts_at(&mut vm, &b_dir), 0, "the second one is gone");
+    assert_eq!(mounts_at(&mut vm, &a), 2, "the first is still mounted");
+    let a_out = vm
+        .ok_timeout(
+            "until grep -Eq '^OK$|Error' /tmp/a.out; do sleep 0.5; done; cat /tmp/a.out",
+            SHORT,
+        )
+        .expect("the first ends");
+    assert!(
+        a_out.contains("probe after holding: ok") && a_out.contains("\nOK"),
+        "{a_out}"
+    );
+
+    // A process killed while it had the share mounted: its mount point is
+    // stale. The next session cleans it; a live one beside it is untouched.
+    let dead = hold_share(&mut vm, &direct, 600, "/tmp/dead.out");
+    vm.ok("kill -9 $(cat /tmp/dead.out.pid); sleep 1")
+        .expect("kill");
+    assert_eq!(mounts_at(&mut vm, &dead), 2, "left mounted by the dead");
+    let live = hold_share(&mut vm, &direct, 15, "/tmp/live.out");
+    assert_eq!(mounts_at(&mut vm, &dead), 0, "cleaned by the live one");
+    vm.ok(&format!("test ! -e {dead}")).expect("folder removed");
+    let next = vm.ok(&smbtest_cmd(&direct, "")).expect("another session");
+    assert!(next.contains("\nOK"), "{next}");
+    assert_eq!(mounts_at(&mut vm, &live), 2, "the live one is untouched");
+    let live_out = vm
+        .ok_timeout(
+            "until grep -Eq '^OK$|Error' /tmp/live.out; do sleep 0.5; done; cat /tmp/live.out",
+            SHORT,
+        )
+        .expect("the live one ends");
+    assert!(live_out.contains("probe after holding: ok"), "{live_out}");
+    vm.ok(NOTHING_MOUNTED)
+        .expect("all unmounted, folders removed");
+}
+
+/// Issue 14, "one owner per mount": the console's Restore From Backup
+/// list, Test Connectivity and a Verify while a nightly backup writes to
+/// the share leave the backup's mount alone, and it finishes verified.
+/// Before, each session detached whatever was mounted at /run/smb, and the
+/// backup's later files went to RAM or nowhere. The backup runs with the
+/// default settings (24-hour body window, 3 restore points, FTPS required)
+/// over a slow link (see `slow_link`).
+#[test]
+fn console_and_verify_beside_a_running_backup() {
+    const ENTER: &[u8] = b"\r";
+    const TAB: &[u8] = b"\t";
+    const ESC: &[u8] = b"\x1b";
+    const DOWN: &[u8] = b"\x1b[B";
+    const SHORT: Duration = Duration::from_secs(60);
+    const PASSWORD: &str = "Mail-2026-box";
+    let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+    let share_dir = srv.share_dir();
+    let slow = format!("10.0.2.2:{}", slow_link(srv.port, 4.0 * 1024.0 * 1024.0));
+    let mut vm = Vm::boot(VmConfig::new("smb-console-during-backup")).expect("boot");
+    vm.login().expect("login");
+
+    // The backup destination (defaults otherwise), a first small set.
+    configure_backup(
+        &mut vm,
+        &smb_settings(
+            &slow,
+            "backups",
+            "",
+            "TESTDOM\\backup",
+            &srv.options.password,
+        ),
+    );
+    vm.ok(
+        "d=/data/store/mail/example.com; for u in alice bob carol; do for f in INBOX Sent; do \
+           mkdir -p $d/$u/$f/cur; i=0; while [ $i -lt 150 ]; do \
+             printf 'From: %s@example.com\\r\\nSubject: %s %d\\r\\n\\r\\nHello %d\\r\\n' $u $f $i $i \
+               >$d/$u/$f/cur/$i.eml; i=$((i+1)); done; done; done; \
+         touch -d '2024-01-01 00:00' $d/bob/INBOX/cur/*",
+    )
+    .expect("a store");
+    let b = backup_full(&mut vm);
+    assert_eq!(b.status, 0, "{}", b.output);
+    let first = sets_in(&share_dir);
+    assert_eq!(first.len(), 1, "{:?}", listing(&share_dir));
+    let first_name = first[0].trim_end_matches(".md5").to_string();
+
+    // A nightly-sized store: attachments and queued mail, 240 MiB more.
+    vm.run_timeout(
+        "dd if=/dev/urandom of=/tmp/r bs=1M count=1 2>/dev/null && \
+         for i in $(seq 1 140); do cp /tmp/r /data/store/mail/example.com/alice/INBOX/cur/att$i.eml; done && \
+         for i in $(seq 1 100); do cp /tmp/r /data/store/queue/incoming/q$i; done; rm /tmp/r; sync",
+        Duration::from_secs(300),
+    )
+    .expect("more data");
+    vm.ok_timeout(
+        "backupctl backup full --no-wait && \
+         until backupctl status | grep -Eq 'writing: [0-9]+ files, [0-9.]+ MiB'; do sleep 0.5; done",
+        Duration::from_secs(120),
+    )
+    .expect("the backup is writing");
+
+    // Verify the first set while the backup writes.
+    let v = vm
+        .ok_timeout(
+            &format!("backupctl verify {first_name}"),
+            Duration::from_secs(180),
+        )
+        .expect("verify during the backup");
+    assert!(v.contains("verified"), "{v}");
+
+    // The operator logs in on the console meanwhile: Restore From Backup
+    // lists the sets on the share, Test Connectivity passes.
+    let from = vm.cursor();
+    vm.send(b"exit\n").expect("log out");
+    vm.wait_for_from(from, " login: ", SHORT)
+        .expect("login prompt");
+    vm.send(b"sysconfig\n").expect("user");
+    see(&mut vm, "Set the console password", SHORT);
+    keys(
+        &mut vm,
+        &[
+            PASSWORD.as_bytes(),
+            ENTER,
+            PASSWORD.as_bytes(),
+            ENTER,
+            ENTER,
+        ],
+    );
+    see(&mut vm, "Backup now      running (", SHORT);
+    keys(&mut vm, &[b"4"]);
+    // The list's row: "location full 2026-12-03 17:26 ..." (the name is cut
+    // at the screen's edge).
+    let t = first_name
+        .rsplit_once("-F")
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("not a full set: {first_name}"));
+    let row = format!(
+        "location full {}-{}-{} {}:{}",
+        &t[0..4],
+        &t[4..6],
+        &t[6..8],
+        &t[9..11],
+        &t[11..13]
+    );
+    see(&mut vm, &row, Duration::from_secs(180));
+    keys(&mut vm, &[ESC]);
+    see(&mut vm, "Backup now      ", SHORT);
+    keys(&mut vm, &[b"3"]);
+    see(&mut vm, "Test Connectivity", SHORT);
+    // Tab from the location past every field shown to the button.
+    let form = vm.screen();
+    let rows: Vec<&str> = form.lines().collect();
+    let field_rows = |from: &str, to: &str| -> Option<usize> {
+        let a = rows.iter().position(|l| l.contains(from))?;
+        let b = rows.iter().position(|l| l.contains(to))?;
+        Some(rows[a + 1..b].iter().filter(|l| l.contains('[')).count())
+    };
+    let fields = field_rows("Backup location", "[ Test Connectivity ]")
+        .unwrap_or_else(|| panic!("not the backup form:\n{form}"));
+    let mut to_test: Vec<&[u8]> = vec![TAB; fields + 1];
+    to_test.push(ENTER);
+    keys(&mut vm, &to_test);
+    see(&mut vm, "SUCCESS", Duration::from_secs(180));
+    // The report's end: the sets found there (the one being written is
+    // not one yet).
+    for _ in 0..40 {
+        if vm.screen().contains("Backup sets found (") {
+            break;
+        }
+        keys(&mut vm, &[DOWN]);
+    }
+    let report = vm.screen();
+    assert!(
+        report.contains("Backup sets found (1)"),
+        "the first set is found, the one being written is not:\n{report}"
+    );
+    keys(&mut vm, &[ENTER, ESC]);
+    see(&mut vm, "Backup now      ", SHORT);
+    let menu = vm.screen();
+    assert!(
+        menu.contains("Backup now      running ("),
+        "the backup must still be running after the console's steps \
+         (make the store bigger if this machine is faster):\n{menu}"
+    );
+    let from = vm.cursor();
+    keys(&mut vm, &[b"6"]);
+    vm.wait_for_from(from, " login: ", SHORT)
+        .expect("logged out");
+    vm.login().expect("root again");
+
+    // The backup finishes verified, both sets pass md5sum -c on the host,
+    // and nothing is left mounted or lying in /run/smb.
+    let status = vm
+        .ok_timeout(
+            "until backupctl status | grep -q '^Running: *nothing'; do sleep 2; done; backupctl status",
+            Duration::from_secs(900),
+        )
+        .expect("the backup ends");
+    let last = status
+        .lines()
+        .find(|l| l.contains("FAILED") || l.contains(" OK "))
+        .unwrap_or_default();
+    assert!(last.contains("OK") && last.contains("verified"), "{status}");
+    let sets = sets_in(&share_dir);
+    assert_eq!(sets.len(), 2, "{:?}", listing(&share_dir));
+    for s in &sets {
+        println!("{}", md5sum_check(&share_dir, s).trim());
+    }
+    vm.ok(NOTHING_MOUNTED)
+        .expect("all unmounted, folders removed");
+    assert!(
+        !listing(&share_dir).iter().any(|n| n.starts_with('.')),
+        "no leftovers: {:?}",
+        listing(&share_dir)
+    );
 }
