@@ -596,3 +596,104 @@ fn console_and_verify_beside_a_running_backup() {
         listing(&share_dir)
     );
 }
+
+/// The console restores the whole system from a set in a sub-folder of the
+/// share: it hands recover the location and the set's name, recover mounts
+/// the share in a folder of its own and checks the set as it reads it.
+/// Before, the console built the path itself (the sub-folder twice) and
+/// backupd had unmounted the share by then. With the default body window,
+/// a user's new mail deleted since the backup comes back whole and older
+/// mail still on the disk keeps its bodies.
+#[test]
+fn console_restores_the_whole_system_from_a_folder_of_the_share() {
+    const ENTER: &[u8] = b"\r";
+    const TAB: &[u8] = b"\t";
+    const RIGHT: &[u8] = b"\x1b[C";
+    const ESC: &[u8] = b"\x1b";
+    const PASSWORD: &str = "Smb-Restore-2026";
+    const SHORT: Duration = Duration::from_secs(60);
+    const STORE_SUM: &str = "cd /data/store && find . -type f | sort | xargs md5sum | md5sum";
+
+    let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
+    let server = format!("10.0.2.2:{}", srv.port);
+    let folder = srv.share_dir().join("nightly/appliance");
+    std::fs::create_dir_all(&folder).expect("folder in the share");
+    let pw = srv.options.password.clone();
+    let mut vm = Vm::boot(VmConfig::new("smb-console-restore")).expect("boot");
+    vm.login().expect("login");
+    vm.ok(
+        "m=/data/store/mail/example.com; mkdir -p $m/alice/INBOX/cur $m/bob/INBOX/cur && \
+         for i in 1 2 3; do \
+           printf 'From: x@example.com\\r\\nSubject: new %s\\r\\n\\r\\n' $i > $m/alice/INBOX/cur/$i.eml; \
+           head -c 20000 /dev/urandom | base64 >> $m/alice/INBOX/cur/$i.eml; \
+           printf 'From: y@example.com\\r\\nSubject: old %s\\r\\n\\r\\n' $i > $m/bob/INBOX/cur/$i.eml; \
+           head -c 20000 /dev/urandom | base64 >> $m/bob/INBOX/cur/$i.eml; \
+           touch -d @$(( $(date +%s) - 259200 )) $m/bob/INBOX/cur/$i.eml; \
+         done; sync",
+    )
+    .expect("mail");
+    configure_backup(
+        &mut vm,
+        &smb_settings(
+            &server,
+            "backups",
+            "nightly/appliance",
+            "TESTDOM\\backup",
+            &pw,
+        ),
+    );
+    let b = backup_full(&mut vm);
+    assert_eq!(b.status, 0, "{}", b.output);
+    assert!(b.output.contains("headers-only"), "{}", b.output);
+    let sets = sets_in(&folder);
+    assert_eq!(sets.len(), 1, "{:?}", listing(&folder));
+    md5sum_check(&folder, &sets[0]);
+    let set = sets[0].trim_end_matches(".md5").to_string();
+    let before = vm.ok(STORE_SUM).expect("store checksum");
+    vm.ok("rm -rf /data/store/mail/example.com/alice && \
+         echo 'Subject: later' > /data/store/mail/example.com/bob/INBOX/cur/9.eml")
+        .expect("damage");
+    vm.ok(NOTHING_MOUNTED)
+        .expect("nothing mounted before the restore");
+
+    let before_logout = vm.cursor();
+    vm.send(b"exit\n").expect("log out");
+    vm.wait_for_from(before_logout, " login: ", SHORT)
+        .expect("login prompt");
+    vm.send(b"sysconfig\n").expect("user");
+    see(&mut vm, "Set the console password", SHORT);
+    keys(
+        &mut vm,
+        &[
+            PASSWORD.as_bytes(),
+            ENTER,
+            PASSWORD.as_bytes(),
+            ENTER,
+            ENTER,
+        ],
+    );
+    see(&mut vm, "Restore From Backup", SHORT);
+    keys(&mut vm, &[b"4"]);
+    see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
+    keys(&mut vm, &[b" ", TAB, ENTER]);
+    see(&mut vm, "Restore the whole system", SHORT);
+    keys(&mut vm, &[RIGHT, ENTER]);
+    see(&mut vm, "[ Close ]", Duration::from_secs(600));
+    see(&mut vm, "Restore finished", SHORT);
+    keys(&mut vm, &[ENTER, ESC]);
+    see(&mut vm, "Exit/Logout", SHORT);
+    let before_logout = vm.cursor();
+    keys(&mut vm, &[b"6"]);
+    vm.wait_for_from(before_logout, " login: ", SHORT)
+        .expect("back at the login prompt");
+
+    vm.login().expect("root login");
+    assert_eq!(
+        vm.ok(STORE_SUM).expect("store checksum"),
+        before,
+        "the store is as it was backed up, bodies included"
+    );
+    vm.ok(NOTHING_MOUNTED)
+        .expect("recover's own mount is gone after the restore");
+    md5sum_check(&folder, &sets[0]);
+}
