@@ -172,7 +172,52 @@ pub struct SmbSettings {
     pub path: String,
     /// `domain\user`, `user@fqdn` or a plain user name.
     pub username: String,
+    /// Kept in the secrets file; read here too from older files.
+    #[serde(skip_serializing_if = "crate::omitted_from_file")]
     pub password: String,
+    /// SMB 3 encryption of the share's traffic (the mount is always
+    /// signed): see [`SmbEncrypt`].
+    pub encrypt: SmbEncrypt,
+}
+
+/// Whether the SMB mount is sealed (SMB 3 encryption). Signing is always
+/// required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmbEncrypt {
+    /// Sealed when the server speaks SMB 3 and accepts it, else signed only.
+    #[default]
+    Auto,
+    /// Sealed, or the share is not used (the reason is said).
+    Required,
+    /// Signed only.
+    Off,
+}
+
+impl SmbEncrypt {
+    pub const ALL: [SmbEncrypt; 3] = [SmbEncrypt::Auto, SmbEncrypt::Required, SmbEncrypt::Off];
+}
+
+impl fmt::Display for SmbEncrypt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SmbEncrypt::Auto => "auto",
+            SmbEncrypt::Required => "required",
+            SmbEncrypt::Off => "off",
+        })
+    }
+}
+
+impl FromStr for SmbEncrypt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(SmbEncrypt::Auto),
+            "required" => Ok(SmbEncrypt::Required),
+            "off" => Ok(SmbEncrypt::Off),
+            _ => Err(format!("{s:?} is not one of auto, required, off")),
+        }
+    }
 }
 
 impl fmt::Debug for SmbSettings {
@@ -184,6 +229,7 @@ impl fmt::Debug for SmbSettings {
             .field("path", &self.path)
             .field("username", &self.username)
             .field("password", &"<hidden>")
+            .field("encrypt", &self.encrypt)
             .finish()
     }
 }
@@ -238,6 +284,10 @@ pub struct BackupSettings {
     /// Split sets into volumes of this many MiB (0: only where the
     /// destination's file system needs it, below 4 GiB on FAT32).
     pub volume_size_mib: u64,
+    /// An age public key (`age1...`, X25519). Set: the secrets (the
+    /// secrets file, TLS private keys) go into sets encrypted to it, and
+    /// the operator keeps the matching identity. Empty: sets leave them out.
+    pub secrets_recipient: String,
     pub smb: SmbSettings,
 }
 
@@ -254,6 +304,7 @@ impl Default for BackupSettings {
             copies_kept: 3,
             body_window_hours: 24,
             volume_size_mib: 0,
+            secrets_recipient: String::new(),
             smb: SmbSettings::default(),
         }
     }
@@ -275,6 +326,9 @@ impl BackupSettings {
         {
             return Err(format!("backup.smb.{field}: {why}"));
         }
+        if let Some(why) = recipient_problem(&self.secrets_recipient) {
+            return Err(format!("backup.secrets_recipient: {why}"));
+        }
         Ok(())
     }
 
@@ -288,9 +342,96 @@ impl BackupSettings {
     }
 }
 
+/// Why `text` is not an age X25519 recipient (`age1` and 58 more
+/// characters of Bech32 with a valid checksum), or `None` when it is one or
+/// empty (no recipient).
+pub fn recipient_problem(text: &str) -> Option<String> {
+    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    if text.is_empty() {
+        return None;
+    }
+    let example = "an age public key such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (age-keygen prints one)";
+    if text.starts_with("AGE-SECRET-KEY-") {
+        return Some(format!(
+            "that is a secret key: give its public key instead, {example}; keep the secret key off the appliance"
+        ));
+    }
+    let Some(data) = text.strip_prefix("age1") else {
+        return Some(format!("is not {example}"));
+    };
+    let values: Option<Vec<u8>> = data
+        .bytes()
+        .map(|c| CHARSET.iter().position(|&x| x == c).map(|p| p as u8))
+        .collect();
+    let Some(values) = values.filter(|v| v.len() == 58) else {
+        return Some(format!("is not {example}"));
+    };
+    // Bech32's checksum over the human-readable part "age" and the data.
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut chk: u32 = 1;
+    let hrp = b"age";
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain([0])
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(values.iter().copied());
+    for v in expanded {
+        let top = chk >> 25;
+        chk = ((chk & 0x1ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    if chk != 1 {
+        return Some(
+            "is not a valid age public key (a character is wrong or missing): copy it again from age-keygen's output"
+                .into(),
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn age_recipients() {
+        assert_eq!(recipient_problem(""), None);
+        // From age's own documentation.
+        let good = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        assert_eq!(recipient_problem(good), None);
+        let typo = good.replace("ql3z", "ql3y");
+        assert!(
+            recipient_problem(&typo)
+                .expect("typo")
+                .contains("not a valid")
+        );
+        assert!(
+            recipient_problem("age1short")
+                .expect("short")
+                .contains("age-keygen")
+        );
+        assert!(
+            recipient_problem("AGE-SECRET-KEY-1QQQ")
+                .expect("secret")
+                .contains("secret key")
+        );
+        assert!(recipient_problem("ssh-ed25519 AAAA").is_some());
+    }
+
+    #[test]
+    fn smb_encrypt_values() {
+        assert_eq!("Required".parse::<SmbEncrypt>(), Ok(SmbEncrypt::Required));
+        assert_eq!(SmbEncrypt::default(), SmbEncrypt::Auto);
+        assert!("sometimes".parse::<SmbEncrypt>().is_err());
+        for e in SmbEncrypt::ALL {
+            assert_eq!(e.to_string().parse::<SmbEncrypt>(), Ok(e));
+        }
+    }
 
     #[test]
     fn times() {

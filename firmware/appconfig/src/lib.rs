@@ -1,9 +1,13 @@
-//! The appliance's configuration, `/data/config/appliance.toml`.
+//! The appliance's configuration, `/data/config/appliance.toml`, and its
+//! secrets, `/data/config/secrets.toml`.
 //!
-//! One file holds everything the console edits: network, system, FTP and
-//! backup settings, and the hashed passwords of the console and FTP accounts.
-//! Every value is checked while it is parsed, so a bad file is refused with
-//! its line, column and reason; [`Config::save`] replaces the file atomically
+//! One [`Config`] holds everything the console edits: network, system, FTP
+//! and backup settings, and the hashed passwords of the console and FTP
+//! accounts. The secrets (the password hashes and the SMB password) are
+//! kept in a second file beside the first, which backups leave out (see
+//! [`secrets`](crate::secrets_path)); `load` and `save` handle both. Every
+//! value is checked while it is parsed, so a bad file is refused with its
+//! line, column and reason; [`Config::save`] replaces the files atomically
 //! so a power cut never leaves half a configuration.
 
 mod accounts;
@@ -12,22 +16,28 @@ mod error;
 mod ftp;
 mod network;
 mod persist;
+mod secrets;
 mod system;
 
 pub use accounts::{
     Accounts, CONSOLE_USER, FTP_USER, HASH_ROUNDS, MIN_PASSWORD_LEN, hash_password, hash_problem,
     password_problem, verify_password,
 };
-pub use backup::{BackupSettings, BackupType, DestinationKind, SmbSettings, TimeOfDay, Weekday};
+pub use backup::{
+    BackupSettings, BackupType, DestinationKind, SmbEncrypt, SmbSettings, TimeOfDay, Weekday,
+    recipient_problem,
+};
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::{lock_beside, write_atomically};
+pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };
 
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
 /// Where the running appliance keeps its configuration.
@@ -37,10 +47,25 @@ pub const DEFAULT_PATH: &str = "/data/config/appliance.toml";
 /// migrated on load (see [`Config::from_toml`]); newer ones are refused.
 pub const CONFIG_VERSION: u32 = 1;
 
-/// What the file held when it was read (`None`: there was none), so a save
-/// can tell whether someone else wrote it meanwhile.
+/// What the two files held when they were read (`None`: there was none),
+/// so a save can tell whether someone else wrote either meanwhile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revision(Option<Vec<u8>>);
+pub struct Revision {
+    appliance: Option<Vec<u8>>,
+    secrets: Option<Vec<u8>>,
+}
+
+thread_local! {
+    /// Set while [`Config::to_toml`] serialises: the secrets stay out.
+    static WRITING_FILE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `skip_serializing_if` of the secret fields: left out of
+/// `appliance.toml`, kept everywhere else (the control socket carries the
+/// SMB password of settings under test).
+pub(crate) fn omitted_from_file<T>(_: &T) -> bool {
+    WRITING_FILE.with(Cell::get)
+}
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +82,8 @@ pub struct Config {
     pub ftp: FtpSettings,
     #[serde(default)]
     pub backup: BackupSettings,
-    #[serde(default)]
+    /// Kept in the secrets file; read here too from older files.
+    #[serde(default, skip_serializing_if = "omitted_from_file")]
     pub accounts: Accounts,
 }
 
@@ -113,94 +139,155 @@ impl Config {
         Ok(())
     }
 
-    /// Reads the file at `path`. A missing file gives the factory defaults.
+    /// Reads the file at `path` and the secrets file beside it. A missing
+    /// file gives the factory defaults; a missing secrets file, no secrets.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::from_toml(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(source) => Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
+        Config::load_with_revision(path).map(|(c, _)| c)
+    }
+
+    /// Reads both files and remembers what they held, for
+    /// [`Config::save_if_unchanged`]. A missing file gives the defaults.
+    pub fn load_with_revision(path: &Path) -> Result<(Config, Revision), ConfigError> {
+        let pair = secrets::read_pair(path)?;
+        let config = Config::from_pair(path, &pair)?;
+        Ok((
+            config,
+            Revision {
+                appliance: pair.appliance,
+                secrets: pair.secrets,
+            },
+        ))
+    }
+
+    fn from_pair(path: &Path, pair: &secrets::Pair) -> Result<Config, ConfigError> {
+        let utf8 = |b: &[u8], p: &Path| -> Result<String, ConfigError> {
+            String::from_utf8(b.to_vec()).map_err(|_| ConfigError::Invalid {
+                path: p.to_path_buf(),
+                reason: "the file is not UTF-8".into(),
+            })
+        };
+        let (mut config, inline) = match &pair.appliance {
+            None => (Config::default(), (false, false, false)),
+            Some(b) => {
+                let text = utf8(b, path)?;
+                (Config::from_toml(&text, path)?, secrets::inline_keys(&text))
+            }
+        };
+        if let Some(b) = &pair.secrets {
+            let spath = secrets_path(path);
+            let s = Secrets::from_toml(&utf8(b, &spath)?, &spath)?;
+            // A value appliance.toml holds itself wins: an older file not
+            // saved since, or one written by hand.
+            if !inline.0 {
+                config.accounts.sysconfig = s.accounts.sysconfig;
+            }
+            if !inline.1 {
+                config.accounts.sysarchive = s.accounts.sysarchive;
+            }
+            if !inline.2 {
+                config.backup.smb.password = s.smb_password;
+            }
+            config
+                .accounts
+                .check()
+                .map_err(|reason| ConfigError::Invalid {
+                    path: spath.clone(),
+                    reason,
+                })?;
+        }
+        Ok(config)
+    }
+
+    /// The secrets: what the secrets file holds.
+    pub fn secrets(&self) -> Secrets {
+        Secrets {
+            accounts: self.accounts.clone(),
+            smb_password: self.backup.smb.password.clone(),
         }
     }
 
-    /// Reads the file and remembers what it held, for
-    /// [`Config::save_if_unchanged`]. A missing file gives the defaults.
-    pub fn load_with_revision(path: &Path) -> Result<(Config, Revision), ConfigError> {
-        let text = match std::fs::read(path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
-        let config = match &text {
-            None => Config::default(),
-            Some(b) => {
-                let t = std::str::from_utf8(b).map_err(|_| ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    reason: "the file is not UTF-8".into(),
-                })?;
-                Config::from_toml(t, path)?
-            }
-        };
-        Ok((config, Revision(text)))
+    /// Puts other secrets in (a restore keeps the unit's own).
+    pub fn set_secrets(&mut self, s: Secrets) {
+        self.accounts = s.accounts;
+        self.backup.smb.password = s.smb_password;
     }
 
-    /// Saves only if the file still holds what `base` was read from, so that
+    /// Saves only if the files still hold what `base` was read from, so that
     /// two editors (the consoles on the screen and the serial line) never
     /// silently undo each other; writers are serialised by a lock beside the
     /// file. Returns the new revision.
     pub fn save_if_unchanged(&self, path: &Path, base: &Revision) -> Result<Revision, ConfigError> {
+        self.write(path, Some(base))
+    }
+
+    /// Serialises the configuration as `appliance.toml`'s TOML: everything
+    /// but the secrets (see [`Config::secrets`]).
+    pub fn to_toml(&self) -> String {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                WRITING_FILE.with(|f| f.set(false));
+            }
+        }
+        WRITING_FILE.with(|f| f.set(true));
+        let _reset = Reset;
+        // Serialising plain structs of strings, numbers and tables cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks, then writes both files atomically with mode 0600 (see
+    /// [`secrets_path`] for how the pair stays one across a power cut).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.write(path, None).map(drop)
+    }
+
+    fn write(&self, path: &Path, base: Option<&Revision>) -> Result<Revision, ConfigError> {
         self.check(path)?;
         let _lock = persist::lock_beside(path).map_err(|source| ConfigError::Write {
             path: path.to_path_buf(),
             source,
         })?;
-        let now = match std::fs::read(path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
-        if now != base.0 {
+        let now = secrets::read_pair(path)?;
+        if let Some(base) = base
+            && (now.appliance != base.appliance || now.secrets != base.secrets)
+        {
             return Err(ConfigError::ChangedElsewhere {
                 path: path.to_path_buf(),
             });
         }
-        let text = self.to_toml().into_bytes();
-        write_atomically(path, &text, 0o600).map_err(|source| ConfigError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(Revision(Some(text)))
-    }
-
-    /// Serialises the configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        // Serialising plain structs of strings, numbers and tables cannot fail.
-        toml::to_string_pretty(self).unwrap_or_default()
-    }
-
-    /// Checks, then writes the whole file atomically with mode 0600 (it holds
-    /// the SMB password and password hashes).
-    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        self.check(path)?;
-        write_atomically(path, self.to_toml().as_bytes(), 0o600).map_err(|source| {
-            ConfigError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
+        let appliance = self.to_toml().into_bytes();
+        let s = self.secrets();
+        // A unit without secrets (new, or never given any) needs no file.
+        let secrets = (!s.is_empty() || now.secrets.is_some()).then(|| s.to_toml().into_bytes());
+        secrets::write_pair(path, &now, &appliance, secrets.as_deref())?;
+        Ok(Revision {
+            appliance: Some(appliance),
+            secrets,
         })
     }
+
+    /// Moves secrets an older `appliance.toml` still holds into the secrets
+    /// file (the next save does it too). Returns whether there were any.
+    pub fn move_secrets_out(path: &Path) -> Result<bool, ConfigError> {
+        let (config, rev) = Config::load_with_revision(path)?;
+        let inline = rev
+            .appliance
+            .as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(secrets::inline_keys)
+            .unwrap_or_default();
+        if inline == (false, false, false) {
+            return Ok(false);
+        }
+        config.save_if_unchanged(path, &rev)?;
+        Ok(true)
+    }
+}
+
+/// Whether `appliance.toml`'s text still holds secrets itself (an older
+/// layout, or written by hand).
+pub fn holds_secrets(text: &str) -> bool {
+    secrets::inline_keys(text) != (false, false, false)
 }
 
 /// The configuration path, overridable with `APPLIANCE_CONFIG` so that host
@@ -311,7 +398,13 @@ mod tests {
         );
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("parent"))
             .expect("readdir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".appliance.toml.lock")
             .collect();
-        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+        assert_eq!(
+            leftovers,
+            ["appliance.toml"],
+            "no temporary files left behind, no secrets file without secrets"
+        );
     }
 }

@@ -210,6 +210,7 @@ mod tests {
                     path: String::new(),
                     username: user.into(),
                     password: password.into(),
+                    encrypt: Default::default(),
                 },
                 &[],
             )

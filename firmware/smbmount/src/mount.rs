@@ -338,6 +338,7 @@ mod tests {
             path: "\\x\\".into(),
             username: "DOM\\u".into(),
             password: "p".into(),
+            encrypt: Default::default(),
         };
         let (sh, login) = Share::from_settings(&s, UpnForm::Split).expect("settings");
         assert_eq!(sh.path, "x");

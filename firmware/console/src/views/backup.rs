@@ -136,6 +136,7 @@ impl BackupView {
             path: f.text("path").trim().to_string(),
             username: f.text("user").trim().to_string(),
             password: f.text("password"),
+            encrypt: base.smb.encrypt,
         };
         if b.destination == DestinationKind::Smb {
             for (field, why) in b.smb.problems() {
