@@ -46,4 +46,7 @@ pub use meta::{Summary, VersionInfo};
 pub use name::SetName;
 pub use publish::PublishedVolume;
 pub use reader::{SetEntry, SetReader, VolumeCheck};
-pub use writer::{EXCLUDED_TOP, Outcome, Phase, Progress, WriteOptions, effective_kind, write_set};
+pub use writer::{
+    EXCLUDED_TOP, Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
+    effective_kind, write_set,
+};

@@ -5,7 +5,7 @@ mod readback;
 mod scan;
 mod sink;
 
-pub use scan::EXCLUDED_TOP;
+pub use scan::{EXCLUDED_TOP, MAX_SECRET};
 pub use sink::WrittenVolume;
 
 use crate::catalog;
@@ -16,7 +16,7 @@ use crate::publish::{self, PublishedVolume};
 use crate::state::{STATE_FILE, StateReader, StateWriter};
 use appconfig::BackupType;
 use sink::{Batch, VolumeWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -31,10 +31,11 @@ const BUFFERS: usize = 6;
 pub struct WriteOptions {
     /// The data partition (`/data`).
     pub data_root: PathBuf,
-    /// Further absolute paths to leave out (the destination and the state
-    /// folder when they lie inside the data root); `backup/`, `restore/`
-    /// and `state/` at the top are always left out.
-    pub exclude: Vec<PathBuf>,
+    /// What else to leave out: paths (the destination and the state
+    /// folder when they lie inside the data root) and files that hold
+    /// secrets; `backup/`, `restore/` and `state/` at the top are always
+    /// left out.
+    pub exclude: Vec<Exclude>,
     /// Folder the set is published in.
     pub dest_dir: PathBuf,
     /// Where the state of the last full and the writer's spool files live.
@@ -56,6 +57,60 @@ pub struct WriteOptions {
     pub verify: bool,
     /// Set from another thread to abandon the backup.
     pub cancel: Arc<AtomicBool>,
+}
+
+/// One rule of [`WriteOptions::exclude`].
+#[derive(Debug, Clone)]
+pub enum Exclude {
+    /// This absolute path, and all it holds, is not stored.
+    Path(PathBuf),
+    /// Files that hold secrets are never stored as they are: sealed (see
+    /// [`Sealer`]) or, without a sealer, left out and counted.
+    Secrets(SecretFiles),
+}
+
+impl From<PathBuf> for Exclude {
+    fn from(p: PathBuf) -> Exclude {
+        Exclude::Path(p)
+    }
+}
+
+/// Files that hold secrets, and what becomes of them.
+#[derive(Debug, Clone, Default)]
+pub struct SecretFiles {
+    /// Absolute paths; `*` in the last part matches any characters of a
+    /// name (`/data/sslcert/*.key`). A folder or link that matches is left
+    /// out with all it holds.
+    pub patterns: Vec<PathBuf>,
+    /// Encrypts each such file into the set (named with the sealer's
+    /// suffix); `None`: they are left out.
+    pub sealer: Option<Arc<dyn Sealer>>,
+}
+
+/// Encrypts a secret file for a set.
+pub trait Sealer: Send + Sync + std::fmt::Debug {
+    /// Added to a sealed file's name in the set (`.age`).
+    fn suffix(&self) -> &str;
+    /// The sealed bytes of a file's contents.
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of
+/// characters.
+pub(crate) fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some((b'*', rest)) => (0..=name.len()).any(|i| name_matches(rest, &name[i..])),
+        Some((c, rest)) => name.first() == Some(c) && name_matches(rest, &name[1..]),
+    }
+}
+
+/// The folder and name pattern of a secret pattern.
+pub(crate) fn split_pattern(p: &Path) -> Option<(PathBuf, Vec<u8>)> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = p.file_name()?.as_bytes().to_vec();
+    let dir: PathBuf = p.parent()?.components().collect();
+    Some((dir, name))
 }
 
 /// Where a running backup is; read from other threads.
@@ -100,6 +155,10 @@ pub struct Outcome {
     pub problem_count: u64,
     /// For a differential, the full it extends.
     pub base: Option<String>,
+    /// Secret files left out (no sealer), relative to the data root.
+    pub secrets_left_out: Vec<String>,
+    /// Secret files stored sealed.
+    pub secrets_sealed: u64,
     /// Why a differential was asked for but a full was written.
     pub fell_back: Option<String>,
 }
@@ -335,5 +394,28 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         problem_count: scanned.problem_count,
         base,
         fell_back,
+        secrets_left_out: scanned.secrets_left_out,
+        secrets_sealed: scanned.secrets_sealed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(name_matches(b"*.key", b"server.key"));
+        assert!(name_matches(b"*.key", b".key"));
+        assert!(!name_matches(b"*.key", b"server.key.age"));
+        assert!(name_matches(b".secrets.toml*", b".secrets.toml.tmp42"));
+        assert!(name_matches(b"secrets.toml", b"secrets.toml"));
+        assert!(!name_matches(b"secrets.toml", b"secrets.toml2"));
+        assert!(name_matches(b"a*b*c", b"a-b-b-c"));
+        let (d, n) = split_pattern(Path::new("/data//sslcert/*.key")).expect("split");
+        assert_eq!(
+            (d.as_path(), n.as_slice()),
+            (Path::new("/data/sslcert"), &b"*.key"[..])
+        );
+    }
 }

@@ -24,6 +24,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 /// Top-level folders of the data partition that are never backed up.
 pub const EXCLUDED_TOP: [&str; 3] = ["backup", "restore", "state"];
 
+/// Largest secret file sealed into a set; a larger one is left out.
+pub const MAX_SECRET: u64 = 1 << 20;
+
 /// Problems kept word for word; beyond this only counted.
 const MAX_PROBLEMS: usize = 200;
 
@@ -41,11 +44,23 @@ pub struct ScanResult {
     pub summary: Summary,
     pub problems: Vec<String>,
     pub problem_count: u64,
+    pub secrets_left_out: Vec<String>,
+    pub secrets_sealed: u64,
 }
+
+/// A secret pattern: the folder it applies to, the name pattern, the sealer.
+type SecretRule = (
+    std::path::PathBuf,
+    Vec<u8>,
+    Option<std::sync::Arc<dyn super::Sealer>>,
+);
 
 pub struct Scanner<'a> {
     opts: &'a WriteOptions,
     exclude: Vec<std::path::PathBuf>,
+    secrets: Vec<SecretRule>,
+    secrets_left_out: Vec<String>,
+    secrets_sealed: u64,
     progress: &'a Progress,
     tx: SyncSender<Batch>,
     free: Receiver<Batch>,
@@ -103,14 +118,28 @@ impl<'a> Scanner<'a> {
         writeln!(index, "{INDEX_HEADER}").map_err(|e| SetError::io(&opts.state_dir, e))?;
         // `a//b/` and `a/b` name the same folder; walked paths have the latter form.
         let root: std::path::PathBuf = opts.data_root.components().collect();
-        let exclude = opts
-            .exclude
-            .iter()
-            .map(|x| root.join(x.components().collect::<std::path::PathBuf>()))
-            .collect();
+        let mut exclude = Vec::new();
+        let mut secrets = Vec::new();
+        for x in &opts.exclude {
+            match x {
+                super::Exclude::Path(p) => {
+                    exclude.push(root.join(p.components().collect::<std::path::PathBuf>()))
+                }
+                super::Exclude::Secrets(s) => {
+                    for p in &s.patterns {
+                        if let Some((dir, name)) = super::split_pattern(&root.join(p)) {
+                            secrets.push((dir, name, s.sealer.clone()));
+                        }
+                    }
+                }
+            }
+        }
         Ok(Scanner {
             opts,
             exclude,
+            secrets,
+            secrets_left_out: Vec::new(),
+            secrets_sealed: 0,
             progress,
             tx,
             free,
@@ -471,6 +500,8 @@ impl<'a> Scanner<'a> {
             summary: self.summary,
             problems: self.problems,
             problem_count: self.problem_count,
+            secrets_left_out: self.secrets_left_out,
+            secrets_sealed: self.secrets_sealed,
         })
     }
 
@@ -527,6 +558,14 @@ impl<'a> Scanner<'a> {
         if changed || rel.is_empty() {
             self.open_pending_dirs()?;
         }
+        // The secret patterns of this folder (usually none: one comparison
+        // per folder, not per file).
+        let secret_rules: Vec<SecretRule> = self
+            .secrets
+            .iter()
+            .filter(|(d, _, _)| d.as_os_str() == abs.as_os_str())
+            .cloned()
+            .collect();
         for (name, ft, dirent) in names {
             self.cancelled()?;
             let child_abs = abs.join(&name);
@@ -554,6 +593,14 @@ impl<'a> Scanner<'a> {
             } else {
                 format!("{rel}/{name}")
             };
+            if let Some((_, _, sealer)) = secret_rules
+                .iter()
+                .find(|(_, p, _)| super::name_matches(p, name.as_bytes()))
+            {
+                let is_file = ft.is_some_and(|t| t.is_file());
+                self.secret(&child_abs, &child_rel, is_file, sealer.as_deref())?;
+                continue;
+            }
             let ft = match ft {
                 Some(ft) => ft,
                 None => match fs::symlink_metadata(&child_abs) {
@@ -587,6 +634,80 @@ impl<'a> Scanner<'a> {
             }
         }
         self.close_dir()
+    }
+
+    /// A file that holds secrets: sealed into the set under its name and
+    /// the sealer's suffix, or left out. Never in the state of a full (so
+    /// never a deletion either): a differential stores it again.
+    fn secret(
+        &mut self,
+        abs: &Path,
+        rel: &str,
+        is_file: bool,
+        sealer: Option<&dyn super::Sealer>,
+    ) -> Result<(), SetError> {
+        self.base_skip(rel)?;
+        let Some(sealer) = sealer.filter(|_| is_file) else {
+            log::info!("{rel}: holds secrets; left out of the set");
+            self.secrets_left_out.push(rel.to_string());
+            return Ok(());
+        };
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+            .open(abs);
+        let read = opened.and_then(|f| {
+            let md = f.metadata()?;
+            if !md.is_file() {
+                return Err(std::io::Error::other("not a regular file"));
+            }
+            let mut plain = Vec::new();
+            f.take(MAX_SECRET + 1).read_to_end(&mut plain)?;
+            Ok((md, plain))
+        });
+        let (md, plain) = match read {
+            Ok((_, p)) if p.len() as u64 > MAX_SECRET => {
+                self.problem(format!(
+                    "{rel}: holds secrets and is larger than {} MiB; left out",
+                    MAX_SECRET >> 20
+                ));
+                self.secrets_left_out.push(rel.to_string());
+                return Ok(());
+            }
+            Ok(x) => x,
+            Err(e) => {
+                self.problem(format!(
+                    "{rel}: holds secrets and cannot be read ({e}); left out"
+                ));
+                self.secrets_left_out.push(rel.to_string());
+                return Ok(());
+            }
+        };
+        let sealed = match sealer.seal(&plain) {
+            Ok(s) => s,
+            Err(e) => {
+                self.problem(format!("{rel}: cannot be encrypted ({e}); left out"));
+                self.secrets_left_out.push(rel.to_string());
+                return Ok(());
+            }
+        };
+        drop(plain);
+        self.open_pending_dirs()?;
+        self.header(&EntryHeader {
+            path: &tar_path(&format!("{rel}{}", sealer.suffix())),
+            kind: EntryKind::File,
+            size: sealed.len() as u64,
+            mode: 0o600,
+            uid: md.uid(),
+            gid: md.gid(),
+            mtime: md.mtime(),
+            link: "",
+        })?;
+        self.push(&sealed)?;
+        self.push_zeros(padding(sealed.len() as u64) as usize)?;
+        self.count_file(sealed.len() as u64, false);
+        self.secrets_sealed += 1;
+        Ok(())
     }
 
     fn close_dir(&mut self) -> Result<(), SetError> {
