@@ -4,7 +4,7 @@
 use crate::destination::destination_for;
 use crate::paths::Paths;
 use appconfig::{BackupType, Config};
-use backupset::{Progress, WriteOptions, retention};
+use backupset::{Exclude, Progress, Sealer, SecretFiles, WriteOptions, retention};
 use control::backupd::RunResult;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -23,6 +23,66 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
+/// Folders of the data partition whose `*.key` files are TLS private keys.
+pub const KEY_FOLDERS: [&str; 2] = ["sslcert", "sslca"];
+
+/// What a set's secret files are encrypted with: age, to the configured
+/// X25519 recipient.
+pub struct AgeSealer {
+    recipient: age::x25519::Recipient,
+    text: String,
+}
+
+impl std::fmt::Debug for AgeSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AgeSealer({})", self.text)
+    }
+}
+
+impl AgeSealer {
+    pub fn new(recipient: &str) -> Result<AgeSealer, String> {
+        let r = recipient
+            .parse::<age::x25519::Recipient>()
+            .map_err(|e| format!("backup.secrets_recipient: {e}"))?;
+        Ok(AgeSealer {
+            recipient: r,
+            text: recipient.to_string(),
+        })
+    }
+}
+
+impl Sealer for AgeSealer {
+    fn suffix(&self) -> &str {
+        ".age"
+    }
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
+        age::encrypt(&self.recipient, plain).map_err(|e| e.to_string())
+    }
+}
+
+/// The unit's secret files: the secrets file beside the configuration
+/// (with its undo record and temporary files) and the TLS private keys;
+/// `also` adds more (an `appliance.toml` whose secrets could not be moved
+/// out). Sealed with age when a recipient is set, else left out.
+pub fn secret_files(
+    config: &Config,
+    paths: &Paths,
+    also: &[std::path::PathBuf],
+) -> Result<SecretFiles, String> {
+    let mut patterns = appconfig::secret_file_patterns(&paths.config);
+    patterns.extend(
+        KEY_FOLDERS
+            .iter()
+            .map(|d| paths.data_root.join(d).join("*.key")),
+    );
+    patterns.extend(also.iter().cloned());
+    let sealer = match config.backup.secrets_recipient.as_str() {
+        "" => None,
+        r => Some(std::sync::Arc::new(AgeSealer::new(r)?) as std::sync::Arc<dyn Sealer>),
+    };
+    Ok(SecretFiles { patterns, sealer })
+}
+
 /// The write options of a run (also used to name the set before it starts).
 pub fn write_options(
     config: &Config,
@@ -30,13 +90,15 @@ pub fn write_options(
     req: &RunRequest,
     dest_dir: std::path::PathBuf,
     volume_size: Option<u64>,
+    secrets: SecretFiles,
 ) -> WriteOptions {
     WriteOptions {
         data_root: paths.data_root.clone(),
         exclude: vec![
-            paths.backup_dir.clone(),
-            paths.restore_dir.clone(),
-            paths.state_dir.clone(),
+            paths.backup_dir.clone().into(),
+            paths.restore_dir.clone().into(),
+            paths.state_dir.clone().into(),
+            Exclude::Secrets(secrets),
         ],
         dest_dir,
         state_dir: paths.state_dir.clone(),
@@ -87,6 +149,27 @@ pub fn run(
         }
         r
     };
+    // Secrets an older appliance.toml still holds move to the secrets file
+    // first; if they cannot, the file itself is treated as a secret.
+    let mut also_secret = Vec::new();
+    match Config::move_secrets_out(&paths.config) {
+        Ok(true) => log::info!(
+            "moved the passwords out of {} into {}",
+            paths.config.display(),
+            appconfig::secrets_path(&paths.config).display()
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            log::warn!(
+                "cannot move the passwords out of the configuration ({e}): it is treated as a secret file"
+            );
+            also_secret.push(paths.config.clone());
+        }
+    }
+    let secrets = match secret_files(config, paths, &also_secret) {
+        Ok(s) => s,
+        Err(e) => return finish(on_named, result, false, e),
+    };
     let dest = match destination_for(&config.backup, &config.network.dns, paths) {
         Ok(d) => d,
         Err(e) => return finish(on_named, result, false, e),
@@ -111,7 +194,7 @@ pub fn run(
         Ok(_) => {}
         Err(e) => log::warn!("cannot clean leftovers: {e}"),
     }
-    let opts = write_options(config, paths, req, dir.clone(), volume_size);
+    let opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
     let (kind, _) = backupset::effective_kind(&opts);
     result.kind = kind;
     result.set = backupset::SetName::new(&host, kind, req.started).tar_name();
@@ -169,6 +252,29 @@ pub fn run(
     }
     if let Some(why) = &outcome.fell_back {
         msg.push_str(&format!("; full instead of differential: {why}"));
+    }
+    if outcome.secrets_sealed > 0 {
+        msg.push_str(&format!(
+            ", {} secret files encrypted to the secrets key",
+            outcome.secrets_sealed
+        ));
+    }
+    if !outcome.secrets_left_out.is_empty() {
+        log::info!(
+            "secret files left out of the set: {}",
+            outcome.secrets_left_out.join(", ")
+        );
+        msg.push_str(&if config.backup.secrets_recipient.is_empty() {
+            format!(
+                "; {} secret files left out: set a secrets key to keep them",
+                outcome.secrets_left_out.len()
+            )
+        } else {
+            format!(
+                "; {} secret files could not be encrypted and were left out (see the log)",
+                outcome.secrets_left_out.len()
+            )
+        });
     }
     let keep = retention::Keep {
         restore_points: config.backup.retention as usize,
