@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read outside input: what a USB drive or the
-# kernel hands hotplugd (the uevent parser, the superblock detection) and
-# what a restore reads (any bytes as a backup set, any index inside one). Each target runs
-# FUZZ_SECONDS (default 60). Seeds are made here with the real formatting
-# tools so the fuzzer starts from every file system the detection knows.
+# kernel hands hotplugd (the uevent parser, the superblock detection), what
+# a restore reads (any bytes as a backup set, any index inside one, any
+# .md5 file, the restore journal), the verdicts beside uploaded sets, the
+# configuration file, and the control sockets' lines. Each target runs
+# FUZZ_SECONDS (default 60; ci/test.sh runs a shorter round). Seeds are made
+# here with the real tools so the fuzzer starts from real inputs.
 #
 # cargo-fuzz needs nightly-only flags; the stable toolchain accepts them
 # with RUSTC_BOOTSTRAP=1. Needs: dosfstools exfatprogs e2fsprogs ntfs-3g fdisk.
@@ -55,6 +57,43 @@ set_tar=$(find "$tmp/data/backup" -name '*.tar' | head -n 1)
 head -c 65536 "$set_tar" >"$seeds/set_archive/set"
 tar -xOf "$set_tar" .index.txt | head -c 8192 >"$seeds/set_index/index"
 
+# The rest: real files of each kind as seeds.
+for t in md5_file journal verdict config control; do mkdir -p "$seeds/$t" "corpus/$t"; done
+find "$tmp/data/backup" -name '*.tar.md5' -exec cp {} "$seeds/md5_file/set.md5" \;
+printf '# recover journal 1\nset mail-F20261122T220000Z.tar\nstage /data/state/recover\nunit 1 1 /data/config /data/state/recover/new/config /data/state/recover/old/config\nunit 1 0 /data/only-here /data/state/recover/new/only-here /data/only-here.BAK\nend\n' >"$seeds/journal/journal"
+printf '# Sets checked against their .md5 files; written by ftpd, do not edit.\nmail-F20260101T000000Z.tar\t0123456789abcdef0123456789abcdef\tok\tverified\nmail-F20260102T000000Z.tar\tffffffffffffffffffffffffffffffff\tfailed\tMD5 differs\n' >"$seeds/verdict/verified"
+cp "$tmp/data/config/appliance.toml" "$seeds/config/generated.toml"
+cat >"$seeds/config/full.toml" <<'TOML'
+version = 1
+[system]
+unit_id = "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f"
+hostname = "appliance-123456"
+timezone = "Europe/Prague"
+ntp_server = "10.0.2.2:123, pool.ntp.org"
+[network]
+mode = "static"
+address = "192.168.1.10/24"
+gateway = "192.168.1.1"
+dns = ["192.168.1.1"]
+[ftp]
+access_list = ["192.168.1.0/24", "10.0.2.2"]
+passive_ports = "30000-30100"
+[backup]
+destination = "smb"
+schedule = "22:00"
+differential_days = ["mon", "tue"]
+retention = 3
+copies_kept = 3
+body_window_hours = 24
+[backup.smb]
+host = "10.0.2.2"
+share = "backups"
+path = "nightly"
+username = "DOM\\backup"
+TOML
+printf '{"request":"status"}\n{"request":"backup_now","kind":"Full"}\n{"request":"list_sets","location":"restore_folder"}\n' >"$seeds/control/requests"
+printf '{"request":"verify_set","location":"configured","name":"mail-F20260101T000000Z.tar"}\n{"request":"eject"}\n' >"$seeds/control/more"
+
 status=0
 run() { # target max-len
     echo "== fuzzing $1 for ${secs}s"
@@ -65,4 +104,9 @@ run uevent 4096
 run superblock 70000
 run set_archive 65536
 run set_index 8192
+run md5_file 4096
+run journal 4096
+run verdict 8192
+run config 8192
+run control 131072
 exit $status

@@ -5,10 +5,7 @@
 //! outside the target.
 
 use libfuzzer_sys::fuzz_target;
-use recover::{Action, Reporter, Request, Selection, Targets};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 const NAME: &str = "mail-F20260101T000000Z.tar";
 
@@ -32,6 +29,16 @@ fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// Runs recover as its command line would, with these arguments.
+fn recover_with(args: &[&str]) {
+    use clap::Parser;
+    let argv = std::iter::once("recover").chain(args.iter().copied());
+    if let Ok(cli) = recover::options::Cli::try_parse_from(argv) {
+        let (request, _, _) = cli.into_request(false);
+        let _ = recover::run(&request, &mut recover::Reporter::quiet());
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(tmp) = tempfile::tempdir() else { return };
     let sets = tmp.path().join("sets");
@@ -44,29 +51,20 @@ fuzz_target!(|data: &[u8]| {
         sets.join("mail-F20260101T000000Z.tar.md5"),
         format!("{}  {NAME}\n", md5_hex(data)),
     );
-    let request = |action: Action, selection: Selection| Request {
-        action,
-        source: sets.join(NAME),
-        selection,
-        targets: Targets {
-            store: target.join("store"),
-            cfgdir: target.clone(),
-        },
-        keep_bak: false,
-        verify: false,
-        hooks: Default::default(),
-        stop: Arc::new(AtomicBool::new(false)),
-    };
-    let mut report = Reporter::quiet();
-    let _ = recover::run(&request(Action::List, Selection::default()), &mut report);
-    let _ = recover::run(&request(Action::Restore, Selection::default()), &mut report);
-    let user = Selection {
-        domain: Some("a.com".into()),
-        user: Some("bob".into()),
-        ..Default::default()
-    };
-    let _ = recover::run(&request(Action::List, user.clone()), &mut report);
-    let _ = recover::run(&request(Action::Restore, user), &mut report);
+    let set_path = sets.join(NAME);
+    let (set, target_text) = (set_path.to_string_lossy(), target.to_string_lossy());
+    let store = format!("{target_text}/store");
+    for extra in [
+        &["-l"][..],
+        &[][..],
+        &["-l", "-d", "a.com", "-u", "bob"][..],
+        &["-d", "a.com", "-u", "bob"][..],
+    ] {
+        let mut args = vec!["-g", "-q", "-c", &target_text, "-s", &store];
+        args.extend_from_slice(extra);
+        args.push(&set);
+        recover_with(&args);
+    }
     let mut all = Vec::new();
     walk(tmp.path(), &mut all);
     for p in all {

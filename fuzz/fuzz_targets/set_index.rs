@@ -5,9 +5,6 @@
 //! never a panic or a read outside the set.
 
 use libfuzzer_sys::fuzz_target;
-use recover::{Action, Reporter, Request, Selection, Targets};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 const NAME: &str = "mail-F20260101T000000Z.tar";
 
@@ -39,6 +36,16 @@ fn file(out: &mut Vec<u8>, name: &str, data: &[u8]) -> usize {
     out.extend_from_slice(data);
     pad(out);
     at
+}
+
+/// Runs recover as its command line would, with these arguments.
+fn recover_with(args: &[&str]) {
+    use clap::Parser;
+    let argv = std::iter::once("recover").chain(args.iter().copied());
+    if let Ok(cli) = recover::options::Cli::try_parse_from(argv) {
+        let (request, _, _) = cli.into_request(false);
+        let _ = recover::run(&request, &mut recover::Reporter::quiet());
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -81,45 +88,20 @@ fuzz_target!(|data: &[u8]| {
         format!("{}  {NAME}\n", md5_hex(&set)),
     );
     let target = tmp.path().join("target");
-    let mut report = Reporter::quiet();
-    for (action, d, u, f, m) in [
-        (Action::List, None, None, None, None),
-        (
-            Action::List,
-            Some("a.com"),
-            Some("bob"),
-            Some("INBOX"),
-            None,
-        ),
-        (Action::Restore, Some("a.com"), Some("bob"), None, None),
-        (Action::Restore, None, Some("bob"), None, None),
-        (
-            Action::Restore,
-            None,
-            None,
-            None,
-            Some(vec![recover::Part::Cfg, recover::Part::Mail]),
-        ),
+    let set = tmp.path().join(NAME);
+    let (set, target) = (set.to_string_lossy(), target.to_string_lossy());
+    let store = format!("{target}/store");
+    for extra in [
+        &["-l"][..],
+        &["-l", "-d", "a.com", "-u", "bob", "-f", "INBOX"][..],
+        &["-d", "a.com", "-u", "bob"][..],
+        &["-u", "bob"][..],
+        &["-m", "cfg,mail"][..],
     ] {
-        let request = Request {
-            action,
-            source: tmp.path().join(NAME),
-            selection: Selection {
-                domain: d.map(Into::into),
-                user: u.map(Into::into),
-                folder: f.map(Into::into),
-                mask: m,
-            },
-            targets: Targets {
-                store: target.join("store"),
-                cfgdir: target.clone(),
-            },
-            keep_bak: false,
-            verify: false,
-            hooks: Default::default(),
-            stop: Arc::new(AtomicBool::new(false)),
-        };
-        let _ = recover::run(&request, &mut report);
+        let mut args = vec!["-g", "-q", "-c", &target, "-s", &store];
+        args.extend_from_slice(extra);
+        args.push(&set);
+        recover_with(&args);
     }
     // Index lines on their own.
     if let Ok(text) = std::str::from_utf8(index) {
