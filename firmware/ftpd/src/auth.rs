@@ -1,72 +1,60 @@
-//! Who may log in: `sysarchive` with the password hash from the
-//! configuration, nobody while that hash is unset. Every refusal is logged
-//! and slowed down; a session that keeps guessing is ended, and its address
-//! is then refused for a while by the supervisor.
+//! Who may log in: the session asks the supervisor, which alone holds the
+//! `sysarchive` hash and paces guessers per address across sessions
+//! ([`crate::logins`]); the session only passes the question on and
+//! acts on the verdict. The front ([`crate::front`]) closes a session
+//! after [`MAX_FAILURES`] refusals, or at once when the address is blocked.
 
+use crate::channel::{Link, Verdict};
 use async_trait::async_trait;
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-use unftp_core::auth::{
-    AuthenticationError, Authenticator, ChannelEncryptionState, Credentials, Principal,
-};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal};
 
 /// Failed logins after which the session is closed.
 pub const MAX_FAILURES: u32 = 3;
-/// Pause after each failed login, against guessing.
-pub const FAILURE_DELAY: Duration = Duration::from_secs(1);
 
-/// The `sysarchive` account of one session.
+/// A reply that ends the session instead of the usual `530`; set by a
+/// login the supervisor refuses outright.
+pub type Closing = Arc<Mutex<Option<String>>>;
+
+/// The `sysarchive` account, as one session sees it.
 #[derive(Clone)]
 pub struct Login {
-    hash: String,
+    link: Option<Arc<Link>>,
     peer: IpAddr,
-    failures: Arc<AtomicU32>,
-    /// Called once the session has failed [`MAX_FAILURES`] times.
-    on_too_many: Arc<dyn Fn() + Send + Sync>,
+    /// The control connection is TLS (the front ends TLS, so libunftp
+    /// cannot tell).
+    secure: Arc<AtomicBool>,
+    closing: Closing,
 }
 
 impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Login")
-            .field("hash", &if self.hash.is_empty() { "unset" } else { "set" })
-            .field("peer", &self.peer)
-            .field("failures", &self.failures)
-            .finish()
+        f.debug_struct("Login").field("peer", &self.peer).finish()
     }
 }
 
 impl Login {
-    pub fn new(hash: String, peer: IpAddr, on_too_many: Arc<dyn Fn() + Send + Sync>) -> Login {
+    pub fn new(
+        link: Option<Arc<Link>>,
+        peer: IpAddr,
+        secure: Arc<AtomicBool>,
+        closing: Closing,
+    ) -> Login {
         Login {
-            hash,
+            link,
             peer,
-            failures: Arc::new(AtomicU32::new(0)),
-            on_too_many,
+            secure,
+            closing,
         }
     }
 
-    /// Failed logins so far in this session.
-    pub fn failures(&self) -> u32 {
-        self.failures.load(Ordering::Relaxed)
-    }
-
-    async fn refuse(&self, err: AuthenticationError) -> Result<Principal, AuthenticationError> {
-        tokio::time::sleep(FAILURE_DELAY).await;
-        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if n >= MAX_FAILURES {
-            log::warn!("{}: {n} failed logins; closing the session", self.peer);
-            (self.on_too_many)();
+    fn close_with(&self, reply: String) {
+        if let Ok(mut c) = self.closing.lock() {
+            *c = Some(reply);
         }
-        Err(err)
     }
-}
-
-/// A user name as it may appear in a log line: printable and short.
-fn shown(name: &str) -> String {
-    let s: String = name.chars().take(64).collect();
-    format!("{s:?}")
 }
 
 #[async_trait]
@@ -76,103 +64,106 @@ impl Authenticator for Login {
         username: &str,
         creds: &Credentials,
     ) -> Result<Principal, AuthenticationError> {
-        if username != appconfig::FTP_USER {
-            log::warn!(
-                "{}: login refused: unknown user {} (the FTP account is {})",
-                self.peer,
-                shown(username),
-                appconfig::FTP_USER
-            );
-            return self.refuse(AuthenticationError::BadUser).await;
-        }
-        if self.hash.is_empty() {
-            log::error!(
-                "{}: login refused: no FTP password is set; set the {} password in the console first",
-                self.peer,
-                appconfig::FTP_USER
-            );
-            return self.refuse(AuthenticationError::BadPassword).await;
-        }
-        let password = creds.password.clone().unwrap_or_default();
-        let hash = self.hash.clone();
-        // SHA-512-crypt costs a few milliseconds: keep it off the session's reactor.
-        let ok = tokio::task::spawn_blocking(move || appconfig::verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            log::warn!(
-                "{}: login refused: wrong password for {}",
-                self.peer,
-                appconfig::FTP_USER
-            );
-            return self.refuse(AuthenticationError::BadPassword).await;
-        }
-        let how = match creds.command_channel_security {
-            ChannelEncryptionState::Tls => "FTPS",
-            ChannelEncryptionState::Plaintext => "plain FTP",
+        let Some(link) = &self.link else {
+            self.close_with("421 Service not available.".into());
+            return Err(AuthenticationError::BadPassword);
         };
-        log::info!("{}@{}: logged in ({how})", appconfig::FTP_USER, self.peer);
-        Ok(Principal {
-            username: username.to_string(),
-        })
+        let password = creds.password.clone().unwrap_or_default();
+        match link.login(username, &password).await {
+            Ok(Verdict::Accepted) => {
+                let how = if self.secure.load(Ordering::Relaxed) {
+                    "FTPS"
+                } else {
+                    "plain FTP"
+                };
+                log::info!("{username}@{}: logged in ({how})", self.peer);
+                Ok(Principal {
+                    username: username.to_string(),
+                })
+            }
+            // The supervisor has logged why.
+            Ok(Verdict::Refused) => Err(AuthenticationError::BadPassword),
+            Ok(Verdict::Blocked { secs }) => {
+                self.close_with(format!(
+                    "421 Too many failed logins from {}; try again in {}.",
+                    self.peer,
+                    crate::supervisor::minutes(secs)
+                ));
+                Err(AuthenticationError::BadPassword)
+            }
+            Err(e) => {
+                log::error!("{}: cannot check a login: {e}", self.peer);
+                self.close_with("421 Service not available.".into());
+                Err(AuthenticationError::BadPassword)
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
+    use crate::channel::{Request, line};
+    use std::io::{BufRead, Write};
+
+    /// A stand-in supervisor answering each login with the next verdict.
+    fn supervisor(verdicts: Vec<Verdict>) -> (Arc<Link>, std::thread::JoinHandle<Vec<String>>) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let link = Arc::new(Link::new(ours).expect("link"));
+        let t = std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(theirs.try_clone().expect("clone"));
+            let mut seen = Vec::new();
+            for v in verdicts {
+                let mut l = String::new();
+                r.read_line(&mut l).expect("read");
+                if let Ok(Request::Login { password, .. }) = serde_json::from_str(&l) {
+                    seen.push(password);
+                }
+                (&theirs).write_all(&line(&v)).expect("write");
+            }
+            seen
+        });
+        (link, t)
+    }
 
     fn creds(pw: &str) -> Credentials {
-        let mut c = Credentials::from(pw);
-        c.source_ip = "192.0.2.7".parse().expect("ip");
-        c
+        Credentials::from(pw)
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn only_sysarchive_with_the_right_password() {
-        let hash = appconfig::hash_password("blue-harbour-42").expect("hash");
-        let closed = Arc::new(AtomicBool::new(false));
-        let c = closed.clone();
+    #[tokio::test]
+    async fn verdicts_come_from_the_supervisor() {
+        let (link, t) = supervisor(vec![
+            Verdict::Refused,
+            Verdict::Accepted,
+            Verdict::Blocked { secs: 840 },
+        ]);
+        let closing = Closing::default();
         let login = Login::new(
-            hash,
+            Some(link),
             "192.0.2.7".parse().expect("ip"),
-            Arc::new(move || c.store(true, Ordering::Relaxed)),
+            Arc::new(AtomicBool::new(true)),
+            closing.clone(),
         );
-        assert!(
-            login
-                .authenticate("sysarchive", &creds("blue-harbour-42"))
-                .await
-                .is_ok()
+        assert!(login.authenticate("sysarchive", &creds("a")).await.is_err());
+        assert!(login.authenticate("sysarchive", &creds("b")).await.is_ok());
+        assert!(closing.lock().expect("lock").is_none());
+        assert!(login.authenticate("sysarchive", &creds("c")).await.is_err());
+        assert_eq!(
+            closing.lock().expect("lock").as_deref(),
+            Some("421 Too many failed logins from 192.0.2.7; try again in 14 min.")
         );
-        assert!(matches!(
-            login.authenticate("root", &creds("blue-harbour-42")).await,
-            Err(AuthenticationError::BadUser)
-        ));
-        assert!(
-            login
-                .authenticate("sysarchive", &creds("sendio"))
-                .await
-                .is_err()
-        );
-        assert!(!closed.load(Ordering::Relaxed));
-        assert!(login.authenticate("sysarchive", &creds("")).await.is_err());
-        assert_eq!(login.failures(), 3);
-        assert!(
-            closed.load(Ordering::Relaxed),
-            "the third failure ends the session"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn no_password_set_refuses_everything() {
+        assert_eq!(t.join().expect("thread"), vec!["a", "b", "c"]);
+        // The supervisor gone: refused, and the session is to close.
+        let closing = Closing::default();
+        let (link, t) = supervisor(vec![]);
+        t.join().expect("thread");
         let login = Login::new(
-            String::new(),
+            Some(link),
             "192.0.2.7".parse().expect("ip"),
-            Arc::new(|| {}),
+            Arc::new(AtomicBool::new(true)),
+            closing.clone(),
         );
-        for pw in ["", "sendio", "sysarchive"] {
-            assert!(login.authenticate("sysarchive", &creds(pw)).await.is_err());
-        }
+        assert!(login.authenticate("sysarchive", &creds("a")).await.is_err());
+        assert!(closing.lock().expect("lock").is_some());
     }
 }

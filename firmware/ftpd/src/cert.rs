@@ -46,6 +46,13 @@ pub enum CertError {
 
 /// Loads the pair the way the FTP server will, and checks they match.
 pub fn check(files: &TlsFiles) -> Result<(), CertError> {
+    server_config(files).map(drop)
+}
+
+/// The TLS set-up of the control and data connections: TLS 1.2 and 1.3,
+/// sessions resumable (clients may resume the control connection's TLS
+/// session on data connections, and some insist).
+pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, CertError> {
     let unusable = |path: &Path, reason: String| CertError::Unusable {
         path: path.to_path_buf(),
         reason,
@@ -59,11 +66,15 @@ pub fn check(files: &TlsFiles) -> Result<(), CertError> {
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| unusable(&files.key, e.to_string()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
-        .map(drop)
-        .map_err(|e| unusable(&files.cert, e.to_string()))
+        .map_err(|e| unusable(&files.cert, e.to_string()))?;
+    config.session_storage = rustls::server::ServerSessionMemoryCache::new(256);
+    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        config.ticketer = ticketer;
+    }
+    Ok(Arc::new(config))
 }
 
 /// Writes a new self-signed certificate for `hostname`, valid for 20 years

@@ -1,6 +1,6 @@
 //! Who gets a session: the FTP Access List first (an empty list lets nobody
-//! in), then a block on addresses that kept guessing passwords, then limits
-//! on sessions. A refused connection is closed before the greeting, and
+//! in), then a block on addresses that kept guessing passwords
+//! ([`crate::logins`]), then limits on sessions. A refused connection is closed before the greeting, and
 //! logged, at most once a minute per address with a count of the rest, so a
 //! flood cannot flood the log too.
 
@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 pub const MAX_SESSIONS: usize = 32;
 /// Sessions at once from one address (a mirror job opens a few).
 pub const MAX_PER_ADDRESS: usize = 8;
-/// How long an address that kept guessing passwords is refused.
-pub const BLOCK_FOR: Duration = Duration::from_secs(60);
 /// Refusals of one address are logged at most this often.
 const LOG_EVERY: Duration = Duration::from_secs(60);
 /// Addresses remembered for the log's rate limit.
@@ -38,9 +36,10 @@ impl Refusal {
         match self {
             Refusal::ListEmpty => "the FTP Access List is empty (FTP access is off)".into(),
             Refusal::NotListed => "not on the FTP Access List".into(),
-            Refusal::Blocked { secs_left } => {
-                format!("too many failed logins (refused for {secs_left} s more)")
-            }
+            Refusal::Blocked { secs_left } => format!(
+                "too many failed logins (refused for {} more)",
+                crate::supervisor::minutes(*secs_left)
+            ),
             Refusal::TooManySessions => format!("already {MAX_SESSIONS} sessions"),
             Refusal::TooManyFromAddress => {
                 format!("already {MAX_PER_ADDRESS} sessions from this address")
@@ -61,36 +60,37 @@ impl Refusal {
     }
 }
 
-/// Admission state: blocked addresses and the refusal log's memory.
+/// Admission state: the refusal log's memory.
 #[derive(Debug, Default)]
 pub struct Gate {
-    blocked: HashMap<IpAddr, Instant>,
     logged: HashMap<IpAddr, (Instant, u32)>,
+}
+
+/// The sessions there are when a connection comes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    pub sessions: usize,
+    pub from_peer: usize,
+    /// Seconds the address is still refused for guessing, if it is.
+    pub blocked: Option<u64>,
 }
 
 impl Gate {
     /// Whether `peer` may have a session now.
-    pub fn admit(
-        &mut self,
-        list: &AccessList,
-        peer: IpAddr,
-        sessions: usize,
-        from_peer: usize,
-        now: Instant,
-    ) -> Result<(), Refusal> {
+    pub fn admit(&mut self, list: &AccessList, peer: IpAddr, load: Load) -> Result<(), Refusal> {
+        let Load {
+            sessions,
+            from_peer,
+            blocked,
+        } = load;
         if list.is_empty() {
             return Err(Refusal::ListEmpty);
         }
         if !list.allows(peer) {
             return Err(Refusal::NotListed);
         }
-        if let Some(until) = self.blocked.get(&peer).copied() {
-            if until > now {
-                return Err(Refusal::Blocked {
-                    secs_left: (until - now).as_secs().max(1),
-                });
-            }
-            self.blocked.remove(&peer);
+        if let Some(secs_left) = blocked {
+            return Err(Refusal::Blocked { secs_left });
         }
         if sessions >= MAX_SESSIONS {
             return Err(Refusal::TooManySessions);
@@ -99,16 +99,6 @@ impl Gate {
             return Err(Refusal::TooManyFromAddress);
         }
         Ok(())
-    }
-
-    /// Whether `peer` is refused at `now` for guessing.
-    pub fn is_blocked(&self, peer: IpAddr, now: Instant) -> bool {
-        self.blocked.get(&peer).is_some_and(|until| *until > now)
-    }
-
-    /// Refuses `peer` for [`BLOCK_FOR`] from `now`.
-    pub fn block(&mut self, peer: IpAddr, now: Instant) {
-        self.blocked.insert(peer, now + BLOCK_FOR);
     }
 
     /// The log line for a refusal, or `None` when this address was logged
@@ -146,11 +136,6 @@ impl Gate {
             }
         }
     }
-
-    /// Forgets blocks that have run out.
-    pub fn expire(&mut self, now: Instant) {
-        self.blocked.retain(|_, until| *until > now);
-    }
 }
 
 #[cfg(test)]
@@ -161,50 +146,53 @@ mod tests {
         s.parse().expect("ip")
     }
 
-    #[test]
-    fn the_list_decides_first() {
-        let mut g = Gate::default();
-        let now = Instant::now();
-        let empty = AccessList::default();
-        assert_eq!(
-            g.admit(&empty, ip("10.0.2.2"), 0, 0, now),
-            Err(Refusal::ListEmpty)
-        );
-        let list = AccessList::parse_list("10.0.2.2, 192.168.1.0/24").expect("list");
-        assert_eq!(g.admit(&list, ip("10.0.2.2"), 0, 0, now), Ok(()));
-        assert_eq!(g.admit(&list, ip("192.168.1.77"), 0, 0, now), Ok(()));
-        assert_eq!(g.admit(&list, ip("::ffff:10.0.2.2"), 0, 0, now), Ok(()));
-        assert_eq!(
-            g.admit(&list, ip("10.0.2.3"), 0, 0, now),
-            Err(Refusal::NotListed)
-        );
-        assert_eq!(
-            g.admit(&list, ip("::1"), 0, 0, now),
-            Err(Refusal::NotListed)
-        );
-        assert_eq!(
-            g.admit(&list, ip("10.0.2.2"), MAX_SESSIONS, 0, now),
-            Err(Refusal::TooManySessions)
-        );
-        assert_eq!(
-            g.admit(&list, ip("10.0.2.2"), 1, MAX_PER_ADDRESS, now),
-            Err(Refusal::TooManyFromAddress)
-        );
+    fn load(sessions: usize, from_peer: usize) -> Load {
+        Load {
+            sessions,
+            from_peer,
+            blocked: None,
+        }
     }
 
     #[test]
-    fn blocks_run_out() {
+    fn the_list_decides_first() {
         let mut g = Gate::default();
-        let list = AccessList::parse_list("10.0.2.2").expect("list");
-        let now = Instant::now();
-        g.block(ip("10.0.2.2"), now);
-        assert!(matches!(
-            g.admit(&list, ip("10.0.2.2"), 0, 0, now + Duration::from_secs(10)),
-            Err(Refusal::Blocked { secs_left: 50 })
-        ));
+        let empty = AccessList::default();
         assert_eq!(
-            g.admit(&list, ip("10.0.2.2"), 0, 0, now + BLOCK_FOR),
-            Ok(())
+            g.admit(&empty, ip("10.0.2.2"), load(0, 0)),
+            Err(Refusal::ListEmpty)
+        );
+        let list = AccessList::parse_list("10.0.2.2, 192.168.1.0/24").expect("list");
+        assert_eq!(g.admit(&list, ip("10.0.2.2"), load(0, 0)), Ok(()));
+        assert_eq!(g.admit(&list, ip("192.168.1.77"), load(0, 0)), Ok(()));
+        assert_eq!(g.admit(&list, ip("::ffff:10.0.2.2"), load(0, 0)), Ok(()));
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.3"), load(0, 0)),
+            Err(Refusal::NotListed)
+        );
+        assert_eq!(
+            g.admit(&list, ip("::1"), load(0, 0)),
+            Err(Refusal::NotListed)
+        );
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.2"), load(MAX_SESSIONS, 0)),
+            Err(Refusal::TooManySessions)
+        );
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.2"), load(1, MAX_PER_ADDRESS)),
+            Err(Refusal::TooManyFromAddress)
+        );
+        let blocked = Load {
+            blocked: Some(50),
+            ..load(0, 0)
+        };
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.2"), blocked),
+            Err(Refusal::Blocked { secs_left: 50 })
+        );
+        assert_eq!(
+            Refusal::Blocked { secs_left: 890 }.reason(),
+            "too many failed logins (refused for 15 min more)"
         );
     }
 

@@ -53,11 +53,10 @@ impl Paths {
 }
 
 /// Everything a session process needs; the supervisor makes one from the
-/// last good configuration for every connection it accepts.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// last good configuration for every connection it accepts. The password
+/// hash is not in it: the supervisor checks logins itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSettings {
-    /// `accounts.sysarchive`; empty refuses every login.
-    pub password_hash: String,
     pub allow_plain: bool,
     /// The certificate for FTPS; `None` when none is usable.
     pub tls: Option<TlsFiles>,
@@ -72,27 +71,6 @@ pub struct SessionSettings {
     pub echo_stderr: bool,
 }
 
-impl std::fmt::Debug for SessionSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionSettings")
-            .field(
-                "password",
-                &if self.password_hash.is_empty() {
-                    "unset"
-                } else {
-                    "set"
-                },
-            )
-            .field("allow_plain", &self.allow_plain)
-            .field("tls", &self.tls)
-            .field("passive_ports", &self.passive_ports)
-            .field("passive_address", &self.passive_address)
-            .field("backup_dir", &self.backup_dir)
-            .field("restore_dir", &self.restore_dir)
-            .finish()
-    }
-}
-
 impl SessionSettings {
     pub fn new(
         config: &Config,
@@ -101,7 +79,6 @@ impl SessionSettings {
         echo_stderr: bool,
     ) -> SessionSettings {
         SessionSettings {
-            password_hash: config.accounts.sysarchive.clone(),
             allow_plain: config.ftp.allow_plain,
             tls,
             passive_ports: (
@@ -138,7 +115,7 @@ mod tests {
         c.ftp.passive_address = Some(Ipv4Addr::new(127, 0, 0, 1));
         let s = SessionSettings::new(&c, &Paths::under("/tmp/x".into()), None, false);
         assert_eq!(SessionSettings::from_env(&s.to_env()).expect("parse"), s);
-        assert!(!format!("{s:?}").contains("$6$"), "no hash in debug output");
+        assert!(!s.to_env().contains("$6$"), "sessions never see the hash");
         assert_eq!(s.passive_ports, (50000, 50100));
     }
 }

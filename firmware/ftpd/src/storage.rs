@@ -4,7 +4,8 @@
 //! the client stops moving data, and a log line for everything that changes
 //! or leaves the appliance.
 
-use crate::notice::Notice;
+use crate::channel::{Link, Request};
+use crate::space;
 use crate::transfer::{self, Stalled};
 use crate::upload::TempUpload;
 use crate::vfs::{self, Folder, PathError, Target};
@@ -32,9 +33,9 @@ pub struct SessionLinks {
     /// The control connection: an upload whose client hung up on it before
     /// hearing "transfer complete" was abandoned, not completed.
     pub control: Option<Arc<OwnedFd>>,
-    /// The supervisor's notice pipe: told of each completed upload to
+    /// The link to the supervisor: told of each completed upload to
     /// `restore`, so it checks new sets.
-    pub notices: Option<Arc<File>>,
+    pub link: Option<Arc<Link>>,
 }
 
 /// The two real folders behind the tree, and who is using them.
@@ -147,10 +148,9 @@ fn hung_up(control: &OwnedFd) -> bool {
     let gone =
         PollFlags::from_bits_retain(nix::libc::POLLRDHUP) | PollFlags::POLLHUP | PollFlags::POLLERR;
     let mut fds = [PollFd::new(control.as_fd(), gone)];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(n) if n > 0 => fds[0].revents().is_some_and(|r| r.intersects(gone)),
-        _ => false,
-    }
+    // Only the events asked for (and POLLNVAL) make poll count the fd:
+    // nix's revents() cannot be used, it gives None for POLLRDHUP.
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
 }
 
 /// An upload whose session ends before it does: the temporary file goes
@@ -268,12 +268,13 @@ impl ApplianceFs {
         Ok(out)
     }
 
-    fn upload_finished(&self, name: &str) {
+    async fn upload_finished(&self, name: &str) {
         if backupset::SetName::parse_file(name).is_none() {
             return;
         }
-        if let Some(pipe) = &self.links.notices {
-            Notice::Uploaded.send(pipe);
+        if let Some(link) = &self.links.link {
+            // A supervisor that is gone has nobody to check the set.
+            let _ = link.send(&Request::Uploaded).await;
         }
     }
 }
@@ -439,7 +440,8 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
                 return Err(Error::from(e));
             }
         };
-        let mut file = tokio::fs::File::from_std(file);
+        // Every write keeps the mail store's share of the partition free.
+        let mut file = space::Guarded::new(tokio::fs::File::from_std(file), dir.clone());
         let mut pending = PendingUpload {
             who: self.who(),
             shown: &shown,
@@ -448,7 +450,7 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
         let started = Instant::now();
         let (received, mut result) = transfer::copy(&mut input, &mut file, self.stall).await;
         if result.is_ok() {
-            result = file.sync_all().await.map_err(Stalled::Write);
+            result = file.get_mut().sync_all().await.map_err(Stalled::Write);
         }
         if result.is_ok() {
             // A client that hung up without waiting for "transfer complete"
@@ -468,7 +470,7 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
                     self.who(),
                     secs(started.elapsed())
                 );
-                self.upload_finished(&name);
+                self.upload_finished(&name).await;
                 Ok(received)
             }
             Err(e) => {
@@ -522,7 +524,7 @@ impl StorageBackend<DefaultUser> for ApplianceFs {
             ff.name(),
             tf.name()
         );
-        self.upload_finished(&to_name);
+        self.upload_finished(&to_name).await;
         Ok(())
     }
 

@@ -1,13 +1,16 @@
-//! The service: listens on the FTP port, admits connections through the
-//! [`Gate`], runs each session in a process of its own ([`crate::session`]),
-//! reaps them, and keeps the configuration, the certificate and the
-//! restore folder's checks current. SIGHUP re-reads the configuration
-//! (keeping the last good one) and ends sessions of addresses no longer on
-//! the list; SIGTERM ends every session and stops.
+//! The service, as root: binds the FTP port, admits connections through
+//! the [`Gate`], runs each session in a process of its own
+//! ([`crate::session`], which drops to the user `ftp`), checks their
+//! logins ([`crate::logins`] paces guessers per address), reaps them, and
+//! keeps the configuration, the certificate and the restore folder's
+//! checks current. SIGHUP re-reads the configuration (keeping the last
+//! good one) and ends sessions of addresses no longer on the list; SIGTERM
+//! ends every session and stops.
 
 use crate::cert::{self, TlsFiles};
-use crate::gate::Gate;
-use crate::notice::{self, Notice};
+use crate::channel::{self, Request, Verdict};
+use crate::gate::{Gate, Load};
+use crate::logins::{self, Logins, Waiting};
 use crate::settings::{Paths, SESSION_ENV, SessionSettings};
 use crate::upload;
 use crate::verify::Verifier;
@@ -46,6 +49,11 @@ pub struct Options {
 struct Session {
     child: Child,
     peer: IpAddr,
+    /// The supervisor's end of the session's link.
+    link: UnixStream,
+    link_open: bool,
+    /// An unfinished line read from the link.
+    pending: Vec<u8>,
 }
 
 /// Signals, as flags, plus a pipe that wakes the poll loop.
@@ -82,16 +90,29 @@ impl Signals {
 /// The running service.
 pub struct Supervisor {
     opts: Options,
+    listener: TcpListener,
     config: Config,
     tls: Option<TlsFiles>,
     gate: Gate,
+    logins: Logins<u32>,
     sessions: Vec<Session>,
     verifier: Verifier,
-    /// Sessions' notices ([`Notice`]), and the end they write to.
-    notices_read: std::fs::File,
-    notices_write: OwnedFd,
-    /// An unfinished line read from the notice pipe.
-    notices_pending: Vec<u8>,
+}
+
+/// A time for people: seconds under two minutes, else minutes (rounded up).
+pub fn minutes(secs: u64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
+    }
+}
+
+/// Why a login was refused.
+enum Refused {
+    UnknownUser,
+    NoPassword,
+    WrongPassword,
 }
 
 fn load_config(opts: &Options) -> Config {
@@ -147,7 +168,17 @@ fn exit_text(status: ExitStatus) -> String {
 
 impl Supervisor {
     pub fn new(opts: Options) -> anyhow::Result<Supervisor> {
+        // The port first, while root; sessions never bind it.
+        let listener = TcpListener::bind(opts.listen)
+            .with_context(|| format!("cannot listen on {}", opts.listen))?;
+        listener.set_nonblocking(true).context("listener")?;
         let config = load_config(&opts);
+        for change in crate::privs::share_folders(&opts.paths.backup_dir, &opts.paths.restore_dir) {
+            log::info!(
+                "{change} (FTP sessions run as the user {})",
+                crate::privs::FTP_ACCOUNT
+            );
+        }
         let tls = choose_cert(&opts.paths, &config);
         match upload::clean_leftovers(&opts.paths.restore_dir, None) {
             Ok(removed) if !removed.is_empty() => log::warn!(
@@ -158,46 +189,64 @@ impl Supervisor {
             Ok(_) => {}
             Err(e) => log::error!("cannot clean {}: {e}", opts.paths.restore_dir.display()),
         }
-        let (read, write) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-                .context("creating the notice pipe")?;
         let verifier =
             Verifier::start(opts.paths.restore_dir.clone()).context("starting the set checker")?;
         Ok(Supervisor {
             opts,
+            listener,
             config,
             tls,
             gate: Gate::default(),
+            logins: Logins::default(),
             sessions: Vec::new(),
             verifier,
-            notices_read: std::fs::File::from(read),
-            notices_write: write,
-            notices_pending: Vec::new(),
         })
     }
 
     /// Serves until SIGTERM or SIGINT.
     pub fn run(mut self) -> anyhow::Result<()> {
         let signals = Signals::install().context("installing signal handlers")?;
-        let listener = TcpListener::bind(self.opts.listen)
-            .with_context(|| format!("cannot listen on {}", self.opts.listen))?;
-        listener.set_nonblocking(true).context("listener")?;
-        let local = listener.local_addr().context("listener address")?;
+        let local = self.listener.local_addr().context("listener address")?;
         log::info!(
             "listening on {local}; {}",
             describe(&self.config, &self.tls)
         );
         loop {
-            let mut fds = [
-                PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-                PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN),
-                PollFd::new(self.notices_read.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::from(1000u16)) {
-                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(e).context("waiting for connections"),
+            let wait = self
+                .logins
+                .next_due()
+                .map(|t| t.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1));
+            let ready: Vec<usize>;
+            let accept;
+            {
+                let mut fds = vec![
+                    PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN),
+                ];
+                let mut index = Vec::new();
+                for (i, s) in self.sessions.iter().enumerate() {
+                    if s.link_open {
+                        fds.push(PollFd::new(s.link.as_fd(), PollFlags::POLLIN));
+                        index.push(i);
+                    }
+                }
+                // Rounded up: a wake-up just before a login is due is wasted.
+                let ms = u16::try_from(wait.as_millis() + 1).unwrap_or(1000);
+                match poll(&mut fds, PollTimeout::from(ms)) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e).context("waiting for connections"),
+                }
+                let has = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+                accept = has(&fds[0]);
+                ready = fds[2..]
+                    .iter()
+                    .zip(index)
+                    .filter(|(fd, _)| has(fd))
+                    .map(|(_, i)| i)
+                    .collect();
             }
-            let notices = fds[2].revents().is_some_and(|r| !r.is_empty());
             signals.drain();
             if signals.term.load(Ordering::Relaxed) {
                 break;
@@ -206,29 +255,61 @@ impl Supervisor {
                 self.reload();
             }
             // Before accepting: a guesser's block is known before it reconnects.
-            if notices {
-                self.read_notices();
+            for i in ready {
+                self.read_link(i);
             }
+            self.check_logins();
             self.reap();
-            self.gate.expire(Instant::now());
-            self.accept_all(&listener);
+            self.logins.expire(Instant::now());
+            if accept {
+                self.accept_all();
+            }
         }
-        drop(listener);
         self.stop();
         Ok(())
     }
 
-    fn read_notices(&mut self) {
+    fn read_link(&mut self, i: usize) {
         let mut buf = [0u8; 4096];
         let mut rescan = false;
-        while let Ok(n) = self.notices_read.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            for notice in notice::take_lines(&mut self.notices_pending, &buf[..n]) {
-                match notice {
-                    Notice::Uploaded => rescan = true,
-                    Notice::Guessing(ip) => self.block(ip),
+        loop {
+            let s = &mut self.sessions[i];
+            let n = match (&s.link).read(&mut buf) {
+                Ok(0) => {
+                    s.link_open = false;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    s.link_open = false;
+                    break;
+                }
+            };
+            let requests = match channel::take_lines::<Request>(&mut s.pending, &buf[..n]) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::error!("session {} of {} sent {e}; ending it", s.child.id(), s.peer);
+                    s.link_open = false;
+                    let _ = kill(Pid::from_raw(s.child.id() as i32), Signal::SIGKILL);
+                    break;
+                }
+            };
+            let (pid, peer) = (s.child.id(), s.peer);
+            for request in requests {
+                match request {
+                    Request::Uploaded => rescan = true,
+                    Request::Login { user, password } => {
+                        let waiting = Waiting {
+                            who: pid,
+                            user,
+                            password,
+                        };
+                        if let Some(v) = self.logins.ask(peer, waiting, Instant::now()) {
+                            self.answer(pid, v);
+                        }
+                    }
                 }
             }
         }
@@ -237,19 +318,83 @@ impl Supervisor {
         }
     }
 
-    fn block(&mut self, peer: IpAddr) {
-        if !self.gate.is_blocked(peer, Instant::now()) {
-            log::warn!(
-                "{peer}: refused for {} s after too many failed logins",
-                crate::gate::BLOCK_FOR.as_secs()
-            );
+    /// Checks the logins whose turn has come.
+    fn check_logins(&mut self) {
+        loop {
+            let now = Instant::now();
+            let Some((ip, w)) = self.logins.take_due(now) else {
+                return;
+            };
+            let refused = self.check_password(&w.user, &w.password);
+            let rec = self.logins.record(ip, refused.is_none(), now);
+            if let Some(why) = refused {
+                let why = match why {
+                    Refused::UnknownUser => format!(
+                        "unknown user {} (the FTP account is {})",
+                        shown(&w.user),
+                        appconfig::FTP_USER
+                    ),
+                    Refused::NoPassword => format!(
+                        "no FTP password is set; set the {} password in the console first",
+                        appconfig::FTP_USER
+                    ),
+                    Refused::WrongPassword => {
+                        format!("wrong password for {}", appconfig::FTP_USER)
+                    }
+                };
+                let pace = if rec.blocked {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} failed from this address; the next login is checked in {})",
+                        rec.failures,
+                        minutes(rec.next_in.as_secs())
+                    )
+                };
+                log::warn!("{ip}: login refused: {why}{pace}");
+                if rec.blocked {
+                    log::warn!(
+                        "{ip}: refused for {} after {} failed logins",
+                        minutes(logins::BLOCK_FOR.as_secs()),
+                        rec.failures
+                    );
+                }
+            }
+            self.answer(w.who, rec.verdict);
+            let secs = logins::BLOCK_FOR.as_secs();
+            for who in rec.also_blocked {
+                self.answer(who, Verdict::Blocked { secs });
+            }
         }
-        self.gate.block(peer, Instant::now());
     }
 
-    fn accept_all(&mut self, listener: &TcpListener) {
+    fn check_password(&self, user: &str, password: &str) -> Option<Refused> {
+        let hash = &self.config.accounts.sysarchive;
+        if user != appconfig::FTP_USER {
+            Some(Refused::UnknownUser)
+        } else if hash.is_empty() {
+            Some(Refused::NoPassword)
+        } else if appconfig::verify_password(password, hash) {
+            None
+        } else {
+            Some(Refused::WrongPassword)
+        }
+    }
+
+    /// Tells a session its verdict.
+    fn answer(&mut self, pid: u32, verdict: Verdict) {
+        if let Some(s) = self.sessions.iter_mut().find(|s| s.child.id() == pid) {
+            // A short line into an empty socket; a session that does not
+            // read its answers gets none.
+            if (&s.link).write_all(&channel::line(&verdict)).is_err() {
+                s.link_open = false;
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
         loop {
-            match listener.accept() {
+            match self.listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer.ip()),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -264,14 +409,12 @@ impl Supervisor {
 
     fn admit(&mut self, mut stream: TcpStream, peer: IpAddr) {
         let now = Instant::now();
-        let from_peer = self.sessions.iter().filter(|s| s.peer == peer).count();
-        if let Err(refusal) = self.gate.admit(
-            &self.config.ftp.access_list,
-            peer,
-            self.sessions.len(),
-            from_peer,
-            now,
-        ) {
+        let load = Load {
+            sessions: self.sessions.len(),
+            from_peer: self.sessions.iter().filter(|s| s.peer == peer).count(),
+            blocked: self.logins.blocked(peer, now),
+        };
+        if let Err(refusal) = self.gate.admit(&self.config.ftp.access_list, peer, load) {
             if let Some(line) = self.gate.refusal_line(peer, &refusal, now) {
                 log::warn!("{line}");
             }
@@ -288,18 +431,26 @@ impl Supervisor {
             self.opts.foreground,
         );
         settings.stall_secs = self.opts.stall_secs;
-        let spawned = self.notices_write.try_clone().and_then(|notices| {
-            Command::new(&self.opts.program)
+        let spawned = UnixStream::pair().and_then(|(ours, theirs)| {
+            ours.set_nonblocking(true)?;
+            let child = Command::new(&self.opts.program)
                 .arg("--session")
                 .env(SESSION_ENV, settings.to_env())
                 .stdin(Stdio::from(OwnedFd::from(stream)))
-                .stdout(Stdio::from(notices))
-                .spawn()
+                .stdout(Stdio::from(OwnedFd::from(theirs)))
+                .spawn()?;
+            Ok((child, ours))
         });
         match spawned {
-            Ok(child) => {
+            Ok((child, link)) => {
                 log::info!("connection from {peer} (session {})", child.id());
-                self.sessions.push(Session { child, peer });
+                self.sessions.push(Session {
+                    child,
+                    peer,
+                    link,
+                    link_open: true,
+                    pending: Vec::new(),
+                });
             }
             Err(e) => log::error!("cannot start a session for {peer}: {e}"),
         }
@@ -325,9 +476,9 @@ impl Supervisor {
             let s = self.sessions.swap_remove(i);
             ended = true;
             let pid = s.child.id();
+            self.logins.forget_session(pid);
             match status.code() {
                 Some(0) => {}
-                Some(crate::session::EXIT_GUESSING) => self.block(s.peer),
                 _ => log::error!(
                     "session {pid} of {} ended abnormally ({})",
                     s.peer,
@@ -401,6 +552,12 @@ impl Supervisor {
         let _ = upload::clean_leftovers(&self.opts.paths.restore_dir, None);
         log::info!("stopped");
     }
+}
+
+/// A user name as it may appear in a log line: printable and short.
+fn shown(name: &str) -> String {
+    let s: String = name.chars().take(64).collect();
+    format!("{s:?}")
 }
 
 fn choose_cert(paths: &Paths, config: &Config) -> Option<TlsFiles> {

@@ -2,6 +2,7 @@
 //! when the other side stops moving (a client that vanished without closing
 //! its connection must not pin a session forever).
 
+use crate::space::FloorReached;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use unftp_core::storage::{Error, ErrorKind};
@@ -74,15 +75,21 @@ fn is_disk_full(e: &std::io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(nix::libc::ENOSPC) | Some(nix::libc::EDQUOT)
-    )
+    ) || FloorReached::in_error(e).is_some()
 }
 
 /// The reason in plain words, for the log.
 pub fn describe(e: &Stalled) -> String {
     match e {
+        Stalled::Read(io) | Stalled::Write(io) if FloorReached::in_error(io).is_some() => {
+            io.to_string()
+        }
         Stalled::Read(io) | Stalled::Write(io) if is_disk_full(io) => "the disk is full".into(),
         Stalled::Read(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the connection ended without TLS's end of data (cut off)".into()
+        }
+        Stalled::Read(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+            "the data connection was cut off".into()
         }
         other => other.to_string(),
     }
@@ -143,6 +150,16 @@ mod tests {
                 nix::libc::ENOSPC
             ))),
             "the disk is full"
+        );
+        let floor = std::io::Error::other(FloorReached { floor: 1 << 20 });
+        assert_eq!(
+            describe(&Stalled::Write(floor)),
+            "the data partition would go below the 1 MiB kept free for the mail store"
+        );
+        let floor = std::io::Error::other(FloorReached { floor: 1 << 20 });
+        assert_eq!(
+            storage_error(Stalled::Write(floor)).kind(),
+            ErrorKind::InsufficientStorageSpaceError
         );
     }
 }

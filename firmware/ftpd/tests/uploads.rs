@@ -169,19 +169,24 @@ fn abandoned_uploads_leave_nothing_behind() {
     stop_client(&mut up);
 }
 
+/// (7) Uploads never take the data partition below the floor the mail
+/// store keeps (5 % of it, at most 1 GiB): an upload that would is cut off
+/// with 452 and removed, and when the partition is at the floor uploads
+/// are refused before any byte moves.
 #[test]
-fn a_full_disk_fails_the_upload_cleanly() {
+fn uploads_stop_at_the_free_space_kept_for_the_mail_store() {
     let a = Appliance::start(Setup::default());
     let restore = a.restore_dir();
-    // A real, small file system (the tests run as root).
+    // A real, small file system of 64 MiB: the floor is 3.2 MiB (the tests
+    // run as root).
     nix::mount::mount(
         Some("tmpfs"),
         &restore,
         Some("tmpfs"),
         nix::mount::MsFlags::empty(),
-        Some("size=1m"),
+        Some("size=64m"),
     )
-    .expect("mount a 1 MiB tmpfs on restore/ (tests run as root)");
+    .expect("mount a 64 MiB tmpfs on restore/ (tests run as root)");
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
@@ -189,9 +194,66 @@ fn a_full_disk_fails_the_upload_cleanly() {
         }
     }
     let _guard = Unmount(&restore);
+    let floor = "452 Insufficient storage space: the appliance keeps 3 MiB free for the mail store";
+
+    // 62 MiB into 64: stopped at the floor, nothing left behind.
     let big = a.tmp.path().join("big.bin");
-    std::fs::write(&big, vec![0x5a; 3 << 20]).expect("write");
+    std::fs::write(&big, vec![0x5a; 62 << 20]).expect("write");
     let out = curl_tls(&["-T", &big.to_string_lossy(), &a.url("restore/big.bin")]);
+    assert!(!out.status.success(), "{}", text(&out));
+    a.wait_log(
+        "upload of /restore/big.bin failed after",
+        Duration::from_secs(10),
+    );
+    assert!(
+        a.log_text().contains(
+            "the data partition would go below the 3 MiB kept free for the mail store; the partial file was removed"
+        ),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        Appliance::files(&restore).is_empty(),
+        "{:?}",
+        Appliance::files(&restore)
+    );
+    let space = ftpd::space::Space::of(&restore).expect("statvfs");
+    assert!(space.available > 60 << 20, "{space:?}");
+
+    // What fits above the floor goes through.
+    let fits = a.tmp.path().join("fits.bin");
+    std::fs::write(&fits, vec![0x11; 40 << 20]).expect("write");
+    let out = curl_tls(&["-T", &fits.to_string_lossy(), &a.url("restore/fits.bin")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::metadata(restore.join("fits.bin"))
+            .expect("uploaded")
+            .len(),
+        40 << 20
+    );
+
+    // The mail store fills the rest down to the floor: the next upload is
+    // refused at once, with the floor in the reply (ftplib, and curl).
+    let filler = restore.join(".mail-store-growth");
+    std::fs::write(&filler, vec![0u8; 21 << 20]).expect("fill");
+    let out = python(
+        a.port,
+        "f = tls()\n\
+         try: f.storbinary('STOR /restore/small.bin', io.BytesIO(b'x' * 1000)); print('STORED')\n\
+         except ftplib.Error as e: print('refused', e)\n\
+         print(f.voidcmd('NOOP'))\n",
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("refused {floor}")),
+        "{}",
+        text(&out)
+    );
+    assert!(stdout.contains("200"), "the session goes on: {stdout}");
+    let small = a.tmp.path().join("small.bin");
+    std::fs::write(&small, b"fits").expect("write");
+    let out = curl_tls(&["-T", &small.to_string_lossy(), &a.url("restore/small.bin")]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("452"),
@@ -199,24 +261,14 @@ fn a_full_disk_fails_the_upload_cleanly() {
         text(&out)
     );
     a.wait_log(
-        "upload of /restore/big.bin failed after",
-        Duration::from_secs(10),
-    );
-    assert!(
-        a.log_text()
-            .contains("the disk is full; the partial file was removed")
-    );
-    assert!(
-        Appliance::files(&restore).is_empty(),
-        "{:?}",
-        Appliance::files(&restore)
+        "refused STOR /restore/small.bin: Insufficient storage space",
+        Duration::from_secs(5),
     );
 
-    // The space is back: a small upload goes through.
-    let small = a.tmp.path().join("small.bin");
-    std::fs::write(&small, b"fits").expect("write");
+    // Space again: a small upload goes through.
+    std::fs::remove_file(&filler).expect("rm");
     let out = curl_tls(&["-T", &small.to_string_lossy(), &a.url("restore/small.bin")]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}\n{}", text(&out), a.log_text());
     assert_eq!(
         std::fs::read(restore.join("small.bin")).expect("read"),
         b"fits"
@@ -228,7 +280,7 @@ fn uploaded_sets_are_checked_before_the_console_offers_them() {
     let a = Appliance::start(Setup::default());
     let work = a.tmp.path().join("work");
     let good_dir = work.join("good");
-    let good = make_set(&work, &good_dir, 1_795_300_000, Some(1 << 20));
+    let good = make_set(&work, &good_dir, 1_795_300_000, Some(128 << 10));
     let bad_dir = work.join("bad");
     let bad = make_set(&work, &bad_dir, 1_795_390_000, None);
     // One byte of the second set changes on the way.

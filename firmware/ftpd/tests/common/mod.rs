@@ -65,10 +65,17 @@ impl Appliance {
     /// With more command-line options.
     pub fn start_with(setup: Setup, args: &[&str]) -> Appliance {
         let tmp = tempfile::tempdir().expect("tempdir");
+        // Sessions run as the user ftp: it must reach the data folder
+        // (ftpd sets the group and modes of backup/ and restore/ itself).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
         let root = tmp.path().join("data");
         for d in ["backup", "restore", "config"] {
             std::fs::create_dir_all(root.join(d)).expect("mkdir");
         }
+        std::fs::set_permissions(root.join("config"), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
         write_config(&root, &setup);
         let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
             .args(["--foreground", "--listen", "127.0.0.1:0", "--data-root"])
@@ -173,6 +180,23 @@ impl Appliance {
     pub fn signal(&self, sig: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig)
             .expect("signal ftpd");
+    }
+
+    /// The process id of the `n`th session (from 1), once it is started.
+    pub fn session_pid(&self, n: usize) -> i32 {
+        let line = self.wait_log_n(
+            "connection from 127.0.0.1 (session ",
+            n,
+            Duration::from_secs(10),
+        );
+        line.rsplit("(session ")
+            .next()
+            .and_then(|r| r.trim_end_matches(')').parse().ok())
+            .expect("session pid")
+    }
+
+    pub fn supervisor_pid(&self) -> i32 {
+        self.child.id() as i32
     }
 
     /// Session processes running now.
@@ -350,13 +374,11 @@ pub fn lftp_in(port: u16, script: &str, dir: Option<&Path>) -> Output {
 }
 
 /// Python with ftplib; the script gets the port as `PORT`, the password as
-/// `PW`, `tls()` for a logged-in FTPS session and `upload(f, path, bytes)`.
-/// (libunftp 0.24 closes an upload's TLS data connection without TLS's
-/// closing message, which ftplib's `storbinary` reports as an error; curl
-/// and lftp accept it, and `upload` does as they do.)
+/// `PW`, `tls()` for a logged-in FTPS session and `upload(f, path, bytes)`
+/// (ftplib's own `storbinary`, which insists on TLS's closing message).
 pub fn python(port: u16, script: &str, args: &[&str]) -> Output {
     let prelude = format!(
-        "import ftplib, ssl, socket, sys, time, os\n\
+        "import ftplib, ssl, socket, sys, time, os, io\n\
          PORT = {port}\nPW = {PASSWORD:?}\n\
          CTX = ssl.create_default_context()\n\
          CTX.check_hostname = False\nCTX.verify_mode = ssl.CERT_NONE\n\
@@ -367,18 +389,21 @@ pub fn python(port: u16, script: &str, args: &[&str]) -> Output {
          \x20   f.prot_p()\n\
          \x20   return f\n\
          def upload(f, path, data):\n\
-         \x20   c = f.transfercmd('STOR ' + path)\n\
-         \x20   try:\n\
-         \x20       c.sendall(data)\n\
-         \x20       try: c.unwrap()\n\
-         \x20       except (ssl.SSLError, OSError): pass\n\
-         \x20   finally: c.close()\n\
-         \x20   return f.voidresp()\n"
+         \x20   return f.storbinary('STOR ' + path, io.BytesIO(data))\n"
     );
     let mut all = vec!["-c".to_string(), format!("{prelude}{script}")];
     all.extend(args.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     run("python3", &refs)
+}
+
+/// A field of `/proc/<pid>/status` (`None` once the process is gone).
+pub fn proc_status(pid: i32, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
 }
 
 /// `md5sum -c` over every `.md5` file in `dir`.
