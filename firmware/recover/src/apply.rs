@@ -90,11 +90,29 @@ fn place_entry(
         let checked = String::from_utf8(text)
             .map_err(|_| RecoverError::BadConfig(format!("{APPLIANCE_CONFIG} is not UTF-8")))
             .and_then(|t| {
-                appconfig::Config::from_toml(&t, std::path::Path::new(APPLIANCE_CONFIG))
-                    .map(|_| t)
-                    .map_err(|err| RecoverError::BadConfig(err.to_string()))
+                let c = appconfig::Config::from_toml(&t, std::path::Path::new(APPLIANCE_CONFIG))
+                    .map_err(|err| RecoverError::BadConfig(err.to_string()))?;
+                // Passwords a set from older firmware holds in the file
+                // itself never come back: the unit keeps its own (in the
+                // secrets file beside it, where they are moved first).
+                if !appconfig::holds_secrets(&t) {
+                    return Ok(t);
+                }
+                if let Some((_, live)) = &to.current
+                    && let Err(err) = appconfig::Config::move_secrets_out(live)
+                {
+                    report.warn(format!(
+                        "this unit's passwords could not be moved out of {}: {err}",
+                        live.display()
+                    ));
+                }
+                Ok(c.to_toml())
             })?;
-        placer.place(set, &to.root, &to.dest, e, &mut checked.as_bytes())?;
+        let sized = SetEntry {
+            size: checked.len() as u64,
+            ..e.clone()
+        };
+        placer.place(set, &to.root, &to.dest, &sized, &mut checked.as_bytes())?;
     } else if e.kind == EntryKind::File && window::is_windowed_message(&e.path) {
         // Look at the first bytes, then hand on all of them.
         let mut head = [0u8; PEEK];

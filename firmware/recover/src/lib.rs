@@ -68,6 +68,8 @@ pub struct Request {
     pub keep_bak: bool,
     /// `--keep-identity`: a whole restore keeps this unit's identity.
     pub keep_identity: bool,
+    /// `--secrets-identity FILE`: open the set's encrypted secrets.
+    pub secrets_identity: Option<std::path::PathBuf>,
     /// `--verify`: check the MD5 before a selective restore.
     pub verify: bool,
     pub hooks: services::Hooks,
@@ -130,6 +132,7 @@ pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
                 targets,
                 keep_bak: req.keep_bak,
                 keep_identity: req.keep_identity,
+                secrets_identity: req.secrets_identity.clone(),
                 services,
                 stop: req.stop.clone(),
             };

@@ -23,7 +23,7 @@ Masks (-m, any combination, comma-separated):
   lists         mailing lists           public    public folders
   spamassassin  SpamAssassin databases  contacts  user and system contacts
   queue         the message queues      system    config/appliance.toml (network,
-                                                  host name, FTP, backup, accounts)
+                                                  host name, FTP, backup; no passwords)
 
 Without -d, -u, -f or -m everything in the set is restored over the current
 data (the services are stopped and restarted; the data is swapped in only once
@@ -121,6 +121,11 @@ pub struct Cli {
     /// replacement unit takes over the old unit's identity and its sets).
     #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing"])]
     keep_identity: bool,
+    /// With a whole restore: the age identity file (age-keygen's key.txt)
+    /// that opens the set's encrypted secrets (secrets.toml.age, *.key.age):
+    /// they come back instead of this unit's own.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["domain", "user", "folder", "mask", "listing"])]
+    secrets_identity: Option<std::path::PathBuf>,
     /// Finish or roll back an interrupted whole-system restore (run at boot).
     #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing", "system"])]
     resume: bool,
@@ -203,6 +208,7 @@ impl Cli {
             },
             keep_bak: self.backup,
             keep_identity: self.keep_identity,
+            secrets_identity: self.secrets_identity,
             verify: self.verify,
             hooks: Hooks {
                 init_dir: self.init_dir,

@@ -53,6 +53,9 @@ pub struct WholeOptions {
     /// set. Without it a unit restored onto replacement hardware takes over
     /// the old unit's identity, and with it the old unit's sets.
     pub keep_identity: bool,
+    /// An age identity file that opens the set's encrypted secrets
+    /// (`--secrets-identity`); without one the unit keeps its own.
+    pub secrets_identity: Option<PathBuf>,
     /// Stop and start the appliance's services (a restore onto the
     /// running appliance); `None` for a restore into other folders.
     pub services: Option<Hooks>,
@@ -67,6 +70,8 @@ pub struct WholeOutcome {
     pub replaced: Vec<PathBuf>,
     pub kept_as_bak: Vec<PathBuf>,
     pub config_restored: bool,
+    /// Where the secrets came from (the unit's own, or the set's).
+    pub secrets: String,
     /// The unit identity the restored configuration carries now (empty
     /// without a restored configuration).
     pub unit_id: String,
@@ -331,19 +336,47 @@ fn stage_and_swap(
         ));
     }
 
+    // Secrets: the set has none in clear. The unit keeps its own, unless
+    // an identity opens the set's encrypted ones.
+    let secrets = secrets_for_stage(opts, default_stage, &staged_top, report, outcome)?;
     // The restored appliance configuration must be one this firmware runs.
     let staged_config = default_stage.join("new/config/appliance.toml");
+    let staged_secrets = default_stage.join("new").join(SECRETS_REL);
     if let Ok(text) = fs::read_to_string(&staged_config) {
         let mut restored = appconfig::Config::from_toml(&text, Path::new("config/appliance.toml"))
             .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
         outcome.config_restored = true;
-        if let Some(id) = identity_to_keep(opts, &restored)? {
-            restored.system.unit_id = id;
+        let new_id = identity_to_keep(opts, &restored)?;
+        if new_id.is_some() || appconfig::holds_secrets(&text) {
+            // Written again: another identity, or passwords a set from
+            // older firmware holds in the file itself (replaced by the
+            // chosen ones, which go beside it).
+            if let Some(id) = new_id {
+                restored.system.unit_id = id;
+            }
+            restored.set_secrets(secrets.clone());
             restored
                 .save(&staged_config)
                 .map_err(|e| RecoverError::BadConfig(e.to_string()))?;
+            // The writers' lock the save took has no use in the restored tree.
+            let _ = fs::remove_file(default_stage.join("new/config/.appliance.toml.lock"));
         }
         outcome.unit_id = restored.system.unit_id.to_string();
+    }
+    // The secrets file: the chosen secrets, whatever the set had there.
+    if secrets.is_empty() {
+        match fs::remove_file(&staged_secrets) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RecoverError::io(&staged_secrets, e)),
+        }
+    } else {
+        appconfig::write_atomically(&staged_secrets, secrets.to_toml().as_bytes(), 0o600)
+            .map_err(|e| RecoverError::io(&staged_secrets, e))?;
+        staged_top
+            .borrow_mut()
+            .entry("config".into())
+            .or_insert_with(|| default_stage.join("new/config"));
     }
     report.info("Writing the restored data to disk");
     for st in stage_dirs {
@@ -483,6 +516,182 @@ fn stage_and_swap(
     }
     let _ = fs::remove_file(&marker);
     Ok(())
+}
+
+/// Where the secrets file lies, relative to the data partition.
+const SECRETS_REL: &str = "config/secrets.toml";
+
+/// Folders whose `*.key` files are TLS private keys (as backupd names them).
+const KEY_FOLDERS: [&str; 2] = ["sslcert", "sslca"];
+
+/// Reads an age identity file (age-keygen's output).
+fn identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>, RecoverError> {
+    let text = fs::read(path).map_err(|e| RecoverError::io(path, e))?;
+    age::IdentityFile::from_buffer(std::io::BufReader::new(&text[..]))
+        .map_err(|e| RecoverError::io(path, e))?
+        .into_identities()
+        .map_err(|e| {
+            RecoverError::Usage(format!("{}: not an age identity file: {e}", path.display()))
+        })
+}
+
+/// Decrypts an age file with any of the identities.
+fn decrypt(ids: &[Box<dyn age::Identity>], sealed: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let d = age::Decryptor::new(sealed).map_err(|e| e.to_string())?;
+    let mut r = d
+        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    r.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The sealed secret files in the stage: the secrets file and TLS keys
+/// with `.age` added, relative to the stage's `new/`.
+fn sealed_in_stage(new: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if new.join(SECRETS_REL).with_extension("toml.age").is_file() {
+        out.push(format!("{SECRETS_REL}.age"));
+    }
+    for dir in KEY_FOLDERS {
+        if let Ok(rd) = fs::read_dir(new.join(dir)) {
+            let mut names: Vec<String> = rd
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".key.age"))
+                .map(|n| format!("{dir}/{n}"))
+                .collect();
+            names.sort();
+            out.extend(names);
+        }
+    }
+    out
+}
+
+/// Decides the secrets of the restored unit and puts its secret files in
+/// the stage: with an identity, the set's sealed ones decrypted; else the
+/// unit's own (its secrets, and the TLS keys the set left out, each with
+/// the certificate beside it so the pair still matches). Returns the
+/// secrets for the staged configuration.
+fn secrets_for_stage(
+    opts: &WholeOptions,
+    default_stage: &Path,
+    staged_top: &RefCell<HashMap<String, PathBuf>>,
+    report: &mut Reporter,
+    outcome: &mut WholeOutcome,
+) -> Result<appconfig::Secrets, RecoverError> {
+    let new = default_stage.join("new");
+    let sealed = sealed_in_stage(&new);
+    if let Some(idf) = &opts.secrets_identity {
+        let ids = identities(idf)?;
+        if sealed.is_empty() {
+            report.warn(
+                "The set holds no encrypted secrets (it was made without a secrets key): this unit keeps its own",
+            );
+        } else {
+            let mut secrets = None;
+            for rel in &sealed {
+                let from = new.join(rel);
+                let to = new.join(rel.trim_end_matches(".age"));
+                let bytes = fs::read(&from).map_err(|e| RecoverError::io(&from, e))?;
+                let plain = decrypt(&ids, &bytes).map_err(|e| {
+                    RecoverError::BadConfig(format!(
+                        "{rel} cannot be decrypted with {}: {e} (is it the secrets key this set was made with?)",
+                        idf.display()
+                    ))
+                })?;
+                if rel.starts_with("config/") {
+                    let text = String::from_utf8(plain).map_err(|_| {
+                        RecoverError::BadConfig(format!("{rel}: the secrets are not UTF-8"))
+                    })?;
+                    secrets = Some(
+                        appconfig::Secrets::from_toml(&text, Path::new(SECRETS_REL))
+                            .map_err(|e| RecoverError::BadConfig(e.to_string()))?,
+                    );
+                } else {
+                    appconfig::write_atomically(&to, &plain, 0o600)
+                        .map_err(|e| RecoverError::io(&to, e))?;
+                }
+                fs::remove_file(&from).map_err(|e| RecoverError::io(&from, e))?;
+            }
+            report.info(format!(
+                "Decrypted the set's secrets ({}) with {}",
+                sealed.len(),
+                idf.display()
+            ));
+            outcome.secrets = "the set's (decrypted)".into();
+            if let Some(s) = secrets {
+                return Ok(s);
+            }
+        }
+    } else {
+        for rel in &sealed {
+            let p = new.join(rel);
+            fs::remove_file(&p).map_err(|e| RecoverError::io(&p, e))?;
+        }
+        if !sealed.is_empty() {
+            report.info(format!(
+                "The set's {} encrypted secret files were not opened (no --secrets-identity): this unit keeps its own",
+                sealed.len()
+            ));
+        }
+    }
+    // The unit's own secrets.
+    let t = &opts.targets;
+    let live = t.cfgdir.join(crate::apply::APPLIANCE_CONFIG);
+    let own = match appconfig::Config::load(&live) {
+        Ok(c) => c.secrets(),
+        Err(e) => {
+            report.warn(format!(
+                "this unit's passwords cannot be read ({e}): the restored unit has none (the console asks for a new one)"
+            ));
+            appconfig::Secrets::default()
+        }
+    };
+    if outcome.secrets.is_empty() {
+        outcome.secrets = "this unit's own".into();
+    }
+    // The unit's TLS keys the stage lacks (with their certificates).
+    for dir in KEY_FOLDERS {
+        let Ok(rd) = fs::read_dir(t.cfgdir.join(dir)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".key") else {
+                continue;
+            };
+            if !e.file_type().is_ok_and(|ft| ft.is_file()) || new.join(dir).join(&name).exists() {
+                continue;
+            }
+            let folder = new.join(dir);
+            fs::create_dir_all(&folder).map_err(|err| RecoverError::io(&folder, err))?;
+            let _ =
+                fs::set_permissions(&folder, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            for pair in [name.clone(), format!("{stem}.crt")] {
+                let from = t.cfgdir.join(dir).join(&pair);
+                if !from.is_file() {
+                    continue;
+                }
+                let to = folder.join(&pair);
+                let mode = fs::metadata(&from)
+                    .map(|m| m.mode() & 0o777)
+                    .unwrap_or(0o600);
+                let bytes = fs::read(&from).map_err(|err| RecoverError::io(&from, err))?;
+                appconfig::write_atomically(&to, &bytes, mode)
+                    .map_err(|err| RecoverError::io(&to, err))?;
+            }
+            staged_top
+                .borrow_mut()
+                .entry(dir.to_string())
+                .or_insert_with(|| folder.clone());
+            report.info(format!(
+                "Kept this unit's own TLS key {dir}/{name} (and its certificate): the set does not carry it in clear"
+            ));
+        }
+    }
+    Ok(own)
 }
 
 /// The current unit's identity, when it replaces the restored one: asked
