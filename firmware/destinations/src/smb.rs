@@ -38,6 +38,7 @@ impl Smb {
         MountConfig {
             mount_base: self.mount_base.clone(),
             upn: self.upn,
+            encrypt: self.settings.encrypt,
             ..Default::default()
         }
     }
@@ -59,7 +60,11 @@ impl Session for SmbSession {
         self.max
     }
     fn filesystem(&self) -> String {
-        format!("cifs (SMB {})", self.mount.dialect())
+        format!(
+            "cifs (SMB {}, {})",
+            self.mount.dialect(),
+            self.mount.protection()
+        )
     }
     fn gone(&self) -> Option<String> {
         if !self.mount.is_mounted() {
@@ -164,8 +169,9 @@ impl Destination for Smb {
                 return r;
             }
         };
+        let protection = mount.protection();
         r.steps
-            .push((step, format!("ok (SMB {})", mount.dialect())));
+            .push((step, format!("ok (SMB {}, {protection})", mount.dialect())));
         r.dialect = Some(mount.dialect().to_string());
         r.filesystem = Some("cifs".into());
         let (steps, verdict) = probe_folder(mount.dir());
@@ -188,7 +194,7 @@ impl Destination for Smb {
             (Ok(()), Err(e)) => r.summary = e.to_string(),
             (Ok(()), Ok(())) => {
                 r.ok = true;
-                r.summary = format!("Connected to {} (SMB {dialect})", share.unc());
+                r.summary = format!("Connected to {} (SMB {dialect}, {protection})", share.unc());
             }
         }
         r
@@ -198,6 +204,7 @@ impl Destination for Smb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use appconfig::SmbEncrypt;
     use smbmount::testserver::{SambaOptions, SambaServer};
 
     fn smb(host: String, share: &str, user: &str, password: &str, mount_base: &Path) -> Smb {
@@ -285,6 +292,83 @@ mod tests {
                 .err()
                 .is_some_and(|e| e.to_string().contains("refuses connections"))
         );
+    }
+
+    /// Signing always, sealing as set: where the kernel has cifs, a share
+    /// that requires encryption is mounted sealed (the kernel's options say
+    /// `seal`) in `auto` and `required`; a server with encryption off is
+    /// signed only in `auto` and refused in plain words in `required`.
+    /// Here (no cifs) every mode says the kernel lacks cifs.
+    #[test]
+    fn signing_and_sealing_against_samba_on_loopback() {
+        let cifs = std::fs::read_to_string("/proc/filesystems")
+            .expect("filesystems")
+            .contains("cifs");
+        for (server, mode, want) in [
+            (
+                "smb encrypt = required",
+                SmbEncrypt::Auto,
+                Some("encrypted (SMB 3)"),
+            ),
+            (
+                "smb encrypt = required",
+                SmbEncrypt::Required,
+                Some("encrypted (SMB 3)"),
+            ),
+            ("smb encrypt = off", SmbEncrypt::Auto, Some("signed")),
+            ("smb encrypt = off", SmbEncrypt::Off, Some("signed")),
+            ("smb encrypt = off", SmbEncrypt::Required, None),
+        ] {
+            let srv = SambaServer::start(SambaOptions {
+                global_extra: format!("  {server}\n  server signing = mandatory\n"),
+                ..SambaOptions::default()
+            })
+            .expect("smbd starts");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut d = smb(
+                format!("127.0.0.1:{}", srv.port),
+                "backups",
+                "TESTDOM\\backup",
+                &srv.options.password,
+                &dir.path().join("smb"),
+            );
+            d.settings.encrypt = mode;
+            let r = d.test_connectivity();
+            if !cifs {
+                assert!(!r.ok);
+                assert_eq!(r.summary, "this system's kernel has no SMB (cifs) support");
+                continue;
+            }
+            match want {
+                Some(how) => {
+                    assert!(r.ok, "{server}, {mode}: {r:?}\n{}", srv.log());
+                    assert!(r.summary.ends_with(&format!(", {how})")), "{}", r.summary);
+                    let s = d.open().expect("open");
+                    assert!(s.filesystem().contains(how), "{}", s.filesystem());
+                    let mounts = std::fs::read_to_string("/proc/mounts").expect("mounts");
+                    let line = mounts
+                        .lines()
+                        .find(|l| l.contains(&s.dir().display().to_string()))
+                        .expect("mounted");
+                    let opts: Vec<&str> = line
+                        .split(' ')
+                        .nth(3)
+                        .expect("options")
+                        .split(',')
+                        .collect();
+                    assert!(opts.contains(&"sign"), "{line}");
+                    assert_eq!(
+                        opts.contains(&"seal"),
+                        how.starts_with("encrypted"),
+                        "{line}"
+                    );
+                }
+                None => {
+                    assert!(!r.ok, "{server}, {mode}: {r:?}");
+                    assert!(r.summary.contains("does not encrypt"), "{}", r.summary);
+                }
+            }
+        }
     }
 
     /// Sessions side by side on one share, as a backup and the console's

@@ -61,6 +61,8 @@ pub struct MountConfig {
     pub mount_base: PathBuf,
     pub connect_timeout: Duration,
     pub upn: UpnForm,
+    /// SMB 3 encryption (the mount is always signed).
+    pub encrypt: appconfig::SmbEncrypt,
 }
 
 impl Default for MountConfig {
@@ -69,6 +71,7 @@ impl Default for MountConfig {
             mount_base: PathBuf::from(DEFAULT_MOUNT_BASE),
             connect_timeout: reach::CONNECT_TIMEOUT,
             upn: UpnForm::default(),
+            encrypt: appconfig::SmbEncrypt::default(),
         }
     }
 }
@@ -109,53 +112,132 @@ pub fn mount_at(
     let target = &point.path().to_path_buf();
     let host = share.server.host_text();
     let mut first_error = None;
+    let mut seal_refused: Option<String> = None;
     for dialect in DIALECTS {
-        let opts = CifsOptions {
-            addr,
-            port: share.server.port,
-            host: &host,
-            share: &share.share,
-            path: &share.path,
-            login,
-            dialect,
-        };
-        let mut kmsg = KmsgWatch::start();
-        let result = nix::mount::mount(
-            Some(opts.source().as_str()),
-            target.as_path(),
-            Some("cifs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            Some(opts.data().as_str()),
-        );
-        match result {
-            Ok(()) => {
-                let negotiated = mountinfo::current(target)
-                    .and_then(|e| mountinfo::dialect(&e.super_options))
-                    .unwrap_or_else(|| dialect.to_string());
-                log::info!("mounted {} (SMB {negotiated})", share.unc());
-                return Ok(SmbMount {
-                    point,
-                    dialect: negotiated,
-                    mounted: true,
-                });
+        let smb3 = dialect.starts_with('3');
+        // Sealed first where it may work; `auto` falls back to signed only.
+        let tries: &[bool] = match (cfg.encrypt, smb3) {
+            (appconfig::SmbEncrypt::Off, _) | (appconfig::SmbEncrypt::Auto, false) => &[false],
+            (appconfig::SmbEncrypt::Auto, true) => &[true, false],
+            (appconfig::SmbEncrypt::Required, true) => &[true],
+            (appconfig::SmbEncrypt::Required, false) => {
+                seal_refused
+                    .get_or_insert_with(|| "it speaks no SMB 3, and only SMB 3 encrypts".into());
+                continue;
             }
-            Err(e) => {
-                let log_text = kmsg.take();
-                let mut err = classify(e, &log_text, kmsg.available(), share);
-                log::debug!("mounting {} with SMB {dialect}: {}", share.unc(), e.desc());
-                if e == Errno::ENOENT && !share.path.is_empty() && err != SmbError::NoKernelCrypto {
-                    // cifs logs BAD_NETWORK_NAME only for the first failed
-                    // attempt: ask the server again without the folder.
-                    err = missing_share_or_path(share, &opts, target);
+        };
+        for &seal in tries {
+            let opts = CifsOptions {
+                addr,
+                port: share.server.port,
+                host: &host,
+                share: &share.share,
+                path: &share.path,
+                login,
+                dialect,
+                seal,
+            };
+            let mut kmsg = KmsgWatch::start();
+            let result = nix::mount::mount(
+                Some(opts.source().as_str()),
+                target.as_path(),
+                Some("cifs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some(opts.data().as_str()),
+            );
+            match result {
+                Ok(()) => {
+                    let entry = mountinfo::current(target);
+                    let negotiated = entry
+                        .as_ref()
+                        .and_then(|e| mountinfo::dialect(&e.super_options))
+                        .unwrap_or_else(|| dialect.to_string());
+                    let has = |o: &str| {
+                        entry
+                            .as_ref()
+                            .is_some_and(|e| e.super_options.split(',').any(|x| x == o))
+                    };
+                    let sealed = seal && (entry.is_none() || has("seal"));
+                    if seal && !sealed {
+                        // Mounted, but the kernel does not say it seals.
+                        let _ = unmount_share(target);
+                        if cfg.encrypt == appconfig::SmbEncrypt::Required {
+                            return Err(SmbError::NoEncryption(
+                                "the mount was not encrypted".into(),
+                            ));
+                        }
+                        continue;
+                    }
+                    log::info!(
+                        "mounted {} (SMB {negotiated}, {})",
+                        share.unc(),
+                        if sealed { "encrypted" } else { "signed" }
+                    );
+                    return Ok(SmbMount {
+                        point,
+                        dialect: negotiated,
+                        sealed,
+                        mounted: true,
+                    });
                 }
-                if !dialect_may_help(e) {
-                    return Err(err);
+                Err(e) => {
+                    let log_text = kmsg.take();
+                    let mut err = classify(e, &log_text, kmsg.available(), share);
+                    log::debug!(
+                        "mounting {} with SMB {dialect}{}: {}",
+                        share.unc(),
+                        if seal { " (sealed)" } else { "" },
+                        e.desc()
+                    );
+                    if e == Errno::ENOENT
+                        && !share.path.is_empty()
+                        && err != SmbError::NoKernelCrypto
+                    {
+                        // cifs logs BAD_NETWORK_NAME only for the first failed
+                        // attempt: ask the server again without the folder.
+                        err = missing_share_or_path(share, &opts, target);
+                    }
+                    let seal_problem = seal && sealing_may_be_why(e, &err);
+                    if seal_problem {
+                        seal_refused.get_or_insert_with(|| {
+                            format!("a sealed mount with SMB {dialect} failed ({})", e.desc())
+                        });
+                        // auto: the same dialect, signed only.
+                        continue;
+                    }
+                    if !dialect_may_help(e) {
+                        return Err(err);
+                    }
+                    first_error.get_or_insert(err);
+                    break;
                 }
-                first_error.get_or_insert(err);
             }
         }
     }
+    if cfg.encrypt == appconfig::SmbEncrypt::Required
+        && let Some(why) = seal_refused
+    {
+        return Err(SmbError::NoEncryption(why));
+    }
     Err(first_error.unwrap_or(SmbError::NoDialect))
+}
+
+/// Whether a failed sealed mount may have failed for the sealing (the
+/// server does not encrypt), so a signed one is worth a try: not for bad
+/// passwords, missing shares or unreachable servers.
+fn sealing_may_be_why(e: Errno, err: &SmbError) -> bool {
+    !matches!(
+        err,
+        SmbError::BadCredentials
+            | SmbError::AccountUnusable
+            | SmbError::ShareMissing { .. }
+            | SmbError::PathMissing { .. }
+            | SmbError::ShareOrPathMissing { .. }
+            | SmbError::HostUnreachable { .. }
+            | SmbError::ConnectionRefused { .. }
+            | SmbError::TimedOut
+            | SmbError::NoCifs
+    ) && e != Errno::ENODEV
 }
 
 /// After ENOENT for `//host/share/path`: mounts the share's root to tell
@@ -260,6 +342,7 @@ pub struct SmbMount {
     // Dropped after `Drop::drop` has unmounted the share.
     point: MountPoint,
     dialect: String,
+    sealed: bool,
     mounted: bool,
 }
 
@@ -273,6 +356,20 @@ impl SmbMount {
     /// The negotiated dialect, e.g. "3.1.1".
     pub fn dialect(&self) -> &str {
         &self.dialect
+    }
+
+    /// The traffic is encrypted (SMB 3 `seal`); else it is signed only.
+    pub fn encrypted(&self) -> bool {
+        self.sealed
+    }
+
+    /// "encrypted (SMB 3)" or "signed", for Test Connectivity.
+    pub fn protection(&self) -> &'static str {
+        if self.sealed {
+            "encrypted (SMB 3)"
+        } else {
+            "signed"
+        }
     }
 
     /// Whether the share is still what is mounted at [`SmbMount::dir`]

@@ -24,6 +24,8 @@ pub struct CifsOptions<'a> {
     pub path: &'a str,
     pub login: &'a Login,
     pub dialect: &'a str,
+    /// SMB 3 encryption (`seal`); signing (`sign`) is always required.
+    pub seal: bool,
 }
 
 /// Checks a share name or path for what the option syntax cannot carry.
@@ -99,9 +101,16 @@ impl CifsOptions<'_> {
                 "gid=0",
                 "file_mode=0600",
                 "dir_mode=0700",
+                // Every message signed: a man in the middle cannot change
+                // what is written, nor pose as the server.
+                "sign",
             ]
             .map(String::from),
         );
+        if self.seal {
+            // SMB 3 encryption: nobody on the wire reads the sets.
+            o.push("seal".into());
+        }
         o.push(format!("echo_interval={ECHO_INTERVAL}"));
         o.push(format!(
             "password={}",
@@ -127,13 +136,20 @@ mod tests {
             path: "\\mail\\nightly/",
             login: &login,
             dialect: "3.1.1",
+            seal: false,
         };
         assert_eq!(o.source(), "//fs1.corp.example.com/Backups/mail/nightly");
         assert_eq!(
             o.data(),
             "ip=10.0.2.2,unc=\\\\fs1.corp.example.com\\Backups,port=4450,vers=3.1.1,\
              username=backup,domain=CORP,soft,nosharesock,noserverino,\
-             uid=0,gid=0,file_mode=0600,dir_mode=0700,echo_interval=5,password=pa,,ss,,,,w"
+             uid=0,gid=0,file_mode=0600,dir_mode=0700,sign,echo_interval=5,password=pa,,ss,,,,w"
+        );
+        let sealed = CifsOptions { seal: true, ..o };
+        assert!(
+            sealed.data().contains(",sign,seal,echo_interval=5,"),
+            "{}",
+            sealed.data()
         );
     }
 
@@ -150,6 +166,7 @@ mod tests {
                 path: "",
                 login,
                 dialect: "3.0",
+                seal: false,
             }
             .data()
         };
@@ -167,6 +184,7 @@ mod tests {
             path: "",
             login: &split,
             dialect: "3.0",
+            seal: false,
         };
         assert_eq!(o.source(), "//192.168.1.9/b");
         let w = mk(&whole);

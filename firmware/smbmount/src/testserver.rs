@@ -31,6 +31,8 @@ pub struct SambaOptions {
     pub share: String,
     /// A second share the user may not use, to test "access denied".
     pub denied_share: Option<String>,
+    /// More `[global]` lines, e.g. `smb encrypt = required`.
+    pub global_extra: String,
 }
 
 impl Default for SambaOptions {
@@ -41,6 +43,7 @@ impl Default for SambaOptions {
             password: "s3cret,with,commas".into(),
             share: "backups".into(),
             denied_share: Some("private".into()),
+            global_extra: String::new(),
         }
     }
 }
@@ -120,6 +123,7 @@ impl SambaServer {
   printcap name = /dev/null
   disable spoolss = yes
   server min protocol = SMB2_10
+{extra}
 
 [{share}]
   path = {d}/share
@@ -132,6 +136,7 @@ impl SambaServer {
 {denied}",
             d = d.display(),
             share = options.share,
+            extra = options.global_extra,
         );
         let conf_path = d.join("smb.conf");
         std::fs::write(&conf_path, conf).map_err(io("smb.conf"))?;
