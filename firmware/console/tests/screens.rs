@@ -560,8 +560,15 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
     assert_eq!(b.differential_days, [Weekday::Tue, Weekday::Thu]);
     assert_eq!(b.retention, 5);
     assert_eq!(b.body_window_hours, 48);
+    // The password is kept in the secrets file beside the configuration,
+    // which backups leave out.
     assert!(
-        std::fs::read_to_string(rig.config_path())
+        !std::fs::read_to_string(rig.config_path())
+            .expect("read")
+            .contains("sh,are-pw")
+    );
+    assert!(
+        std::fs::read_to_string(appconfig::secrets_path(&rig.config_path()))
             .expect("read")
             .contains("sh,are-pw")
     );

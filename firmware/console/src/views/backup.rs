@@ -105,6 +105,14 @@ impl BackupView {
                 b.body_window_hours.to_string(),
             )
             .with_hint("Older messages are kept as headers only; 24 as Sendio"),
+            Field::text(
+                "secrets_key",
+                "Secrets key (age recipient)",
+                b.secrets_recipient.clone(),
+            )
+            .with_hint(
+                "age1... public key: sets keep passwords and TLS keys encrypted to it; empty: left out",
+            ),
             Field::button("test", "Test Connectivity"),
             Field::button("save", "Save"),
             Field::button("backup_now", "Backup Now"),
@@ -166,6 +174,10 @@ impl BackupView {
             Ok(n) => b.body_window_hours = n,
             Err(e) => f.set_error("body_window", e),
         }
+        b.secrets_recipient = f.text("secrets_key").trim().to_string();
+        if let Some(why) = appconfig::recipient_problem(&b.secrets_recipient) {
+            f.set_error("secrets_key", why);
+        }
         if f.has_errors() {
             f.focus_first_error();
             return None;
@@ -190,6 +202,7 @@ impl BackupView {
                 ("backup.smb.username", "user"),
                 ("backup.retention", "retention"),
                 ("backup.copies_kept", "copies"),
+                ("backup.secrets_recipient", "secrets_key"),
             ],
             "location",
         )
