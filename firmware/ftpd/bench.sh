@@ -2,9 +2,10 @@
 # Throughput and memory of ftpd against vsftpd (Debian's, the server the
 # Sendio appliance ran) on the same file, the same machine and the same
 # client (curl), in one run; prints MB/s, the session processes' peak
-# resident memory, and ftpd/vsftpd ratios.
+# resident memory and CPU time, and ftpd/vsftpd ratios.
 #
 #   firmware/ftpd/bench.sh [SIZE_MIB]      (default 1024)
+#   FTPD_BIN=/path/to/ftpd firmware/ftpd/bench.sh   (measure that build)
 #
 # Needs: vsftpd curl openssl (apt-get install vsftpd curl openssl); root
 # (vsftpd's anonymous upload folder belongs to its `ftp` user).
@@ -17,11 +18,18 @@ for tool in vsftpd curl openssl; do
 done
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 
-echo "building ftpd (release)..." >&2
-(cd "$REPO" && cargo build --release --quiet -p ftpd)
-FTPD=$REPO/target/x86_64-unknown-linux-gnu/release/ftpd
+# FTPD_BIN names another build to measure (an older one, to compare).
+if [ -n "${FTPD_BIN:-}" ]; then
+	FTPD=$FTPD_BIN
+else
+	echo "building ftpd (release)..." >&2
+	(cd "$REPO" && cargo build --release --quiet -p ftpd)
+	FTPD=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-gnu/release/ftpd
+fi
 
 WORK=$(mktemp -d /tmp/ftpd-bench.XXXXXX)
+# ftpd's sessions run as the user ftp (uid 21): it must reach the data.
+chmod 755 "$WORK"
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -109,14 +117,25 @@ peak_rss() { # SERVER_PID COMMAND...
 	echo "$peak"
 }
 
-# Runs curl and prints "MB/s peak_KiB".
+# CPU time (clock ticks) of a server's ended sessions: the children it
+# reaped (cutime + cstime), which does not depend on what else runs.
+child_ticks() { # SERVER_PID
+	awk '{ print $16 + $17 }' "/proc/$1/stat"
+}
+TICKS=$(getconf CLK_TCK)
+
+# Runs curl and prints "MB/s peak_KiB session_CPU_seconds".
 measure() { # SERVER_PID CURL_ARGS...
-	local server=$1 start end peak
+	local server=$1 start end peak t0 t1
 	shift
+	t0=$(child_ticks "$server")
 	start=$(date +%s.%N)
 	peak=$(peak_rss "$server" curl -sS "$@")
 	end=$(date +%s.%N)
-	awk -v s="$start" -v e="$end" -v m="$SIZE_MIB" -v p="$peak" 'BEGIN { printf "%.0f %d\n", m * 1.048576 / (e - s), p }'
+	sleep 1 # the session ends and is reaped
+	t1=$(child_ticks "$server")
+	awk -v s="$start" -v e="$end" -v m="$SIZE_MIB" -v p="$peak" -v c="$((t1 - t0))" -v hz="$TICKS" \
+		'BEGIN { printf "%.0f %d %.2f\n", m * 1.048576 / (e - s), p, c / hz }'
 }
 
 F_USER=(--user "sysarchive:$PASSWORD")
@@ -130,15 +149,19 @@ R[v_tls]=$(measure "$VS_PID" "${V_USER[@]}" "${TLS[@]}" -o /dev/null "ftp://127.
 R[f_put]=$(measure "$FTPD_PID" "${F_USER[@]}" -T "$WORK/upload.bin" "ftp://127.0.0.1:$FTPD_PORT/restore/up.bin")
 R[v_put]=$(measure "$VS_PID" "${V_USER[@]}" -T "$WORK/upload.bin" "ftp://127.0.0.1:$VS_PORT/up/up.bin")
 cmp -s "$WORK/upload.bin" "$DATA/restore/up.bin" || { echo "ftpd stored different bytes" >&2; exit 1; }
+rm -f "$DATA/restore/up.bin" "$V/root/up/up.bin"
+R[f_tput]=$(measure "$FTPD_PID" "${F_USER[@]}" "${TLS[@]}" -T "$WORK/upload.bin" "ftp://127.0.0.1:$FTPD_PORT/restore/up.bin")
+R[v_tput]=$(measure "$VS_PID" "${V_USER[@]}" "${TLS[@]}" -T "$WORK/upload.bin" "ftp://127.0.0.1:$VS_PORT/up/up.bin")
+cmp -s "$WORK/upload.bin" "$DATA/restore/up.bin" || { echo "ftpd stored different bytes (FTPS)" >&2; exit 1; }
 
 printf '%s MiB over loopback, curl as the client\n' "$SIZE_MIB"
-printf '%-22s %10s %10s %8s %12s %12s\n' transfer "ftpd MB/s" "vsftpd" ratio "ftpd RSS" "vsftpd RSS"
-for t in get:"download, plain" tls:"download, FTPS" put:"upload, plain"; do
+printf '%-18s %10s %8s %7s %11s %11s %9s %9s\n' transfer "ftpd MB/s" vsftpd ratio "ftpd RSS" "vsftpd RSS" "ftpd CPU" "vsftpd"
+for t in get:"download, plain" tls:"download, FTPS" put:"upload, plain" tput:"upload, FTPS"; do
 	key=${t%%:*}
-	read -r fm fr <<<"${R[f_$key]}"
-	read -r vm vr <<<"${R[v_$key]}"
-	awk -v n="${t#*:}" -v fm="$fm" -v vm="$vm" -v fr="$fr" -v vr="$vr" \
-		'BEGIN { printf "%-22s %10d %10d %8.2f %9d KiB %9d KiB\n", n, fm, vm, fm / vm, fr, vr }'
+	read -r fm fr fc <<<"${R[f_$key]}"
+	read -r vm vr vc <<<"${R[v_$key]}"
+	awk -v n="${t#*:}" -v fm="$fm" -v vm="$vm" -v fr="$fr" -v vr="$vr" -v fc="$fc" -v vc="$vc" \
+		'BEGIN { printf "%-18s %10d %8d %7.2f %7d KiB %7d KiB %7.2f s %7.2f s\n", n, fm, vm, fm / vm, fr, vr, fc, vc }'
 done
 echo "supervisor RSS: $(awk '/^VmRSS/ {print $2}' "/proc/$FTPD_PID/status") KiB" \
 	"(vsftpd listener: $(awk '/^VmRSS/ {print $2}' "/proc/$VS_PID/status") KiB)"
