@@ -91,9 +91,10 @@ pub enum Kind {
     SmbKill,
 }
 
-/// Which appliance a kind runs in: the local one backs up to /data/backup
-/// and restores; the remote one backs up to a USB drive and an SMB share
-/// and installs firmware.
+/// Which appliance a kind runs in: the local one backs up to /data/backup,
+/// restores and fills /data; the remote one backs up to a USB drive, an SMB
+/// share and (for the clock) /data/backup, and installs firmware. Each
+/// keeps its disk across its faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Site {
     Local,
@@ -101,15 +102,17 @@ pub enum Site {
 }
 
 impl Kind {
+    /// In the order the faults are dealt out: a campaign of fewer faults
+    /// than kinds times n gives the extra ones to the cheaper kinds first.
     pub const ALL: [Kind; 9] = [
+        Kind::UsbPull,
+        Kind::DestFull,
+        Kind::SmbKill,
         Kind::PowerFull,
         Kind::PowerDiff,
         Kind::PowerRestore,
         Kind::PowerInstall,
-        Kind::UsbPull,
-        Kind::SmbKill,
         Kind::DataFull,
-        Kind::DestFull,
         Kind::ClockBack,
     ];
 
@@ -137,12 +140,12 @@ impl Kind {
 
     pub fn site(self) -> Site {
         match self {
-            Kind::PowerFull
-            | Kind::PowerDiff
-            | Kind::PowerRestore
-            | Kind::DataFull
-            | Kind::ClockBack => Site::Local,
-            Kind::PowerInstall | Kind::UsbPull | Kind::DestFull | Kind::SmbKill => Site::Remote,
+            Kind::PowerFull | Kind::PowerDiff | Kind::PowerRestore | Kind::DataFull => Site::Local,
+            Kind::PowerInstall
+            | Kind::UsbPull
+            | Kind::DestFull
+            | Kind::SmbKill
+            | Kind::ClockBack => Site::Remote,
         }
     }
 }
@@ -239,6 +242,7 @@ impl Record {
             o.notes.join("; "),
             self.secs
         )
+        .replace('\n', " / ")
     }
 }
 
@@ -293,8 +297,12 @@ pub struct Session {
     pub last_set_bytes: u64,
     /// Counter of the campaign's own new messages.
     pub msg_seq: u64,
+    /// The firmware bundle being made for the install faults.
+    bundle: Option<std::thread::JoinHandle<R<PathBuf>>>,
     /// Checks outside the faults that failed (e.g. the first restore).
     pub findings: Vec<String>,
+    pub seed: u64,
+    evidence_seq: u32,
     pub version: String,
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -311,42 +319,34 @@ impl Session {
             .prefix(&format!("{name}-"))
             .tempdir()
             .map_err(|e| format!("work folder: {e}"))?;
+        // The bundle is made while the appliance boots.
+        let bundle = kinds.contains(&Kind::PowerInstall).then(|| {
+            let dir = work.path().join("bundle");
+            std::thread::spawn(move || {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("bundle folder: {e}"))?;
+                systest::bundle::make_bundle(
+                    &dir,
+                    "update",
+                    &systest::bundle::BundleSpec::new("0.2.0"),
+                )
+                .map_err(|e| format!("making the bundle: {e}"))
+            })
+        });
         let store = host::make_store_tar(work.path(), cfg.store_mib, cfg.payload_mib, cfg.seed)?;
-        let mut carry: Vec<PathBuf> = vec![store.clone()];
-        if kinds.contains(&Kind::PowerInstall) {
-            let bundle = systest::bundle::make_bundle(
-                work.path(),
-                "update",
-                &systest::bundle::BundleSpec::new("0.2.0"),
-            )
-            .map_err(|e| format!("making the bundle: {e}"))?;
-            carry.push(bundle);
-        }
-        let refs: Vec<&std::path::Path> = carry.iter().map(PathBuf::as_path).collect();
-        let carry_img = host::carry_image(work.path(), &refs)?;
-        for f in &carry {
-            let _ = std::fs::remove_file(f);
-        }
         let mut config = VmConfig::new(name);
         // A failed upgrade boots twice before the fallback.
         config.boot_timeout = Duration::from_secs(400);
         let mut vm = Vm::boot(config).map_err(guest::err)?;
         vm.login().map_err(guest::err)?;
-        vm.usb_plug("carry", &carry_img).map_err(guest::err)?;
-        guest::wait_usb(&mut vm, true, 60)?;
-        guest::ok(
+        carry_in(
             &mut vm,
+            work.path(),
+            &store,
             &format!(
-                "mkdir -p {st} && tar -xf /media/usb/store.tar -C /data && \
-                 {{ [ ! -f /media/usb/update.raucb ] || cp /media/usb/update.raucb {b}; }} && sync && usbctl eject",
-                st = guest::STATE,
-                b = guest::BUNDLE
+                "mkdir -p {} && tar -xf /media/usb/store.tar -C /data",
+                guest::STATE
             ),
-            900,
         )?;
-        vm.usb_unplug("carry").map_err(guest::err)?;
-        let _ = std::fs::remove_file(&carry_img);
-        guest::wait_usb(&mut vm, false, 30)?;
         let services = guest::ok(
             &mut vm,
             "for s in backupd hotplugd ftpd timesyncd syslogd; do pidof $s >/dev/null && echo $s; done; true",
@@ -374,8 +374,11 @@ impl Session {
             last_set_bytes: 0,
             msg_seq: 0,
             findings: Vec::new(),
+            seed: cfg.seed,
+            evidence_seq: 0,
             version,
             log: Default::default(),
+            bundle,
         };
         s.setup(cfg, kinds)?;
         Ok(s)
@@ -403,7 +406,7 @@ impl Session {
                 self.say(format!("first full backup: {t:.1} s"));
                 if kinds
                     .iter()
-                    .any(|k| matches!(k, Kind::PowerRestore | Kind::DataFull | Kind::ClockBack))
+                    .any(|k| matches!(k, Kind::PowerRestore | Kind::DataFull))
                 {
                     // A whole restore, timed, and checked: exactly the set's data.
                     let set = self
@@ -476,7 +479,16 @@ impl Session {
                     let t = self.timed_backup("full")?;
                     self.say(format!("first full backup to the USB drive: {t:.1} s"));
                 }
-                if kinds.contains(&Kind::PowerInstall) {
+                if let Some(b) = self.bundle.take() {
+                    let bundle = b.join().map_err(|_| "the bundle's thread panicked")??;
+                    self.pull_usb(true)?;
+                    carry_in(
+                        &mut self.vm,
+                        self.work.path(),
+                        &bundle,
+                        &format!("cp /media/usb/update.raucb {}", guest::BUNDLE),
+                    )?;
+                    let _ = std::fs::remove_file(&bundle);
                     let t0 = Instant::now();
                     let (rc, out) = guest::run(
                         &mut self.vm,
@@ -700,11 +712,43 @@ impl Session {
         })
     }
 
+    /// Keeps what a failed check saw for a later look: the USB image or
+    /// the share's files, and the unit's log, under
+    /// target/systest/fault-evidence/<seed>-<site>-<n>-<what>.
+    pub fn keep_evidence(&mut self, what: &str, copy: Option<&std::path::Path>) {
+        self.evidence_seq += 1;
+        let dir = systest::repo_root().join(format!(
+            "target/systest/fault-evidence/{}-{}-{}-{what}",
+            self.seed,
+            self.label(),
+            self.evidence_seq
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        if let Some(p) = copy {
+            let _ = std::process::Command::new("cp")
+                .args(["-a", "--sparse=always"])
+                .arg(p)
+                .arg(&dir)
+                .status();
+        }
+        if let Ok((_, log)) = guest::run(
+            &mut self.vm,
+            "tail -n 300 /data/log/messages; ls -la /data/backup /media/usb 2>&1",
+            60,
+        ) {
+            let _ = std::fs::write(dir.join("unit.log"), log);
+        }
+        self.say(format!("evidence kept in {}", dir.display()));
+    }
+
     /// Checks every destination this session uses.
     pub fn check_all(&mut self, o: &mut Outcome) -> R<()> {
         match self.site {
             Site::Local => self.check_local(o),
             Site::Remote => {
+                if !self.local.known.is_empty() {
+                    self.check_local(o)?;
+                }
                 if self.smb.is_some() {
                     self.check_smb(o)?;
                 }
@@ -730,6 +774,9 @@ impl Session {
         let found = guest::check_folder(&mut self.vm, "/data/backup")?;
         let now = guest::now(&mut self.vm)?;
         let r = self.local.update(&found, now);
+        if !r.lost.is_empty() || !r.falsely_complete.is_empty() {
+            self.keep_evidence("local", None);
+        }
         self.adopt_new(&r);
         for p in &r.pruned {
             self.manifests.remove(p);
@@ -743,6 +790,10 @@ impl Session {
         let smb = self.smb.as_mut().ok_or("no SMB share")?;
         let found = host::check_folder(&smb.server.share_dir())?;
         let r = smb.tracker.update(&found, now);
+        if !r.lost.is_empty() || !r.falsely_complete.is_empty() {
+            let share = smb.server.share_dir();
+            self.keep_evidence("smb", Some(&share));
+        }
         o.add_check("smb", &r);
         Ok(())
     }
@@ -758,6 +809,11 @@ impl Session {
         host::fat_copy_sets(&usb.image, &copy)?;
         let found = host::check_folder(&copy)?;
         let r = usb.tracker.update(&found, now);
+        if !r.lost.is_empty() || !r.falsely_complete.is_empty() {
+            let image = usb.image.clone();
+            self.keep_evidence("usb", Some(&image));
+        }
+        let usb = self.usb.as_mut().ok_or("no USB drive")?;
         if let Some(newest) = usb.tracker.newest_first().first() {
             let bytes: u64 = std::fs::read_dir(&copy)
                 .map(|rd| {
@@ -825,6 +881,19 @@ impl Session {
         keep.push("cur".into());
         guest::prune_manifests(&mut self.vm, &keep)
     }
+}
+
+/// Carries a file into the unit on a USB drive made for it: plugs it,
+/// runs `cmd` while it is mounted at /media/usb, ejects and pulls it.
+fn carry_in(vm: &mut Vm, work: &std::path::Path, file: &std::path::Path, cmd: &str) -> R<()> {
+    let img = host::carry_image(work, &[file])?;
+    vm.usb_plug("carry", &img).map_err(guest::err)?;
+    guest::wait_usb(vm, true, 60)?;
+    guest::ok(vm, &format!("{cmd} && sync && usbctl eject"), 900)?;
+    vm.usb_unplug("carry").map_err(guest::err)?;
+    let _ = std::fs::remove_file(&img);
+    let _ = std::fs::remove_file(file);
+    guest::wait_usb(vm, false, 30)
 }
 
 pub fn first_lines(s: &str, n: usize) -> String {
