@@ -221,16 +221,61 @@ fn pull_refuse_and_restore_through_the_port_forward() {
         Duration::from_secs(10),
     );
 
-    // Upload the set to restore (the .md5 last, as mput does): it is
-    // checked and backupd lists it as verified.
-    for n in &names {
-        let out = curl(&[
-            "-T",
-            &dl.join(n).to_string_lossy(),
-            &url(&format!("restore/{n}")),
-        ]);
-        assert!(out.status.success(), "{n}: {}", text(&out));
-    }
+    // The folders as sessions (user ftp) need them, set by ftpd at start.
+    assert_eq!(
+        vm.ok("stat -c '%U:%G %a' /data/backup /data/restore")
+            .expect("stat")
+            .trim(),
+        "root:ftp 750\nroot:ftp 770"
+    );
+
+    // Upload the set to restore (the .md5 last, as mput does) with Python's
+    // ftplib over FTPS (storbinary insists on TLS's close_notify), while
+    // the session is looked at from inside: it runs as ftp.
+    let script = format!(
+        "import ftplib, ssl, sys, os\n\
+         ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE\n\
+         f = ftplib.FTP_TLS(context=ctx, timeout=60); f.connect('127.0.0.1', {control})\n\
+         f.login('sysarchive', {PASSWORD:?}); f.prot_p(); f.cwd('restore')\n\
+         print('IN', flush=True); sys.stdin.readline()\n\
+         for n in sys.argv[2:]:\n\
+         \x20   with open(os.path.join(sys.argv[1], n), 'rb') as src: print(f.storbinary('STOR ' + n, src))\n\
+         f.quit()\n"
+    );
+    let mut up = Command::new("timeout")
+        .args(["300", "python3", "-c", &script, &dl.to_string_lossy()])
+        .args(&names)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut stdout = std::io::BufReader::new(up.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("read");
+    assert_eq!(line.trim(), "IN");
+    let ids = vm
+        .ok("for p in /proc/[0-9]*; do grep -q -e --session $p/cmdline 2>/dev/null && grep -E '^(Uid|Gid|CapEff|NoNewPrivs):' $p/status; done; true")
+        .expect("the session's ids");
+    assert!(
+        ids.contains("Uid:\t21\t21\t21\t21")
+            && ids.contains("Gid:\t21\t21\t21\t21")
+            && ids.contains("CapEff:\t0000000000000000")
+            && ids.contains("NoNewPrivs:\t1"),
+        "{ids}"
+    );
+    std::io::Write::write_all(up.stdin.as_mut().expect("stdin"), b"go\n").expect("go");
+    let out = up.wait_with_output().expect("python3");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read");
+    assert!(out.status.success(), "{rest}{}", text(&out));
+    assert_eq!(rest.matches("226 ").count(), names.len(), "{rest}");
+    assert_eq!(
+        vm.ok("stat -c '%U:%G' /data/restore/*")
+            .expect("stat")
+            .trim(),
+        vec!["ftp:ftp"; names.len()].join("\n")
+    );
     wait_guest_log(
         &mut vm,
         &format!("restore folder: {} matches its .md5 file", names[0]),
