@@ -11,8 +11,10 @@
 # DIR/manifest.txt (versions of everything that went in) and DIR/test/
 # (what the system tests need to make their own bundles).
 #
-# Bundles are signed with RAUC_KEY/RAUC_CERT (production); without them a
-# development key is made once in BUILD/keys (never committed).
+# The release bundle is signed with RAUC_KEY/RAUC_CERT (production; give
+# GRUB_PASSWORD_HASH too); without them a development key and GRUB password
+# are made once in BUILD/keys. The test image is always signed with the
+# test key of BUILD/keys-test (ci/keys.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	-h | --help)
-		sed -n '2,11s/^# \{0,1\}//p' "$0"
+		sed -n '2,17s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -101,19 +103,42 @@ for b in "${BINARIES[@]}"; do
 done
 note "all ${#BINARIES[@]} binaries are static"
 
-# --- signing key for the upgrade bundles -----------------------------------
-if [ -z "${RAUC_KEY:-}" ] || [ -z "${RAUC_CERT:-}" ]; then
+# --- signing keys and GRUB's recovery password ----------------------------
+# ci/keys.sh: the release key (RAUC_KEY/RAUC_CERT, or the development key in
+# BUILD/keys) signs the release bundle; the test key in BUILD/keys-test the
+# test image's; the release key is never copied.
+. "$REPO/ci/keys.sh"
+if [ -n "${RAUC_KEY:-}${RAUC_CERT:-}" ]; then
+	if [ -z "${RAUC_KEY:-}" ] || [ -z "${RAUC_CERT:-}" ]; then
+		die "give both RAUC_KEY and RAUC_CERT, or neither"
+	fi
+	release=production
+else
+	release=development
 	RAUC_KEY=$BUILD/keys/development.key.pem
 	RAUC_CERT=$BUILD/keys/development.cert.pem
-	if [ ! -f "$RAUC_KEY" ] || [ ! -f "$RAUC_CERT" ]; then
-		note "making a development signing key in $BUILD/keys"
-		mkdir -p "$BUILD/keys"
-		openssl req -x509 -newkey rsa:3072 -nodes -days 36500 -subj "/O=Mail appliance/CN=development" \
-			-keyout "$RAUC_KEY" -out "$RAUC_CERT" 2>/dev/null || die "openssl could not make a key"
-	fi
+	[ -f "$RAUC_KEY" ] || note "making a development signing key in $BUILD/keys"
+	make_signing_key "$RAUC_KEY" "$RAUC_CERT" "/O=Mail appliance/CN=development"
 fi
-export RAUC_KEY RAUC_CERT
-export RAUC_KEYRING=${RAUC_KEYRING:-$RAUC_CERT}
+RAUC_KEYRING=${RAUC_KEYRING:-$RAUC_CERT}
+TEST_KEY=$BUILD/keys-test/test.key.pem
+TEST_CERT=$BUILD/keys-test/test.cert.pem
+make_test_key "$BUILD/keys-test"
+check_test_key_apart "$TEST_KEY" "$TEST_CERT" "$RAUC_KEY" "$RAUC_CERT" "$RAUC_KEYRING"
+export RAUC_KEY RAUC_CERT RAUC_KEYRING
+
+[ -z "${GRUB_PASSWORD:-}" ] ||
+	die "GRUB_PASSWORD is not read: give its grub-mkpasswd-pbkdf2 hash as GRUB_PASSWORD_HASH"
+GRUB_DEV_PASSWORD=
+if [ -z "${GRUB_PASSWORD_HASH:-}" ]; then
+	[ "$release" = development ] ||
+		die "a release build (RAUC_KEY given) needs GRUB_PASSWORD_HASH, the grub-mkpasswd-pbkdf2 hash of GRUB's recovery password (README, How the image boots)"
+	dev_grub_password "$BUILD/keys"
+	GRUB_DEV_PASSWORD=$BUILD/keys/grub-password
+fi
+grub_password_hash_valid "$GRUB_PASSWORD_HASH" ||
+	die "GRUB_PASSWORD_HASH is not what grub-mkpasswd-pbkdf2 prints (grub.pbkdf2.sha512.<iterations>.<salt>.<hash>)"
+export GRUB_PASSWORD_HASH
 
 # --- the root file system -------------------------------------------------
 TARGET=$BUILD/target
@@ -171,6 +196,12 @@ BINARIES_DIR=$IMAGES TARGET_DIR=$TARGET "$REPO/board/appliance/post-build.sh" "$
 
 # --- boot loader images (what Buildroot's grub2 package makes) -------------
 grub_modules() { sed -n "s/^$1: //p" "$REPO/board/appliance/grub-modules"; }
+# GRUB runs the embedded configuration with its rescue parser, which knows
+# no comments: a quote in one swallows the lines after it (the BIOS image,
+# which cannot fall back on its own partition, then finds no grub.cfg).
+if grep -n "^[[:space:]]*#.*[\"'\`]" "$REPO/board/appliance/grub-early.cfg"; then
+	die "board/appliance/grub-early.cfg: no quotes in comments (GRUB's rescue parser reads them)"
+fi
 # shellcheck disable=SC2046 # module names are words
 make_grub() { # IMAGES_DIR
 	mkdir -p "$1/efi-part/EFI/BOOT"
@@ -182,13 +213,14 @@ make_grub() { # IMAGES_DIR
 }
 
 # --- images: release, then the test variant ---------------------------------
-make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME
+make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME SIGNING_KEY SIGNING_CERT
 	note "laying out $3"
 	# SOURCE_DATE_EPOCH sets the creation time and clamps file times.
 	mksquashfs "$1" "$2/rootfs.squashfs" -noappend -comp gzip -all-root -no-xattrs \
 		-quiet -no-progress >/dev/null
 	make_grub "$2"
-	if ! BINARIES_DIR=$2 TARGET_DIR=$1 "$REPO/board/appliance/post-image.sh" "$2" >"$2/post-image.log" 2>&1; then
+	if ! BINARIES_DIR=$2 TARGET_DIR=$1 RAUC_KEY=$4 RAUC_CERT=$5 \
+		"$REPO/board/appliance/post-image.sh" "$2" >"$2/post-image.log" 2>&1; then
 		tail -n 40 "$2/post-image.log" >&2
 		die "post-image.sh failed (log: $2/post-image.log)"
 	fi
@@ -197,20 +229,29 @@ make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME
 }
 version=$(cat "$TARGET/etc/appliance-version")
 
-make_disk "$TARGET" "$IMAGES" appliance.img
+make_disk "$TARGET" "$IMAGES" appliance.img "$RAUC_KEY" "$RAUC_CERT"
 cp "$IMAGES/appliance-$version.raucb" "$OUT/"
+# The test image: the release root plus ci/test-overlay (root's public test
+# password, the test-image marker), trusting only the test certificate; its
+# bundle is signed with the test key. Same GRUB configuration and password.
 cp -a "$TARGET" "$BUILD/target-test"
 cp -a "$REPO/ci/test-overlay/." "$BUILD/target-test/"
+install -m 0644 "$TEST_CERT" "$BUILD/target-test/etc/rauc/keyring.pem"
 mkdir -p "$BUILD/images-test"
-make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img
+make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img "$TEST_KEY" "$TEST_CERT"
 # The system tests build upgrade bundles from the test image's root file
-# system, signed with the key its keyring trusts.
+# system, signed with the test key (never the release key); in development
+# builds they also get GRUB's recovery password (production builds have
+# only its hash).
 rm -rf "$OUT/test"
 mkdir -p "$OUT/test"
 cp "$BUILD/images-test/rootfs.squashfs" "$OUT/test/rootfs.squashfs"
-cp "$RAUC_KEY" "$OUT/test/signing.key.pem"
-cp "$RAUC_CERT" "$OUT/test/signing.cert.pem"
+cp "$TEST_KEY" "$OUT/test/signing.key.pem"
+cp "$TEST_CERT" "$OUT/test/signing.cert.pem"
 cp "$REPO/board/appliance/rauc/manifest.raucm.in" "$OUT/test/"
+if [ -n "$GRUB_DEV_PASSWORD" ]; then
+	install -m 0600 "$GRUB_DEV_PASSWORD" "$OUT/test/grub-password"
+fi
 
 {
 	echo "firmware $(cat "$TARGET/etc/appliance-version")"
@@ -218,6 +259,9 @@ cp "$REPO/board/appliance/rauc/manifest.raucm.in" "$OUT/test/"
 	echo "kernel $(dpkg-deb -f "$kdeb" Package) $(dpkg-deb -f "$kdeb" Version)"
 	echo "busybox $(dpkg-deb -f "$bbdeb" Package) $(dpkg-deb -f "$bbdeb" Version)"
 	echo "grub $(dpkg-query -W -f='${Version}' grub-common)"
+	echo "grub-password $([ -n "$GRUB_DEV_PASSWORD" ] && echo development || echo GRUB_PASSWORD_HASH)"
+	echo "release-signer $release $(openssl x509 -in "$RAUC_CERT" -noout -subject)"
+	echo "test-signer $(openssl x509 -in "$TEST_CERT" -noout -subject)"
 	sed 's/^/rauc-image /' "$BUILD/rauc-packages.txt"
 	echo "rootfs $(stat -c %s "$IMAGES/rootfs.squashfs") bytes"
 	for b in "${BINARIES[@]}"; do echo "bin $b $(stat -c %s "$TARGET/usr/bin/$b") bytes"; done

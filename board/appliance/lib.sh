@@ -24,7 +24,8 @@ kernel_release() {
 }
 
 # build_initramfs TARGET_DIR SRC_DIR OUTPUT: a gzip'd cpio holding BusyBox,
-# SRC_DIR/init and the modules listed in SRC_DIR/modules with their
+# SRC_DIR/init, the target's grub-editenv (to mark a slot bad that cannot
+# be started) and the modules listed in SRC_DIR/modules with their
 # dependencies, taken from the target's own files.
 build_initramfs() {
 	target=$1
@@ -35,9 +36,15 @@ build_initramfs() {
 	mkdir -p "$work/bin" "$work/dev" "$work/proc" "$work/sys" "$work/newroot" "$work/etc"
 	cp "$target/bin/busybox" "$work/bin/busybox"
 	copy_needed_libs "$target" "$work" "$target/bin/busybox"
-	for applet in sh mount umount modprobe switch_root grep cat mkdir usleep; do
+	for applet in sh mount umount modprobe switch_root grep cat mkdir usleep sleep sync reboot; do
 		ln -s busybox "$work/bin/$applet"
 	done
+	# post-build.sh insists on it; a bare target (ci/check-buildroot.sh's)
+	# may lack it, and the init script then only reboots.
+	if [ -f "$target/usr/bin/grub-editenv" ]; then
+		cp "$target/usr/bin/grub-editenv" "$work/bin/grub-editenv"
+		copy_needed_libs "$target" "$work" "$target/usr/bin/grub-editenv"
+	fi
 	install -m 0755 "$src/init" "$work/init"
 	grep -v '^#' "$src/modules" >"$work/etc/modules"
 
@@ -98,6 +105,31 @@ copy_needed_libs() {
 			fi
 		done
 	done
+}
+
+# Test signing certificates carry this organisational unit in their subject
+# (ci/build-image.sh makes one in BUILD/keys-test). A test image's bundle is
+# signed only with such a certificate, a release image's never, and a
+# release image never trusts one (post-build.sh, post-image.sh).
+TEST_CERT_OU="test images only"
+
+# certs_include_test PEMFILE: whether any certificate in the file is a test
+# one. Fails (status 2) when the file holds no certificate.
+certs_include_test() {
+	subjects=$(openssl crl2pkcs7 -nocrl -certfile "$1" 2>/dev/null |
+		openssl pkcs7 -print_certs -noout 2>/dev/null | grep '^subject=') || return 2
+	printf '%s\n' "$subjects" | grep -Eq "OU ?= ?$TEST_CERT_OU(,|\$)"
+}
+
+# is_test_target TARGET_DIR: the test image's root (ci/test-overlay's marker).
+is_test_target() {
+	[ -f "$1/etc/appliance-test-image" ]
+}
+
+# grub_password_hash_valid HASH: what grub-mkpasswd-pbkdf2 prints after
+# "PBKDF2 hash of your password is".
+grub_password_hash_valid() {
+	printf '%s\n' "$1" | grep -Eqx 'grub\.pbkdf2\.sha512\.[1-9][0-9]*\.([0-9A-Fa-f]{2})+\.([0-9A-Fa-f]{2})+'
 }
 
 # write_le FILE OFFSET BYTES VALUE: writes VALUE as a BYTES-long

@@ -12,6 +12,28 @@ BOARD_DIR=$(cd "$(dirname "$0")" && pwd)
 export SOURCE_DATE_EPOCH
 PATH="${HOST_DIR:+$HOST_DIR/bin:$HOST_DIR/sbin:}$PATH"
 
+# GRUB's recovery user: the PBKDF2 hash of its password, made with
+# grub-mkpasswd-pbkdf2. The image never holds the password itself.
+hash=${GRUB_PASSWORD_HASH:-}
+[ -n "$hash" ] || die "no GRUB_PASSWORD_HASH: give the grub-mkpasswd-pbkdf2 hash of GRUB's recovery password (README, How the image boots)"
+grub_password_hash_valid "$hash" ||
+	die "GRUB_PASSWORD_HASH is not what grub-mkpasswd-pbkdf2 prints (grub.pbkdf2.sha512.<iterations>.<salt>.<hash>)"
+
+# The update bundle's signer. The test image's bundle is signed only with a
+# test certificate and a release image's never with one: a bundle of the
+# test image's root (whose root password is public) signed with the release
+# key would give root on every unit in the field.
+if [ -n "${RAUC_KEY:-}" ] && [ -n "${RAUC_CERT:-}" ]; then
+	rc=0
+	certs_include_test "$RAUC_CERT" || rc=$?
+	[ "$rc" != 2 ] || die "RAUC_CERT ($RAUC_CERT) holds no certificate"
+	if is_test_target "${TARGET_DIR:-/nonexistent}"; then
+		[ "$rc" = 0 ] || die "refusing to sign the test image's bundle with a certificate that is not a test one (OU=$TEST_CERT_OU): $RAUC_CERT"
+	else
+		[ "$rc" != 0 ] || die "refusing to sign a release image's bundle with a test certificate: $RAUC_CERT"
+	fi
+fi
+
 cd "$BINARIES_DIR"
 for f in rootfs.squashfs grub.img efi-part/EFI/BOOT/bootx64.efi; do
 	[ -f "$f" ] || die "missing $BINARIES_DIR/$f"
@@ -41,10 +63,12 @@ write_le grub.img.patched $((0x1fe)) 2 $((0x820))
 
 # The EFI system partition: GRUB EFI, the shared grub.cfg and the A/B state,
 # seeded so that a fresh image boots slot A without reporting it bad.
+# grub.cfg gets the PBKDF2 hash of GRUB's recovery password (checked above).
 rm -rf esp
 mkdir -p esp/EFI/BOOT esp/grub
 cp efi-part/EFI/BOOT/bootx64.efi esp/EFI/BOOT/BOOTX64.EFI
-cp "$BOARD_DIR/grub.cfg" esp/grub/grub.cfg
+sed "s/@GRUB_PASSWORD_HASH@/$hash/" "$BOARD_DIR/grub.cfg" >esp/grub/grub.cfg
+grep -q "^password_pbkdf2 recovery $hash\$" esp/grub/grub.cfg || die "grub.cfg has no password line for the recovery user"
 grub-editenv esp/grub/grubenv create
 grub-editenv esp/grub/grubenv set ORDER="A B" A_OK=1 A_TRY=0 B_OK=0 B_TRY=0
 clamp_times esp
@@ -71,7 +95,7 @@ rm -rf genimage.tmp genimage.root
 sha256sum disk.img >disk.img.sha256
 
 # The field upgrade: a signed verity bundle of the root file system, when a
-# signing key is given (RAUC_KEY and RAUC_CERT).
+# signing key is given (RAUC_KEY and RAUC_CERT; checked above).
 if [ -n "${RAUC_KEY:-}" ] && [ -n "${RAUC_CERT:-}" ]; then
 	version=$(firmware_version "$BOARD_DIR")
 	compatible=$(sed -n 's/^compatible=//p' "$BOARD_DIR/../../rootfs-overlay/etc/rauc/system.conf")
