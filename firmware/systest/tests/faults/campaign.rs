@@ -269,6 +269,9 @@ pub struct SmbDest {
     pub tracker: Tracker,
 }
 
+/// The date of the campaign's own messages: after any clock of the unit.
+pub const MANAGED_MTIME: &str = "2035-01-01 00:00:00";
+
 /// Write speed of the USB drive, bytes a second (a slow stick, so that a
 /// backup lasts long enough to pull it in the middle).
 pub const USB_BPS: u64 = 6 << 20;
@@ -594,11 +597,14 @@ impl Session {
         guest::wait_usb(&mut self.vm, false, 60)
     }
 
-    /// Changes the campaign's own recent messages: deletes and rewrites
-    /// some, adds new ones (some in new folders with spaces in their
-    /// names). Files older than 12 hours are never touched, so a set's
-    /// headers-only copies always have their whole message in the store
-    /// and a restore can give back exactly what was there.
+    /// Changes the campaign's own messages (`n*.eml` in `faults.test`):
+    /// deletes and rewrites some, adds new ones (some in new folders with
+    /// spaces in their names). They are dated [`MANAGED_MTIME`], after any
+    /// clock the unit may have, so every set holds them whole however the
+    /// clock moves, and a restore can give back exactly what was there.
+    /// storegen's messages (most older than the body window, stored as
+    /// headers only) are never touched: a restore keeps the live file of a
+    /// message the set holds headers only, which is then the same.
     pub fn mutate(&mut self) -> R<()> {
         let r = &mut self.rng;
         let (del, rw) = (r.below(1_000_000), r.below(1_000_000));
@@ -615,16 +621,17 @@ impl Session {
             let kib = 16 + r.below(2048);
             adds.push(format!(
                 "d=\"/data/store/mail/faults.test/user{user}/{folder}/cur\"; mkdir -p \"$d\"; \
-                 {{ printf 'From: a@faults.test\\r\\nSubject: new {n}\\r\\n\\r\\n'; head -c {kib}k /dev/urandom; }} > \"$d/n{n}-{seed}.eml\"",
+                 {{ printf 'From: a@faults.test\\r\\nSubject: new {n}\\r\\n\\r\\n'; head -c {kib}k /dev/urandom; }} > \"$d/n{n}-{seed}.eml\" && \
+                 touch -d '{MANAGED_MTIME}' \"$d/n{n}-{seed}.eml\"",
                 n = self.msg_seq,
                 seed = r.below(1 << 30),
             ));
         }
         let cmd = format!(
             "cd /data/store/mail/faults.test && \
-             pick() {{ n=$(find . -type f -mmin -720 | wc -l); [ \"$n\" -gt 0 ] && find . -type f -mmin -720 | sort | sed -n \"$(( $1 % n + 1 ))p\"; }}; \
+             pick() {{ n=$(find . -type f -name 'n*.eml' | wc -l); [ \"$n\" -gt 0 ] && find . -type f -name 'n*.eml' | sort | sed -n \"$(( $1 % n + 1 ))p\"; }}; \
              i=0; while [ $i -lt {ndel} ]; do f=$(pick $(({del} + i))); [ -n \"$f\" ] && rm -f \"$f\"; i=$((i+1)); done; \
-             f=$(pick {rw}); [ -n \"$f\" ] && {{ head -c 200 \"$f\"; head -c 4096 /dev/urandom; }} > /tmp/rw && cat /tmp/rw > \"$f\"; \
+             f=$(pick {rw}); [ -n \"$f\" ] && {{ head -c 200 \"$f\"; head -c 4096 /dev/urandom; }} > /tmp/rw && cat /tmp/rw > \"$f\" && touch -d '{MANAGED_MTIME}' \"$f\"; \
              {}; cd /; sync",
             adds.join("; ")
         );
@@ -643,9 +650,7 @@ impl Session {
     /// duration. Fails when the backup fails.
     pub fn timed_backup(&mut self, kind: &str) -> R<f64> {
         self.expect_sets()?;
-        let t0 = Instant::now();
-        let (ok, out) = guest::backup(&mut self.vm, kind, 1800)?;
-        let t = t0.elapsed().as_secs_f64();
+        let (ok, out, t) = guest::backup(&mut self.vm, kind, 1800)?;
         if !ok {
             return Err(format!("backup {kind} failed: {out}"));
         }

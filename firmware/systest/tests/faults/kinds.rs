@@ -42,6 +42,12 @@ pub fn run(s: &mut Session, kind: Kind, number: usize) -> Record {
     }
 }
 
+/// A random moment into an operation: seconds, and the share of the
+/// operation's estimated length that the seed chose.
+fn at_text(at: f64, est: f64) -> String {
+    format!("{at:.2}s ({:.2} of ~{est:.1}s)", at / est.max(0.001))
+}
+
 fn sleep_until(t0: Instant, secs: f64) {
     let at = t0 + Duration::from_secs_f64(secs);
     let now = Instant::now();
@@ -103,13 +109,11 @@ fn backup_kind(s: &mut Session, copies: bool) -> &'static str {
 fn follow_up(s: &mut Session, o: &mut Outcome) -> R<()> {
     let kind = backup_kind(s, true);
     s.expect_sets()?;
-    let t0 = Instant::now();
-    let (ok, out) = guest::backup(&mut s.vm, kind, 1800)?;
-    let t = t0.elapsed().as_secs_f64();
+    let (ok, out, t) = guest::backup(&mut s.vm, kind, 1800)?;
     if ok {
         let op = format!("{}-{kind}", s.dest.unwrap_or("local"));
         s.learn(&op, t);
-        o.note(format!("next {kind} OK ({t:.0} s)"));
+        o.note(format!("next {kind} OK ({t:.1} s)"));
         let left = s.leftovers()?;
         if !left.is_empty() {
             o.problem(format!(
@@ -142,7 +146,7 @@ fn power_backup(s: &mut Session, o: &mut Outcome, offset: &mut String, kind: &st
     s.mutate()?;
     let est = s.estimate(&format!("local-{kind}"));
     let at = s.rng.range(0.0, 1.25 * est);
-    *offset = format!("offset={at:.2}s of ~{est:.1}s");
+    *offset = format!("offset={}", at_text(at, est));
     s.expect_sets()?;
     let set = guest::start_backup(&mut s.vm, kind)?;
     let t0 = Instant::now();
@@ -237,7 +241,7 @@ fn power_restore(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()>
     let (old, _) = guest::manifest(&mut s.vm)?;
     let est = s.estimate("restore");
     let at = s.rng.range(0.0, 1.25 * est);
-    *offset = format!("set={} offset={at:.2}s of ~{est:.1}s", short(&set));
+    *offset = format!("set={} offset={}", short(&set), at_text(at, est));
     guest::ok(
         &mut s.vm,
         &format!("recover --system -g /data/backup/{set} > /tmp/recover.log 2>&1 &"),
@@ -269,7 +273,7 @@ fn power_install(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()>
     let sum = guest::ok(&mut s.vm, guest::DATA_SUM, 300)?;
     let est = s.estimate("install");
     let at = s.rng.range(0.0, 1.25 * est);
-    *offset = format!("offset={at:.2}s of ~{est:.1}s");
+    *offset = format!("offset={}", at_text(at, est));
     guest::ok(
         &mut s.vm,
         &format!("rauc install {} > /tmp/rauc.log 2>&1 &", guest::BUNDLE),
@@ -325,7 +329,7 @@ fn usb_pull(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     }
     let est = s.estimate(&format!("usb-{kind}"));
     let at = s.rng.range(0.0, 1.25 * est);
-    *offset = format!("{kind} offset={at:.2}s of ~{est:.1}s");
+    *offset = format!("{kind} offset={}", at_text(at, est));
     let pids = guest::ok(&mut s.vm, "pidof backupd; pidof hotplugd", 30)?;
     s.expect_sets()?;
     guest::start_backup(&mut s.vm, kind)?;
@@ -380,7 +384,7 @@ fn dest_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     s.mutate()?;
     s.expect_sets()?;
     s.plug_usb()?;
-    let (ok, out) = guest::backup(&mut s.vm, kind, 1800)?;
+    let (ok, out, _) = guest::backup(&mut s.vm, kind, 1800)?;
     o.note(format!(
         "backup {}: {}",
         if ok { "OK" } else { "FAILED" },
@@ -413,7 +417,7 @@ fn smb_kill(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     let est = s.estimate(&format!("smb-{kind}"));
     let at = s.rng.range(0.0, 1.25 * est);
     let pause = s.rng.range(0.0, 20.0);
-    *offset = format!("{kind} offset={at:.2}s of ~{est:.1}s, down {pause:.1}s");
+    *offset = format!("{kind} offset={}, down {pause:.1}s", at_text(at, est));
     s.expect_sets()?;
     guest::start_backup(&mut s.vm, kind)?;
     let t0 = Instant::now();
@@ -503,7 +507,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
             short(&set),
             leave >> 10,
             if during {
-                format!(" at {at:.2}s of ~{est:.1}s")
+                format!(" at {}", at_text(at, est))
             } else {
                 String::new()
             }
@@ -541,7 +545,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
             "{variant} {kind} leave={} KiB{}",
             leave >> 10,
             if during {
-                format!(" at {at:.2}s of ~{est:.1}s")
+                format!(" at {}", at_text(at, est))
             } else {
                 String::new()
             }
@@ -606,7 +610,7 @@ fn clock_back(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     *offset = format!("back {back}s between a {a} and a {b}");
     s.mutate()?;
     s.expect_sets()?;
-    let (ok, out) = guest::backup(&mut s.vm, a, 1800)?;
+    let (ok, out, _) = guest::backup(&mut s.vm, a, 1800)?;
     if !ok {
         o.problem(format!("the {a} before the clock change failed: {out}"));
     }
@@ -618,7 +622,7 @@ fn clock_back(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     )?;
     s.mutate()?;
     let want = s.expect_sets()?;
-    let (ok, out) = guest::backup(&mut s.vm, b, 1800)?;
+    let (ok, out, _) = guest::backup(&mut s.vm, b, 1800)?;
     if !ok {
         o.problem(format!("the {b} after the clock change failed: {out}"));
     }
@@ -647,6 +651,28 @@ fn clock_back(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
         return Ok(());
     }
     s.mutate()?;
+    // A user deletes a few of storegen's messages that were within the
+    // body window when the newer set was made (so that set's data has them
+    // whole), and restores that set to get them back. Copies are kept to
+    // put them back afterwards whatever the restore does.
+    let probe = guest::ok(
+        &mut s.vm,
+        &format!(
+            "k={st}/keep; rm -rf $k; mkdir -p $k; : > $k/list; cd /data/store/mail && \
+             find . -path ./faults.test -prune -o -type f -mmin -1380 ! -mmin -60 -print | grep -E '/(cur|new)/[^/]+$' | \
+             while IFS= read -r f; do echo \"$(echo \"{seed}$f\" | md5sum | cut -c1-8) $f\"; done | sort | head -n 3 | cut -d' ' -f2- | \
+             while IFS= read -r f; do cp -p \"$f\" $k/$(wc -l < $k/list | tr -d ' '); echo \"/data/store/mail/$f\" >> $k/list; rm -f \"$f\"; done; \
+             cd /; wc -l < $k/list",
+            st = guest::STATE,
+            seed = s.rng.below(1 << 30)
+        ),
+        120,
+    )?;
+    o.note(format!(
+        "{} messages within the window at {} deleted before the restore",
+        probe.trim(),
+        short(&newest)
+    ));
     let (old, _) = guest::manifest(&mut s.vm)?;
     let (rc, out) = guest::run(
         &mut s.vm,
@@ -660,6 +686,17 @@ fn clock_back(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
         o.problem(format!("restore of {} failed: {out}", short(&newest)));
     }
     restore_verdict(s, o, &old, &want, true)?;
+    // The deleted messages as they were, whatever came back.
+    guest::ok(
+        &mut s.vm,
+        &format!(
+            "k={st}/keep; i=0; [ -f $k/list ] && while IFS= read -r f; do \
+               cmp -s $k/$i \"$f\" || {{ mkdir -p \"$(dirname \"$f\")\"; cp -p $k/$i \"$f\"; }}; i=$((i+1)); done < $k/list; \
+             rm -rf $k; sync",
+            st = guest::STATE
+        ),
+        120,
+    )?;
     let services = s.services.clone();
     if let Err(e) = guest::wait_services(&mut s.vm, &services) {
         o.problem(e);
