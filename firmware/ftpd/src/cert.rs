@@ -77,6 +77,18 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Cert
     Ok(Arc::new(config))
 }
 
+/// The TLS set-up of data connections: the control connection's (so a
+/// client may resume its session there) but sending no TLS 1.3 session
+/// tickets. A client that only writes (an upload) never reads them, and
+/// when it closes with them unread its kernel resets the connection,
+/// which throws away the end of the upload before the server has read it
+/// (lftp, seen here; libunftp turned TLS 1.3 off for it).
+pub fn data_config(control: &Arc<rustls::ServerConfig>) -> Arc<rustls::ServerConfig> {
+    let mut config = (**control).clone();
+    config.send_tls13_tickets = 0;
+    Arc::new(config)
+}
+
 /// Writes a new self-signed certificate for `hostname`, valid for 20 years
 /// (nobody renews the certificate of a box in a rack).
 pub fn generate(files: &TlsFiles, hostname: &str) -> Result<(), CertError> {

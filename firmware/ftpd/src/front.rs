@@ -59,8 +59,10 @@ pub struct FrontConfig {
     pub peer: IpAddr,
     /// The control connection's local address (passive ports listen there).
     pub local: SocketAddr,
-    /// TLS, when a certificate is usable.
+    /// TLS, when a certificate is usable: the control connection's and
+    /// the data connections' ([`crate::cert::data_config`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub data_tls: Option<Arc<rustls::ServerConfig>>,
     /// FTPS required (`ftp.allow_plain` off).
     pub require_tls: bool,
     pub passive_ports: (u16, u16),
@@ -639,7 +641,7 @@ impl Front {
             return Ok(Flow::Go);
         }
         let tls = if self.protected {
-            self.cfg.tls.clone()
+            self.cfg.data_tls.clone()
         } else {
             None
         };

@@ -139,10 +139,12 @@ async fn session(
     drop(listener);
     let backend = tokio::spawn(server.service(theirs));
 
+    let data_tls = tls.as_ref().map(crate::cert::data_config);
     let config = FrontConfig {
         peer,
         local,
         tls,
+        data_tls,
         require_tls: !settings.allow_plain,
         passive_ports: settings.passive_ports,
         passive_address: settings.passive_address,

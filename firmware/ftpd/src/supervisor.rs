@@ -95,6 +95,7 @@ pub struct Supervisor {
     tls: Option<TlsFiles>,
     gate: Gate,
     logins: Logins<u32>,
+    checker: Checker,
     sessions: Vec<Session>,
     verifier: Verifier,
 }
@@ -113,6 +114,76 @@ enum Refused {
     UnknownUser,
     NoPassword,
     WrongPassword,
+}
+
+fn check_password(user: &str, password: &str, hash: &str) -> Option<Refused> {
+    if user != appconfig::FTP_USER {
+        Some(Refused::UnknownUser)
+    } else if hash.is_empty() {
+        Some(Refused::NoPassword)
+    } else if appconfig::verify_password(password, hash) {
+        None
+    } else {
+        Some(Refused::WrongPassword)
+    }
+}
+
+/// A login to check.
+struct Check {
+    ip: IpAddr,
+    who: u32,
+    user: String,
+    password: String,
+    hash: String,
+}
+
+/// A login checked.
+struct Checked {
+    ip: IpAddr,
+    who: u32,
+    user: String,
+    refused: Option<Refused>,
+}
+
+/// Checks passwords on a thread of their own: SHA-512-crypt with
+/// appconfig's 200,000 rounds takes a tenth of a second, which the
+/// service loop must not stand still for.
+struct Checker {
+    requests: std::sync::mpsc::Sender<Check>,
+    results: std::sync::mpsc::Receiver<Checked>,
+    /// Readable when a result waits.
+    wake: UnixStream,
+}
+
+impl Checker {
+    fn start() -> std::io::Result<Checker> {
+        let (requests, to_check) = std::sync::mpsc::channel::<Check>();
+        let (done, results) = std::sync::mpsc::channel();
+        let (wake, waker) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        std::thread::Builder::new()
+            .name("logins".into())
+            .spawn(move || {
+                for c in to_check {
+                    let refused = check_password(&c.user, &c.password, &c.hash);
+                    let checked = Checked {
+                        ip: c.ip,
+                        who: c.who,
+                        user: c.user,
+                        refused,
+                    };
+                    if done.send(checked).is_err() {
+                        return;
+                    }
+                    let _ = (&waker).write_all(b"!");
+                }
+            })?;
+        Ok(Checker {
+            requests,
+            results,
+            wake,
+        })
+    }
 }
 
 fn load_config(opts: &Options) -> Config {
@@ -198,6 +269,7 @@ impl Supervisor {
             tls,
             gate: Gate::default(),
             logins: Logins::default(),
+            checker: Checker::start().context("starting the login checker")?,
             sessions: Vec::new(),
             verifier,
         })
@@ -224,6 +296,7 @@ impl Supervisor {
                 let mut fds = vec![
                     PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
                     PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.checker.wake.as_fd(), PollFlags::POLLIN),
                 ];
                 let mut index = Vec::new();
                 for (i, s) in self.sessions.iter().enumerate() {
@@ -240,7 +313,7 @@ impl Supervisor {
                 }
                 let has = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
                 accept = has(&fds[0]);
-                ready = fds[2..]
+                ready = fds[3..]
                     .iter()
                     .zip(index)
                     .filter(|(fd, _)| has(fd))
@@ -258,7 +331,8 @@ impl Supervisor {
             for i in ready {
                 self.read_link(i);
             }
-            self.check_logins();
+            self.finish_checks();
+            self.dispatch_checks();
             self.reap();
             self.logins.expire(Instant::now());
             if accept {
@@ -318,20 +392,35 @@ impl Supervisor {
         }
     }
 
-    /// Checks the logins whose turn has come.
-    fn check_logins(&mut self) {
-        loop {
-            let now = Instant::now();
-            let Some((ip, w)) = self.logins.take_due(now) else {
-                return;
+    /// Sends the logins whose turn has come to the checker.
+    fn dispatch_checks(&mut self) {
+        while let Some((ip, w)) = self.logins.take_due(Instant::now()) {
+            let check = Check {
+                ip,
+                who: w.who,
+                user: w.user,
+                password: w.password,
+                hash: self.config.accounts.sysarchive.clone(),
             };
-            let refused = self.check_password(&w.user, &w.password);
-            let rec = self.logins.record(ip, refused.is_none(), now);
-            if let Some(why) = refused {
+            if self.checker.requests.send(check).is_err() {
+                log::error!("the login checker has stopped; refusing logins");
+                self.answer(w.who, Verdict::Refused);
+            }
+        }
+    }
+
+    /// Records the checks done, and tells the sessions.
+    fn finish_checks(&mut self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.checker.wake).read(&mut buf), Ok(n) if n > 0) {}
+        while let Ok(done) = self.checker.results.try_recv() {
+            let (ip, now) = (done.ip, Instant::now());
+            let rec = self.logins.record(ip, done.refused.is_none(), now);
+            if let Some(why) = done.refused {
                 let why = match why {
                     Refused::UnknownUser => format!(
                         "unknown user {} (the FTP account is {})",
-                        shown(&w.user),
+                        shown(&done.user),
                         appconfig::FTP_USER
                     ),
                     Refused::NoPassword => format!(
@@ -360,24 +449,11 @@ impl Supervisor {
                     );
                 }
             }
-            self.answer(w.who, rec.verdict);
+            self.answer(done.who, rec.verdict);
             let secs = logins::BLOCK_FOR.as_secs();
             for who in rec.also_blocked {
                 self.answer(who, Verdict::Blocked { secs });
             }
-        }
-    }
-
-    fn check_password(&self, user: &str, password: &str) -> Option<Refused> {
-        let hash = &self.config.accounts.sysarchive;
-        if user != appconfig::FTP_USER {
-            Some(Refused::UnknownUser)
-        } else if hash.is_empty() {
-            Some(Refused::NoPassword)
-        } else if appconfig::verify_password(password, hash) {
-            None
-        } else {
-            Some(Refused::WrongPassword)
         }
     }
 

@@ -184,3 +184,33 @@ fn python_ftplib_over_tls_with_a_fixed_passive_address() {
     let check = md5sum_check(&dl);
     assert!(check.status.success(), "{}", text(&check));
 }
+
+#[test]
+fn lftp_uploads_over_ftps_arrive_whole() {
+    // A client that only writes never reads what the server sends after
+    // the TLS 1.3 handshake; data connections send nothing then (no
+    // session tickets), or lftp's close resets the connection and the end
+    // of the upload is lost.
+    let a = Appliance::start(Setup::default());
+    let src = a.tmp.path().join("up");
+    std::fs::create_dir(&src).expect("mkdir");
+    let mut names = Vec::new();
+    for i in 0..6 {
+        let name = format!("part{i}.bin");
+        let bytes: Vec<u8> = (0..(300_000 + i * 77_777))
+            .map(|b| (b * 7 + i) as u8)
+            .collect();
+        std::fs::write(src.join(&name), bytes).expect("write");
+        names.push(name);
+    }
+    let out = lftp_in(a.port, "cd restore; mput *.bin", Some(&src));
+    assert!(out.status.success(), "{}\n{}", text(&out), a.log_text());
+    for n in &names {
+        assert_eq!(
+            std::fs::read(a.restore_dir().join(n)).expect("uploaded"),
+            std::fs::read(src.join(n)).expect("source"),
+            "{n}"
+        );
+    }
+    assert!(!a.log_text().contains("cut off"), "{}", a.log_text());
+}
