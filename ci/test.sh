@@ -25,6 +25,7 @@ if [ "$(id -u)" = 0 ]; then "$REPO/ci/test-flash.sh"; else sudo "$REPO/ci/test-f
 
 if [ "$system" = 1 ]; then
 	"$REPO/ci/build-image.sh"
+	"$REPO/ci/test-keys.sh"
 	"$REPO/ci/check-reproducible.sh"
 	note "system tests (QEMU)"
 	cargo test -p systest --locked -- --test-threads 2

@@ -42,8 +42,12 @@ fn boots_under_bios_with_persistent_data_and_readonly_root() {
     vm.ok("test -s /data/config/appliance.toml")
         .expect("default config");
 
-    // Hostname and network come from the configuration.
-    assert_eq!(vm.ok("hostname").expect("hostname").trim(), "appliance");
+    // Hostname and network come from the configuration: a new unit names
+    // itself after its MAC (QEMU's 52:54:00:12:34:56).
+    assert_eq!(
+        vm.ok("hostname").expect("hostname").trim(),
+        "appliance-123456"
+    );
     let addr = vm.ok("ip -4 addr show dev eth0").expect("ip");
     assert!(addr.contains("inet 10.0.2.15/24"), "DHCP from QEMU: {addr}");
 
