@@ -17,7 +17,8 @@
 #   --kinds LIST   some kinds only: power-full power-diff power-restore
 #                  power-install usb-pull smb-kill data-full dest-full clock-back
 #   --jobs N       appliances side by side, 1 or 2 (default 2)
-#   --store-mib N  generated store (default 8); --payload-mib N recent mail on top (16)
+#   --store-mib N  generated store (default 8)
+#   --payload-mib N  recent mail on top (default 16; the local appliance 3 times that)
 #   --report FILE  the table (default target/systest/fault-campaign.md);
 #                  the fault lines go to the same name with .log
 #   --image IMG    the test image (default $APPLIANCE_IMAGE or out/appliance-test.img)

@@ -23,7 +23,8 @@ pub struct Config {
     pub jobs: usize,
     /// Size of the generated store (storegen), MiB.
     pub store_mib: u64,
-    /// Recent messages of the campaign's own domain on top, MiB.
+    /// Recent messages of the campaign's own domain on top, MiB (the local
+    /// appliance gets [`LOCAL_PAYLOAD_FACTOR`] times as much).
     pub payload_mib: u64,
     /// Where the table goes.
     pub report: PathBuf,
@@ -269,6 +270,10 @@ pub struct SmbDest {
     pub tracker: Tracker,
 }
 
+/// The local appliance gets this many times the recent mail: its backups
+/// go to its own disk, fast, and must last long enough to be cut midway.
+pub const LOCAL_PAYLOAD_FACTOR: u64 = 3;
+
 /// The date of the campaign's own messages: after any clock of the unit.
 pub const MANAGED_MTIME: &str = "2035-01-01 00:00:00";
 
@@ -335,7 +340,12 @@ impl Session {
                 .map_err(|e| format!("making the bundle: {e}"))
             })
         });
-        let store = host::make_store_tar(work.path(), cfg.store_mib, cfg.payload_mib, cfg.seed)?;
+        let store = host::make_store_tar(
+            work.path(),
+            cfg.store_mib,
+            cfg.payload_mib * LOCAL_PAYLOAD_FACTOR.pow(u32::from(site == Site::Local)),
+            cfg.seed,
+        )?;
         let mut config = VmConfig::new(name);
         // A failed upgrade boots twice before the fallback.
         config.boot_timeout = Duration::from_secs(400);

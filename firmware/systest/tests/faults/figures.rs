@@ -130,13 +130,14 @@ impl Report {
         let setup: f64 = self.setup.iter().map(|(_, t)| *t).sum();
         let mut s = format!(
             "# Fault campaign\n\nSeed {seed} (replay: `ci/fault-campaign.sh --seed {seed} --faults {faults}`), \
-             {faults} faults, {} appliance(s) side by side, store {} MiB + {} MiB of recent mail. \
+             {faults} faults, {} appliance(s) side by side, store {} MiB + {} MiB of recent mail ({} MiB on the local appliance). \
              Wall time {}, setup {} ({}). Cost per fault: the fault, the appliance's recovery and \
              every check, {:.0} s on average; with setup and two appliances sharing the machine, \
              {:.0} s of wall time per fault.\n\n",
             self.jobs,
             self.store_mib,
             self.payload_mib,
+            self.payload_mib * super::campaign::LOCAL_PAYLOAD_FACTOR,
             hms(self.wall),
             hms(setup),
             self.setup
