@@ -365,6 +365,8 @@ impl Front {
             }
             "STOR" | "APPE" | "STOU" => self.transfer(&cmd, &line, Direction::FromClient).await,
             "LPRT" | "LPSV" => self.reply(502, "Use EPRT or EPSV.").await,
+            // libunftp's own status speaks of its side of the loopback.
+            "STAT" if cmd.arg.is_empty() => self.status().await,
             "REIN" => self.reply(502, "REIN is not supported.").await,
             "FEAT" => {
                 let mut r = self.ask(&line, ANSWER).await?;
@@ -382,6 +384,40 @@ impl Front {
             }
             _ => self.pass(&line).await,
         }
+    }
+
+    async fn status(&mut self) -> Step {
+        let lines = [
+            format!("Connected from {}", self.cfg.peer),
+            if self.logged_in {
+                format!("Logged in as {}", appconfig::FTP_USER)
+            } else {
+                "Not logged in".to_string()
+            },
+            format!(
+                "Control connection {}",
+                if self.secure { "in TLS" } else { "in clear" }
+            ),
+            format!(
+                "Data connections {}",
+                if self.protected {
+                    "in TLS (PROT P)"
+                } else {
+                    "in clear"
+                }
+            ),
+        ];
+        let mut text = String::from("211-Status:\r\n");
+        for l in lines {
+            text.push_str(&format!(" {l}\r\n"));
+        }
+        text.push_str("211 End of status.\r\n");
+        let r = Reply {
+            code: 211,
+            lines: vec![text.into_bytes()],
+        };
+        self.say(&r).await?;
+        Ok(Flow::Go)
     }
 
     async fn auth(&mut self, cmd: &Command) -> Step {

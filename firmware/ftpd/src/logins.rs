@@ -59,6 +59,8 @@ struct Record<K> {
     last_failure: Option<Instant>,
     blocked_until: Option<Instant>,
     waiting: VecDeque<Waiting<K>>,
+    /// A question is being checked (its outcome not recorded yet).
+    checking: bool,
 }
 
 impl<K> Record<K> {
@@ -69,6 +71,7 @@ impl<K> Record<K> {
             last_failure: None,
             blocked_until: None,
             waiting: VecDeque::new(),
+            checking: false,
         }
     }
 
@@ -79,7 +82,8 @@ impl<K> Record<K> {
     }
 
     fn forgettable(&self, now: Instant) -> bool {
-        self.waiting.is_empty()
+        !self.checking
+            && self.waiting.is_empty()
             && self.blocked(now).is_none()
             && self
                 .last_failure
@@ -158,17 +162,19 @@ impl<K: Copy + Eq> Logins<K> {
         let (ip, r) = self
             .records
             .iter_mut()
-            .filter(|(_, r)| !r.waiting.is_empty() && r.next_check <= now)
+            .filter(|(_, r)| !r.checking && !r.waiting.is_empty() && r.next_check <= now)
             .min_by_key(|(_, r)| r.next_check)?;
         let w = r.waiting.pop_front()?;
-        // Until its outcome is recorded, nothing else for this address.
-        r.next_check = now + MAX_DELAY;
+        // Until its outcome is recorded, nothing else for this address,
+        // and the address is not forgotten.
+        r.checking = true;
         Some((*ip, w))
     }
 
     /// Records the outcome of the check of a question from `ip`.
     pub fn record(&mut self, ip: IpAddr, accepted: bool, now: Instant) -> Recorded<K> {
         let r = self.records.entry(ip).or_insert_with(|| Record::new(now));
+        r.checking = false;
         if accepted {
             r.failures = 0;
             r.last_failure = None;
@@ -205,7 +211,7 @@ impl<K: Copy + Eq> Logins<K> {
     pub fn next_due(&self) -> Option<Instant> {
         self.records
             .values()
-            .filter(|r| !r.waiting.is_empty())
+            .filter(|r| !r.checking && !r.waiting.is_empty())
             .map(|r| r.next_check)
             .min()
     }
@@ -327,6 +333,25 @@ mod tests {
         l.record(ip("10.0.2.2"), true, t);
         l.expire(t);
         assert!(!l.records.contains_key(&ip("10.0.2.2")));
+    }
+
+    /// Questions that come one after the other while the first is being
+    /// checked (its address had no failure yet): they wait their turn.
+    #[test]
+    fn an_address_is_not_forgotten_while_it_is_checked() {
+        let mut l = Logins::default();
+        let now = Instant::now();
+        assert_eq!(ask(&mut l, 1, now), None);
+        assert!(l.take_due(now).is_some());
+        l.expire(now);
+        assert_eq!(ask(&mut l, 2, now), None);
+        assert!(l.take_due(now).is_none(), "one check at a time");
+        l.expire(now);
+        assert_eq!(l.record(ip("10.0.2.2"), false, now).failures, 1);
+        assert!(l.take_due(now).is_none(), "paced");
+        let t = now + Duration::from_secs(1);
+        assert_eq!(l.take_due(t).map(|(_, w)| w.who), Some(2));
+        assert_eq!(l.record(ip("10.0.2.2"), false, t).failures, 2);
     }
 
     #[test]

@@ -68,7 +68,9 @@ fn clear_data_is_refused_on_every_channel_and_for_every_command() {
         \x20           show(cmd)\n\
         try: lsn.accept(); print('CONNECTED')\n\
         except socket.timeout: print('nothing connected')\n\
-        f.prot_p(); print('with PROT P:', f.nlst('/backup'))\n";
+        print(f.sendcmd('STAT'))\n\
+        f.prot_p(); print('with PROT P:', f.nlst('/backup'))\n\
+        print(f.sendcmd('STAT'))\n";
     let out = python(a.port, script, &[]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -85,6 +87,17 @@ fn clear_data_is_refused_on_every_channel_and_for_every_command() {
     );
     assert!(stdout.contains("nothing connected"), "{stdout}");
     assert!(stdout.contains("with PROT P: ['x.tar']"), "{stdout}");
+    // STAT tells the truth about the client's connections.
+    assert!(
+        stdout.contains(
+            "Logged in as sysarchive\n Control connection in TLS\n Data connections in clear"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Data connections in TLS (PROT P)"),
+        "{stdout}"
+    );
     assert!(!a.restore_dir().join("y.tar").exists());
 
     // Real clients asking for clear data get nothing either.
@@ -444,7 +457,8 @@ fn password_guessing_from_parallel_sessions_is_paced() {
          \x20           except Exception: pass\n\
          ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]\n\
          [t.start() for t in ts]; [t.join() for t in ts]\n\
-         print('VERDICTS', len([v for v in verdicts if v <= SECS]))\n"
+         print('VERDICTS', len([v for v in verdicts if v <= SECS]))\n\
+         print('AT', ' '.join('%.1f' % v for v in sorted(verdicts)))\n"
     );
     let out = Command::new("timeout")
         .args(["200", "python3", "-c"])
@@ -466,7 +480,11 @@ fn password_guessing_from_parallel_sessions_is_paced() {
     println!("{verdicts} passwords tried in {secs} s from one address with 8 sessions");
     // 1, 2, 4, 8, 16 s apart: 6 in the first minute (fewer when the
     // machine is busy: each check takes 200,000 rounds of SHA-512).
-    assert!((1..=7).contains(&verdicts), "{verdicts} in a minute");
+    assert!(
+        (1..=7).contains(&verdicts),
+        "{verdicts} in a minute\n{}\n{stdout}",
+        a.log_text()
+    );
     a.wait_log(
         "127.0.0.1: login refused: wrong password for sysarchive (1 failed from this address; the next login is checked in 1 s)",
         Duration::from_secs(5),
