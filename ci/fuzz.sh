@@ -58,7 +58,7 @@ head -c 65536 "$set_tar" >"$seeds/set_archive/set"
 tar -xOf "$set_tar" .index.txt | head -c 8192 >"$seeds/set_index/index"
 
 # The rest: real files of each kind as seeds.
-for t in md5_file journal verdict config control; do mkdir -p "$seeds/$t" "corpus/$t"; done
+for t in md5_file journal verdict config control ftp_command; do mkdir -p "$seeds/$t" "corpus/$t"; done
 find "$tmp/data/backup" -name '*.tar.md5' -exec cp {} "$seeds/md5_file/set.md5" \;
 printf '# recover journal 1\nset mail-F20261122T220000Z.tar\nstage /data/state/recover\nunit 1 1 /data/config /data/state/recover/new/config /data/state/recover/old/config\nunit 1 0 /data/only-here /data/state/recover/new/only-here /data/only-here.BAK\nend\n' >"$seeds/journal/journal"
 printf '# Sets checked against their .md5 files; written by ftpd, do not edit.\nmail-F20260101T000000Z.tar\t0123456789abcdef0123456789abcdef\tok\tverified\nmail-F20260102T000000Z.tar\tffffffffffffffffffffffffffffffff\tfailed\tMD5 differs\n' >"$seeds/verdict/verified"
@@ -108,5 +108,8 @@ run md5_file 4096
 run journal 4096
 run verdict 8192
 run config 8192
+printf 'AUTH TLS\r\nUSER sysarchive\r\nPASS x\r\nPBSZ 0\r\nPROT P\r\nTYPE I\r\nEPSV\r\nPORT 10,0,2,2,117,48\r\nEPRT |1|10.0.2.2|30000|\r\nEPRT |2|::1|30000|\r\nRETR backup/x.tar\r\nQUIT\r\n' >"$seeds/ftp_command/session"
+printf '220 ready\r\n211-Features:\r\n MLST size*;modify*;\r\n211 End\r\n227 Entering Passive Mode (127,0,0,1,117,48).\r\n' >"$seeds/ftp_command/replies"
 run control 131072
+run ftp_command 16384
 exit $status
