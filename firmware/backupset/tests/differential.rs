@@ -164,6 +164,20 @@ fn full_plus_differential_with_the_default_body_window() {
     assert!(stubs > 0, "old messages come back as headers only");
 }
 
+/// A full made while the clock was a day ahead judged the body window by
+/// that clock: a differential after the clock was put back would keep
+/// messages that are inside the window now as the full's headers only.
+/// A full is written instead, and says why.
+#[test]
+fn after_the_clock_was_put_back_a_differential_becomes_a_full() {
+    let fx = Fixture::new(1 << 20);
+    fx.full(NOW + 86_400);
+    let out = fx.write(&fx.options(BackupType::Differential, NOW + 60));
+    assert_eq!(out.name.kind, BackupType::Full);
+    let why = out.fell_back.expect("a reason");
+    assert!(why.contains("clock was put back"), "{why}");
+}
+
 #[test]
 fn differential_without_state_falls_back_to_a_full() {
     let fx = Fixture::new(1 << 20);

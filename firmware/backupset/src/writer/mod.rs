@@ -194,6 +194,20 @@ fn differential_base(opts: &WriteOptions) -> Result<StateReader, String> {
             reader.base
         ));
     }
+    // A full dated after this backup was made while the clock was ahead:
+    // it judged the body window by that clock, so messages still inside
+    // the window now may be in it as headers only, and a differential
+    // (changed files only) would never store their bodies.
+    if base.time
+        > opts
+            .started
+            .saturating_add(crate::retention::FUTURE_SLACK_SECS)
+    {
+        return Err(format!(
+            "the last full {} is dated after this backup (the clock was put back)",
+            reader.base
+        ));
+    }
     match catalog::set_status(&opts.dest_dir, &base) {
         Ok(s) if s.complete => Ok(reader),
         Ok(_) => Err(format!(
