@@ -31,6 +31,20 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
+/// Fsyncs a file just renamed. vfat's rename writes the new directory entry
+/// with no first cluster and size 0 and leaves the real ones to the inode's
+/// writeback, up to 30 s later: a stick pulled in between held the set's
+/// volumes as empty files under their final names (found by the fault
+/// campaign, usb-pull right after "backup finished"). Fsyncing the folder
+/// does not write the file's inode; fsyncing the file does.
+pub fn sync_renamed(path: &Path) -> Result<(), SetError> {
+    let f = File::open(path).map_err(io_at(path))?;
+    match f.sync_all() {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => Ok(()),
+        r => r.map_err(io_at(path)),
+    }
+}
+
 pub(crate) fn md5_of_reader(
     f: &mut impl Read,
     path: &Path,
@@ -111,6 +125,12 @@ pub fn publish(
             size: v.size,
             md5: hex(d),
         });
+        if let Err(e) = sync_renamed(&target) {
+            for p in &out {
+                let _ = std::fs::remove_file(dir.join(&p.name));
+            }
+            return Err(e);
+        }
     }
     sync_dir(dir);
     let md5_final = dir.join(name.md5_name());
@@ -134,6 +154,9 @@ pub fn publish(
             } else {
                 SetError::io(&md5_final, e)
             }
+        })?;
+        sync_renamed(&md5_final).inspect_err(|_| {
+            let _ = std::fs::remove_file(&md5_final);
         })
     })();
     if let Err(e) = result {
