@@ -72,10 +72,31 @@ enum Event {
     Reload,
 }
 
-/// Runs the service until SIGTERM. An invalid configuration at start-up
+/// What backupd keeps (docs/security.md). It stays root, the owner of
+/// `/data` and of what it writes (`/data/backup`, its state, the SMB and
+/// USB mounts, which give root the files), with:
+/// - CAP_SYS_ADMIN: mount(2) and umount2(2) of SMB shares (kernel cifs);
+/// - CAP_DAC_READ_SEARCH: read the whole store whoever owns a file (the
+///   mail service's files, sets the `ftp` user uploaded into `restore`);
+/// - CAP_SYSLOG: read `/dev/kmsg` for cifs's reasons when a mount fails.
+///
+/// It starts no program, so nothing it could start needs more.
+pub const PRIVILEGES: privs::Plan = privs::Plan {
+    service: "backupd",
+    user: None,
+    keep: &[
+        privs::Cap::SYS_ADMIN,
+        privs::Cap::DAC_READ_SEARCH,
+        privs::Cap::SYSLOG,
+    ],
+};
+
+/// Runs the service until SIGTERM, with [`PRIVILEGES`] only (given up
+/// first, for the whole process). An invalid configuration at start-up
 /// is an error (with file, line and reason); later ones are logged and the
 /// last good one kept.
 pub fn run(paths: Paths) -> Result<()> {
+    privs::enter(&PRIVILEGES)?;
     let loaded = config::load(&paths.config).map_err(|e| anyhow!("{e}"))?;
     std::fs::create_dir_all(&paths.state_dir)
         .with_context(|| format!("creating {}", paths.state_dir.display()))?;

@@ -42,10 +42,24 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("waiting for events failed: {0}")]
     Poll(nix::Error),
+    #[error("{0}")]
+    Privileges(#[from] privs::PrivError),
 }
 
-/// Runs hotplugd with the kernel's mount(2) until SIGTERM or SIGINT.
+/// What hotplugd keeps (docs/security.md): root's files (the block devices,
+/// `/media/usb`, sysfs's `delete`), CAP_SYS_ADMIN for mount(2) and
+/// umount2(2), and nothing else. Kernel uevents need no capability.
+pub const PRIVILEGES: privs::Plan = privs::Plan {
+    service: "hotplugd",
+    user: None,
+    keep: &[privs::Cap::SYS_ADMIN],
+};
+
+/// Runs hotplugd with the kernel's mount(2) until SIGTERM or SIGINT, with
+/// [`PRIVILEGES`] only (given up first, for the whole process: the
+/// service's own start-up, never a test's).
 pub fn run(settings: Settings) -> Result<(), DaemonError> {
+    privs::enter(&PRIVILEGES)?;
     run_with(settings, KernelMounter)
 }
 

@@ -26,6 +26,6 @@ pub mod sysfs;
 mod testimg;
 pub mod uevent;
 
-pub use daemon::{DaemonError, Settings, run, run_with};
+pub use daemon::{DaemonError, PRIVILEGES, Settings, run, run_with};
 pub use drives::{Drives, Paths};
 pub use mount::{KernelMounter, MountError, Mounter};

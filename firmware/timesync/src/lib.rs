@@ -7,6 +7,7 @@
 //! `ntpd`, so both builds use this instead of BusyBox's.
 
 mod clock;
+pub mod rtc;
 mod server;
 pub mod testserver;
 
@@ -14,6 +15,17 @@ pub use clock::{Adjustment, adjust, decide};
 pub use server::addresses;
 
 use std::net::SocketAddr;
+
+/// What timesyncd runs as (docs/security.md): its own user and group
+/// `timesync` (30, in the image's `/etc/passwd`), with CAP_SYS_TIME only,
+/// to set the clock and the RTC.
+pub const PRIVILEGES: privs::Plan = privs::Plan {
+    service: "timesyncd",
+    user: Some((TIMESYNC_UID, TIMESYNC_GID)),
+    keep: &[privs::Cap::SYS_TIME],
+};
+pub const TIMESYNC_UID: u32 = 30;
+pub const TIMESYNC_GID: u32 = 30;
 use std::time::Duration;
 
 /// One answer of a server.

@@ -28,8 +28,9 @@ const BIG_STEP_BACK: f64 = 60.0;
     long_about = "Sets the clock from the NTP servers in the configuration (system.ntp_server: \
 addresses or names, optionally with :port, separated by spaces or commas; names are asked of \
 network.dns). A clock more than 0.5 s off is stepped and the hardware clock written; a smaller \
-offset is slewed. Polls every 1024 s (64 s until the first answer). SIGHUP re-reads the \
-configuration and asks at once; SIGTERM stops."
+offset is slewed. Polls every 1024 s (64 s until the first answer). Started as root, it runs \
+as the user timesync with only CAP_SYS_TIME once the configuration is read, so SIGHUP cannot \
+re-read it: restart it (the init script's reload does). SIGTERM stops."
 )]
 struct Cli {
     /// Configuration file (default: $APPLIANCE_CONFIG or /data/config/appliance.toml).
@@ -113,12 +114,13 @@ fn correct(sample: &Sample) {
                 );
             }
             // The hardware clock keeps the corrected time across a power cut.
-            match std::process::Command::new("hwclock")
-                .args(["-w", "-u"])
-                .status()
-            {
-                Ok(s) if s.success() => {}
-                _ => log::warn!("cannot write the hardware clock (hwclock -w -u)"),
+            match timesync::rtc::device() {
+                Some(dev) => {
+                    if let Err(e) = timesync::rtc::write(&dev) {
+                        log::warn!("cannot write the hardware clock: {e}");
+                    }
+                }
+                None => log::warn!("cannot write the hardware clock: no /dev/rtc0"),
             }
         }
         Adjustment::Slew(off) => log::debug!("slewing {off:+.3} s from {}", sample.server),
@@ -157,6 +159,16 @@ fn run(cli: Cli) -> Result<()> {
             )),
         };
     }
+    let mut config = load()?;
+    // Root's part ends here: the RTC opened to the service's group, then
+    // only CAP_SYS_TIME as `timesync` (before any thread starts).
+    if nix::unistd::geteuid().is_root()
+        && let Some(dev) = timesync::rtc::device()
+        && let Err(e) = timesync::rtc::share_with(&dev, timesync::TIMESYNC_GID)
+    {
+        log::warn!("cannot let timesyncd's group open {}: {e}", dev.display());
+    }
+    privs::enter(&timesync::PRIVILEGES).context("giving up privileges")?;
     let (tx, rx) = mpsc::channel();
     let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
         .context("installing signal handlers")?;
@@ -172,7 +184,6 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     });
-    let mut config = load()?;
     let mut wait = FIRST_POLL;
     loop {
         if config.system.ntp_server.trim().is_empty() {
@@ -203,7 +214,11 @@ fn run(cli: Cli) -> Result<()> {
                     config = c;
                     wait = FIRST_POLL;
                 }
-                Err(e) => log::error!("keeping the last good configuration: {e:#}"),
+                // As `timesync` the configuration cannot be read again: the
+                // init script's reload restarts timesyncd instead.
+                Err(e) => log::error!(
+                    "keeping the last good configuration (restart timesyncd to read it): {e:#}"
+                ),
             },
         }
     }
