@@ -288,6 +288,11 @@ pub struct BackupSettings {
     /// secrets file, TLS private keys) go into sets encrypted to it, and
     /// the operator keeps the matching identity. Empty: sets leave them out.
     pub secrets_recipient: String,
+    /// An age public key (`age1...`, X25519). Set: every set written to a
+    /// USB drive or an SMB share is encrypted whole to it (`.tar.age`), and
+    /// the operator keeps the matching identity. Empty (the default): plain
+    /// `.tar` sets. Sets in the local folder are never encrypted.
+    pub encrypt_recipient: String,
     pub smb: SmbSettings,
 }
 
@@ -305,6 +310,7 @@ impl Default for BackupSettings {
             body_window_hours: 24,
             volume_size_mib: 0,
             secrets_recipient: String::new(),
+            encrypt_recipient: String::new(),
             smb: SmbSettings::default(),
         }
     }
@@ -328,6 +334,9 @@ impl BackupSettings {
         }
         if let Some(why) = recipient_problem(&self.secrets_recipient) {
             return Err(format!("backup.secrets_recipient: {why}"));
+        }
+        if let Some(why) = recipient_problem(&self.encrypt_recipient) {
+            return Err(format!("backup.encrypt_recipient: {why}"));
         }
         Ok(())
     }
@@ -421,6 +430,22 @@ mod tests {
                 .contains("secret key")
         );
         assert!(recipient_problem("ssh-ed25519 AAAA").is_some());
+    }
+
+    #[test]
+    fn encrypt_recipient_is_checked() {
+        let mut b = BackupSettings::default();
+        assert_eq!(b.encrypt_recipient, "");
+        assert_eq!(b.check(), Ok(()));
+        b.encrypt_recipient =
+            "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".into();
+        assert_eq!(b.check(), Ok(()));
+        b.encrypt_recipient = "AGE-SECRET-KEY-1QQQ".into();
+        let why = b.check().expect_err("a secret key is refused");
+        assert!(why.starts_with("backup.encrypt_recipient: "), "{why}");
+        assert!(why.contains("secret key"), "{why}");
+        b.encrypt_recipient = "age1nope".into();
+        assert!(b.check().is_err());
     }
 
     #[test]

@@ -83,6 +83,19 @@ pub fn secret_files(
     Ok(SecretFiles { patterns, sealer })
 }
 
+/// The recipient a set to this destination is encrypted to: the USB drive
+/// and the SMB share with `backup.encrypt_recipient` set; the local folder
+/// never (its sets stay on the unit, pulled over FTPS).
+pub fn encrypt_to(config: &Config) -> Result<Option<age::x25519::Recipient>, String> {
+    let r = config.backup.encrypt_recipient.trim();
+    if r.is_empty() || config.backup.destination == appconfig::DestinationKind::Local {
+        return Ok(None);
+    }
+    backupset::crypt::parse_recipient(r)
+        .map(Some)
+        .map_err(|e| format!("backup.encrypt_recipient: {e}"))
+}
+
 /// The write options of a run (also used to name the set before it starts).
 pub fn write_options(
     config: &Config,
@@ -111,6 +124,7 @@ pub fn write_options(
         version: env!("CARGO_PKG_VERSION").to_string(),
         verify: !req.no_verify,
         cancel: req.cancel.clone(),
+        encrypt_to: None,
     }
 }
 
@@ -170,6 +184,10 @@ pub fn run(
         Ok(s) => s,
         Err(e) => return finish(on_named, result, false, e),
     };
+    let encrypt = match encrypt_to(config) {
+        Ok(e) => e,
+        Err(e) => return finish(on_named, result, false, e),
+    };
     let dest = match destination_for(&config.backup, &config.network.dns, paths) {
         Ok(d) => d,
         Err(e) => return finish(on_named, result, false, e),
@@ -194,10 +212,13 @@ pub fn run(
         Ok(_) => {}
         Err(e) => log::warn!("cannot clean leftovers: {e}"),
     }
-    let opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
+    let mut opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
+    opts.encrypt_to = encrypt;
     let (kind, _) = backupset::effective_kind(&opts);
     result.kind = kind;
-    result.set = backupset::SetName::new(&host, kind, req.started).tar_name();
+    result.set = backupset::SetName::new(&host, kind, req.started)
+        .with_encryption(opts.encrypt_to.is_some())
+        .tar_name();
     on_named(&result.set);
     let outcome = match backupset::write_set(&opts, &req.progress) {
         Ok(o) => o,
@@ -234,6 +255,9 @@ pub fn run(
     );
     if req.no_verify {
         msg = msg.replacen("verified", "written (not read back)", 1);
+    }
+    if outcome.name.encrypted {
+        msg.push_str(", encrypted to the backup key");
     }
     if outcome.volumes.len() > 1 {
         msg.push_str(&format!(", {} volumes", outcome.volumes.len()));

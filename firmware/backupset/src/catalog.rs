@@ -43,7 +43,7 @@ pub fn list_sets(dir: &Path) -> Result<Vec<SetStatus>, SetError> {
         };
         let size = item.metadata().map(|m| m.len()).unwrap_or(0);
         let slot = by_set
-            .entry((name.time, name.stem()))
+            .entry((name.time, name.tar_name()))
             .or_insert_with(|| (name.clone(), Vec::new(), false));
         match role {
             FileRole::Md5 => slot.2 = true,
@@ -100,17 +100,14 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
     };
     let complete = problem.is_none();
     // Who wrote it and what it extends: `.version.txt`, the first entry.
-    let version = if complete {
-        crate::reader::SetReader::open(dir, &name.tar_name())
-            .and_then(|r| r.version())
-            .ok()
-    } else {
-        None
+    // An encrypted set tells them in its age header (no key needed).
+    let (unit, base) = match complete.then(|| crate::reader::SetReader::open(dir, &name.tar_name()))
+    {
+        Some(Ok(r)) if r.is_encrypted() => r.notes().map(|n| (n.unit, n.base)).unwrap_or_default(),
+        Some(Ok(r)) => r.version().map(|v| (v.unit, v.base)).unwrap_or_default(),
+        _ => (None, None),
     };
-    let unit = version.as_ref().and_then(|v| v.unit.clone());
-    let base = version
-        .filter(|_| name.kind == appconfig::BackupType::Differential)
-        .and_then(|v| v.base);
+    let base = base.filter(|_| name.kind == appconfig::BackupType::Differential);
     SetStatus {
         name,
         volumes,

@@ -40,6 +40,12 @@ pub enum SetError {
         "a set named {name} is already at the destination, from another appliance with the host name {host:?}? It was left as it is; give each appliance its own host name"
     )]
     NameTaken { name: String, host: String },
+    /// An encrypted set read without an identity.
+    #[error("{set} is encrypted to {recipient}; its age identity is needed to read it")]
+    Encrypted { set: String, recipient: String },
+    /// None of the identities given opens the set.
+    #[error("the identity given does not open {set}: it is encrypted to {recipient}")]
+    WrongIdentity { set: String, recipient: String },
     #[error("the backup writer stopped unexpectedly: {0}")]
     Internal(String),
 }

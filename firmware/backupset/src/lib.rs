@@ -15,10 +15,12 @@
 //!   [`extract()`]: a safe applier for whole sets or subtrees.
 //! - [`verdict`]: which sets in a folder were checked against their `.md5`
 //!   since their files last changed.
+//! - [`crypt`]: whole sets encrypted with age (`.tar.age`).
 //! - `testing` (feature `test-support`): generated stores written as sets
 //!   and checked with the stock tools, for this crate's tests and others'.
 
 pub mod catalog;
+pub mod crypt;
 mod error;
 pub mod escape;
 pub mod extract;

@@ -1,6 +1,7 @@
 //! Set names: `<host>-<T><YYYYMMDD>T<hhmmss>Z.tar` (T = F, I or C; D is
 //! read as I), volumes `.tar`, `.tar.001`, ..., the `.tar.md5` sidecar, and
-//! the temporary names used while a set is written.
+//! the temporary names used while a set is written. An encrypted set (see
+//! [`crate::crypt`]) is `.tar.age`, `.tar.age.001`, ... and `.tar.age.md5`.
 
 use crate::timefmt::{parse_compact, utc_compact};
 use appconfig::BackupType;
@@ -15,6 +16,8 @@ pub struct SetName {
     pub time: i64,
     /// The letter as written (`D` stays `D` for a set named so).
     pub letter: char,
+    /// Encrypted with age (`.tar.age`): the volumes split the encrypted stream.
+    pub encrypted: bool,
 }
 
 /// What one file of a set is.
@@ -50,7 +53,19 @@ impl SetName {
             kind,
             time,
             letter: kind.letter(),
+            encrypted: false,
         }
+    }
+
+    /// The same set, encrypted or not (`.tar.age` or `.tar`).
+    pub fn with_encryption(mut self, encrypted: bool) -> SetName {
+        self.encrypted = encrypted;
+        self
+    }
+
+    /// `.tar` or `.tar.age`.
+    pub fn suffix(&self) -> &'static str {
+        if self.encrypted { ".tar.age" } else { ".tar" }
     }
 
     /// `<host>-F20261122T220000Z`
@@ -65,14 +80,14 @@ impl SetName {
 
     pub fn volume_name(&self, index: u32) -> String {
         if index == 0 {
-            format!("{}.tar", self.stem())
+            format!("{}{}", self.stem(), self.suffix())
         } else {
-            format!("{}.tar.{index:03}", self.stem())
+            format!("{}{}.{index:03}", self.stem(), self.suffix())
         }
     }
 
     pub fn md5_name(&self) -> String {
-        format!("{}.tar.md5", self.stem())
+        format!("{}{}.md5", self.stem(), self.suffix())
     }
 
     /// Where a file is written before it is published (hidden, so listings
@@ -103,6 +118,20 @@ impl SetName {
 
     /// Reads a file name of a set: which set and which file of it.
     pub fn parse_file(file: &str) -> Option<(SetName, FileRole)> {
+        // The encrypted form first: `x.tar.age.md5` also ends in `.md5`.
+        let (plain, encrypted) = match file.rsplit_once(".tar.age") {
+            Some((s, rest))
+                if rest.is_empty()
+                    || rest == ".md5"
+                    || (rest.len() == 4
+                        && rest.starts_with('.')
+                        && rest[1..].bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                (format!("{s}.tar{rest}"), true)
+            }
+            _ => (file.to_string(), false),
+        };
+        let file = plain.as_str();
         let (stem, role) = if let Some(s) = file.strip_suffix(".tar.md5") {
             (s, FileRole::Md5)
         } else if let Some(s) = file.strip_suffix(".tar") {
@@ -118,7 +147,8 @@ impl SetName {
             }
             (s, FileRole::Volume(n))
         };
-        Some((SetName::parse_stem(stem)?, role))
+        let name = SetName::parse_stem(stem)?.with_encryption(encrypted);
+        Some((name, role))
     }
 
     /// Reads `<host>-<T><YYYYMMDD>T<hhmmss>Z`.
@@ -139,10 +169,11 @@ impl SetName {
             kind,
             time,
             letter,
+            encrypted: false,
         })
     }
 
-    /// Reads the name of a set's first volume (`….tar`).
+    /// Reads the name of a set's first volume (`….tar` or `….tar.age`).
     pub fn parse_tar(name: &str) -> Option<SetName> {
         match SetName::parse_file(name)? {
             (n, FileRole::Volume(0)) => Some(n),
@@ -201,6 +232,58 @@ mod tests {
         assert_eq!(SetName::temp_name("x.tar", ""), ".x.tar.tmp");
         assert_eq!(SetName::parse_temp(".notes.txt.tmp"), None);
         assert_eq!(SetName::parse_temp("mail-F20260101T000000Z.tar"), None);
+    }
+
+    #[test]
+    fn encrypted_names_round_trip_and_stay_apart_from_plain_ones() {
+        let n = SetName::new("mx", BackupType::Full, 1_795_317_495).with_encryption(true);
+        assert_eq!(n.tar_name(), "mx-F20261122T031815Z.tar.age");
+        assert_eq!(n.volume_name(2), "mx-F20261122T031815Z.tar.age.002");
+        assert_eq!(n.md5_name(), "mx-F20261122T031815Z.tar.age.md5");
+        for (file, role) in [
+            (n.tar_name(), FileRole::Volume(0)),
+            (n.volume_name(2), FileRole::Volume(2)),
+            (n.md5_name(), FileRole::Md5),
+        ] {
+            assert_eq!(
+                SetName::parse_file(&file),
+                Some((n.clone(), role)),
+                "{file}"
+            );
+        }
+        let plain = n.clone().with_encryption(false);
+        assert_ne!(plain, n);
+        assert_eq!(
+            SetName::parse_tar("mx-F20261122T031815Z.tar"),
+            Some(plain.clone())
+        );
+        let t = SetName::temp_name(&n.volume_name(1), "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f");
+        assert_eq!(
+            SetName::parse_temp(&t),
+            Some((n.volume_name(1), Some("0f8c2d3e5b7a".into())))
+        );
+        // A host name that holds `.tar.age` is still only a host name.
+        let host = SetName::new("m.tar.age.x", BackupType::Full, 0);
+        assert_eq!(
+            SetName::parse_file(&host.tar_name()),
+            Some((host.clone(), FileRole::Volume(0)))
+        );
+        let odd = SetName::new("a.tar.age.b", BackupType::Copy, 0).with_encryption(true);
+        assert_eq!(
+            SetName::parse_file(&odd.volume_name(3)),
+            Some((odd.clone(), FileRole::Volume(3)))
+        );
+        for bad in [
+            "mx-F20261122T031815Z.tar.age.000",
+            "mx-F20261122T031815Z.tar.age.1",
+            "mx-F20261122T031815Z.tar.agex",
+            "mx-F20261122T031815Z.tar.age.md5.001",
+            "mx-F20261122T031815Z.age",
+            "mx-F20261122T031815Z.tar.md5.age",
+            "mx-F20261122T031815Z.tar.001.age",
+        ] {
+            assert_eq!(SetName::parse_file(bad), None, "{bad}");
+        }
     }
 
     #[test]

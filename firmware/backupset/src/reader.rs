@@ -12,6 +12,7 @@
 //! is checked against the `.md5` file is what is restored.
 
 use crate::catalog;
+use crate::crypt::{self, Keys, Notes};
 use crate::error::SetError;
 use crate::escape::unescape;
 use crate::index::{INDEX_HEADER, IndexEntry};
@@ -116,12 +117,25 @@ pub struct SetEntry {
 }
 
 /// An open set (all volumes present and listed in its `.md5` file).
+///
+/// An encrypted set (`.tar.age`) is read through its identities (see
+/// [`SetReader::with_keys`]): its plaintext with seeking, so only the age
+/// chunks a range touches are decrypted. Without them, [`SetReader::verify`]
+/// and [`SetReader::check_readable`] still work (they need no key); reading
+/// the contents says which key is needed ([`SetError::Encrypted`]).
 #[derive(Debug, Clone)]
 pub struct SetReader {
     name: SetName,
     volumes: Vec<Volume>,
     total: u64,
+    keys: Option<Keys>,
+    /// The plaintext's length, once an encrypted set was opened with its key.
+    plain: Option<u64>,
 }
+
+/// A plaintext stream with seeking.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
 
 impl SetReader {
     /// Opens the set whose first volume is `dir/tar_name`.
@@ -155,7 +169,80 @@ impl SetReader {
             name,
             volumes,
             total,
+            keys: None,
+            plain: None,
         })
+    }
+
+    /// Whether the set is encrypted (`.tar.age`).
+    pub fn is_encrypted(&self) -> bool {
+        self.name.encrypted
+    }
+
+    /// Gives the identities an encrypted set is read with (a plain set
+    /// ignores them). Checks that they open it and that its end is intact
+    /// (age authenticates the last chunk as the last).
+    pub fn with_keys(mut self, keys: Option<&Keys>) -> Result<SetReader, SetError> {
+        if !self.name.encrypted {
+            return Ok(self);
+        }
+        self.keys = keys.cloned();
+        self.plain = None;
+        let mut s = self.plain_stream()?;
+        let len = s.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
+        self.plain = Some(len);
+        Ok(self)
+    }
+
+    /// The identities given with [`SetReader::with_keys`].
+    pub fn keys(&self) -> Option<&Keys> {
+        self.keys.as_ref()
+    }
+
+    /// What an encrypted set's header tells without a key (`None`: plain,
+    /// or not an age file).
+    pub fn notes(&self) -> Option<Notes> {
+        self.name
+            .encrypted
+            .then(|| crypt::notes_of(self.joined()))
+            .flatten()
+    }
+
+    /// The set's contents (the tar stream) with seeking: the joined volumes,
+    /// or their decryption.
+    pub fn plain_stream(&self) -> Result<Box<dyn ReadSeek + Send>, SetError> {
+        if !self.name.encrypted {
+            return Ok(Box::new(self.joined()));
+        }
+        crypt::decrypting(self.joined(), self.keys.as_ref())
+            .map(|d| Box::new(d) as Box<dyn ReadSeek + Send>)
+            .map_err(|e| e.for_set(&self.set()))
+    }
+
+    /// Bytes of the tar stream.
+    fn plain_len(&self) -> Result<u64, SetError> {
+        match (self.name.encrypted, self.plain) {
+            (false, _) => Ok(self.total),
+            (true, Some(n)) => Ok(n),
+            (true, None) => match self.plain_stream() {
+                Err(e) => Err(e),
+                Ok(_) => Err(SetError::Internal(
+                    "an encrypted set read before its keys were checked".into(),
+                )),
+            },
+        }
+    }
+
+    /// Whether the set reads as a set: `.version.txt` and `.summary.txt`;
+    /// for an encrypted set without its identity, only its age header (its
+    /// contents cannot be checked without the key).
+    pub fn check_readable(&self) -> Result<(), SetError> {
+        if self.name.encrypted && self.keys.is_none() {
+            return age::Decryptor::new(self.joined()).map(|_| ()).map_err(|e| {
+                SetError::malformed(&self.set(), format!("not a readable age file: {e}"))
+            });
+        }
+        self.version().and_then(|_| self.summary()).map(|_| ())
     }
 
     pub fn name(&self) -> &SetName {
@@ -222,14 +309,16 @@ impl SetReader {
     }
 
     fn read_range(&self, range: Range<u64>) -> Result<Vec<u8>, SetError> {
-        if range.end > self.total || range.start > range.end || range.end - range.start > 256 << 20
+        if range.end > self.plain_len()?
+            || range.start > range.end
+            || range.end - range.start > 256 << 20
         {
             return Err(SetError::malformed(
                 &self.set(),
                 format!("range {range:?} lies outside the set"),
             ));
         }
-        let mut j = self.joined();
+        let mut j = self.plain_stream()?;
         j.seek(SeekFrom::Start(range.start))
             .map_err(|e| self.io(e))?;
         let mut buf = vec![0u8; (range.end - range.start) as usize];
@@ -249,7 +338,7 @@ impl SetReader {
 
     /// `.version.txt`, the first entry.
     pub fn version(&self) -> Result<VersionInfo, SetError> {
-        let head = self.read_range(0..BLOCK.min(self.total))?;
+        let head = self.read_range(0..BLOCK.min(self.plain_len()?))?;
         let (name, size) = parse_header(&head).ok_or_else(|| {
             SetError::malformed(&self.set(), "the first block is not a tar header")
         })?;
@@ -269,11 +358,12 @@ impl SetReader {
     /// `.summary.txt`, the last entry, found from the end of the set.
     pub fn summary(&self) -> Result<Summary, SetError> {
         let bad = |why: &str| SetError::malformed(&self.set(), why.to_string());
-        if self.total < 3 * BLOCK || !self.total.is_multiple_of(BLOCK) {
+        let total = self.plain_len()?;
+        if total < 3 * BLOCK || !total.is_multiple_of(BLOCK) {
             return Err(bad("the set is not a whole number of tar blocks"));
         }
-        let end = self.total - 2 * BLOCK;
-        if self.read_range(end..self.total)?.iter().any(|&b| b != 0) {
+        let end = total - 2 * BLOCK;
+        if self.read_range(end..total)?.iter().any(|&b| b != 0) {
             return Err(bad(
                 "the set does not end with the end-of-archive blocks (cut short?)",
             ));
@@ -311,7 +401,7 @@ impl SetReader {
         offset: u64,
         size: u64,
     ) -> Result<impl Iterator<Item = Result<String, SetError>> + use<>, SetError> {
-        let mut j = self.joined();
+        let mut j = self.plain_stream()?;
         j.seek(SeekFrom::Start(offset)).map_err(|e| self.io(e))?;
         let mut r = BufReader::with_capacity(64 << 10, j.take(size));
         let set = self.set();
@@ -364,7 +454,7 @@ impl SetReader {
         for line in lines {
             let e = IndexEntry::parse(&line?)
                 .map_err(|why| SetError::malformed(&self.set(), format!("index: {why}")))?;
-            if e.end > self.total {
+            if e.end > self.plain_len()? {
                 return Err(SetError::malformed(
                     &self.set(),
                     "index: range beyond the end",
@@ -420,10 +510,10 @@ impl SetReader {
         range: Range<u64>,
         f: impl FnMut(&SetEntry, &mut dyn Read) -> Result<(), SetError>,
     ) -> Result<(), SetError> {
-        if range.end > self.total || range.start > range.end {
+        if range.end > self.plain_len()? || range.start > range.end {
             return Err(SetError::malformed(&self.set(), "range outside the set"));
         }
-        let mut j = self.joined();
+        let mut j = self.plain_stream()?;
         j.seek(SeekFrom::Start(range.start))
             .map_err(|e| self.io(e))?;
         read_entries(&self.set(), j.take(range.end - range.start), f)
@@ -538,7 +628,16 @@ impl<R: Read> Read for HeaderBudget<R> {
     }
 }
 
-/// Name and size of a ustar header block, if it is one (checksum right).
+/// The writing unit of a set, from its first volume's file without its
+/// `.md5`: `.version.txt`'s `unit=`, or an encrypted set's header.
+pub fn unit_of_first_volume(path: &Path, encrypted: bool) -> Option<String> {
+    if encrypted {
+        let f = std::fs::File::open(path).ok()?;
+        return crypt::notes_of(f.take(MAX_META))?.unit;
+    }
+    version_of_first_volume(path)?.unit
+}
+
 /// `.version.txt` read straight from a first volume's file, without its
 /// `.md5` (which an interrupted run never wrote); `None` when the file does
 /// not start with one (cut short, or not a set).

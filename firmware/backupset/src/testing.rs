@@ -27,6 +27,8 @@ pub struct Fixture {
     /// The body window [`Fixture::options`] sets: the product's 24 h
     /// unless a test wants every body kept.
     pub body_window_hours: u32,
+    /// Encrypt the sets [`Fixture::options`] writes to this age recipient.
+    pub encrypt_to: Option<age::x25519::Recipient>,
 }
 
 impl Fixture {
@@ -51,6 +53,7 @@ impl Fixture {
             dest,
             state,
             body_window_hours: 24,
+            encrypt_to: None,
         }
     }
 
@@ -73,6 +76,7 @@ impl Fixture {
             version: "test".into(),
             verify: true,
             cancel: Arc::new(AtomicBool::new(false)),
+            encrypt_to: self.encrypt_to.clone(),
         }
     }
 

@@ -177,31 +177,43 @@ pub fn stream_chain(
         report.info(format!("Reading {} ({})", name, set.kind()));
         let mut s = stream::open(set.reader.volumes().to_vec(), read.clone(), stop.clone());
         let mut failure: Option<RecoverError> = None;
-        let result = backupset::reader::read_entries(&name, &mut s, |e, data| {
-            if stop.load(Ordering::Relaxed) {
-                return Err(backupset::SetError::Cancelled);
-            }
-            report.advance(read.load(Ordering::Relaxed));
-            if e.path.is_empty() {
-                return Ok(());
-            }
-            if overlay.hides(&e.path) {
-                applied.superseded += 1;
-                return Ok(());
-            }
-            match place_entry(&name, e, data, map, placer, report) {
-                Ok(true) => {}
-                Ok(false) => {
-                    if !e.path.contains('/') && !applied.left_out.contains(&e.path) {
-                        applied.left_out.push(e.path.clone());
-                    }
+        // An encrypted set is decrypted as it streams; the MD5 is of the
+        // encrypted bytes, as written.
+        let plain: Result<Box<dyn std::io::Read + '_>, backupset::SetError> =
+            if set.reader.is_encrypted() {
+                backupset::crypt::decrypting(&mut s, set.reader.keys())
+                    .map(|d| Box::new(d) as Box<dyn std::io::Read>)
+                    .map_err(|e| e.for_set(&name))
+            } else {
+                Ok(Box::new(&mut s))
+            };
+        let result = plain.and_then(|plain| {
+            backupset::reader::read_entries(&name, plain, |e, data| {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(backupset::SetError::Cancelled);
                 }
-                Err(err) => return Err(stash(&mut failure, err)),
-            }
-            if older_follow {
-                overlay.written.insert(e.path.clone());
-            }
-            Ok(())
+                report.advance(read.load(Ordering::Relaxed));
+                if e.path.is_empty() {
+                    return Ok(());
+                }
+                if overlay.hides(&e.path) {
+                    applied.superseded += 1;
+                    return Ok(());
+                }
+                match place_entry(&name, e, data, map, placer, report) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if !e.path.contains('/') && !applied.left_out.contains(&e.path) {
+                            applied.left_out.push(e.path.clone());
+                        }
+                    }
+                    Err(err) => return Err(stash(&mut failure, err)),
+                }
+                if older_follow {
+                    overlay.written.insert(e.path.clone());
+                }
+                Ok(())
+            })
         });
         // Every byte is hashed even when the tar stopped early, so a set
         // that does not match its .md5 is called that.

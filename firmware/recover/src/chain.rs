@@ -4,6 +4,7 @@
 
 use crate::error::RecoverError;
 use appconfig::BackupType;
+use backupset::crypt::Keys;
 use backupset::meta::FORMAT;
 use backupset::name::SetName;
 use backupset::{SetReader, SetStatus, Summary, VersionInfo};
@@ -58,8 +59,19 @@ impl Chain {
 /// the whole set: every volume there, a readable `.version.txt` of a
 /// format this firmware reads, and a `.summary.txt` at the end.
 pub fn open_set(dir: &Path, name: &SetName) -> Result<OpenSet, RecoverError> {
+    open_set_with(dir, name, None)
+}
+
+/// [`open_set`], an encrypted set (`.tar.age`) read with `keys`.
+pub fn open_set_with(
+    dir: &Path,
+    name: &SetName,
+    keys: Option<&Keys>,
+) -> Result<OpenSet, RecoverError> {
     let set = name.tar_name();
-    let reader = SetReader::open(dir, &set).map_err(|e| RecoverError::from_set(&set, e))?;
+    let reader = SetReader::open(dir, &set)
+        .and_then(|r| r.with_keys(keys))
+        .map_err(|e| RecoverError::from_set(&set, e))?;
     let version = reader
         .version()
         .map_err(|e| RecoverError::from_set(&set, e))?;
@@ -81,8 +93,8 @@ pub fn open_set(dir: &Path, name: &SetName) -> Result<OpenSet, RecoverError> {
     })
 }
 
-fn open_chain(dir: &Path, newest: &SetName) -> Result<Chain, RecoverError> {
-    let top = open_set(dir, newest)?;
+fn open_chain(dir: &Path, newest: &SetName, keys: Option<&Keys>) -> Result<Chain, RecoverError> {
+    let top = open_set_with(dir, newest, keys)?;
     if top.kind() != BackupType::Differential {
         return Ok(Chain {
             sets: vec![top],
@@ -110,7 +122,7 @@ fn open_chain(dir: &Path, newest: &SetName) -> Result<Chain, RecoverError> {
             format!("its base {base_name} is a differential, not a full backup"),
         ));
     }
-    let base = match open_set(dir, &base) {
+    let base = match open_set_with(dir, &base, keys) {
         Ok(b) => b,
         Err(RecoverError::MissingVolume { .. }) => return Err(missing()),
         Err(RecoverError::Source { .. }) => return Err(missing()),
@@ -123,7 +135,7 @@ fn open_chain(dir: &Path, newest: &SetName) -> Result<Chain, RecoverError> {
 }
 
 /// The newest restore point in a folder of sets.
-pub fn newest_in(dir: &Path) -> Result<Chain, RecoverError> {
+pub fn newest_in(dir: &Path, keys: Option<&Keys>) -> Result<Chain, RecoverError> {
     let sets = backupset::list_sets(dir).map_err(|e| {
         let name = dir.display().to_string();
         RecoverError::from_set(&name, e)
@@ -166,14 +178,15 @@ pub fn newest_in(dir: &Path) -> Result<Chain, RecoverError> {
             None => RecoverError::NoSet(dir.to_path_buf()),
         });
     };
-    let mut chain = open_chain(dir, &newest.name)?;
+    let mut chain = open_chain(dir, &newest.name, keys)?;
     chain.passed_over = passed_over;
     Ok(chain)
 }
 
 /// What `<directory>|<file>` names: a folder's newest restore point, or
 /// the set one of whose files (`.tar`, `.tar.NNN`, `.tar.md5`) is given.
-pub fn resolve(path: &Path) -> Result<Chain, RecoverError> {
+/// Encrypted sets are read with `keys` (`--identity`).
+pub fn resolve(path: &Path, keys: Option<&Keys>) -> Result<Chain, RecoverError> {
     let meta = std::fs::metadata(path).map_err(|e| RecoverError::Source {
         path: path.to_path_buf(),
         reason: match e.kind() {
@@ -182,7 +195,7 @@ pub fn resolve(path: &Path) -> Result<Chain, RecoverError> {
         },
     })?;
     if meta.is_dir() {
-        return newest_in(path);
+        return newest_in(path, keys);
     }
     let file = path
         .file_name()
@@ -198,5 +211,5 @@ pub fn resolve(path: &Path) -> Result<Chain, RecoverError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    open_chain(&dir, &name)
+    open_chain(&dir, &name, keys)
 }

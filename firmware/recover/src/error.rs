@@ -34,6 +34,12 @@ pub enum RecoverError {
         base: String,
         dir: PathBuf,
     },
+    #[error("{set} is encrypted to {recipient}; give its identity with --identity")]
+    NeedsIdentity { set: String, recipient: String },
+    #[error(
+        "the identity given does not open {set}: it is encrypted to {recipient}; give that key's identity with --identity"
+    )]
+    WrongIdentity { set: String, recipient: String },
     #[error("{0}")]
     NothingSelected(String),
     #[error(
@@ -113,6 +119,12 @@ impl RecoverError {
             SetError::DestinationFull { path } => RecoverError::DiskFull { path },
             SetError::DataRoot { path, source } => RecoverError::io(path, source),
             SetError::Cancelled => RecoverError::Interrupted,
+            SetError::Encrypted { set, recipient } => {
+                RecoverError::NeedsIdentity { set, recipient }
+            }
+            SetError::WrongIdentity { set, recipient } => {
+                RecoverError::WrongIdentity { set, recipient }
+            }
             SetError::BadName(n) => RecoverError::Source {
                 path: PathBuf::from(n),
                 reason: "not the name of a backup set".into(),

@@ -70,6 +70,8 @@ pub struct Request {
     pub keep_identity: bool,
     /// `--secrets-identity FILE`: open the set's encrypted secrets.
     pub secrets_identity: Option<std::path::PathBuf>,
+    /// `--identity FILE`: the age identity that opens encrypted sets (`.tar.age`).
+    pub identity: Option<std::path::PathBuf>,
     /// `--verify`: check the MD5 before a selective restore.
     pub verify: bool,
     pub hooks: services::Hooks,
@@ -106,7 +108,11 @@ pub fn run(req: &Request, report: &mut Reporter) -> Result<Done, RecoverError> {
     }
     // A location stays open (a share mounted) while this session lives.
     let (_session, source) = source::open(&req.source, report)?;
-    let chain = chain::resolve(&source)?;
+    let keys = match &req.identity {
+        Some(f) => Some(backupset::crypt::Keys::from_file(f).map_err(RecoverError::Usage)?),
+        None => None,
+    };
+    let chain = chain::resolve(&source, keys.as_ref())?;
     for why in &chain.passed_over {
         report.detail(format!("Passed over {why}"));
     }

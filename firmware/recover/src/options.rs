@@ -126,6 +126,10 @@ pub struct Cli {
     /// they come back instead of this unit's own.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["domain", "user", "folder", "mask", "listing"])]
     secrets_identity: Option<std::path::PathBuf>,
+    /// The age identity file (age-keygen's key.txt) that opens encrypted
+    /// sets (.tar.age, written with backup.encrypt_recipient set).
+    #[arg(long, value_name = "FILE")]
+    identity: Option<std::path::PathBuf>,
     /// Finish or roll back an interrupted whole-system restore (run at boot).
     #[arg(long, conflicts_with_all = ["domain", "user", "folder", "mask", "listing", "system"])]
     resume: bool,
@@ -209,6 +213,7 @@ impl Cli {
             keep_bak: self.backup,
             keep_identity: self.keep_identity,
             secrets_identity: self.secrets_identity,
+            identity: self.identity,
             verify: self.verify,
             hooks: Hooks {
                 init_dir: self.init_dir,

@@ -57,6 +57,9 @@ pub struct WriteOptions {
     pub verify: bool,
     /// Set from another thread to abandon the backup.
     pub cancel: Arc<AtomicBool>,
+    /// Encrypt the whole set to this age recipient (`.tar.age`, see
+    /// [`crate::crypt`]); `None`: a plain `.tar`.
+    pub encrypt_to: Option<age::x25519::Recipient>,
 }
 
 /// One rule of [`WriteOptions::exclude`].
@@ -250,7 +253,8 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         }
     }
     let base = base_reader.as_ref().map(|r| r.base.clone());
-    let name = SetName::new(&opts.hostname, kind, opts.started);
+    let name =
+        SetName::new(&opts.hostname, kind, opts.started).with_encryption(opts.encrypt_to.is_some());
     if opts.dest_dir.join(name.tar_name()).exists() || opts.dest_dir.join(name.md5_name()).exists()
     {
         return Err(SetError::NameTaken {
@@ -294,9 +298,12 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         Box::new(temp_of),
         opts.verify.then_some(back_tx),
     );
-    let (scan_tx, hash_rx) = sync_channel::<Batch>(2);
+    let (scan_tx, plain_rx) = sync_channel::<Batch>(2);
+    let (crypt_tx, hash_rx) = sync_channel::<Batch>(2);
     let (hash_tx, write_rx) = sync_channel::<Batch>(2);
-    let (free_tx, free_rx) = sync_channel::<Batch>(BUFFERS);
+    // One more than the pool: the encrypting stage hands its last batch on
+    // after the scanner finished.
+    let (free_tx, free_rx) = sync_channel::<Batch>(BUFFERS + 1);
     for _ in 0..BUFFERS {
         let _ = free_tx.send(Batch {
             data: vec![0; BATCH],
@@ -304,17 +311,36 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         });
     }
 
-    let (scanned, digests, joined_writer, read_back) = std::thread::scope(|s| {
+    let (scanned, digests, joined_writer, read_back, encrypted) = std::thread::scope(|s| {
+        // Between the scanner and the hasher: the tar stream as it is, or
+        // encrypted (the volumes, their MD5 and the read-back check are
+        // then of the encrypted bytes).
+        let notes = (
+            (!opts.unit.is_empty()).then_some(opts.unit.as_str()),
+            base.as_deref(),
+        );
+        let crypt = s.spawn(move || match &opts.encrypt_to {
+            Some(to) => sink::encrypter(plain_rx, crypt_tx, to, notes, BATCH),
+            None => {
+                for b in plain_rx {
+                    if crypt_tx.send(b).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        });
         let hasher = s.spawn(move || sink::hasher(hash_rx, hash_tx, volume_size));
         let writer = s.spawn(move || sink::writer(write_rx, free_tx, out));
         let checker = s.spawn(|| readback::read_back(back_rx, &opts.cancel));
         let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
             .and_then(|sc| sc.run(&version.to_text()));
+        let encrypted = crypt.join();
         let hashed = hasher.join();
         let written = writer.join();
         // The writer is done: the check has everything; report it as verifying.
         progress.set_phase(Phase::Verifying);
-        (scanned, hashed, written, checker.join())
+        (scanned, hashed, written, checker.join(), encrypted)
     });
     let (mut written, write_result) = match joined_writer {
         Ok((w, r)) => (Some(w), r),
@@ -335,6 +361,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let result = (|| {
         // A failed write explains a stopped scanner better than the scanner does.
         write_result?;
+        encrypted.map_err(|_| SetError::Internal("the encrypting stage failed".into()))??;
         let scanned = scanned?;
         let digests = digests.map_err(|_| SetError::Internal("the hasher stopped".into()))?;
         let volumes = written

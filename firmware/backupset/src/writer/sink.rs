@@ -58,6 +58,55 @@ pub fn hasher(rx: Receiver<Batch>, tx: SyncSender<Batch>, volume_size: u64) -> V
     digests
 }
 
+/// Encrypts the tar stream to `to` (see [`crate::crypt`]): each batch of
+/// plain bytes goes back out holding the encrypted bytes ready so far (age
+/// keeps up to one 64 KiB chunk), in the buffer it came in or the spare one
+/// this stage keeps, so the pool's size does not change; the last batch
+/// holds the final chunk. Buffers it hands on may be longer or shorter
+/// than `batch` bytes; the writer gives them back at their full size.
+pub fn encrypter(
+    rx: Receiver<Batch>,
+    tx: SyncSender<Batch>,
+    to: &age::x25519::Recipient,
+    notes: (Option<&str>, Option<&str>),
+    batch: usize,
+) -> Result<(), SetError> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    /// The encrypted bytes as age writes them.
+    struct Out(Rc<RefCell<Vec<u8>>>);
+    impl Write for Out {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let ready = Rc::new(RefCell::new(Vec::with_capacity(batch + (128 << 10))));
+    let fail = |e: std::io::Error| SetError::Internal(format!("encrypting the set: {e}"));
+    let mut age =
+        crate::crypt::encrypting(to, notes.0, notes.1, Out(ready.clone())).map_err(fail)?;
+    for mut b in rx {
+        age.write_all(&b.data[..b.len]).map_err(fail)?;
+        // The plain buffer becomes the next one age writes into.
+        b.data.clear();
+        std::mem::swap(&mut b.data, &mut *ready.borrow_mut());
+        ready.borrow_mut().reserve_exact(batch + (128 << 10));
+        b.len = b.data.len();
+        if tx.send(b).is_err() {
+            // The hasher stopped; the writer's error says why.
+            return Ok(());
+        }
+    }
+    age.finish().map_err(fail)?;
+    let data = std::mem::take(&mut *ready.borrow_mut());
+    let len = data.len();
+    let _ = tx.send(Batch { data, len });
+    Ok(())
+}
+
 /// A volume written to its temporary name.
 #[derive(Debug, Clone)]
 pub struct WrittenVolume {
@@ -303,6 +352,10 @@ pub fn writer(
             return (out, Err(e));
         }
         batch.len = 0;
+        // The encrypting stage hands on buffers of other lengths.
+        if batch.data.len() < super::BATCH {
+            batch.data.resize(super::BATCH, 0);
+        }
         // The scanner may have finished and dropped its end of the free list.
         let _ = free.send(batch);
     }

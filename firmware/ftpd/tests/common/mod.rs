@@ -309,6 +309,7 @@ pub fn make_set(work: &Path, dest: &Path, started: i64, volume: Option<u64>) -> 
         version: "test".into(),
         verify: true,
         cancel: Arc::new(AtomicBool::new(false)),
+        encrypt_to: None,
     };
     let out = write_set(&opts, &Progress::default()).expect("write a set");
     let mut names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
