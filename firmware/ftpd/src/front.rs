@@ -864,6 +864,11 @@ fn bind_passive(ip: IpAddr, (first, last): (u16, u16)) -> io::Result<TcpListener
         } else {
             TcpSocket::new_v6()?
         };
+        // A data connection the front closed first leaves its port in
+        // TIME_WAIT for a minute; without this a client moving many files
+        // runs through a small range and gets 425 (seen with 6 ports and
+        // ftplib's storbinary). A port another socket listens on stays taken.
+        s.set_reuseaddr(true)?;
         s.bind(SocketAddr::new(ip, port))?;
         s.listen(4)
     };

@@ -186,6 +186,35 @@ fn python_ftplib_over_tls_with_a_fixed_passive_address() {
 }
 
 #[test]
+fn many_transfers_in_one_session_through_two_passive_ports() {
+    // Each data connection the server closes first leaves its port in
+    // TIME_WAIT for a minute: without SO_REUSEADDR the third transfer got
+    // "425 No passive port is free" (seen with ftplib's storbinary through
+    // QEMU's port forward, which allows only a few ports).
+    let a = Appliance::start(Setup {
+        passive_ports: 2,
+        ..Setup::default()
+    });
+    let out = python(
+        a.port,
+        "f = tls()\n\
+         f.cwd('restore')\n\
+         for i in range(10):\n\
+         \x20   print(upload(f, 'part%d.bin' % i, os.urandom(50000 + i)))\n\
+         for i in range(10):\n\
+         \x20   got = io.BytesIO(); f.retrbinary('RETR part%d.bin' % i, got.write)\n\
+         \x20   assert len(got.getvalue()) == 50000 + i, i\n\
+         print(len(f.nlst()))\n\
+         f.quit()\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("226 ").count(), 10, "{stdout}");
+    assert!(!stdout.contains("425"), "{stdout}");
+}
+
+#[test]
 fn lftp_uploads_over_ftps_arrive_whole() {
     // A client that only writes never reads what the server sends after
     // the TLS 1.3 handshake; data connections send nothing then (no

@@ -23,6 +23,8 @@ pub struct Setup {
     pub allow_plain: bool,
     pub password: Option<&'static str>,
     pub passive_address: Option<Ipv4Addr>,
+    /// Ports in the passive range.
+    pub passive_ports: u16,
 }
 
 impl Default for Setup {
@@ -32,6 +34,7 @@ impl Default for Setup {
             allow_plain: false,
             password: Some(PASSWORD),
             passive_address: None,
+            passive_ports: 50,
         }
     }
 }
@@ -48,12 +51,12 @@ pub struct Appliance {
 static NEXT_RANGE: AtomicU16 = AtomicU16::new(0);
 
 /// A passive port range of its own for each server (collisions only cost a retry).
-fn passive_range() -> PortRange {
+fn passive_range(ports: u16) -> PortRange {
     let n = NEXT_RANGE.fetch_add(1, Ordering::Relaxed) as u32;
     let first = 30000 + ((std::process::id() * 131 + n * 211) % 25000) as u16;
     PortRange {
         first,
-        last: first + 49,
+        last: first + ports.max(1) - 1,
     }
 }
 
@@ -271,7 +274,7 @@ fn write_config(root: &Path, setup: &Setup) {
     c.system.hostname = "mx1".parse().expect("hostname");
     c.ftp.access_list = AccessList::parse_list(&setup.access_list).expect("access list");
     c.ftp.allow_plain = setup.allow_plain;
-    c.ftp.passive_ports = passive_range();
+    c.ftp.passive_ports = passive_range(setup.passive_ports);
     c.ftp.passive_address = setup.passive_address;
     c.accounts.sysarchive = setup
         .password
