@@ -28,6 +28,12 @@ if [ "$system" = 1 ]; then
 	"$REPO/ci/test-keys.sh"
 	"$REPO/ci/check-reproducible.sh"
 	note "system tests (QEMU)"
-	cargo test -p systest --locked -- --test-threads 2
+	# nextest (on this kind of machine from the start) runs two tests at a
+	# time across test binaries; cargo test only within one.
+	if cargo nextest --version >/dev/null 2>&1; then
+		cargo nextest run -p systest --locked --test-threads 2
+	else
+		cargo test -p systest --locked -- --test-threads 2
+	fi
 fi
 note "all tests passed in $(($(date +%s) - start)) s"
