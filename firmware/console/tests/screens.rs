@@ -618,6 +618,80 @@ fn backup_screen_without_backupd_still_saves() {
     );
 }
 
+/// Throwaway age key pairs (age-keygen), for the fields and the restore.
+const SET_RECIPIENT: &str = "age1cg9jl7qvlx2kxahr77gskua2ezskhs949ghzyjyevzmtydg7kswsgv5xsh";
+const SET_IDENTITY: &str =
+    "AGE-SECRET-KEY-1SPW4LV9HPE9WRDZXT3EYKZTSG9SR8RN563S5HM2LV7VWX3JAG2ZSL5250P";
+const SECRETS_RECIPIENT: &str = "age14x203v6xmd0jq2fcmyzqxf4lrwn4t4w6u78fkx9gfv8xte5r8fsqhqfqpr";
+
+#[test]
+fn backup_keys_are_checked_beside_their_fields_and_saved() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    let before = rig.config_bytes();
+    rig.key(KeyCode::Char('3'));
+    let screen = rig.wait_for("verified, 1234 files");
+    assert!(screen.contains("Secrets key (age recipient)"), "{screen}");
+    assert!(screen.contains("Set encryption key"), "{screen}");
+    // The help line: the operator keeps the identity, no restore without it.
+    rig.focus("Set encryption key");
+    let screen = rig.screen();
+    assert!(
+        screen.contains("keep its identity: no restore without it"),
+        "{screen}"
+    );
+    rig.focus("Secrets key (age recipient)");
+    assert!(
+        rig.screen()
+            .contains("keep its identity or they stay sealed")
+    );
+
+    // The secret half of a pair is refused, and so is a mistyped key: the
+    // reason beside the field as the focus leaves it, and again on Save.
+    rig.focus("Set encryption key");
+    rig.type_text(SET_IDENTITY);
+    rig.key(KeyCode::Tab);
+    assert!(
+        rig.field("Set encryption key")
+            .contains("that is a secret key"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Secrets key (age recipient)");
+    rig.replace_text("age1nope");
+    rig.press("Save");
+    assert!(rig.screen().contains("Not saved"), "{}", rig.screen());
+    assert!(
+        rig.field("Secrets key (age recipient)")
+            .contains("is not an age public key")
+    );
+    assert!(
+        rig.field("Set encryption key")
+            .contains("that is a secret key")
+    );
+    assert_eq!(rig.config_bytes(), before, "nothing saved");
+
+    rig.focus("Secrets key (age recipient)");
+    rig.replace_text(SECRETS_RECIPIENT);
+    rig.focus("Set encryption key");
+    rig.replace_text(SET_RECIPIENT);
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    let saved = rig.saved();
+    assert_eq!(saved.backup.encrypt_recipient, SET_RECIPIENT);
+    assert_eq!(saved.backup.secrets_recipient, SECRETS_RECIPIENT);
+    rig.key(KeyCode::Enter);
+
+    // Emptied, encryption is off again.
+    rig.focus("Set encryption key");
+    rig.ctrl('u');
+    rig.press("Save");
+    assert!(rig.screen().contains("Configuration saved"));
+    assert_eq!(rig.saved().backup.encrypt_recipient, "");
+    assert_eq!(rig.saved().backup.secrets_recipient, SECRETS_RECIPIENT);
+}
+
 #[test]
 fn backup_now_shows_live_progress_and_the_result() {
     let mut rig = Rig::new(Some(&configured()));
