@@ -57,6 +57,21 @@ impl JobView {
         Some(ok)
     }
 
+    /// The last line of the output shown that `pred` accepts.
+    pub fn find_output(&self, pred: impl Fn(&str) -> bool) -> Option<String> {
+        self.dialog
+            .lines
+            .iter()
+            .rev()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .find(|t| pred(t))
+    }
+
     pub fn running(&self) -> bool {
         self.done.is_none()
     }

@@ -16,6 +16,7 @@ pub mod commands;
 mod dialog;
 pub mod form;
 pub mod format;
+pub mod identity;
 mod jobview;
 pub mod livenet;
 mod pending;
@@ -28,5 +29,5 @@ mod views;
 
 pub use app::{App, Note, Tone};
 pub use bundles::Bundle;
-pub use settings::Settings;
+pub use settings::{RestoreKeys, Settings};
 pub use system::{FtpdReload, RealSystem, System};

@@ -18,6 +18,12 @@ pub struct Settings {
     pub resolv_conf: PathBuf,
     /// Folders searched for `.raucb` bundles (`CONSOLE_BUNDLE_DIRS`, `:`-separated).
     pub bundle_dirs: Vec<PathBuf>,
+    /// The USB drive's mount point, where key files (`*.txt`, `*.key`) for
+    /// a restore are looked for (`CONSOLE_USB_DIR`).
+    pub usb_dir: PathBuf,
+    /// Where an identity typed for a restore is kept, in a private file,
+    /// while `recover` runs (`CONSOLE_RUN_DIR`; a tmpfs).
+    pub run_dir: PathBuf,
     /// The boot-time glue tool and its leading arguments (`CONSOLE_APPCTL`).
     pub appctl: Vec<String>,
     /// The update engine (`CONSOLE_RAUC`).
@@ -51,6 +57,8 @@ impl Default for Settings {
                 PathBuf::from(control::hotplug::MOUNT_POINT),
                 PathBuf::from("/data/restore"),
             ],
+            usb_dir: PathBuf::from(control::hotplug::MOUNT_POINT),
+            run_dir: PathBuf::from("/run"),
             appctl: vec!["appctl".into()],
             rauc: vec!["rauc".into()],
             recover: vec!["recover".into()],
@@ -84,6 +92,8 @@ impl Settings {
         path("CONSOLE_BACKUPD_SOCKET", &mut s.backupd_socket);
         path("CONSOLE_FTPD_PID", &mut s.ftpd_pid);
         path("CONSOLE_RESOLV_CONF", &mut s.resolv_conf);
+        path("CONSOLE_USB_DIR", &mut s.usb_dir);
+        path("CONSOLE_RUN_DIR", &mut s.run_dir);
         if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
             s.bundle_dirs = v
                 .split(':')
@@ -135,25 +145,48 @@ impl Settings {
         with_args(&self.rauc, &["install", bundle])
     }
 
-    /// `recover --system --location configured|restore [--keep-identity] <set>`:
-    /// the whole-system restore; recover opens the location itself.
+    /// `recover --system --location configured|restore [--keep-identity]
+    /// [--identity FILE] [--secrets-identity FILE] <set>`: the whole-system
+    /// restore; recover opens the location itself.
     pub fn recover_system(
         &self,
         location: &control::backupd::Location,
         set: &str,
         keep_identity: bool,
+        keys: &RestoreKeys,
     ) -> Vec<String> {
         let location = match location {
             control::backupd::Location::Configured => "configured",
             control::backupd::Location::RestoreFolder => "restore",
         };
-        let mut args = vec!["--system", "--location", location];
+        let mut args: Vec<String> = ["--system", "--location", location]
+            .into_iter()
+            .map(String::from)
+            .collect();
         if keep_identity {
-            args.push("--keep-identity");
+            args.push("--keep-identity".into());
         }
-        args.push(set);
+        if let Some(f) = &keys.identity {
+            args.push("--identity".into());
+            args.push(f.display().to_string());
+        }
+        if let Some(f) = &keys.secrets_identity {
+            args.push("--secrets-identity".into());
+            args.push(f.display().to_string());
+        }
+        args.push(set.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         with_args(&self.recover, &args)
     }
+}
+
+/// The identity files handed to a whole restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreKeys {
+    /// Opens an encrypted set (`--identity`).
+    pub identity: Option<PathBuf>,
+    /// Opens the set's sealed secrets (`--secrets-identity`).
+    pub secrets_identity: Option<PathBuf>,
 }
 
 fn with_args(base: &[String], args: &[&str]) -> Vec<String> {
@@ -185,11 +218,21 @@ mod tests {
         assert_eq!(s.bundle_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
         assert_eq!(s.rauc_install("x.raucb"), ["rauc", "install", "x.raucb"]);
         assert_eq!(
-            s.recover_system(&control::backupd::Location::RestoreFolder, "s.tar", false),
+            s.recover_system(
+                &control::backupd::Location::RestoreFolder,
+                "s.tar",
+                false,
+                &RestoreKeys::default()
+            ),
             ["recover", "--system", "--location", "restore", "s.tar"]
         );
         assert_eq!(
-            s.recover_system(&control::backupd::Location::Configured, "s.tar", true),
+            s.recover_system(
+                &control::backupd::Location::Configured,
+                "s.tar",
+                true,
+                &RestoreKeys::default()
+            ),
             [
                 "recover",
                 "--system",
@@ -197,6 +240,29 @@ mod tests {
                 "configured",
                 "--keep-identity",
                 "s.tar"
+            ]
+        );
+        let keys = RestoreKeys {
+            identity: Some(PathBuf::from("/run/k1")),
+            secrets_identity: Some(PathBuf::from("/run/k1")),
+        };
+        assert_eq!(
+            s.recover_system(
+                &control::backupd::Location::Configured,
+                "s.tar.age",
+                false,
+                &keys
+            ),
+            [
+                "recover",
+                "--system",
+                "--location",
+                "configured",
+                "--identity",
+                "/run/k1",
+                "--secrets-identity",
+                "/run/k1",
+                "s.tar.age"
             ]
         );
         assert_eq!(s.idle_logout, None);

@@ -4,6 +4,7 @@
 
 use crate::bundles::{self, Bundle};
 use crate::commands::{self, Job, Outcome};
+use crate::identity::{self, IdentityFile};
 use crate::livenet::{self, LiveNetwork};
 use crate::settings::Settings;
 use appconfig::{Config, ConfigError, Revision};
@@ -42,6 +43,14 @@ pub trait System: Send + Sync {
     fn bundles(&self) -> Vec<Bundle>;
     /// A wrong password was typed: log it and make the next try wait.
     fn failed_password(&self, account: &str);
+    /// Names of the key files (`*.txt`, `*.key`) directly on the USB drive,
+    /// sorted; none without a drive.
+    fn key_files(&self) -> Vec<String>;
+    /// The text of one of [`System::key_files`].
+    fn read_key_file(&self, name: &str) -> Result<String, String>;
+    /// Puts identities into a private file for `recover` (under `/run`,
+    /// mode 0600); the file goes when the returned guard is dropped.
+    fn write_identity(&self, keys: &[String]) -> Result<IdentityFile, String>;
 }
 
 /// The appliance itself.
@@ -123,6 +132,50 @@ impl System for RealSystem {
     fn failed_password(&self, account: &str) {
         log::warn!("console: wrong password for {account}");
         std::thread::sleep(self.settings.wrong_password_delay);
+    }
+
+    fn key_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.settings.usb_dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| {
+                let lower = n.to_ascii_lowercase();
+                !n.starts_with('.') && (lower.ends_with(".txt") || lower.ends_with(".key"))
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn read_key_file(&self, name: &str) -> Result<String, String> {
+        use std::io::Read;
+        // Only a name the drive listed: never a path built from typing.
+        let names = self.key_files();
+        let Some(name) = names.iter().find(|n| n.as_str() == name) else {
+            return Err(if names.is_empty() {
+                format!("no key file {name:?}: no USB drive with *.txt or *.key files")
+            } else {
+                format!(
+                    "no key file {name:?} on the USB drive (there: {})",
+                    names.join(", ")
+                )
+            });
+        };
+        let path = self.settings.usb_dir.join(name);
+        let file = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
+        let mut bytes = Vec::new();
+        file.take(identity::MAX_KEY_FILE)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{name}: {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{name} is not a text file"))
+    }
+
+    fn write_identity(&self, keys: &[String]) -> Result<IdentityFile, String> {
+        IdentityFile::write(&self.settings.run_dir, keys)
     }
 }
 

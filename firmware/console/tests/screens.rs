@@ -623,6 +623,8 @@ const SET_RECIPIENT: &str = "age1cg9jl7qvlx2kxahr77gskua2ezskhs949ghzyjyevzmtydg
 const SET_IDENTITY: &str =
     "AGE-SECRET-KEY-1SPW4LV9HPE9WRDZXT3EYKZTSG9SR8RN563S5HM2LV7VWX3JAG2ZSL5250P";
 const SECRETS_RECIPIENT: &str = "age14x203v6xmd0jq2fcmyzqxf4lrwn4t4w6u78fkx9gfv8xte5r8fsqhqfqpr";
+const SECRETS_IDENTITY: &str =
+    "AGE-SECRET-KEY-1KCZ7348N88PJJK52TDECDTPFUEDK9RK4HMA33US94E2G05L7SX8QW83JN8";
 
 #[test]
 fn backup_keys_are_checked_beside_their_fields_and_saved() {
@@ -1003,6 +1005,293 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     assert_eq!(
         rig.commands(),
         "recover --system --location configured --keep-identity appliance-123456-F20261120T220000Z.tar\n"
+    );
+}
+
+/// A fake `recover` that logs its arguments, and what each identity file
+/// it is given holds (with its mode) while it runs, then answers `body`.
+fn fake_recover_with_keys(rig: &Rig, body: &str) {
+    let seen = rig.path("seen-keys");
+    fake_recover(
+        rig,
+        &format!(
+            "for a; do :; done\n\
+             while [ $# -gt 0 ]; do\n\
+               case \"$1\" in --identity|--secrets-identity)\n\
+                 echo \"$1 $(stat -c %a \"$2\")\" >> '{}'; cat \"$2\" >> '{}'; shift;;\n\
+               esac; shift\n\
+             done\n{body}",
+            seen.display(),
+            seen.display()
+        ),
+    );
+}
+
+/// The private folder of identity files holds nothing.
+fn no_key_left(rig: &Rig) {
+    let left: Vec<_> = std::fs::read_dir(rig.path("run"))
+        .expect("run dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "identity files left behind: {left:?}");
+}
+
+/// Opens Restore From Backup on the one set offered and confirms.
+fn choose_and_confirm(rig: &mut Rig, name: &str) {
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for(name);
+    rig.keys(&[
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Enter,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+}
+
+#[test]
+fn restore_of_an_encrypted_set_asks_for_its_identity() {
+    let mut config = configured();
+    config.backup.encrypt_recipient = SET_RECIPIENT.into();
+    let mut rig = Rig::new(Some(&config));
+    fake_recover_with_keys(&rig, "echo 'restoring mail: 100%'");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let name = "mx1-F20261120T220000Z.tar.age";
+    backupd.lock().expect("lock").sets_configured =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    std::fs::write(rig.path("usb/notes.txt"), "shopping list\n").expect("write");
+    choose_and_confirm(&mut rig, name);
+    let screen = rig.screen();
+    assert!(screen.contains("Keys for the restore"), "{screen}");
+    assert!(screen.contains("is encrypted"), "{screen}");
+    assert!(screen.contains("never saved"), "{screen}");
+    assert!(
+        screen.contains("Key files on the USB drive: notes.txt"),
+        "{screen}"
+    );
+    // No secrets key on this unit: its own passwords stay by default.
+    assert!(
+        rig.row_with("Sealed secrets")
+            .contains("(*) Keep this unit's")
+    );
+
+    // An empty answer, a public key, a file that is not there, a file
+    // without a key, a key cut short: each refused beside the field, and
+    // recover never started.
+    rig.press("Restore");
+    assert!(rig.field("Set key").contains("empty"), "{}", rig.screen());
+    rig.focus("Set key");
+    rig.replace_text(SET_RECIPIENT);
+    rig.press("Restore");
+    assert!(
+        rig.field("Set key").contains("public key"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Set key");
+    rig.replace_text("key.txt");
+    rig.press("Restore");
+    let screen = rig.screen();
+    assert!(
+        screen.contains("no key file \"key.txt\" on the USB drive (there: notes.txt)"),
+        "{screen}"
+    );
+    rig.focus("Set key");
+    rig.replace_text("notes.txt");
+    rig.press("Restore");
+    assert!(
+        rig.screen().contains("notes.txt holds no AGE-SECRET-KEY-1"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Set key");
+    rig.replace_text(&SET_IDENTITY[..60]);
+    assert!(
+        rig.row_with("Set key").contains("*****"),
+        "a key shows as stars"
+    );
+    rig.press("Restore");
+    assert!(
+        rig.field("Set key").contains("not a whole age identity"),
+        "{}",
+        rig.screen()
+    );
+    assert_eq!(rig.commands(), "", "recover did not run");
+    no_key_left(&rig);
+
+    // The key: recover gets it in a private file, gone afterwards.
+    rig.focus("Set key");
+    rig.replace_text(SET_IDENTITY);
+    assert!(!rig.screen().contains(&SET_IDENTITY[20..40]), "never shown");
+    rig.press("Restore");
+    let screen = rig.wait_for("Restore finished");
+    assert!(screen.contains("restoring mail: 100%"), "{screen}");
+    let commands = rig.commands();
+    let run = rig.path("run");
+    assert!(
+        commands.starts_with(&format!(
+            "recover --system --location configured --identity {}/console-identity-",
+            run.display()
+        )),
+        "{commands}"
+    );
+    assert!(
+        commands.trim_end().ends_with(&format!(".txt {name}")),
+        "{commands}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rig.path("seen-keys")).expect("seen"),
+        format!("--identity 600\n{SET_IDENTITY}\n")
+    );
+    no_key_left(&rig);
+    // Never in the configuration.
+    assert!(!String::from_utf8_lossy(&rig.config_bytes()).contains("AGE-SECRET"));
+}
+
+#[test]
+fn restore_with_a_wrong_identity_shows_recovers_refusal_and_asks_again() {
+    let mut config = configured();
+    config.backup.encrypt_recipient = SET_RECIPIENT.into();
+    let mut rig = Rig::new(Some(&config));
+    let name = "mx1-F20261120T220000Z.tar.age";
+    fake_recover_with_keys(
+        &rig,
+        &format!(
+            "echo 'recover: the identity given does not open {name}: it is encrypted to \
+             {SET_RECIPIENT}; give that key'\"'\"'s identity with --identity' >&2; exit 2"
+        ),
+    );
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    backupd.lock().expect("lock").sets_configured =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    choose_and_confirm(&mut rig, name);
+    rig.focus("Set key");
+    rig.type_text(SECRETS_IDENTITY);
+    rig.press("Restore");
+    let screen = rig.wait_for("The restore failed");
+    assert!(
+        screen.contains("the identity given does not open"),
+        "{screen}"
+    );
+    assert!(screen.contains("[ Give the key again ]"), "{screen}");
+    no_key_left(&rig);
+    // Asked again, with recover's words; Esc leaves it.
+    rig.keys(&[KeyCode::Right, KeyCode::Enter]);
+    let screen = rig.screen();
+    assert!(screen.contains("Keys for the restore"), "{screen}");
+    assert!(
+        screen.contains("Refused: recover: the identity given"),
+        "{screen}"
+    );
+    assert_eq!(rig.form_text("Set key"), "", "the key typed before is gone");
+    rig.key(KeyCode::Esc);
+    assert!(
+        rig.screen().contains("nothing was changed"),
+        "{}",
+        rig.screen()
+    );
+}
+
+#[test]
+fn restore_takes_the_key_file_from_the_usb_drive_for_set_and_secrets() {
+    let mut config = configured();
+    config.backup.encrypt_recipient = SET_RECIPIENT.into();
+    config.backup.secrets_recipient = SET_RECIPIENT.into();
+    let mut rig = Rig::new(Some(&config));
+    fake_recover_with_keys(&rig, "echo done");
+    std::fs::write(
+        rig.path("usb/key.txt"),
+        format!("# created: 2026-12-03T21:51:05Z\n# public key: {SET_RECIPIENT}\n{SET_IDENTITY}\n"),
+    )
+    .expect("write");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let name = "mx1-F20261120T220000Z.tar.age";
+    backupd.lock().expect("lock").sets_restore =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    choose_and_confirm(&mut rig, name);
+    assert!(rig.screen().contains("Key files on the USB drive: key.txt"));
+    // One key for both: the secrets are opened with the set's key.
+    assert!(rig.row_with("Sealed secrets").contains("(*) Same key"));
+    rig.focus("Set key");
+    rig.type_text("key.txt");
+    assert!(
+        rig.row_with("Set key").contains("key.txt"),
+        "a file name shows"
+    );
+    rig.press("Restore");
+    rig.wait_for("Restore finished");
+    let commands = rig.commands();
+    assert!(
+        commands.contains("--location restore --identity "),
+        "{commands}"
+    );
+    let words: Vec<&str> = commands.split_whitespace().collect();
+    let at = |flag: &str| words.iter().position(|w| *w == flag).map(|i| words[i + 1]);
+    assert_eq!(at("--identity"), at("--secrets-identity"), "{commands}");
+    assert_eq!(
+        std::fs::read_to_string(rig.path("seen-keys")).expect("seen"),
+        format!("--identity 600\n{SET_IDENTITY}\n--secrets-identity 600\n{SET_IDENTITY}\n")
+    );
+    no_key_left(&rig);
+}
+
+#[test]
+fn restore_on_a_unit_that_seals_its_secrets_asks_for_the_secrets_key() {
+    let mut config = configured();
+    config.backup.secrets_recipient = SECRETS_RECIPIENT.into();
+    let mut rig = Rig::new(Some(&config));
+    fake_recover_with_keys(&rig, "echo done");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let name = "mx1-F20261120T220000Z.tar";
+    backupd.lock().expect("lock").sets_configured =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    choose_and_confirm(&mut rig, name);
+    let screen = rig.screen();
+    assert!(screen.contains("seals its passwords"), "{screen}");
+    assert!(
+        !screen.contains("Set key"),
+        "a plain set needs no key:\n{screen}"
+    );
+    assert!(
+        rig.row_with("Sealed secrets")
+            .contains("(*) Open with a key")
+    );
+    rig.press("Restore");
+    assert!(
+        rig.field("  Secrets key").contains("empty"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("  Secrets key");
+    rig.type_text(SECRETS_IDENTITY);
+    rig.press("Restore");
+    rig.wait_for("Restore finished");
+    let commands = rig.commands();
+    assert!(
+        commands.starts_with("recover --system --location configured --secrets-identity "),
+        "{commands}"
+    );
+    assert!(!commands.contains("--identity "), "{commands}");
+    no_key_left(&rig);
+
+    // Keeping this unit's own: no key at all.
+    std::fs::remove_file(rig.path("commands.log")).expect("rm");
+    // Close, then Restore selected again (the set is still chosen).
+    rig.keys(&[
+        KeyCode::Enter,
+        KeyCode::Enter,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+    rig.focus("Sealed secrets");
+    rig.keys(&[KeyCode::Left, KeyCode::Char(' ')]);
+    assert!(!rig.screen().contains("Secrets key "), "{}", rig.screen());
+    rig.press("Restore");
+    rig.wait_for("Restore finished");
+    assert_eq!(
+        rig.commands(),
+        format!("recover --system --location configured {name}\n")
     );
 }
 

@@ -2,6 +2,7 @@
 
 mod backup;
 mod firmware;
+mod keyprompt;
 mod menu;
 mod network;
 mod password;

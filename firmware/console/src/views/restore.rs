@@ -3,14 +3,20 @@
 //! the restore tool (`recover --system --location configured|restore
 //! <set>`), which opens the location itself and checks the set's MD5 on the
 //! very bytes it restores: no second check here, and no path built here.
+//! An encrypted set (`.tar.age`), or a unit that seals its passwords to a
+//! secrets key, first asks for the age identities (`keyprompt`); they reach
+//! recover as private files that go when it ends.
 
+use super::keyprompt::{KeyPrompt, PromptEvent};
 use super::{Nav, View};
 use crate::app::{Note, Shared};
 use crate::dialog::{Dialog, DialogEvent};
 use crate::format;
+use crate::identity::IdentityFile;
 use crate::jobview::JobView;
 use crate::pending::Pending;
 use crate::picker::{Picker, PickerEvent};
+use crate::settings::RestoreKeys;
 use crate::ui;
 use control::backupd::{Location, Reply, Request, SetInfo};
 use ratatui::Frame;
@@ -28,13 +34,32 @@ const LIST_TIMEOUT: Duration = Duration::from_secs(120);
 /// the unit that made the set; a second unit keeps its own.
 const RESTORE: &str = "Restore";
 const KEEP_UNIT: &str = "Restore, keep this unit";
+/// After recover refused the keys given (or asked for one).
+const OTHER_KEY: &str = "Give the key again";
+
+/// recover's words when a set or its secrets need an identity it lacks.
+fn refused_key(line: &str) -> bool {
+    line.contains("--identity") || line.contains("cannot be decrypted with")
+}
+
+/// Whether a set's name says it is encrypted whole.
+fn encrypted(name: &str) -> bool {
+    name.ends_with(".tar.age")
+}
 
 type Listing = Vec<(Location, Result<Vec<SetInfo>, String>)>;
 
 enum Popup {
     Still(Dialog),
     Confirm(Dialog, usize),
-    Running(JobView),
+    Keys(KeyPrompt),
+    Running {
+        job: JobView,
+        /// The private identity files, removed once recover has ended.
+        keys: Vec<IdentityFile>,
+        index: usize,
+        keep_identity: bool,
+    },
 }
 
 pub struct RestoreView {
@@ -170,8 +195,71 @@ impl RestoreView {
         self.popup = Some(Popup::Confirm(dialog, i));
     }
 
+    /// Asks for the keys when the set or its secrets need them, else
+    /// restores at once.
+    fn begin(&mut self, shared: &Shared, i: usize, keep_identity: bool) {
+        let Some((_, set)) = self.sets.get(i) else {
+            return;
+        };
+        let sealing = !shared.config.backup.secrets_recipient.is_empty();
+        if encrypted(&set.name) || sealing {
+            self.popup = Some(Popup::Keys(self.prompt(
+                shared,
+                i,
+                keep_identity,
+                false,
+                None,
+            )));
+        } else {
+            self.restore(shared, i, keep_identity, RestoreKeys::default(), Vec::new());
+        }
+    }
+
+    /// The key question for set `i`; `needs_key`: recover said the set
+    /// needs an identity whatever its name.
+    fn prompt(
+        &self,
+        shared: &Shared,
+        i: usize,
+        keep_identity: bool,
+        needs_key: bool,
+        refused: Option<String>,
+    ) -> KeyPrompt {
+        let name = self
+            .sets
+            .get(i)
+            .map(|(_, s)| s.name.clone())
+            .unwrap_or_default();
+        let enc = needs_key || encrypted(&name);
+        let b = &shared.config.backup;
+        // A unit that seals its secrets opens them: with the set's key when
+        // it is the same one, else with a key of their own.
+        let secrets = match (b.secrets_recipient.is_empty(), enc) {
+            (true, _) => 0,
+            (false, true) if b.secrets_recipient == b.encrypt_recipient => 1,
+            (false, true) => 2,
+            (false, false) => 1,
+        };
+        KeyPrompt::new(
+            shared.sys.as_ref(),
+            &name,
+            i,
+            keep_identity,
+            enc,
+            secrets,
+            refused,
+        )
+    }
+
     /// Runs the restore tool on the chosen set.
-    fn restore(&mut self, shared: &Shared, i: usize, keep_identity: bool) {
+    fn restore(
+        &mut self,
+        shared: &Shared,
+        i: usize,
+        keep_identity: bool,
+        keys: RestoreKeys,
+        files: Vec<IdentityFile>,
+    ) {
         let Some((location, set)) = self.sets.get(i) else {
             return;
         };
@@ -190,14 +278,19 @@ impl RestoreView {
             self.popup = Some(Popup::Still(Dialog::info("Restore From Backup", lines)));
             return;
         }
-        let argv = settings.recover_system(location, &set.name, keep_identity);
+        let argv = settings.recover_system(location, &set.name, keep_identity, &keys);
         log::warn!(
             "console: whole-system restore of {} from the {} started by the operator",
             set.name,
             where_name(location)
         );
         self.popup = Some(match shared.sys.start(&argv) {
-            Ok(job) => Popup::Running(JobView::new("Restoring", job, lines)),
+            Ok(job) => Popup::Running {
+                job: JobView::new("Restoring", job, lines),
+                keys: files,
+                index: i,
+                keep_identity,
+            },
             Err(e) => {
                 lines.push(ui::text_line(
                     &format!("The restore did not start: {}", e.summary()),
@@ -297,7 +390,8 @@ impl View for RestoreView {
         match &self.popup {
             None => {}
             Some(Popup::Still(d)) | Some(Popup::Confirm(d, _)) => d.render(frame, area),
-            Some(Popup::Running(j)) => j.render(frame, area),
+            Some(Popup::Keys(p)) => p.render(frame, area),
+            Some(Popup::Running { job, .. }) => job.render(frame, area),
         }
     }
 
@@ -312,19 +406,49 @@ impl View for RestoreView {
             Some(Popup::Confirm(d, i)) => {
                 let i = *i;
                 match d.handle_key(key) {
-                    DialogEvent::Chosen(RESTORE) => self.restore(shared, i, false),
-                    DialogEvent::Chosen(KEEP_UNIT) => self.restore(shared, i, true),
+                    DialogEvent::Chosen(RESTORE) => self.begin(shared, i, false),
+                    DialogEvent::Chosen(KEEP_UNIT) => self.begin(shared, i, true),
                     DialogEvent::Chosen(_) => self.popup = None,
                     DialogEvent::Nothing => {}
                 }
                 return Nav::Stay;
             }
-            Some(Popup::Running(j)) => {
-                if j.running() {
+            Some(Popup::Keys(p)) => {
+                match p.handle_key(key, shared.sys.as_ref()) {
+                    PromptEvent::Nothing => {}
+                    PromptEvent::Cancel => {
+                        self.popup = None;
+                        shared.note = Note::info("Restore cancelled: nothing was changed");
+                    }
+                    PromptEvent::Go(keys, files) => {
+                        let (i, keep) = (p.index, p.keep_identity);
+                        self.restore(shared, i, keep, keys, files);
+                    }
+                }
+                return Nav::Stay;
+            }
+            Some(Popup::Running {
+                job,
+                index,
+                keep_identity,
+                ..
+            }) => {
+                if job.running() {
                     shared.note =
                         Note::info("The restore is running; it cannot be interrupted here");
-                } else if let DialogEvent::Chosen(_) = j.dialog.handle_key(key) {
-                    self.popup = None;
+                } else {
+                    match job.dialog.handle_key(key) {
+                        DialogEvent::Chosen(OTHER_KEY) => {
+                            let refusal = job.find_output(refused_key);
+                            let needs_key =
+                                refusal.as_deref().is_some_and(|l| l.contains("--identity"));
+                            let (i, keep) = (*index, *keep_identity);
+                            let p = self.prompt(shared, i, keep, needs_key, refusal);
+                            self.popup = Some(Popup::Keys(p));
+                        }
+                        DialogEvent::Chosen(_) => self.popup = None,
+                        DialogEvent::Nothing => {}
+                    }
                 }
                 return Nav::Stay;
             }
@@ -374,13 +498,18 @@ impl View for RestoreView {
             self.sets.sort_by(|a, b| b.1.time.cmp(&a.1.time));
             self.picker.reset(self.sets.len());
         }
-        if let Some(Popup::Running(j)) = &mut self.popup
-            && let Some(ok) = j.tick(
+        if let Some(Popup::Running { job, keys, .. }) = &mut self.popup
+            && let Some(ok) = job.tick(
                 "Restore finished. Choose Exit/Logout and log in again; the restored network address takes effect when the interface restarts.",
                 "The restore failed",
             )
         {
             log::warn!("console: whole-system restore ended, ok={ok}");
+            // recover has read them: the private key files go now.
+            keys.clear();
+            if !ok && job.find_output(refused_key).is_some() {
+                job.dialog.buttons = vec!["Close", OTHER_KEY];
+            }
             // The configuration on disk is now the restored one.
             if let Ok((c, r)) = shared.sys.load_config() {
                 shared.config = c;
@@ -391,10 +520,27 @@ impl View for RestoreView {
     }
 
     fn keys(&self) -> String {
-        self.picker.keys()
+        match &self.popup {
+            Some(Popup::Keys(p)) => super::form_keys(p.form()),
+            _ => self.picker.keys(),
+        }
+    }
+
+    fn focus_error(&self) -> Option<String> {
+        match &self.popup {
+            Some(Popup::Keys(p)) => super::focus_error(p.form()),
+            _ => None,
+        }
+    }
+
+    fn focus_hint(&self) -> Option<String> {
+        match &self.popup {
+            Some(Popup::Keys(p)) => super::focus_hint(p.form()),
+            _ => None,
+        }
     }
 
     fn busy(&self) -> bool {
-        matches!(&self.popup, Some(Popup::Running(j)) if j.running())
+        matches!(&self.popup, Some(Popup::Running { job, .. }) if job.running())
     }
 }

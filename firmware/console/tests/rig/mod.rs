@@ -67,6 +67,15 @@ impl System for TestSystem {
     fn bundles(&self) -> Vec<Bundle> {
         self.real.bundles()
     }
+    fn key_files(&self) -> Vec<String> {
+        self.real.key_files()
+    }
+    fn read_key_file(&self, name: &str) -> Result<String, String> {
+        self.real.read_key_file(name)
+    }
+    fn write_identity(&self, keys: &[String]) -> Result<console::identity::IdentityFile, String> {
+        self.real.write_identity(keys)
+    }
     fn failed_password(&self, account: &str) {
         self.failed_passwords
             .lock()
@@ -281,7 +290,7 @@ impl Rig {
     pub fn with(config: Option<&Config>, tweak: impl FnOnce(&Path, &mut Settings)) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        for sub in ["backup", "restore", "usb"] {
+        for sub in ["backup", "restore", "usb", "run"] {
             std::fs::create_dir(d.join(sub)).expect("mkdir");
         }
         let log = d.join("commands.log");
@@ -310,6 +319,8 @@ impl Rig {
             ftpd_pid: d.join("ftpd.pid"),
             resolv_conf: d.join("resolv.conf"),
             bundle_dirs: vec![d.join("usb"), d.join("restore")],
+            usb_dir: d.join("usb"),
+            run_dir: d.join("run"),
             appctl: vec![d.join("appctl").display().to_string()],
             rauc: vec![d.join("rauc").display().to_string()],
             recover: vec![d.join("recover").display().to_string()],
@@ -396,7 +407,12 @@ impl Rig {
         let lines: Vec<&str> = screen.lines().collect();
         let i = lines
             .iter()
-            .position(|l| l.get(2..).is_some_and(|t| t.starts_with(label)))
+            // After the borders (a pop-up's too) and the focus marker.
+            .position(|l| {
+                l.trim_start_matches('|')
+                    .get(1..)
+                    .is_some_and(|t| t.starts_with(label))
+            })
             .unwrap_or_else(|| panic!("no field {label:?} on\n{screen}"));
         let mut out = lines[i].to_string();
         if let Some(next) = lines.get(i + 1)
@@ -405,6 +421,17 @@ impl Rig {
             out.push_str(next);
         }
         out
+    }
+
+    /// The text in the field row holding `label` (between its brackets).
+    pub fn form_text(&mut self, label: &str) -> String {
+        let row = self.row_with(label);
+        let after = &row[row.find(label).map(|i| i + label.len()).unwrap_or(0)..];
+        after
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(inside, _)| inside.trim().to_string())
+            .unwrap_or_default()
     }
 
     pub fn key(&mut self, code: KeyCode) {
