@@ -4,7 +4,8 @@
 # a restore reads (any bytes as a backup set, any index inside one, any
 # .md5 file, the restore journal), the verdicts beside uploaded sets, the
 # configuration file, and the control sockets' lines. Each target runs
-# FUZZ_SECONDS (default 60; ci/test.sh runs a shorter round). Seeds are made
+# FUZZ_SECONDS (default 60; ci/test.sh runs a shorter round), as many at a
+# time as there are cores (FUZZ_JOBS). Seeds are made
 # here with the real tools so the fuzzer starts from real inputs.
 #
 # cargo-fuzz needs nightly-only flags; the stable toolchain accepts them
@@ -94,22 +95,39 @@ TOML
 printf '{"request":"status"}\n{"request":"backup_now","kind":"Full"}\n{"request":"list_sets","location":"restore_folder"}\n' >"$seeds/control/requests"
 printf '{"request":"verify_set","location":"configured","name":"mail-F20260101T000000Z.tar"}\n{"request":"eject"}\n' >"$seeds/control/more"
 
-status=0
-run() { # target max-len
-    echo "== fuzzing $1 for ${secs}s"
-    cargo fuzz run "$1" "corpus/$1" "$seeds/$1" -- \
-        -max_total_time="$secs" -max_len="$2" -print_final_stats=1 || status=1
-}
-run uevent 4096
-run superblock 70000
-run set_archive 65536
-run set_index 8192
-run md5_file 4096
-run journal 4096
-run verdict 8192
-run config 8192
 printf 'AUTH TLS\r\nUSER sysarchive\r\nPASS x\r\nPBSZ 0\r\nPROT P\r\nTYPE I\r\nEPSV\r\nPORT 10,0,2,2,117,48\r\nEPRT |1|10.0.2.2|30000|\r\nEPRT |2|::1|30000|\r\nRETR backup/x.tar\r\nQUIT\r\n' >"$seeds/ftp_command/session"
 printf '220 ready\r\n211-Features:\r\n MLST size*;modify*;\r\n211 End\r\n227 Entering Passive Mode (127,0,0,1,117,48).\r\n' >"$seeds/ftp_command/replies"
-run control 131072
-run ftp_command 16384
+
+# Every target is built first; then they run FUZZ_JOBS at a time (default:
+# one per core; each libFuzzer run uses one), each into its own log, shown
+# when it ends.
+targets="uevent:4096 superblock:70000 set_archive:65536 set_index:8192 md5_file:4096 journal:4096 verdict:8192 config:8192 control:131072 ftp_command:16384"
+jobs="${FUZZ_JOBS:-$(nproc)}"
+cargo fuzz build
+logs="$tmp/logs"
+mkdir -p "$logs"
+run() { # target max-len
+    if cargo fuzz run "$1" "corpus/$1" "$seeds/$1" -- \
+        -max_total_time="$secs" -max_len="$2" -print_final_stats=1 >"$logs/$1" 2>&1; then
+        echo "== $1: ${secs}s, no crash"
+    else
+        echo "== $1: FAILED"
+        cat "$logs/$1"
+        return 1
+    fi
+}
+status=0
+running=0
+for t in $targets; do
+    run "${t%%:*}" "${t#*:}" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || status=1
+        running=$((running - 1))
+    fi
+done
+while [ "$running" -gt 0 ]; do
+    wait -n || status=1
+    running=$((running - 1))
+done
 exit $status
