@@ -13,6 +13,8 @@ use smbmount::testserver::{SambaOptions, SambaServer};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
 use systest::{CmdOutput, Vm, VmConfig};
@@ -257,12 +259,28 @@ fn smb_share_backups_and_failures_in_plain_words() {
     }
 }
 
+/// A link's rate in bytes a second, which the test may change while it runs.
+#[derive(Clone)]
+struct Rate(Arc<AtomicU64>);
+
+impl Rate {
+    fn new(bytes_per_sec: f64) -> Rate {
+        Rate(Arc::new(AtomicU64::new(bytes_per_sec.to_bits())))
+    }
+    fn set(&self, bytes_per_sec: f64) {
+        self.0.store(bytes_per_sec.to_bits(), Ordering::Relaxed);
+    }
+    fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
 /// A TCP relay on the host's loopback between the guest and smbd that
 /// carries at most `rate` bytes a second each way on each connection: a
 /// file server behind a slow link, so a backup of a few hundred MiB
 /// certainly takes minutes and the operator's steps fall inside it, however
 /// fast this machine runs the guest.
-fn slow_link(to_port: u16, rate: f64) -> u16 {
+fn slow_link(to_port: u16, rate: Rate) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -276,6 +294,7 @@ fn slow_link(to_port: u16, rate: f64) -> u16 {
                 (server.try_clone(), guest.try_clone()),
             ] {
                 if let (Ok(from), Ok(to)) = (from, to) {
+                    let rate = rate.clone();
                     std::thread::spawn(move || pump(from, to, rate));
                 }
             }
@@ -285,7 +304,7 @@ fn slow_link(to_port: u16, rate: f64) -> u16 {
 }
 
 /// Copies `from` to `to` at `rate` bytes a second (bursts up to 256 KiB).
-fn pump(mut from: TcpStream, mut to: TcpStream, rate: f64) {
+fn pump(mut from: TcpStream, mut to: TcpStream, rate: Rate) {
     let mut buf = vec![0u8; 64 << 10];
     let mut credit = 0.0f64;
     let mut last = Instant::now();
@@ -297,6 +316,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, rate: f64) {
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
+        let rate = rate.get();
         let now = Instant::now();
         credit = (credit + now.duration_since(last).as_secs_f64() * rate).min(256.0 * 1024.0);
         last = now;
@@ -437,7 +457,8 @@ fn console_and_verify_beside_a_running_backup() {
     const PASSWORD: &str = "Mail-2026-box";
     let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
     let share_dir = srv.share_dir();
-    let slow = format!("10.0.2.2:{}", slow_link(srv.port, 4.0 * 1024.0 * 1024.0));
+    let rate = Rate::new(4.0 * 1024.0 * 1024.0);
+    let slow = format!("10.0.2.2:{}", slow_link(srv.port, rate.clone()));
     let mut vm = Vm::boot(VmConfig::new("smb-console-during-backup")).expect("boot");
     vm.login().expect("login");
 
@@ -489,6 +510,11 @@ fn console_and_verify_beside_a_running_backup() {
         )
         .expect("verify during the backup");
     assert!(v.contains("verified"), "{v}");
+
+    // While the operator's steps run the link crawls (not stalls: cifs
+    // keeps its session), so the backup is still running after them however
+    // slowly this machine runs them; full speed again afterwards.
+    rate.set(512.0 * 1024.0);
 
     // The operator logs in on the console meanwhile: Restore From Backup
     // lists the sets on the share, Test Connectivity passes.
@@ -564,6 +590,7 @@ fn console_and_verify_beside_a_running_backup() {
         "the backup must still be running after the console's steps \
          (make the store bigger if this machine is faster):\n{menu}"
     );
+    rate.set(4.0 * 1024.0 * 1024.0);
     let from = vm.cursor();
     keys(&mut vm, &[b"6"]);
     vm.wait_for_from(from, " login: ", SHORT)
