@@ -237,8 +237,37 @@ fn exit_text(status: ExitStatus) -> String {
     }
 }
 
+/// What the supervisor keeps (docs/security.md). It stays root, the owner
+/// of its folders, with:
+/// - CAP_NET_BIND_SERVICE: the FTP port (21);
+/// - CAP_CHOWN, CAP_FOWNER: the `backup` and `restore` folders get the
+///   `ftp` group and their modes at every start;
+/// - CAP_DAC_READ_SEARCH: read the sets the `ftp` user uploads, to check
+///   them against their `.md5`;
+/// - CAP_KILL: end sessions, which run as `ftp`;
+/// - CAP_SETUID, CAP_SETGID, CAP_SETPCAP: what a session it starts needs
+///   to become `ftp` with an empty bounding set (`no_new_privs` keeps a
+///   session from ever getting more than this).
+pub const PRIVILEGES: privs::Plan = privs::Plan {
+    service: "ftpd",
+    user: None,
+    keep: &[
+        privs::Cap::NET_BIND_SERVICE,
+        privs::Cap::CHOWN,
+        privs::Cap::FOWNER,
+        privs::Cap::DAC_READ_SEARCH,
+        privs::Cap::KILL,
+        privs::Cap::SETUID,
+        privs::Cap::SETGID,
+        privs::Cap::SETPCAP,
+    ],
+};
+
 impl Supervisor {
+    /// Gives up all but [`PRIVILEGES`] (before any thread starts), binds
+    /// the port and starts the checkers.
     pub fn new(opts: Options) -> anyhow::Result<Supervisor> {
+        privs::enter(&PRIVILEGES)?;
         // The port first, while root; sessions never bind it.
         let listener = TcpListener::bind(opts.listen)
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
