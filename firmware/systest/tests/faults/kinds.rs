@@ -486,6 +486,8 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
     };
     // Root may use the blocks ext4 reserves: fill those too. When the
     // space shrinks meanwhile (a backup writing), ask for a little less.
+    // Its syncs wait for a restore's writes: up to minutes on a loaded host
+    // (120 s was once too short).
     let fill = format!(
         "sync; f=$(stat -f -c '%f %S' /data); n=$(( ${{f% *}} * ${{f#* }} - {leave} - 1048576 )); i=0; \
          while [ $n -gt 0 ] && [ $i -lt 12 ] && ! fallocate -l $n {f} 2>/dev/null; do \
@@ -517,7 +519,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
             guest::ok(&mut s.vm, &format!("{cmd} &"), 60)?;
             let t0 = Instant::now();
             sleep_until(t0, at);
-            let free = guest::ok(&mut s.vm, &fill, 120)?;
+            let free = guest::ok(&mut s.vm, &fill, 600)?;
             o.note(format!(
                 "filled at {:.2}s, {} KiB free",
                 t0.elapsed().as_secs_f64(),
@@ -529,7 +531,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
                 1800,
             )?;
         } else {
-            let free = guest::ok(&mut s.vm, &fill, 120)?;
+            let free = guest::ok(&mut s.vm, &fill, 600)?;
             o.note(format!("{} KiB free", free.trim()));
             let _ = guest::run(&mut s.vm, &cmd, 1800)?;
         }
@@ -554,7 +556,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
             guest::start_backup(&mut s.vm, kind)?;
             let t0 = Instant::now();
             sleep_until(t0, at);
-            let free = guest::ok(&mut s.vm, &fill, 120)?;
+            let free = guest::ok(&mut s.vm, &fill, 600)?;
             o.note(format!(
                 "filled at {:.2}s, {} KiB free",
                 t0.elapsed().as_secs_f64(),
@@ -562,7 +564,7 @@ fn data_full(s: &mut Session, o: &mut Outcome, offset: &mut String) -> R<()> {
             ));
             guest::wait_idle(&mut s.vm, 1800)?;
         } else {
-            let free = guest::ok(&mut s.vm, &fill, 120)?;
+            let free = guest::ok(&mut s.vm, &fill, 600)?;
             o.note(format!("{} KiB free", free.trim()));
             guest::backup(&mut s.vm, kind, 1800)?;
         }
