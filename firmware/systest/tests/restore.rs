@@ -186,3 +186,47 @@ fn whole_system_restore_onto_a_fresh_unit_and_power_cuts_during_it() {
         .expect("grubenv");
     assert!(env.contains("A_OK=1"), "the slot stays good: {env}");
 }
+
+/// A restore journal that `recover --resume` cannot finish (here a damaged
+/// one) holds the appliance at boot: no service starts on a `/data` that
+/// may be half swapped, the reason is in the log, and the booted slot is
+/// marked neither good nor bad. Once the journal is dealt with, the next
+/// boot starts everything again.
+#[test]
+fn a_failed_resume_at_boot_holds_the_services() {
+    let mut vm = Vm::boot(VmConfig::new("restore-resume-fails")).expect("boot");
+    vm.login().expect("login");
+    vm.ok("pidof backupd && pidof ftpd && pidof hotplugd")
+        .expect("the services run at first");
+    vm.ok("mkdir -p /data/state/recover && echo 'not a restore journal' > /data/state/recover/journal && sync")
+        .expect("a damaged journal");
+    vm.reboot().expect("reboot");
+    vm.login().expect("login");
+
+    let hold = vm.ok("cat /run/appliance-hold").expect("held");
+    assert!(hold.contains("recover --resume failed"), "{hold}");
+    for service in ["backupd", "ftpd", "hotplugd", "timesyncd"] {
+        let r = vm.run(&format!("pidof {service}")).expect("pidof");
+        assert_ne!(r.status, 0, "{service} runs on a held /data: {}", r.output);
+    }
+    let log = vm
+        .ok("grep -E 'recover|not started|neither marked' /data/log/messages | tail -n 20")
+        .expect("log");
+    assert!(log.contains("is damaged"), "{log}");
+    assert!(log.contains("backupd not started"), "{log}");
+    assert!(log.contains("neither marked good nor bad"), "{log}");
+    // The journal is left for a person to look at, never run.
+    assert_eq!(
+        vm.ok("cat /data/state/recover/journal")
+            .expect("journal")
+            .trim(),
+        "not a restore journal"
+    );
+
+    vm.ok("rm /data/state/recover/journal && sync")
+        .expect("the journal dealt with");
+    vm.reboot().expect("reboot");
+    vm.login().expect("login");
+    vm.ok("test ! -e /run/appliance-hold && pidof backupd && pidof ftpd && pidof hotplugd")
+        .expect("the services run again");
+}
