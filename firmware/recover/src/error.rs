@@ -68,6 +68,10 @@ pub enum RecoverError {
     /// next `recover --resume` (at boot) finishes it.
     #[error("the restore could not be finished: {0}; restart the appliance to finish it")]
     Unfinished(String),
+    /// The journal itself cannot be read as one: nothing was run from it,
+    /// and restarting cannot help; a person must look at it.
+    #[error("{0}; nothing was touched: look at it, move it aside and restart the appliance")]
+    DamagedJournal(String),
     #[error("interrupted")]
     Interrupted,
     #[error("interrupted before the restored data was committed: nothing was changed")]

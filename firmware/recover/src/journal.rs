@@ -217,15 +217,15 @@ impl Journal {
             Err(e) => return Err(RecoverError::io(path, e)),
         };
         if text.len() as u64 > MAX_JOURNAL {
-            return Err(RecoverError::Unfinished(format!(
-                "{} is too large to be a restore journal; nothing was touched",
+            return Err(RecoverError::DamagedJournal(format!(
+                "{} is too large to be a restore journal",
                 path.display()
             )));
         }
         let text = String::from_utf8_lossy(&text);
         Journal::parse(&text).map(Some).map_err(|why| {
-            RecoverError::Unfinished(format!(
-                "the restore journal {} is damaged ({why}); nothing was touched",
+            RecoverError::DamagedJournal(format!(
+                "the restore journal {} is damaged ({why})",
                 path.display()
             ))
         })
