@@ -64,15 +64,24 @@ fn answer_login(vm: &mut Vm, from: usize, user: &str, password: &str) -> usize {
     vm.wait_for_from(from, "Enter username:", PROMPT_WAIT)
         .expect("GRUB asks for a user name");
     // Extra `e`s typed while the menu came up went into the name: erase.
-    vm.send(&[b'\x08'; 64]).expect("erase");
+    type_slowly(vm, &[b'\x08'; 64]);
     let at = vm.cursor();
-    vm.send(format!("{user}\r").as_bytes()).expect("user");
+    type_slowly(vm, format!("{user}\r").as_bytes());
     vm.wait_for_from(at, "Enter password:", PROMPT_WAIT)
         .expect("GRUB asks for a password");
     let at = vm.cursor();
-    vm.send(format!("{password}\r").as_bytes())
-        .expect("password");
+    type_slowly(vm, format!("{password}\r").as_bytes());
     at
+}
+
+/// Types one key at a time: GRUB's EFI serial input loses keys sent in a
+/// burst while the guest runs slowly (seen in CI: "recovery" arrived as
+/// "oey", and the password never came).
+fn type_slowly(vm: &mut Vm, keys: &[u8]) {
+    for k in keys {
+        vm.send(std::slice::from_ref(k)).expect("a key");
+        std::thread::sleep(Duration::from_millis(40));
+    }
 }
 
 /// The intruder's attempts: the editor with a made-up user, the command
@@ -179,12 +188,12 @@ fn recovery_password_opens_grub_and_init_is_the_slots() {
         "initrd ($disk,gpt3)/boot/initrd.img",
     ] {
         let before = vm.cursor();
-        vm.send(format!("{line}\r").as_bytes()).expect("type");
+        type_slowly(&mut vm, format!("{line}\r").as_bytes());
         vm.wait_for_from(before, "grub>", PROMPT_WAIT)
             .expect("GRUB takes the command");
     }
     let at = vm.cursor();
-    vm.send(b"boot\r").expect("boot");
+    type_slowly(&mut vm, b"boot\r");
     vm.wait_for_from(at, " login: ", MENU_WAIT)
         .expect("the slot's init starts its login, not a shell");
     let seen = vm.console_since(at);

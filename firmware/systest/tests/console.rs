@@ -82,11 +82,9 @@ fn operator_configures_smb_from_the_serial_console() {
         ],
     );
     see(&mut vm, "SUCCESS", Duration::from_secs(180));
-    let report = vm.screen();
-    assert!(
-        report.contains("SMB 3"),
-        "the dialect is reported:\n{report}"
-    );
+    // The dialect follows on the same line; a loaded host can show the
+    // line half drawn when "SUCCESS" is first seen.
+    see(&mut vm, "SMB 3", SHORT);
     keys(&mut vm, &[ENTER, TAB, ENTER]);
     see(&mut vm, "Saved", SHORT);
     keys(&mut vm, &[ENTER, ESC]);
