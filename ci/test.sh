@@ -26,7 +26,8 @@ if [ "$(id -u)" = 0 ]; then "$REPO/ci/test-flash.sh"; else sudo "$REPO/ci/test-f
 if [ "$system" = 1 ]; then
 	"$REPO/ci/build-image.sh"
 	"$REPO/ci/test-keys.sh"
-	"$REPO/ci/check-reproducible.sh"
+	# ci/check-reproducible.sh (a second image build, 2-3 minutes) is run
+	# before a release rather than here: CI must stay under an hour.
 	note "system tests (QEMU)"
 	# nextest (on this kind of machine from the start) runs two tests at a
 	# time across test binaries; cargo test only within one.
