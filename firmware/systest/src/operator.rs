@@ -22,6 +22,38 @@ pub fn see(vm: &mut Vm, text: &str, timeout: Duration) {
         .unwrap_or_else(|e| panic!("the console never showed {text:?}: {e}"))
 }
 
+/// From a root shell on the serial line: logs out, then logs in as
+/// `sysconfig` on a unit whose console has no password yet and sets it to
+/// `password` (asked twice, then acknowledged).
+pub fn first_console_login(vm: &mut Vm, password: &str) {
+    let wait = Duration::from_secs(60);
+    let from = vm.cursor();
+    vm.send(b"exit\n").expect("log out");
+    vm.wait_for_from(from, " login: ", wait)
+        .expect("login prompt");
+    vm.send(b"sysconfig\n").expect("user");
+    see(vm, "Set the console password", wait);
+    keys(
+        vm,
+        &[
+            password.as_bytes(),
+            b"\r",
+            password.as_bytes(),
+            b"\r",
+            b"\r",
+        ],
+    );
+}
+
+/// Chooses Exit/Logout on the console's main menu, which is shown, and
+/// waits for the login prompt.
+pub fn console_logout(vm: &mut Vm) {
+    let from = vm.cursor();
+    keys(vm, &[b"6"]);
+    vm.wait_for_from(from, " login: ", Duration::from_secs(60))
+        .expect("back at the login prompt");
+}
+
 /// Replaces the configuration's `[backup]` settings (TOML lines) and tells
 /// backupd; the rest of the file (the unit's identity and host name, the
 /// network, the accounts) stays as the appliance has it.

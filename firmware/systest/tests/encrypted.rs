@@ -12,7 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
+use systest::operator::{
+    backup_full, complete_sets, configure_backup, console_logout, first_console_login, keys,
+    md5sum_check, see,
+};
 use systest::{Vm, VmConfig};
 
 const ENTER: &[u8] = b"\r";
@@ -232,22 +235,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
     assert_ne!(damaged, before);
 
     // The console: Restore From Backup, the set, the key question.
-    let before_logout = vm.cursor();
-    vm.send(b"exit\n").expect("log out");
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("login prompt");
-    vm.send(b"sysconfig\n").expect("user");
-    see(&mut vm, "Set the console password", SHORT);
-    keys(
-        &mut vm,
-        &[
-            PASSWORD.as_bytes(),
-            ENTER,
-            PASSWORD.as_bytes(),
-            ENTER,
-            ENTER,
-        ],
-    );
+    first_console_login(&mut vm, PASSWORD);
     let ask_for_keys = |vm: &mut Vm| {
         see(vm, "Restore From Backup", SHORT);
         keys(vm, &[b"4"]);
@@ -277,10 +265,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
     );
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
-    let before_logout = vm.cursor();
-    keys(&mut vm, &[b"6"]);
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("back at the login prompt");
+    console_logout(&mut vm);
     // Nothing changed, nothing left.
     vm.login().expect("root login");
     assert_eq!(
@@ -308,10 +293,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
     see(&mut vm, "Restore finished", SHORT);
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
-    let before_logout = vm.cursor();
-    keys(&mut vm, &[b"6"]);
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("back at the login prompt");
+    console_logout(&mut vm);
 
     vm.login().expect("root login");
     assert_eq!(

@@ -16,7 +16,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
+use systest::operator::{
+    backup_full, complete_sets, configure_backup, console_logout, first_console_login, keys,
+    md5sum_check, see,
+};
 use systest::{CmdOutput, Vm, VmConfig};
 
 /// The `[backup]` lines for an SMB destination.
@@ -521,22 +524,7 @@ fn console_and_verify_beside_a_running_backup() {
 
     // The operator logs in on the console meanwhile: Restore From Backup
     // lists the sets on the share, Test Connectivity passes.
-    let from = vm.cursor();
-    vm.send(b"exit\n").expect("log out");
-    vm.wait_for_from(from, " login: ", SHORT)
-        .expect("login prompt");
-    vm.send(b"sysconfig\n").expect("user");
-    see(&mut vm, "Set the console password", SHORT);
-    keys(
-        &mut vm,
-        &[
-            PASSWORD.as_bytes(),
-            ENTER,
-            PASSWORD.as_bytes(),
-            ENTER,
-            ENTER,
-        ],
-    );
+    first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Backup now      running (", SHORT);
     keys(&mut vm, &[b"4"]);
     // The list's row: "location full 2026-12-03 17:26 ..." (the name is cut
@@ -686,22 +674,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     vm.ok(NOTHING_MOUNTED)
         .expect("nothing mounted before the restore");
 
-    let before_logout = vm.cursor();
-    vm.send(b"exit\n").expect("log out");
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("login prompt");
-    vm.send(b"sysconfig\n").expect("user");
-    see(&mut vm, "Set the console password", SHORT);
-    keys(
-        &mut vm,
-        &[
-            PASSWORD.as_bytes(),
-            ENTER,
-            PASSWORD.as_bytes(),
-            ENTER,
-            ENTER,
-        ],
-    );
+    first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Restore From Backup", SHORT);
     keys(&mut vm, &[b"4"]);
     see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
@@ -712,10 +685,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     see(&mut vm, "Restore finished", SHORT);
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
-    let before_logout = vm.cursor();
-    keys(&mut vm, &[b"6"]);
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("back at the login prompt");
+    console_logout(&mut vm);
 
     vm.login().expect("root login");
     assert_eq!(

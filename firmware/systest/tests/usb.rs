@@ -10,7 +10,10 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use systest::operator::{backup_full, complete_sets, configure_backup, keys, md5sum_check, see};
+use systest::operator::{
+    backup_full, complete_sets, configure_backup, console_logout, first_console_login, keys,
+    md5sum_check, see,
+};
 use systest::{Vm, VmConfig};
 
 /// Mount options hotplugd must use (as /proc/mounts shows them).
@@ -415,22 +418,7 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
         .expect("damage");
     assert_ne!(vm.ok(STORE_SUM).expect("checksum"), before);
 
-    let before_logout = vm.cursor();
-    vm.send(b"exit\n").expect("log out");
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("login prompt");
-    vm.send(b"sysconfig\n").expect("user");
-    see(&mut vm, "Set the console password", SHORT);
-    keys(
-        &mut vm,
-        &[
-            PASSWORD.as_bytes(),
-            ENTER,
-            PASSWORD.as_bytes(),
-            ENTER,
-            ENTER,
-        ],
-    );
+    first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Restore From Backup", SHORT);
     keys(&mut vm, &[b"4"]);
     see(&mut vm, set.trim(), Duration::from_secs(120));
@@ -446,10 +434,7 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
     see(&mut vm, "Restore finished", SHORT);
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
-    let before_logout = vm.cursor();
-    keys(&mut vm, &[b"6"]);
-    vm.wait_for_from(before_logout, " login: ", SHORT)
-        .expect("back at the login prompt");
+    console_logout(&mut vm);
 
     vm.login().expect("root login");
     assert_eq!(
