@@ -17,6 +17,7 @@ done
 # Volatile and generated files live in /run (tmpfs); see S01mounts and appctl.
 ln -sfn ../run/shadow "$TARGET_DIR/etc/shadow"
 ln -sfn ../run/resolv.conf "$TARGET_DIR/etc/resolv.conf"
+ln -sfn ../run/localtime "$TARGET_DIR/etc/localtime"
 rm -f "$TARGET_DIR/etc/hostname"
 
 version=$(firmware_version "$BOARD_DIR")

@@ -18,6 +18,7 @@ mod network;
 mod persist;
 mod secrets;
 mod system;
+mod timezone;
 
 pub use accounts::{
     Accounts, CONSOLE_USER, FTP_USER, HASH_ROUNDS, MIN_PASSWORD_LEN, hash_password, hash_problem,
@@ -32,6 +33,7 @@ pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::{lock_beside, write_atomically};
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
+pub use timezone::{tzif, zone, zone_names};
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };

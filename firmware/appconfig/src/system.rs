@@ -74,7 +74,14 @@ impl SystemSettings {
         parse_ntp_servers(&self.ntp_server)
     }
 
+    /// The zone of [`SystemSettings::timezone`].
+    pub fn zone(&self) -> Result<jiff::tz::TimeZone, String> {
+        crate::zone(&self.timezone)
+    }
+
     pub(crate) fn check(&self) -> Result<(), String> {
+        self.zone()
+            .map_err(|e| format!("system.timezone: {e}"))?;
         self.ntp_servers()
             .map(drop)
             .map_err(|e| format!("system.ntp_server: {e}"))

@@ -43,8 +43,11 @@ enum Cmd {
         #[arg(long, default_value = "/data/state/appctl/shadow")]
         last_good: PathBuf,
     },
-    /// Set the host name (and the time zone for logins) from the configuration.
+    /// Set the host name and the local time zone from the configuration.
     Hostname,
+    /// Write the local time zone (/run/localtime, which /etc/localtime
+    /// points at) from the configuration: early in boot, before syslog.
+    Timezone,
     /// Bring the network interface up, take it down, or re-apply the settings.
     Network {
         #[arg(value_parser = ["up", "down", "apply"])]
@@ -130,13 +133,9 @@ fn run(cli: Cli) -> Result<()> {
             let c = load()?;
             nix::unistd::sethostname(c.system.hostname.as_str())
                 .with_context(|| format!("setting the host name to {}", c.system.hostname))?;
-            appconfig::write_atomically(
-                std::path::Path::new("/run/timezone"),
-                format!("{}\n", c.system.timezone).as_bytes(),
-                0o644,
-            )
-            .context("writing /run/timezone")?;
+            write_localtime(&c)?;
         }
+        Cmd::Timezone => write_localtime(&load()?)?,
         Cmd::Network { action } => {
             let c = load()?;
             let net = &c.network;
@@ -190,3 +189,15 @@ fn stop_dhcp() {
         let _ = std::fs::remove_file(network::UDHCPC_PID);
     }
 }
+
+/// /run/localtime: the configured zone as a TZif file, so that the C
+/// library (syslog's time stamps, `date`) and every service agree.
+fn write_localtime(c: &Config) -> Result<()> {
+    let tzif =
+        appconfig::tzif(&c.system.timezone).map_err(|e| anyhow::anyhow!("system.timezone: {e}"))?;
+    appconfig::write_atomically(std::path::Path::new(LOCALTIME), &tzif, 0o644)
+        .with_context(|| format!("writing {LOCALTIME}"))
+}
+
+/// Where /etc/localtime points (the root file system is read-only).
+const LOCALTIME: &str = "/run/localtime";

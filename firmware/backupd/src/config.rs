@@ -1,4 +1,6 @@
-//! Loading the configuration with the checks backupd adds (the time zone).
+//! Loading the configuration for backupd, with the zone its schedule
+//! runs in. Every check is `appconfig`'s; this only adds the offending
+//! line to the message.
 
 use appconfig::Config;
 use jiff::tz::TimeZone;
@@ -21,20 +23,33 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             Some(text) => format!("{e} (in `{text}`)"),
             None => e.to_string(),
         },
+        // A check names its setting (`system.timezone: ...`): say where it is.
+        appconfig::ConfigError::Invalid { reason, .. } => match setting_line(path, reason) {
+            Some(n) => format!("{}: line {n}: {reason}", path.display()),
+            None => e.to_string(),
+        },
         _ => e.to_string(),
     })?;
-    let zone = crate::schedule::zone(&config.system.timezone).map_err(|why| {
-        let line = std::fs::read_to_string(path).ok().and_then(|t| {
-            t.lines()
-                .position(|l| l.trim_start().starts_with("timezone"))
-                .map(|i| i + 1)
-        });
-        match line {
-            Some(n) => format!("{}: line {n}: {why}", path.display()),
-            None => format!("{}: {why}", path.display()),
-        }
-    })?;
+    // Config::load checked the zone already.
+    let zone = config
+        .system
+        .zone()
+        .map_err(|why| format!("{}: {why}", path.display()))?;
     Ok(Loaded { config, zone })
+}
+
+/// The line of the setting a check's reason starts with (`section.key: ...`).
+fn setting_line(path: &Path, reason: &str) -> Option<usize> {
+    let (setting, _) = reason.split_once(':')?;
+    let (_, key) = setting.rsplit_once('.')?;
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 fn line_text(path: &Path, line: usize) -> Option<String> {

@@ -4,22 +4,6 @@ use appconfig::{BackupSettings, BackupType, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
-/// The zone of `system.timezone`: `UTC`, a zone name (`Europe/Prague`,
-/// from the database built into the binary: the appliance may have no
-/// `/usr/share/zoneinfo`) or a POSIX TZ string (`CET-1CEST,M3.5.0,M10.5.0/3`).
-pub fn zone(text: &str) -> Result<TimeZone, String> {
-    let t = text.trim();
-    if t.is_empty() || t.eq_ignore_ascii_case("UTC") {
-        return Ok(TimeZone::UTC);
-    }
-    if let Ok(z) = TimeZone::get(t) {
-        return Ok(z);
-    }
-    TimeZone::posix(t).map_err(|_| {
-        format!("system.timezone {t:?} is neither a zone name such as Europe/Prague nor a POSIX TZ string")
-    })
-}
-
 /// The next scheduled run strictly after `now`, and its type.
 pub fn next_run(
     settings: &BackupSettings,
@@ -62,6 +46,7 @@ pub fn local_text(t: Timestamp, zone: &TimeZone) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use appconfig::zone;
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("timestamp")

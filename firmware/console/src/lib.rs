@@ -26,6 +26,7 @@ mod system;
 pub mod terminal;
 mod ui;
 mod views;
+mod zonepick;
 
 pub use app::{App, Note, Tone};
 pub use bundles::Bundle;

@@ -271,7 +271,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     rig.type_text("new-console-9");
     rig.press("Save");
     assert!(rig.field("Host name").contains("only letters, digits"));
-    assert!(rig.field("Time zone").contains("is not a time zone"));
+    assert!(rig.field("Time zone").contains("neither a zone name"));
     assert!(rig.field("NTP servers").contains("not an IPv4 address"));
     assert!(
         rig.field("FTP Access List").contains("host bits"),
@@ -384,6 +384,89 @@ fn ftpd_is_sent_sighup_after_a_save() {
     let status = ftpd.wait().expect("wait");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(1));
+}
+
+#[test]
+fn time_zone_is_chosen_from_the_list_and_the_time_shown() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('2'));
+    assert!(rig.screen().contains("Time now: "), "{}", rig.screen());
+    assert!(rig.screen().contains(" UTC"), "{}", rig.screen());
+    rig.press("Choose time zone from the list");
+    let screen = rig.screen();
+    assert!(screen.contains("Find: "), "{screen}");
+    assert!(screen.contains(" zones"), "{screen}");
+    rig.type_text("prag");
+    let screen = rig.screen();
+    assert!(screen.contains("1 of "), "{screen}");
+    assert!(screen.contains("Europe/Prague"), "{screen}");
+    rig.key(KeyCode::Enter);
+    assert!(rig.row_with("Time zone").contains("Europe/Prague"));
+    // Esc leaves the list without changing the field.
+    rig.press("Choose time zone from the list");
+    rig.type_text("tokyo");
+    rig.key(KeyCode::Esc);
+    assert!(rig.row_with("Time zone").contains("Europe/Prague"));
+    rig.press("Save");
+    assert!(
+        rig.screen().contains("Configuration saved"),
+        "{}",
+        rig.screen()
+    );
+    assert_eq!(rig.saved().system.timezone, "Europe/Prague");
+    assert!(
+        rig.commands().contains("appctl hostname"),
+        "the zone is applied"
+    );
+    rig.key(KeyCode::Enter);
+    let screen = rig.screen();
+    assert!(
+        screen.contains(" CET ") || screen.contains(" CEST "),
+        "the time now in the new zone:\n{screen}"
+    );
+}
+
+#[test]
+fn plain_ftp_is_allowed_only_after_a_plain_warning() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    assert!(!rig.saved().ftp.allow_plain, "FTPS only by default");
+    rig.key(KeyCode::Char('2'));
+    assert!(rig.row_with("Allow plain FTP").contains("No (FTPS only)"));
+    rig.focus("Allow plain FTP");
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Allow plain FTP?"), "{screen}");
+    assert!(screen.contains("unencrypted"), "{screen}");
+    // Enter on the default button (Cancel) keeps plain FTP off.
+    rig.key(KeyCode::Enter);
+    assert!(!rig.saved().ftp.allow_plain, "cancelled");
+    assert!(
+        rig.screen().contains("plain FTP stays off"),
+        "{}",
+        rig.screen()
+    );
+    rig.press("Save");
+    rig.keys(&[KeyCode::Right, KeyCode::Enter]);
+    assert!(
+        rig.screen().contains("Configuration saved"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.saved().ftp.allow_plain);
+    // Turning it off again asks nothing.
+    rig.key(KeyCode::Enter);
+    rig.focus("Allow plain FTP");
+    rig.keys(&[KeyCode::Left, KeyCode::Char(' ')]);
+    rig.press("Save");
+    assert!(
+        rig.screen().contains("Configuration saved"),
+        "{}",
+        rig.screen()
+    );
+    assert!(!rig.saved().ftp.allow_plain);
 }
 
 #[test]
@@ -1498,4 +1581,24 @@ fn two_consoles_never_undo_each_others_changes() {
     let saved = appconfig::Config::load(&shared).expect("load");
     assert_eq!(saved.system.hostname.as_str(), "from-screen");
     assert_eq!(saved.system.ntp_server, "10.0.2.2");
+}
+
+#[test]
+fn body_window_zero_keeps_all_bodies() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    assert_eq!(rig.saved().backup.body_window_hours, 24, "Sendio's default");
+    rig.key(KeyCode::Char('3'));
+    rig.focus("Body window (h)");
+    rig.replace_text("-1");
+    rig.press("Save");
+    assert!(rig.field("Body window (h)").contains('!'), "{}", rig.screen());
+    rig.focus("Body window (h)");
+    rig.replace_text("0");
+    rig.focus("Body window (h)");
+    rig.key(KeyCode::End);
+    assert!(rig.screen().contains("0: keep all bodies"), "{}", rig.screen());
+    rig.press("Save");
+    assert!(rig.screen().contains("Configuration saved"), "{}", rig.screen());
+    assert_eq!(rig.saved().backup.body_window_hours, 0);
 }

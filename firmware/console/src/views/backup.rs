@@ -110,7 +110,7 @@ impl BackupView {
                 "Body window (h)",
                 b.body_window_hours.to_string(),
             )
-            .with_hint("Older messages are kept as headers only; 24 as Sendio"),
+            .with_hint("Older messages kept as headers only; 24 as Sendio; 0: keep all bodies"),
             Field::text(
                 "secrets_key",
                 "Secrets key (age recipient)",
@@ -180,7 +180,7 @@ impl BackupView {
             Ok(n) => b.copies_kept = n,
             Err(e) => f.set_error("copies", e),
         }
-        match number(&f.text("body_window"), 1, 87_600) {
+        match number(&f.text("body_window"), 0, 87_600) {
             Ok(n) => b.body_window_hours = n,
             Err(e) => f.set_error("body_window", e),
         }

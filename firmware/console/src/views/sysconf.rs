@@ -1,11 +1,13 @@
-//! System Configuration: host name, time zone, NTP server, the FTP Access
-//! List and the passwords of the FTP and console accounts.
+//! System Configuration: host name, time zone (typed, or chosen from the
+//! built-in list) with the time now, NTP servers, the FTP Access List, plain
+//! FTP (asked twice) and the passwords of the FTP and console accounts.
 
 use super::{Nav, Notify, View};
 use crate::app::{Note, Shared};
 use crate::dialog::{Dialog, DialogEvent};
 use crate::form::{Field, Form, FormEvent};
 use crate::ui;
+use crate::zonepick::{ZoneEvent, ZonePicker};
 use appconfig::{AccessList, Config, Hostname};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -14,10 +16,16 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 const PASSWORD_FIELDS: [&str; 5] = ["ftp_pw", "ftp_pw2", "cur_pw", "new_pw", "new_pw2"];
+const PLAIN_FTP: &[&str] = &["No (FTPS only)", "Yes"];
+/// The confirmation's button for plain FTP.
+const ALLOW_PLAIN: &str = "Allow plain FTP";
 
 pub struct SystemView {
     form: Form,
     dialog: Option<Dialog>,
+    zones: Option<ZonePicker>,
+    /// A save waiting for the operator's yes to plain FTP.
+    confirming: Option<Config>,
 }
 
 impl SystemView {
@@ -26,12 +34,23 @@ impl SystemView {
         let form = Form::new(vec![
             Field::text("hostname", "Host name", c.system.hostname.to_string())
                 .with_hint("Letters, digits and '-', parts separated by dots"),
-            Field::text("timezone", "Time zone", c.system.timezone.clone())
-                .with_hint("A zone such as Europe/Prague, or UTC"),
+            Field::text("timezone", "Time zone", c.system.timezone.clone()).with_hint(
+                "A zone such as Europe/Prague, a POSIX TZ string, or UTC; or choose below",
+            ),
+            Field::button("zones", "Choose time zone from the list"),
             Field::text("ntp", "NTP servers", c.system.ntp_server.clone())
                 .with_hint("Addresses or names of time servers, comma-separated; empty: none"),
             Field::text("access", "FTP Access List", c.ftp.access_list.to_string())
                 .with_hint("Addresses or blocks allowed to use FTP, e.g. 192.168.1.15, 10.0.0.0/8"),
+            Field::choice(
+                "plain",
+                "Allow plain FTP",
+                PLAIN_FTP,
+                usize::from(c.ftp.allow_plain),
+            )
+            .with_hint(
+                "For Windows ftp.exe and scripts: passwords and sets then cross unencrypted",
+            ),
             Field::secret("ftp_pw", "FTP password", "")
                 .with_hint("New password of the FTP account sysarchive; empty: unchanged"),
             Field::secret("ftp_pw2", "Repeat FTP pw.", "").with_hint("The new FTP password again"),
@@ -44,7 +63,12 @@ impl SystemView {
             Field::button("save", "Save"),
             Field::button("cancel", "Cancel"),
         ]);
-        SystemView { form, dialog: None }
+        SystemView {
+            form,
+            dialog: None,
+            zones: None,
+            confirming: None,
+        }
     }
 
     /// The configuration the fields describe, or `None` with the reasons
@@ -60,9 +84,9 @@ impl SystemView {
             Err(e) => f.set_error("hostname", e),
         }
         let tz = f.text("timezone").trim().to_string();
-        match timezone_problem(&tz) {
-            Some(e) => f.set_error("timezone", e),
-            None => config.system.timezone = tz,
+        match appconfig::zone(&tz) {
+            Err(e) => f.set_error("timezone", e),
+            Ok(_) => config.system.timezone = tz,
         }
         let ntp = f.text("ntp").trim().to_string();
         match ntp_problem(&ntp) {
@@ -73,6 +97,7 @@ impl SystemView {
             Ok(list) => config.ftp.access_list = list,
             Err(e) => f.set_error("access", e),
         }
+        config.ftp.allow_plain = f.selected("plain") == 1;
         let (ftp, ftp2) = (f.text("ftp_pw"), f.text("ftp_pw2"));
         if !ftp.is_empty() || !ftp2.is_empty() {
             if let Some(why) = appconfig::password_problem(&ftp) {
@@ -114,7 +139,7 @@ impl SystemView {
             &config,
             shared,
             &mut self.form,
-            &[("ftp.", "access")],
+            &[("ftp.", "access"), ("system.timezone", "timezone")],
             "hostname",
         )
         .then_some(config)
@@ -125,6 +150,31 @@ impl SystemView {
             shared.note = Note::bad("Not saved: correct the fields marked with !");
             return;
         };
+        if config.ftp.allow_plain && !shared.config.ftp.allow_plain {
+            self.dialog = Some(Dialog::confirm(
+                "Allow plain FTP?",
+                vec![
+                    Line::from("Plain FTP lets Windows ftp.exe, Explorer and scheduled"),
+                    Line::from("scripts such as DailyBackup.bat fetch the backup sets."),
+                    Line::styled(
+                        "The FTP password and the sets then cross the network",
+                        ui::error(),
+                    ),
+                    Line::styled(
+                        "unencrypted: anyone on the path can read them.",
+                        ui::error(),
+                    ),
+                    Line::from("Keep the FTP Access List to the machines that need it."),
+                ],
+                ALLOW_PLAIN,
+            ));
+            self.confirming = Some(config);
+            return;
+        }
+        self.commit(shared, config);
+    }
+
+    fn commit(&mut self, shared: &mut Shared, config: Config) {
         let old = shared.config.clone();
         let mut notify = vec![Notify::Backupd, Notify::Ftpd];
         if config.accounts != old.accounts {
@@ -154,27 +204,23 @@ impl SystemView {
     }
 }
 
-/// Why a time zone is refused: a zone name (`Europe/Prague`) or a POSIX TZ
-/// value (`CET-1CEST,M3.5.0,M10.5.0/3`) passes.
-pub fn timezone_problem(tz: &str) -> Option<String> {
-    if tz.is_empty() {
-        return Some("the time zone is empty (UTC is the default)".into());
-    }
-    if tz.len() > 64
-        || tz.split('/').any(|p| p.is_empty() || p == "." || p == "..")
-        || !tz
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_+-:,.<>".contains(c))
-    {
-        return Some(format!("{tz:?} is not a time zone such as Europe/Prague"));
-    }
-    None
-}
-
 /// Why an NTP server list is refused: empty, IPv4 addresses and host
 /// names (each with an optional `:port`) pass.
 pub fn ntp_problem(servers: &str) -> Option<String> {
     appconfig::parse_ntp_servers(servers).err()
+}
+
+/// The time now, in the saved zone and in UTC.
+fn time_now(shared: &Shared) -> String {
+    let now = jiff::Timestamp::now();
+    let utc = now.strftime("%H:%M UTC");
+    match shared.config.system.zone() {
+        Ok(zone) => format!(
+            "Time now: {} ({utc})",
+            now.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z")
+        ),
+        Err(_) => format!("Time now: {}", now.strftime("%Y-%m-%d %H:%M UTC")),
+    }
 }
 
 impl View for SystemView {
@@ -182,30 +228,54 @@ impl View for SystemView {
         "System Configuration"
     }
 
-    fn render(&self, frame: &mut Frame, area: Rect, _shared: &Shared) {
+    fn render(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         frame.render_widget(
-            Paragraph::new(Line::styled(
-                "Empty password fields leave that password unchanged.",
-                ui::dim(),
-            )),
-            Rect::new(area.x + 1, area.y, area.width.saturating_sub(1), 1),
+            Paragraph::new(vec![
+                Line::from(time_now(shared)),
+                Line::styled(
+                    "Empty password fields leave that password unchanged.",
+                    ui::dim(),
+                ),
+            ]),
+            Rect::new(area.x + 1, area.y, area.width.saturating_sub(1), 2),
         );
         let form_area = Rect::new(
             area.x,
-            area.y + 2,
+            area.y + 3,
             area.width,
-            area.height.saturating_sub(2),
+            area.height.saturating_sub(3),
         );
         ui::render_form(frame, form_area, &self.form, ui::Columns::default());
         if let Some(d) = &self.dialog {
             d.render(frame, area);
         }
+        if let Some(z) = &self.zones {
+            z.render(frame, area);
+        }
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
+        if let Some(z) = &mut self.zones {
+            match z.handle_key(key) {
+                ZoneEvent::Chose(zone) => {
+                    self.form.set_text("timezone", zone);
+                    self.form.dirty = true;
+                    self.form.focus_on("timezone");
+                    self.zones = None;
+                }
+                ZoneEvent::Cancel => self.zones = None,
+                ZoneEvent::Nothing => {}
+            }
+            return Nav::Stay;
+        }
         if let Some(d) = &mut self.dialog {
-            if let DialogEvent::Chosen(_) = d.handle_key(key) {
+            if let DialogEvent::Chosen(b) = d.handle_key(key) {
                 self.dialog = None;
+                match (b, self.confirming.take()) {
+                    (ALLOW_PLAIN, Some(config)) => self.commit(shared, config),
+                    (_, Some(_)) => shared.note = Note::info("Not saved: plain FTP stays off"),
+                    _ => {}
+                }
             }
             return Nav::Stay;
         }
@@ -214,6 +284,9 @@ impl View for SystemView {
         }
         match self.form.handle_key(key) {
             FormEvent::Pressed("save") => self.save(shared),
+            FormEvent::Pressed("zones") => {
+                self.zones = Some(ZonePicker::new(self.form.text("timezone").trim()))
+            }
             FormEvent::Left(id) => {
                 let before = self.form.snapshot();
                 let _ = self.build(shared, false);
@@ -233,15 +306,6 @@ impl View for SystemView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_zones() {
-        assert_eq!(timezone_problem("Europe/Prague"), None);
-        assert_eq!(timezone_problem("CET-1CEST,M3.5.0,M10.5.0/3"), None);
-        assert!(timezone_problem("").is_some());
-        assert!(timezone_problem("../etc/passwd").is_some());
-        assert!(timezone_problem("Mars Base").is_some());
-    }
 
     #[test]
     fn ntp_servers() {
