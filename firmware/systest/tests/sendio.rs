@@ -116,7 +116,8 @@ fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
     // QEMU's port forward, not the procedure: the passive ports the host
     // forwards (a NAT router's administrator does the same).
     vm.ok(&format!(
-        "printf '\\n[ftp]\\npassive_ports = \"{}-{}\"\\n' >> /data/config/appliance.toml && appctl check >/dev/null",
+        "sed -i 's/^passive_ports = .*/passive_ports = \"{}-{}\"/' /data/config/appliance.toml && \
+         grep -q '^passive_ports = \"{0}-' /data/config/appliance.toml && appctl check >/dev/null",
         passive,
         passive + PASSIVE_PORTS - 1
     ))
