@@ -32,6 +32,10 @@ pub enum Location {
     Configured,
     /// The FTP `restore` folder, where administrators drop sets.
     RestoreFolder,
+    /// The appliance's own folder of sets (`/data/backup`), whatever the
+    /// configured destination: sets written there before the destination
+    /// became a share or a drive.
+    Local,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
