@@ -18,6 +18,7 @@ pub mod form;
 pub mod format;
 pub mod identity;
 mod jobview;
+pub mod logtail;
 pub mod livenet;
 mod pending;
 mod picker;
@@ -29,5 +30,5 @@ mod views;
 
 pub use app::{App, Note, Tone};
 pub use bundles::Bundle;
-pub use settings::{RestoreKeys, Settings};
+pub use settings::{MailSelection, RestoreKeys, Settings};
 pub use system::{FtpdReload, RealSystem, System};
