@@ -111,8 +111,14 @@ mod tests {
         assert_eq!(tag("Dec 14 04:03:37 mx1 ftpd[3]: login"), Some("ftpd"));
         assert_eq!(tag("garbage"), None);
         assert_eq!(tag(""), None);
-        let sshd = SERVICES.iter().position(|(n, _)| *n == "sshd").expect("sshd");
-        assert!(matches("Dec 14 04:03:37 mx1 auth.info dropbear[9]: x", sshd));
+        let sshd = SERVICES
+            .iter()
+            .position(|(n, _)| *n == "sshd")
+            .expect("sshd");
+        assert!(matches(
+            "Dec 14 04:03:37 mx1 auth.info dropbear[9]: x",
+            sshd
+        ));
         assert!(!matches(l, sshd));
         assert!(matches(l, 0));
         assert!(matches(l, 1));
@@ -142,8 +148,11 @@ mod tests {
         assert_eq!(few.len(), 3);
         // Fewer lines than asked: the rotated file gives the rest.
         std::fs::write(&log, "a b c h x: new 1\na b c h x: new 2\n").expect("write");
-        std::fs::write(dir.path().join("messages.0"), "a b c h x: old 1\na b c h x: old 2\n")
-            .expect("write");
+        std::fs::write(
+            dir.path().join("messages.0"),
+            "a b c h x: old 1\na b c h x: old 2\n",
+        )
+        .expect("write");
         assert_eq!(
             tail_log(&log, 3).expect("tail"),
             ["a b c h x: old 2", "a b c h x: new 1", "a b c h x: new 2"]

@@ -98,15 +98,18 @@ impl View for LogView {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let mut spans = vec![Span::raw("Service: ")];
-        for (i, (name, _)) in SERVICES.iter().enumerate() {
-            let text = format!(" {name} ");
-            spans.push(if i == self.service {
-                Span::styled(text, ui::focused())
-            } else {
-                Span::raw(text)
-            });
-        }
+        // The chosen service between its neighbours' arrows: the nine do
+        // not fit an 80-column line side by side.
+        let name = SERVICES.get(self.service).map(|s| s.0).unwrap_or("all");
+        let spans = vec![
+            Span::raw("Service: < "),
+            Span::styled(format!(" {name} "), ui::focused()),
+            Span::raw(format!(
+                " >   ({} of {}, Left/Right for the others)",
+                self.service + 1,
+                SERVICES.len()
+            )),
+        ];
         let shown = self.shown();
         let rows = (area.height as usize).saturating_sub(2);
         self.rows.set(rows);

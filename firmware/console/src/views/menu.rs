@@ -216,6 +216,9 @@ impl View for MenuView {
     }
 
     fn keys(&self) -> String {
-        format!("Up/Down: choose  Enter: open  1-{}: open directly", ITEMS.len())
+        format!(
+            "Up/Down: choose  Enter: open  1-{}: open directly",
+            ITEMS.len()
+        )
     }
 }

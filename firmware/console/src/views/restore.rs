@@ -135,7 +135,10 @@ enum Popup {
         keep_identity: bool,
     },
     /// recover's listing of the set, or a selective restore, over the form.
-    MailJob { job: JobView, action: MailAction },
+    MailJob {
+        job: JobView,
+        action: MailAction,
+    },
     /// backupd checks the set: its name, and since when.
     Verifying {
         name: String,

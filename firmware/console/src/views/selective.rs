@@ -90,7 +90,11 @@ pub fn selection(form: &mut Form, restoring: bool) -> Option<MailSelection> {
             form.set_error("folder", "a folder's name, without . or .. parts");
         }
     }
-    if let Some(bad) = s.mask.split(',').find(|p| !p.is_empty() && !PARTS.contains(p)) {
+    if let Some(bad) = s
+        .mask
+        .split(',')
+        .find(|p| !p.is_empty() && !PARTS.contains(p))
+    {
         form.set_error(
             "mask",
             format!("{bad:?} is not a part: {}", PARTS.join(", ")),

@@ -92,6 +92,7 @@ pub struct Backupd {
     pub status: Option<Status>,
     pub sets_configured: Vec<SetInfo>,
     pub sets_restore: Vec<SetInfo>,
+    pub sets_local: Vec<SetInfo>,
     /// Names whose verification fails.
     pub corrupt: Vec<String>,
 }
@@ -193,6 +194,7 @@ impl Backupd {
                 sets: match location {
                     Location::Configured => self.sets_configured.clone(),
                     Location::RestoreFolder => self.sets_restore.clone(),
+                    Location::Local => self.sets_local.clone(),
                 },
             },
             Request::VerifySet { name, .. } => {
@@ -321,6 +323,8 @@ impl Rig {
             bundle_dirs: vec![d.join("usb"), d.join("restore")],
             usb_dir: d.join("usb"),
             run_dir: d.join("run"),
+            log_path: d.join("messages"),
+            hotplugd_socket: d.join("hotplugd.sock"),
             appctl: vec![d.join("appctl").display().to_string()],
             rauc: vec![d.join("rauc").display().to_string()],
             recover: vec![d.join("recover").display().to_string()],
