@@ -1782,12 +1782,27 @@ fn verify_shows_the_verdict_for_each_volume() {
     // Nothing chosen.
     rig.keys(&[KeyCode::Tab, KeyCode::Right, KeyCode::Right, KeyCode::Enter]);
     assert!(rig.screen().contains("Choose a set with Space first"));
+    // The check's progress, from backupd's status, while it runs.
+    backupd.lock().expect("lock").verifying = Some(control::backupd::Progress {
+        set: "mx1-F20261120T220000Z.tar".into(),
+        kind: BackupType::Full,
+        phase: "verifying".into(),
+        bytes_done: 1 << 30,
+        bytes_total: 4 << 30,
+        files_done: 0,
+        elapsed_secs: 10,
+        eta_secs: Some(30),
+    });
     rig.keys(&[
         KeyCode::Tab,
         KeyCode::Char(' '),
         KeyCode::Tab,
         KeyCode::Enter,
     ]);
+    let screen = rig.wait_for("Time left 0:30");
+    assert!(screen.contains("1.0 GiB of 4.0 GiB"), "{screen}");
+    assert!(screen.contains("25%"), "{screen}");
+    backupd.lock().expect("lock").verifying = None;
     let screen = rig.wait_for("Close");
     assert!(
         screen.contains("mx1-F20261120T220000Z.tar: OK, every volume matches"),

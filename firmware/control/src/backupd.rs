@@ -68,6 +68,10 @@ pub struct Status {
     pub running: Option<Progress>,
     /// Most recent first.
     pub recent: Vec<RunResult>,
+    /// Sets being checked against their `.md5` files (`VerifySet`), phase
+    /// "verifying".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verifying: Vec<Progress>,
 }
 
 /// A backup in progress.

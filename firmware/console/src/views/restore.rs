@@ -26,7 +26,7 @@ use crate::pending::Pending;
 use crate::picker::{Picker, PickerEvent};
 use crate::settings::{MailSelection, RestoreKeys};
 use crate::ui;
-use control::backupd::{Location, Reply, Request, SetInfo, Verification};
+use control::backupd::{Location, Progress, Reply, Request, SetInfo, Status, Verification};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -139,11 +139,15 @@ enum Popup {
         job: JobView,
         action: MailAction,
     },
-    /// backupd checks the set: its name, and since when.
+    /// backupd checks the set: its name, since when, and its progress
+    /// from backupd's status, polled while the check runs.
     Verifying {
         name: String,
         since: Instant,
         call: Pending<Result<Verification, String>>,
+        last: Option<Progress>,
+        poll: Option<Pending<Result<Status, String>>>,
+        polled: Option<Instant>,
     },
 }
 
@@ -537,6 +541,9 @@ impl RestoreView {
                 Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
                 Err(e) => Err(e.to_string()),
             }),
+            last: None,
+            poll: None,
+            polled: None,
         });
     }
 }
@@ -638,21 +645,36 @@ impl View for RestoreView {
             Some(Popup::Running { job, .. }) | Some(Popup::MailJob { job, .. }) => {
                 job.render(frame, area)
             }
-            Some(Popup::Verifying { name, since, .. }) => Dialog::busy(
-                "Verify",
-                vec![
+            Some(Popup::Verifying {
+                name, since, last, ..
+            }) => {
+                let mut lines = vec![
                     ui::text_line(
                         &format!("Checking {name} against its .md5 file..."),
                         Style::default(),
                     ),
-                    Line::from("Every byte of every volume is read; a large set takes a while."),
-                    Line::from(format!(
-                        "Elapsed {}",
-                        format::duration(since.elapsed().as_secs())
-                    )),
-                ],
-            )
-            .render(frame, area),
+                    Line::from("Every byte of every volume is read."),
+                ];
+                let left = match last {
+                    Some(p) if p.bytes_total > 0 => {
+                        lines.push(Line::from(format::bar(p.bytes_done, p.bytes_total, 40)));
+                        lines.push(Line::from(format!(
+                            "{} of {}",
+                            format::bytes(p.bytes_done),
+                            format::bytes(p.bytes_total)
+                        )));
+                        p.eta_secs
+                            .map(format::duration)
+                            .unwrap_or_else(|| "estimating...".into())
+                    }
+                    _ => "estimating...".into(),
+                };
+                lines.push(Line::from(format!(
+                    "Elapsed {}   Time left {left}",
+                    format::duration(since.elapsed().as_secs())
+                )));
+                Dialog::busy("Verify", lines).render(frame, area)
+            }
         }
     }
 
@@ -865,6 +887,28 @@ impl View for RestoreView {
                 if !ok && job.find_output(refused_key).is_some() {
                     job.dialog.buttons = vec!["Close", OTHER_KEY];
                 }
+            }
+        }
+        if let Some(Popup::Verifying {
+            name,
+            last,
+            poll,
+            polled,
+            ..
+        }) = &mut self.popup
+        {
+            if let Some(r) = poll.as_ref().and_then(|p| p.poll()) {
+                *poll = None;
+                if let Ok(Ok(s)) = r
+                    && let Some(p) = s.verifying.into_iter().find(|p| &p.set == name)
+                {
+                    *last = Some(p);
+                }
+            }
+            let due = polled.is_none_or(|t| t.elapsed() >= shared.sys.settings().poll_interval);
+            if poll.is_none() && due {
+                *polled = Some(Instant::now());
+                *poll = Some(super::menu::fetch_status(shared, Duration::from_secs(3)));
             }
         }
         if let Some(Popup::Verifying { name, call, .. }) = &self.popup

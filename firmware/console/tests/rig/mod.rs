@@ -95,6 +95,9 @@ pub struct Backupd {
     pub sets_local: Vec<SetInfo>,
     /// Names whose verification fails.
     pub corrupt: Vec<String>,
+    /// While set, VerifySet waits until it is cleared (the check "runs"),
+    /// and `status` reports this progress.
+    pub verifying: Option<Progress>,
 }
 
 pub fn set(name: &str, kind: BackupType, time: &str, size: u64) -> SetInfo {
@@ -119,6 +122,7 @@ fn idle_status() -> Status {
         next_run: "2026-11-22 22:00".into(),
         next_kind: BackupType::Full,
         running: None,
+        verifying: Vec::new(),
         recent: vec![RunResult {
             set: "mx1-F20261121T220000Z.tar".into(),
             kind: BackupType::Full,
@@ -174,7 +178,11 @@ impl Backupd {
     fn answer(&mut self, request: Request) -> Reply {
         self.requests.push(request.clone());
         match request {
-            Request::Status => Reply::Status(self.status.get_or_insert_with(idle_status).clone()),
+            Request::Status => {
+                let mut status = self.status.get_or_insert_with(idle_status).clone();
+                status.verifying = self.verifying.iter().cloned().collect();
+                Reply::Status(status)
+            }
             Request::BackupNow { kind } => {
                 let status = self.status.get_or_insert_with(idle_status);
                 let set = format!("mx1-{}20261122T100000Z.tar", kind.letter());
@@ -261,7 +269,18 @@ pub fn serve_backupd(socket: &Path) -> Arc<Mutex<Backupd>> {
                 let _ = control::serve_connection(
                     stream,
                     Duration::from_secs(10),
-                    |req: Request| state.lock().expect("lock").answer(req),
+                    |req: Request| {
+                        // A check "runs" while `verifying` is set.
+                        if matches!(req, Request::VerifySet { .. }) {
+                            let deadline = Instant::now() + Duration::from_secs(10);
+                            while state.lock().expect("lock").verifying.is_some()
+                                && Instant::now() < deadline
+                            {
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
+                        }
+                        state.lock().expect("lock").answer(req)
+                    },
                     |message| Reply::Error { message },
                 );
             });
