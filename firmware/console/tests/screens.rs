@@ -1692,7 +1692,7 @@ fn selected_mail_lists_and_restores_one_users_folder() {
     assert!(rig.screen().contains("Restore selected mail"));
 
     // Keep as .BAK, restore: progress with the time left, the verdict.
-    rig.focus("Keep current as .BAK");
+    rig.focus("Keep as .BAK");
     rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
     rig.press("Restore");
     let screen = rig.wait_for("Restore finished.");
@@ -1853,7 +1853,11 @@ fn restore_lists_the_local_folder_when_the_location_is_a_share() {
         9,
     )];
     rig.key(KeyCode::Char('4'));
-    rig.wait_for("mx1-F20261101T220000Z.tar");
+    let screen = rig.wait_for("mx1-F20261101T220000Z.tar");
+    assert!(
+        screen.contains("(SMB/Windows), the FTP restore folder and local:"),
+        "{screen}"
+    );
     assert!(rig.row_with("mx1-F20261101T220000Z.tar").contains("local"));
     rig.keys(&[
         KeyCode::Char(' '),

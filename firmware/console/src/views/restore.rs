@@ -557,11 +557,16 @@ impl View for RestoreView {
         let mut lines = vec![
             ui::text_line(
                 &format!(
-                    "Sets at the backup location ({}) and in the FTP restore folder:",
+                    "Sets at the backup location ({}){}:",
                     super::backup::location_name(shared.config.backup.destination)
                         .split(' ')
                         .next()
                         .unwrap_or(""),
+                    if shared.config.backup.destination == appconfig::DestinationKind::Local {
+                        " and in the FTP restore folder"
+                    } else {
+                        ", the FTP restore folder and local"
+                    }
                 ),
                 Style::default(),
             ),

@@ -38,7 +38,7 @@ pub fn form() -> Form {
             .with_hint("One mail folder of the user, e.g. Sent Items (sub-folders with /)"),
         Field::text("mask", "Parts", "")
             .with_hint("Comma-separated: mail, public, lists, contacts, cfg...; empty: implied"),
-        Field::choice("bak", "Keep current as .BAK", &["No", "Yes"], 0)
+        Field::choice("bak", "Keep as .BAK", &["No", "Yes"], 0)
             .with_hint("Yes: the data replaced is kept as <name>.BAK first (needs the space)"),
         Field::button("list", "Show contents"),
         Field::button("restore", "Restore"),
