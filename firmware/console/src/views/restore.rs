@@ -888,6 +888,11 @@ impl View for RestoreView {
             if let Some(ok) = job.tick(good, bad) {
                 if *action == MailAction::Restore {
                     log::warn!("console: selective restore ended, ok={ok}");
+                    // `-m system` restores the configuration file itself.
+                    if let Ok((c, r)) = shared.sys.load_config() {
+                        shared.config = c;
+                        shared.revision = r;
+                    }
                 }
                 if !ok && job.find_output(refused_key).is_some() {
                     job.dialog.buttons = vec!["Close", OTHER_KEY];
