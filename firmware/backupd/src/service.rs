@@ -9,7 +9,7 @@ use appconfig::{BackupType, write_atomically};
 use backupset::{Progress, SetReader, list_sets};
 use control::backupd::{Location, Reply, Request, RunResult, SetInfo, Status, Verification};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -28,9 +28,45 @@ struct Running {
     estimate: u64,
 }
 
+/// A set being checked for `VerifySet`, for `status`.
+struct Checking {
+    set: String,
+    kind: BackupType,
+    since: Instant,
+    done: Arc<AtomicU64>,
+    total: u64,
+}
+
+impl Checking {
+    fn progress(&self) -> control::backupd::Progress {
+        let done = self.done.load(Ordering::Relaxed);
+        let elapsed = self.since.elapsed();
+        control::backupd::Progress {
+            set: self.set.clone(),
+            kind: self.kind,
+            phase: "verifying".into(),
+            bytes_done: done,
+            bytes_total: self.total,
+            files_done: 0,
+            elapsed_secs: elapsed.as_secs(),
+            eta_secs: eta(done, self.total, elapsed),
+        }
+    }
+}
+
+/// Seconds left at the rate so far, once something was done.
+fn eta(done: u64, total: u64, elapsed: Duration) -> Option<u64> {
+    (done > 0 && total > done).then(|| {
+        let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+        ((total - done) as f64 / rate) as u64
+    })
+}
+
 struct Inner {
     loaded: Loaded,
     running: Option<Running>,
+    /// Sets being verified for control requests (two consoles may).
+    checking: Vec<Checking>,
     worker: Option<JoinHandle<()>>,
     recent: Vec<RunResult>,
 }
@@ -53,6 +89,7 @@ impl Service {
             inner: Mutex::new(Inner {
                 loaded,
                 running: None,
+                checking: Vec::new(),
                 worker: None,
                 recent,
             }),
@@ -213,10 +250,7 @@ impl Service {
             let done = r.progress.bytes.load(Ordering::Relaxed);
             let elapsed = r.since.elapsed();
             let total = r.estimate.max(done);
-            let eta = (done > 0 && r.estimate > done).then(|| {
-                let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-                ((r.estimate - done) as f64 / rate) as u64
-            });
+            let eta = eta(done, r.estimate, elapsed);
             control::backupd::Progress {
                 set: r.set.clone(),
                 kind: r.kind,
@@ -239,6 +273,7 @@ impl Service {
             next_kind: k,
             running,
             recent: inner.recent.clone(),
+            verifying: inner.checking.iter().map(Checking::progress).collect(),
         }
     }
 
@@ -270,7 +305,19 @@ impl Service {
         }
         let (dir, _session) = self.location_dir(location)?;
         let set = SetReader::open(&dir, name).map_err(|e| e.to_string())?;
-        let checks = set.verify(&self.stopping).map_err(|e| e.to_string())?;
+        let done = Arc::new(AtomicU64::new(0));
+        self.lock().checking.push(Checking {
+            set: name.to_string(),
+            kind: set.name().kind,
+            since: Instant::now(),
+            done: done.clone(),
+            total: set.total_size(),
+        });
+        let checks = set.verify_counting(&self.stopping, &done);
+        self.lock()
+            .checking
+            .retain(|c| !Arc::ptr_eq(&c.done, &done));
+        let checks = checks.map_err(|e| e.to_string())?;
         let mut details: Vec<String> = checks
             .iter()
             .map(|c| format!("{}: {}", c.name, c.detail))
@@ -363,4 +410,31 @@ pub fn sets_in(dir: &std::path::Path) -> Result<Vec<SetInfo>, String> {
         .collect();
     sets.reverse();
     Ok(sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_reports_its_progress_and_time_left() {
+        let c = Checking {
+            set: "mx1-F20261120T220000Z.tar".into(),
+            kind: BackupType::Full,
+            since: Instant::now() - Duration::from_secs(10),
+            done: Arc::new(AtomicU64::new(0)),
+            total: 4000,
+        };
+        let p = c.progress();
+        assert_eq!(
+            (p.phase.as_str(), p.bytes_done, p.eta_secs),
+            ("verifying", 0, None)
+        );
+        c.done.store(1000, Ordering::Relaxed);
+        let p = c.progress();
+        assert_eq!((p.bytes_done, p.bytes_total), (1000, 4000));
+        // A quarter in ten seconds: thirty more.
+        assert!(matches!(p.eta_secs, Some(29..=30)), "{:?}", p.eta_secs);
+        assert_eq!(eta(4000, 4000, Duration::from_secs(1)), None);
+    }
 }

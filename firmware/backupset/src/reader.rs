@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Largest `.version.txt` / `.summary.txt` accepted.
 const MAX_META: u64 = 64 << 10;
@@ -264,10 +264,23 @@ impl SetReader {
 
     /// Checks every volume against the `.md5` file (reads them all).
     pub fn verify(&self, cancel: &AtomicBool) -> Result<Vec<VolumeCheck>, SetError> {
+        self.verify_counting(cancel, &AtomicU64::new(0))
+    }
+
+    /// [`SetReader::verify`], adding the bytes read to `done` as it goes
+    /// (the progress of a long check, against [`SetReader::total_size`]).
+    pub fn verify_counting(
+        &self,
+        cancel: &AtomicBool,
+        done: &AtomicU64,
+    ) -> Result<Vec<VolumeCheck>, SetError> {
         let mut out = Vec::new();
         for v in &self.volumes {
             let check = {
-                let mut f = v.reader();
+                let mut f = Counted {
+                    inner: v.reader(),
+                    done,
+                };
                 match crate::publish::md5_of_reader(&mut f, &v.path, cancel) {
                     Err(SetError::Cancelled) => return Err(SetError::Cancelled),
                     Err(e) => VolumeCheck {
@@ -745,6 +758,20 @@ impl Seek for Joined {
         })?;
         self.pos = new;
         Ok(new)
+    }
+}
+
+/// A reader that adds the bytes read through it to a counter.
+struct Counted<'a, R> {
+    inner: R,
+    done: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

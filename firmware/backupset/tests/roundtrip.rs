@@ -90,6 +90,15 @@ fn full_backup_round_trips_through_gnu_tar() {
             .iter()
             .all(|c| c.ok)
     );
+    // The check's progress counts every byte of every volume once.
+    let done = std::sync::atomic::AtomicU64::new(0);
+    assert!(
+        set.verify_counting(&Default::default(), &done)
+            .expect("verify")
+            .iter()
+            .all(|c| c.ok)
+    );
+    assert_eq!(done.into_inner(), set.total_size());
     // The state a differential needs was committed; nothing temporary is left.
     assert!(fx.state.join("full.state").exists());
     let leftovers: Vec<_> = std::fs::read_dir(&fx.dest)

@@ -19,6 +19,7 @@ pub mod format;
 pub mod identity;
 mod jobview;
 pub mod livenet;
+pub mod logtail;
 mod pending;
 mod picker;
 mod settings;
@@ -30,5 +31,5 @@ mod zonepick;
 
 pub use app::{App, Note, Tone};
 pub use bundles::Bundle;
-pub use settings::{RestoreKeys, Settings};
+pub use settings::{MailSelection, RestoreKeys, Settings};
 pub use system::{FtpdReload, RealSystem, System};

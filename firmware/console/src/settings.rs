@@ -24,6 +24,12 @@ pub struct Settings {
     /// Where an identity typed for a restore is kept, in a private file,
     /// while `recover` runs (`CONSOLE_RUN_DIR`; a tmpfs).
     pub run_dir: PathBuf,
+    /// The system log the Log view shows (`CONSOLE_LOG`); BusyBox syslogd
+    /// writes it and rotates it into `<name>.0`.
+    pub log_path: PathBuf,
+    /// hotplugd's control socket, for Eject USB drive
+    /// (`CONSOLE_HOTPLUGD_SOCKET`).
+    pub hotplugd_socket: PathBuf,
     /// The boot-time glue tool and its leading arguments (`CONSOLE_APPCTL`).
     pub appctl: Vec<String>,
     /// The update engine (`CONSOLE_RAUC`).
@@ -59,6 +65,8 @@ impl Default for Settings {
             ],
             usb_dir: PathBuf::from(control::hotplug::MOUNT_POINT),
             run_dir: PathBuf::from("/run"),
+            log_path: PathBuf::from("/data/log/messages"),
+            hotplugd_socket: PathBuf::from(control::hotplug::SOCKET),
             appctl: vec!["appctl".into()],
             rauc: vec!["rauc".into()],
             recover: vec!["recover".into()],
@@ -94,6 +102,8 @@ impl Settings {
         path("CONSOLE_RESOLV_CONF", &mut s.resolv_conf);
         path("CONSOLE_USB_DIR", &mut s.usb_dir);
         path("CONSOLE_RUN_DIR", &mut s.run_dir);
+        path("CONSOLE_LOG", &mut s.log_path);
+        path("CONSOLE_HOTPLUGD_SOCKET", &mut s.hotplugd_socket);
         if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
             s.bundle_dirs = v
                 .split(':')
@@ -155,10 +165,7 @@ impl Settings {
         keep_identity: bool,
         keys: &RestoreKeys,
     ) -> Vec<String> {
-        let location = match location {
-            control::backupd::Location::Configured => "configured",
-            control::backupd::Location::RestoreFolder => "restore",
-        };
+        let location = location_arg(location);
         let mut args: Vec<String> = ["--system", "--location", location]
             .into_iter()
             .map(String::from)
@@ -178,6 +185,66 @@ impl Settings {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         with_args(&self.recover, &args)
     }
+
+    /// `recover --location WHERE [-d D] [-u U] [-f F] [-m M] [-b]
+    /// [--identity FILE] <set>`: a selective restore into the appliance's
+    /// own folders (recover opens the location and the destination); with
+    /// `listing`, `-l` instead of restoring (`-b` left out).
+    pub fn recover_selected(
+        &self,
+        location: &control::backupd::Location,
+        set: &str,
+        selection: &MailSelection,
+        listing: bool,
+        identity: Option<&std::path::Path>,
+    ) -> Vec<String> {
+        let mut args: Vec<String> = Vec::new();
+        if listing {
+            args.push("-l".into());
+        }
+        args.push("--location".into());
+        args.push(location_arg(location).into());
+        for (flag, value) in [
+            ("--domain", &selection.domain),
+            ("--user", &selection.user),
+            ("--folder", &selection.folder),
+            ("--mask", &selection.mask),
+        ] {
+            if !value.is_empty() {
+                args.push(format!("{flag}={value}"));
+            }
+        }
+        if selection.keep_bak && !listing {
+            args.push("--backup".into());
+        }
+        if let Some(f) = identity {
+            args.push("--identity".into());
+            args.push(f.display().to_string());
+        }
+        args.push(set.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        with_args(&self.recover, &args)
+    }
+}
+
+/// recover's `--location` word for a location.
+pub fn location_arg(location: &control::backupd::Location) -> &'static str {
+    match location {
+        control::backupd::Location::Configured => "configured",
+        control::backupd::Location::RestoreFolder => "restore",
+        control::backupd::Location::Local => "local",
+    }
+}
+
+/// What a selective restore takes: recover's `-d`, `-u`, `-f`, `-m` (empty:
+/// not given) and `-b`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailSelection {
+    pub domain: String,
+    pub user: String,
+    pub folder: String,
+    pub mask: String,
+    pub keep_bak: bool,
 }
 
 /// The identity files handed to a whole restore.

@@ -51,6 +51,14 @@ pub trait System: Send + Sync {
     /// Puts identities into a private file for `recover` (under `/run`,
     /// mode 0600); the file goes when the returned guard is dropped.
     fn write_identity(&self, keys: &[String]) -> Result<IdentityFile, String>;
+    /// A request to hotplugd (the USB drive: its state, Eject).
+    fn hotplugd(
+        &self,
+        request: &control::hotplug::Request,
+        timeout: Duration,
+    ) -> Result<control::hotplug::Reply, ControlError> {
+        control::call(&self.settings().hotplugd_socket, request, timeout)
+    }
 }
 
 /// The appliance itself.

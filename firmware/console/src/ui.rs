@@ -82,7 +82,9 @@ pub fn render_form(frame: &mut Frame, area: Rect, form: &Form, cols: Columns) ->
             continue;
         }
         if field.is_button() {
-            let mut spans = vec![Span::raw(" ".repeat(cols.label as usize))];
+            let indent = Span::raw(" ".repeat(cols.label as usize));
+            let mut spans = vec![indent.clone()];
+            let mut width = cols.label as usize;
             while i < form.fields.len() && (form.fields[i].is_button() || form.fields[i].hidden) {
                 let b = &form.fields[i];
                 if !b.hidden {
@@ -91,7 +93,20 @@ pub fn render_form(frame: &mut Frame, area: Rect, form: &Form, cols: Columns) ->
                     } else {
                         Style::default()
                     };
-                    spans.push(Span::styled(format!("[ {} ]", b.label), style));
+                    let text = format!("[ {} ]", b.label);
+                    // Buttons that do not fit the row go on the next one.
+                    if spans.len() > 1 && width + text.len() > area.width as usize && y + 1 < bottom
+                    {
+                        frame.render_widget(
+                            Paragraph::new(Line::from(std::mem::take(&mut spans))),
+                            row(area, y),
+                        );
+                        y += 1;
+                        spans.push(indent.clone());
+                        width = cols.label as usize;
+                    }
+                    width += text.len() + 2;
+                    spans.push(Span::styled(text, style));
                     spans.push(Span::raw("  "));
                 }
                 i += 1;

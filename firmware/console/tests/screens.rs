@@ -88,8 +88,9 @@ fn main_menu_lists_the_sections_and_the_state() {
         "2 System Configuration",
         "3 Backup/Maintenance",
         "4 Restore From Backup",
-        "5 Firmware Update",
-        "6 Exit/Logout",
+        "5 Log",
+        "6 Firmware Update",
+        "7 Exit/Logout",
     ] {
         assert!(screen.contains(item), "{item} missing:\n{screen}");
     }
@@ -795,6 +796,10 @@ fn backup_now_shows_live_progress_and_the_result() {
     rig.key(KeyCode::Enter);
 
     rig.press("Backup Now");
+    // The kind asked; Copy, the default, leaves the restore points alone.
+    let screen = rig.screen();
+    assert!(screen.contains("Differential: what changed"), "{screen}");
+    rig.key(KeyCode::Enter);
     let screen = rig.wait_for("Phase: writing");
     assert!(
         screen.contains("Set: mx1-C20261122T100000Z.tar"),
@@ -1383,7 +1388,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
     let mut rig = Rig::new(Some(&configured()));
     std::fs::write(rig.path("usb/appliance-2.0.raucb"), vec![0u8; 3 << 20]).expect("bundle");
     std::fs::write(rig.path("usb/readme.txt"), b"x").expect("other file");
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('6'));
     let screen = rig.screen();
     assert!(screen.contains("Firmware Update"), "{screen}");
     let row = rig.row_with("appliance-2.0.raucb");
@@ -1414,7 +1419,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
 #[test]
 fn firmware_update_without_bundles_says_where_to_put_them() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('6'));
     let screen = rig.screen();
     assert!(screen.contains("No bundles found"), "{screen}");
     rig.key(KeyCode::Enter);
@@ -1425,15 +1430,15 @@ fn firmware_update_without_bundles_says_where_to_put_them() {
 fn every_view_fits_80x24_in_ascii() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    for key in ['1', '2', '3', '4', '5'] {
+    for key in ['1', '2', '3', '4', '5', '6'] {
         rig.key(KeyCode::Char(key));
         rig.app.tick();
         let screen = rig.screen();
         assert!(screen.is_ascii(), "{screen}");
         let last = screen.lines().nth(23).expect("24 rows");
         assert!(last.contains("Esc"), "keys line on row 24:\n{screen}");
-        // Buttons are on screen, not cut off below.
-        assert!(screen.contains("[ "), "{screen}");
+        // Buttons are on screen, not cut off below (the Log has none).
+        assert!(key == '5' || screen.contains("[ "), "{screen}");
         rig.key(KeyCode::Esc);
     }
     let _ = Config::default();
@@ -1493,7 +1498,7 @@ fn small_and_large_terminals_do_not_break_any_view() {
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
     for (w, h) in [(20, 4), (40, 10), (79, 23), (132, 50)] {
         rig.term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
-        for key in ['1', '2', '3', '4', '5'] {
+        for key in ['1', '2', '3', '4', '5', '6'] {
             rig.key(KeyCode::Char(key));
             rig.app.tick();
             let _ = rig.screen();
@@ -1601,4 +1606,470 @@ fn body_window_zero_keeps_all_bodies() {
     rig.press("Save");
     assert!(rig.screen().contains("Configuration saved"), "{}", rig.screen());
     assert_eq!(rig.saved().backup.body_window_hours, 0);
+}
+
+/// A syslog line as BusyBox syslogd writes it.
+fn syslog(time: &str, tag: &str, text: &str) -> String {
+    format!("Dec  4 {time} mx1 daemon.info {tag}: {text}\n")
+}
+
+#[test]
+fn log_shows_the_newest_lines_filtered_by_service_and_scrolls() {
+    let mut rig = Rig::new(Some(&configured()));
+    let mut text = String::new();
+    for i in 0..100 {
+        text.push_str(&syslog("04:00:00", "ftpd[7]", &format!("session {i}")));
+        text.push_str(&syslog("04:00:01", "backupd[9]", &format!("step {i}")));
+    }
+    text.push_str("Dec  4 04:00:02 mx1 kern.warn kernel: [ 1.0] usb 1-1: new device\n");
+    std::fs::write(rig.path("messages"), &text).expect("log");
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.screen();
+    assert!(screen.contains("Service:"), "{screen}");
+    // Newest at the bottom, the host name and facility left out.
+    assert!(
+        screen.contains("Dec  4 04:00:02 kernel: [ 1.0] usb 1-1: new device"),
+        "{screen}"
+    );
+    assert!(screen.contains("201 lines of"), "{screen}");
+    assert!(!screen.contains("session 0\n"), "{screen}");
+    // backupd only.
+    rig.key(KeyCode::Right);
+    let screen = rig.screen();
+    assert!(screen.contains("100 lines of"), "{screen}");
+    assert!(screen.contains("backupd[9]: step 99"), "{screen}");
+    assert!(!screen.contains("ftpd["), "{screen}");
+    assert!(!screen.contains("kernel:"), "{screen}");
+    // Home: the oldest; PgDn and End back down.
+    rig.key(KeyCode::Home);
+    let screen = rig.screen();
+    assert!(screen.contains("backupd[9]: step 0"), "{screen}");
+    assert!(!screen.contains("step 99"), "{screen}");
+    rig.key(KeyCode::PageDown);
+    let screen = rig.screen();
+    assert!(!screen.contains("step 0 "), "{screen}");
+    rig.key(KeyCode::Down);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::End);
+    assert!(rig.screen().contains("step 99"));
+    // The kernel, and a service that wrote nothing.
+    rig.keys(&[KeyCode::Left, KeyCode::Left]);
+    let screen = rig.screen();
+    assert!(screen.contains("<  kernel  >"), "{screen}");
+    assert!(screen.contains("1 lines of"), "{screen}");
+    assert!(screen.contains("kernel: [ 1.0]"), "{screen}");
+    rig.keys(&[KeyCode::Left]);
+    assert!(
+        rig.screen().contains("No lines from this service"),
+        "{}",
+        rig.screen()
+    );
+    // R reads the file again.
+    rig.keys(&[
+        KeyCode::Home,
+        KeyCode::Right,
+        KeyCode::Right,
+        KeyCode::Right,
+    ]);
+    assert!(rig.screen().contains("<  backupd  >"), "{}", rig.screen());
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(rig.path("messages"))
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(syslog("04:05:00", "backupd[9]", "a late line").as_bytes())
+        })
+        .expect("append");
+    assert!(!rig.screen().contains("a late line"));
+    rig.key(KeyCode::Char('r'));
+    assert!(rig.screen().contains("a late line"), "{}", rig.screen());
+    rig.key(KeyCode::Esc);
+    assert!(rig.screen().contains("5 Log"));
+}
+
+#[test]
+fn log_without_a_file_says_so() {
+    let mut rig = Rig::new(Some(&configured()));
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.screen();
+    assert!(screen.contains("0 lines of"), "{screen}");
+    assert!(screen.contains("No lines from this service"), "{screen}");
+}
+
+/// A fake `recover` for the selective restore: logs its arguments, lists
+/// or restores as recover says it.
+fn fake_selective_recover(rig: &Rig) {
+    let seen = rig.path("seen-keys");
+    fake_recover(
+        rig,
+        &format!(
+            "all=\" $* \"\n\
+             while [ $# -gt 0 ]; do\n\
+               case \"$1\" in --identity)\n\
+                 echo \"$1 $(stat -c %a \"$2\")\" >> '{seen}'; cat \"$2\" >> '{seen}'; shift;;\n\
+               esac; shift\n\
+             done\n\
+             case \"$all\" in\n\
+             *' -l '*) echo 'Set mx1-F20261120T220000Z.tar'; \
+                       echo '  company.com/smith/INBOX        12 messages   9 headers-only';;\n\
+             *) echo 'restoring: 50% (1 MiB of 2 MiB), about 3 s left'; \
+                echo 'Restored 12 files and 0 links (2.0 MiB) into /data/store/mail/company.com/smith';;\n\
+             esac",
+            seen = seen.display()
+        ),
+    );
+}
+
+/// Opens Restore From Backup, chooses the only set and opens Selected mail.
+fn open_selected_mail(rig: &mut Rig, name: &str) {
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for(name);
+    rig.keys(&[
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+    let screen = rig.screen();
+    assert!(screen.contains("Restore selected mail"), "{screen}");
+}
+
+#[test]
+fn selected_mail_lists_and_restores_one_users_folder() {
+    let mut rig = Rig::new(Some(&configured()));
+    fake_selective_recover(&rig);
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let name = "mx1-F20261120T220000Z.tar";
+    backupd.lock().expect("lock").sets_configured =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    open_selected_mail(&mut rig, name);
+    assert!(rig.screen().contains(&format!("From {name} (location)")));
+
+    // Nothing chosen: Restore would be the whole system, so it is refused.
+    rig.press("Restore");
+    assert!(
+        rig.field("Domain")
+            .contains("choose a domain, user, folder or parts"),
+        "{}",
+        rig.screen()
+    );
+    // A folder needs its user; a user is one name; parts are recover's.
+    rig.focus("Folder");
+    rig.type_text("INBOX");
+    rig.focus("User");
+    rig.type_text("a/b");
+    rig.focus("Parts");
+    rig.type_text("mail,bogus");
+    rig.press("Restore");
+    assert!(rig.field("User").contains("one name"), "{}", rig.screen());
+    assert!(
+        rig.field("Folder").contains("needs its domain and user"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        rig.field("Parts").contains("\"bogus\" is not a part"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.commands().is_empty(), "recover never started");
+
+    rig.focus("Domain");
+    rig.type_text("company.com");
+    rig.focus("User");
+    rig.replace_text("smith");
+    rig.focus("Parts");
+    rig.replace_text("mail");
+    // Show contents: recover's listing, scrollable, then back to the form.
+    rig.press("Show contents");
+    let screen = rig.wait_for("End of the listing.");
+    assert!(screen.contains("12 messages   9 headers-only"), "{screen}");
+    assert_eq!(
+        rig.commands(),
+        format!(
+            "recover -l --location configured --domain=company.com --user=smith \
+             --folder=INBOX --mask=mail {name}\n"
+        )
+    );
+    rig.key(KeyCode::Enter);
+    assert!(rig.screen().contains("Restore selected mail"));
+
+    // Keep as .BAK, restore: progress with the time left, the verdict.
+    rig.focus("Keep as .BAK");
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    rig.press("Restore");
+    let screen = rig.wait_for("Restore finished.");
+    assert!(screen.contains("about 3 s left"), "{screen}");
+    assert!(screen.contains("Restored 12 files"), "{screen}");
+    assert!(
+        rig.commands().ends_with(&format!(
+            "recover --location configured --domain=company.com --user=smith \
+             --folder=INBOX --mask=mail --backup {name}\n"
+        )),
+        "{}",
+        rig.commands()
+    );
+    rig.key(KeyCode::Enter);
+    rig.key(KeyCode::Esc);
+    let screen = rig.screen();
+    assert!(!screen.contains("Restore selected mail"), "{screen}");
+    assert!(screen.contains(name), "{screen}");
+}
+
+#[test]
+fn selected_mail_from_an_encrypted_set_asks_for_the_key_once() {
+    let mut rig = Rig::new(Some(&configured()));
+    fake_selective_recover(&rig);
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let name = "mx1-F20261120T220000Z.tar.age";
+    backupd.lock().expect("lock").sets_restore =
+        vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
+    open_selected_mail(&mut rig, name);
+    rig.focus("Domain");
+    rig.type_text("company.com");
+    rig.press("Show contents");
+    let screen = rig.screen();
+    assert!(screen.contains("is encrypted"), "{screen}");
+    // A selective restore brings no secrets back: not asked.
+    assert!(!screen.contains("Sealed secrets"), "{screen}");
+    rig.focus("Set key");
+    rig.type_text(SET_IDENTITY);
+    rig.press("Restore");
+    rig.wait_for("End of the listing.");
+    rig.key(KeyCode::Enter);
+    // The same key serves the restore: no second question.
+    rig.press("Restore");
+    rig.wait_for("Restore finished.");
+    let commands = rig.commands();
+    let lines: Vec<&str> = commands.lines().collect();
+    assert_eq!(lines.len(), 2, "{commands}");
+    assert!(
+        lines[0].starts_with("recover -l --location restore --domain=company.com --identity "),
+        "{commands}"
+    );
+    assert!(lines[1].starts_with("recover --location restore --domain=company.com --identity "));
+    assert!(lines[1].ends_with(name));
+    let seen = std::fs::read_to_string(rig.path("seen-keys")).expect("keys seen");
+    assert!(seen.contains("--identity 600"), "{seen}");
+    assert!(seen.contains(SET_IDENTITY), "{seen}");
+    // Closing the form removes the key file.
+    rig.key(KeyCode::Enter);
+    rig.key(KeyCode::Esc);
+    no_key_left(&rig);
+}
+
+#[test]
+fn verify_shows_the_verdict_for_each_volume() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    {
+        let mut b = backupd.lock().expect("lock");
+        b.sets_configured = vec![
+            set(
+                "mx1-F20261120T220000Z.tar",
+                BackupType::Full,
+                "2026-11-20 22:00:00",
+                9,
+            ),
+            set(
+                "mx1-F20261119T220000Z.tar",
+                BackupType::Full,
+                "2026-11-19 22:00:00",
+                9,
+            ),
+        ];
+        b.corrupt = vec!["mx1-F20261119T220000Z.tar".into()];
+    }
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for("mx1-F20261120T220000Z.tar");
+    // Nothing chosen.
+    rig.keys(&[KeyCode::Tab, KeyCode::Right, KeyCode::Right, KeyCode::Enter]);
+    assert!(rig.screen().contains("Choose a set with Space first"));
+    // The check's progress, from backupd's status, while it runs.
+    backupd.lock().expect("lock").verifying = Some(control::backupd::Progress {
+        set: "mx1-F20261120T220000Z.tar".into(),
+        kind: BackupType::Full,
+        phase: "verifying".into(),
+        bytes_done: 1 << 30,
+        bytes_total: 4 << 30,
+        files_done: 0,
+        elapsed_secs: 10,
+        eta_secs: Some(30),
+    });
+    rig.keys(&[
+        KeyCode::Tab,
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Enter,
+    ]);
+    let screen = rig.wait_for("Time left 0:30");
+    assert!(screen.contains("1.0 GiB of 4.0 GiB"), "{screen}");
+    assert!(screen.contains("25%"), "{screen}");
+    backupd.lock().expect("lock").verifying = None;
+    let screen = rig.wait_for("Close");
+    assert!(
+        screen.contains("mx1-F20261120T220000Z.tar: OK, every volume matches"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("  mx1-F20261120T220000Z.tar: OK"),
+        "{screen}"
+    );
+    rig.key(KeyCode::Enter);
+    rig.wait_for("mx1-F20261119T220000Z.tar");
+    rig.keys(&[
+        KeyCode::Tab,
+        KeyCode::Down,
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Enter,
+    ]);
+    let screen = rig.wait_for("Close");
+    assert!(
+        screen.contains("mx1-F20261119T220000Z.tar: FAILED"),
+        "{screen}"
+    );
+    assert!(screen.contains("MD5 mismatch"), "{screen}");
+    assert!(backupd.lock().expect("lock").requests.contains(
+        &control::backupd::Request::VerifySet {
+            location: control::backupd::Location::Configured,
+            name: "mx1-F20261119T220000Z.tar".into()
+        }
+    ));
+}
+
+#[test]
+fn restore_lists_the_local_folder_when_the_location_is_a_share() {
+    let mut config = configured();
+    config.backup.destination = DestinationKind::Smb;
+    config.backup.smb.host = "10.0.2.2".into();
+    config.backup.smb.share = "backup".into();
+    config.backup.smb.username = "u".into();
+    config.backup.smb.password = "p".into();
+    let mut rig = Rig::new(Some(&config));
+    fake_recover(&rig, "echo done");
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    backupd.lock().expect("lock").sets_local = vec![set(
+        "mx1-F20261101T220000Z.tar",
+        BackupType::Full,
+        "2026-11-01 22:00:00",
+        9,
+    )];
+    rig.key(KeyCode::Char('4'));
+    let screen = rig.wait_for("mx1-F20261101T220000Z.tar");
+    assert!(
+        screen.contains("(SMB/Windows), the FTP restore folder and local:"),
+        "{screen}"
+    );
+    assert!(rig.row_with("mx1-F20261101T220000Z.tar").contains("local"));
+    rig.keys(&[
+        KeyCode::Char(' '),
+        KeyCode::Tab,
+        KeyCode::Right,
+        KeyCode::Enter,
+    ]);
+    rig.focus("Domain");
+    rig.type_text("company.com");
+    rig.press("Restore");
+    rig.wait_for("Restore finished.");
+    assert_eq!(
+        rig.commands(),
+        "recover --location local --domain=company.com mx1-F20261101T220000Z.tar\n"
+    );
+    // With a local destination the folder is not listed twice.
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('4'));
+    rig.wait_for("No backup sets found");
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .any(|r| matches!(
+                r,
+                control::backupd::Request::ListSets {
+                    location: control::backupd::Location::Local
+                }
+            ))
+    );
+}
+
+#[test]
+fn backup_now_runs_the_kind_chosen() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('3'));
+    rig.wait_for("verified, 1234 files");
+    rig.press("Backup Now");
+    // Esc is Cancel: nothing starts.
+    rig.key(KeyCode::Esc);
+    assert!(
+        !backupd
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .any(|r| matches!(r, control::backupd::Request::BackupNow { .. }))
+    );
+    rig.press("Backup Now");
+    rig.keys(&[KeyCode::Right, KeyCode::Right, KeyCode::Enter]);
+    let screen = rig.wait_for("Phase: writing");
+    assert!(
+        screen.contains("Set: mx1-I20261122T100000Z.tar"),
+        "{screen}"
+    );
+    backupd
+        .lock()
+        .expect("lock")
+        .advance(1 << 30, 5, 10, Some(20));
+    rig.wait_for("Time left 0:20");
+    assert!(backupd.lock().expect("lock").requests.contains(
+        &control::backupd::Request::BackupNow {
+            kind: BackupType::Differential
+        }
+    ));
+}
+
+/// A fake hotplugd answering Eject with `reply`.
+fn serve_hotplugd(socket: &std::path::Path, reply: control::hotplug::Reply) {
+    let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let reply = reply.clone();
+            let _ = control::serve_connection(
+                stream,
+                std::time::Duration::from_secs(10),
+                |req: control::hotplug::Request| match req {
+                    control::hotplug::Request::Eject => reply.clone(),
+                    control::hotplug::Request::Status => control::hotplug::Reply::Error {
+                        message: "not asked".into(),
+                    },
+                },
+                |message| control::hotplug::Reply::Error { message },
+            );
+        }
+    });
+}
+
+#[test]
+fn eject_usb_drive_says_what_hotplugd_did() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('3'));
+    // hotplugd not running: said in words.
+    rig.press("Eject USB drive");
+    let screen = rig.wait_for("Not ejected");
+    assert!(screen.contains("hotplugd"), "{screen}");
+    rig.key(KeyCode::Enter);
+    serve_hotplugd(
+        &rig.path("hotplugd.sock"),
+        control::hotplug::Reply::Ejected {
+            message: "sda1 can be pulled out now".into(),
+        },
+    );
+    rig.press("Eject USB drive");
+    rig.wait_for("sda1 can be pulled out now");
 }

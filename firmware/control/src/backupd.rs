@@ -32,6 +32,10 @@ pub enum Location {
     Configured,
     /// The FTP `restore` folder, where administrators drop sets.
     RestoreFolder,
+    /// The appliance's own folder of sets (`/data/backup`), whatever the
+    /// configured destination: sets written there before the destination
+    /// became a share or a drive.
+    Local,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +68,10 @@ pub struct Status {
     pub running: Option<Progress>,
     /// Most recent first.
     pub recent: Vec<RunResult>,
+    /// Sets being checked against their `.md5` files (`VerifySet`), phase
+    /// "verifying".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verifying: Vec<Progress>,
 }
 
 /// A backup in progress.

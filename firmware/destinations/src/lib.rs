@@ -173,8 +173,8 @@ impl Session for FolderSession {
 }
 
 /// Opens a folder of sets for backupd, recover and the console alike: the
-/// configured destination (mounted for as long as the session lives) or the
-/// FTP `restore` folder.
+/// configured destination (mounted for as long as the session lives), the
+/// FTP `restore` folder or the local folder of sets.
 pub fn open_location(
     location: &Location,
     backup: &appconfig::BackupSettings,
@@ -183,16 +183,20 @@ pub fn open_location(
 ) -> Result<Box<dyn Session>, DestinationError> {
     match location {
         Location::Configured => from_config_with(backup, dns, paths).open(),
-        Location::RestoreFolder => {
-            if !paths.restore_dir.is_dir() {
-                return Err(DestinationError::Folder {
-                    path: paths.restore_dir.clone(),
-                    reason: "is not there".into(),
-                });
-            }
-            Ok(Box::new(FolderSession {
-                dir: paths.restore_dir.clone(),
-            }))
-        }
+        Location::RestoreFolder => folder_session(&paths.restore_dir),
+        Location::Local => folder_session(&paths.local_dir),
     }
+}
+
+/// A folder of sets read as it is: never made, nothing mounted.
+fn folder_session(dir: &Path) -> Result<Box<dyn Session>, DestinationError> {
+    if !dir.is_dir() {
+        return Err(DestinationError::Folder {
+            path: dir.to_path_buf(),
+            reason: "is not there".into(),
+        });
+    }
+    Ok(Box::new(FolderSession {
+        dir: dir.to_path_buf(),
+    }))
 }

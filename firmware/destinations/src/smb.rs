@@ -464,5 +464,10 @@ mod tests {
         b.destination = DestinationKind::Local;
         let s = crate::open_location(&crate::Location::Configured, &b, &[], &paths).expect("open");
         assert_eq!(s.dir(), paths.local_dir);
+        // The local folder of sets, whatever the destination, read as it is.
+        b.destination = DestinationKind::Usb;
+        let local = crate::Location::Local;
+        let s = crate::open_location(&local, &b, &[], &paths).expect("open local");
+        assert_eq!(s.dir(), paths.local_dir);
     }
 }

@@ -69,6 +69,9 @@ pub enum LocationArg {
     Configured,
     /// The FTP restore folder.
     Restore,
+    /// The appliance's own folder of sets (/data/backup), whatever the
+    /// configured destination.
+    Local,
 }
 
 #[derive(Debug, Parser)]
@@ -147,9 +150,10 @@ pub struct Cli {
     #[arg(long, hide = true, default_value = "appctl")]
     appctl: PathBuf,
     /// Read the sets from the configured backup location (local folder, SMB
-    /// share or USB drive, opened as backupd opens it) or the FTP restore
-    /// folder; the argument is then a set's name (none: the newest restore
-    /// point there).
+    /// share or USB drive, opened as backupd opens it), the FTP restore
+    /// folder or the local folder of sets (/data/backup, whatever the
+    /// destination); the argument is then a set's name (none: the newest
+    /// restore point there).
     #[arg(long, value_enum, value_name = "WHERE")]
     location: Option<LocationArg>,
     /// A folder of backup sets, or one file of a set (.tar, .tar.NNN or
@@ -196,6 +200,7 @@ impl Cli {
                     location: match l {
                         LocationArg::Configured => destinations::Location::Configured,
                         LocationArg::Restore => destinations::Location::RestoreFolder,
+                        LocationArg::Local => destinations::Location::Local,
                     },
                     set: self.source.map(|s| s.to_string_lossy().into_owned()),
                 },
@@ -279,6 +284,14 @@ mod tests {
             Action::System
         );
         assert_eq!(parse(&["--resume"]).expect("resume").action, Action::Resume);
+        let r = parse(&["-d", "c.com", "--location", "local", "s.tar"]).expect("local");
+        assert!(matches!(
+            r.source,
+            Source::Location {
+                location: destinations::Location::Local,
+                ..
+            }
+        ));
         assert!(parse(&["-q", "-v", "/b"]).is_err());
         assert!(parse(&["--system", "-d", "x", "/b"]).is_err());
         assert!(parse(&["-m", "nonsense", "/b"]).is_err());

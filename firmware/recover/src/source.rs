@@ -48,6 +48,7 @@ pub fn location_name(l: &Location) -> &'static str {
     match l {
         Location::Configured => "the backup location",
         Location::RestoreFolder => "the restore folder",
+        Location::Local => "the local folder of sets",
     }
 }
 

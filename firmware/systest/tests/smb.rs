@@ -583,7 +583,7 @@ fn console_and_verify_beside_a_running_backup() {
     );
     rate.set(4.0 * 1024.0 * 1024.0);
     let from = vm.cursor();
-    keys(&mut vm, &[b"6"]);
+    keys(&mut vm, &[b"7"]);
     vm.wait_for_from(from, " login: ", SHORT)
         .expect("logged out");
     vm.login().expect("root again");
@@ -621,7 +621,10 @@ fn console_and_verify_beside_a_running_backup() {
 /// Before, the console built the path itself (the sub-folder twice) and
 /// backupd had unmounted the share by then. With the default body window,
 /// a user's new mail deleted since the backup comes back whole and older
-/// mail still on the disk keeps its bodies.
+/// mail still on the disk keeps its bodies. Before it, the daily work in
+/// the same boot: one user's folder restored from the set on the share
+/// (Selected mail, its listing first) and checked byte for byte, the rest
+/// left as it is; Verify of the set; the log filtered by backupd.
 #[test]
 fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     const ENTER: &[u8] = b"\r";
@@ -631,6 +634,8 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     const PASSWORD: &str = "Smb-Restore-2026";
     const SHORT: Duration = Duration::from_secs(60);
     const STORE_SUM: &str = "cd /data/store && find . -type f | sort | xargs md5sum | md5sum";
+    const ALICE_SUM: &str =
+        "cd /data/store/mail/example.com/alice && find . -type f | sort | xargs md5sum";
 
     let srv = SambaServer::start(SambaOptions::default()).expect("smbd starts");
     let server = format!("10.0.2.2:{}", srv.port);
@@ -668,6 +673,8 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     md5sum_check(&folder, &sets[0]);
     let set = sets[0].trim_end_matches(".md5").to_string();
     let before = vm.ok(STORE_SUM).expect("store checksum");
+    let alice_before = vm.ok(ALICE_SUM).expect("alice's checksums");
+    assert!(alice_before.contains("./INBOX/cur/3.eml"), "{alice_before}");
     vm.ok("rm -rf /data/store/mail/example.com/alice && \
          echo 'Subject: later' > /data/store/mail/example.com/bob/INBOX/cur/9.eml")
         .expect("damage");
@@ -676,6 +683,85 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
 
     first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Restore From Backup", SHORT);
+
+    // The daily work first: one user's folder back from the set on the
+    // share (Selected mail: what the set holds, then the restore), Verify
+    // the set, and the log filtered by backupd.
+    let started = std::time::Instant::now();
+    keys(&mut vm, &[b"4"]);
+    see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
+    keys(&mut vm, &[b" ", TAB, RIGHT, ENTER]);
+    see(&mut vm, "Restore selected mail", SHORT);
+    keys(
+        &mut vm,
+        &[
+            b"example.com",
+            TAB,
+            b"alice",
+            TAB,
+            b"INBOX",
+            TAB,
+            TAB,
+            TAB,
+            ENTER,
+        ],
+    );
+    see(&mut vm, "End of the listing.", Duration::from_secs(180));
+    let listing = vm.screen();
+    assert!(
+        listing.contains("alice@example.com") && listing.contains("INBOX"),
+        "recover's listing of alice's folder:\n{listing}"
+    );
+    keys(&mut vm, &[ENTER]);
+    see(&mut vm, "[ Show contents ]", SHORT);
+    keys(&mut vm, &[TAB, ENTER]);
+    see(&mut vm, "Restore finished.", Duration::from_secs(300));
+    let done = vm.screen();
+    assert!(done.contains("Restored 3 files"), "{done}");
+    keys(&mut vm, &[ENTER, ESC]);
+    see(&mut vm, "[ Whole system ]", SHORT);
+    keys(&mut vm, &[RIGHT, ENTER]);
+    see(
+        &mut vm,
+        "OK, every volume matches",
+        Duration::from_secs(300),
+    );
+    keys(&mut vm, &[ENTER, ESC]);
+    see(&mut vm, "Exit/Logout", SHORT);
+    keys(&mut vm, &[b"5"]);
+    see(&mut vm, "Service: <  all  >", SHORT);
+    keys(&mut vm, &[RIGHT]);
+    see(&mut vm, "Service: <  backupd  >", SHORT);
+    see(&mut vm, &format!(": backup {}", &set[..20]), SHORT);
+    let log = vm.screen();
+    assert!(!log.contains("recover["), "filtered by backupd:\n{log}");
+    keys(&mut vm, &[ESC]);
+    see(&mut vm, "Exit/Logout", SHORT);
+    eprintln!(
+        "selective restore, verify and log through the console: {} s",
+        started.elapsed().as_secs()
+    );
+    console_logout(&mut vm);
+    vm.login().expect("root login");
+    assert_eq!(
+        vm.ok(ALICE_SUM).expect("alice's checksums"),
+        alice_before,
+        "alice's folder as it was backed up, byte for byte"
+    );
+    vm.ok("grep -q later /data/store/mail/example.com/bob/INBOX/cur/9.eml")
+        .expect("what the selective restore did not touch stays");
+    vm.ok(NOTHING_MOUNTED)
+        .expect("recover's own mount is gone after the selective restore");
+
+    // The whole system next, from the same set.
+    vm.ok("rm -rf /data/store/mail/example.com/alice")
+        .expect("damage again");
+    let from = vm.cursor();
+    vm.send(b"exit\n").expect("log out");
+    vm.wait_for_from(from, " login: ", SHORT)
+        .expect("login prompt");
+    vm.login_as("sysconfig", PASSWORD).expect("console login");
+    see(&mut vm, "Exit/Logout", SHORT);
     keys(&mut vm, &[b"4"]);
     see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
     keys(&mut vm, &[b" ", TAB, ENTER]);

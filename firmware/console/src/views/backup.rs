@@ -1,6 +1,7 @@
 //! Backup/Maintenance: where sets go (Local, SMB/Windows, USB, chosen with
 //! space), the schedule and retention, Test Connectivity with its full
-//! report, Save, Backup Now with live progress, and the last backups.
+//! report, Save, Backup Now (copy, full or differential) with live progress
+//! and the time left, Eject USB drive, and the last backups.
 
 use super::menu::fetch_status;
 use super::{Nav, Notify, View};
@@ -33,6 +34,15 @@ const KEY_HINT_SETS: &str =
     "age1 key encrypting USB/SMB sets; keep its identity: no restore without it";
 /// Mounting a share that does not answer takes a while to give up.
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Flushing a drive's writes before it is unmounted can take a while.
+const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Backup Now's kinds, the first the default: a copy leaves the restore
+/// points alone.
+const KINDS: [(&str, BackupType); 3] = [
+    ("Copy", BackupType::Copy),
+    ("Full", BackupType::Full),
+    ("Differential", BackupType::Differential),
+];
 
 pub fn location_name(kind: DestinationKind) -> &'static str {
     match kind {
@@ -55,6 +65,10 @@ enum Popup {
     /// A report or a question; nothing runs.
     Still(Dialog),
     Testing(Pending<Result<ConnectivityReport, String>>),
+    /// Backup Now asks which kind.
+    Kind(Dialog),
+    /// hotplugd flushes and unmounts the drive.
+    Ejecting(Pending<Result<String, String>>),
     /// A backup started from here: its set, and the latest progress seen.
     Progress {
         set: String,
@@ -126,6 +140,7 @@ impl BackupView {
             Field::button("test", "Test Connectivity"),
             Field::button("save", "Save"),
             Field::button("backup_now", "Backup Now"),
+            Field::button("eject", "Eject USB drive"),
             Field::button("back", "Back"),
         ]);
         show_smb_fields(&mut form);
@@ -263,14 +278,44 @@ impl BackupView {
         })));
     }
 
-    fn backup_now(&mut self, shared: &mut Shared) {
+    /// Backup Now: which kind.
+    fn ask_kind(&mut self, shared: &mut Shared) {
         if self.form.dirty {
             shared.note = Note::bad("Save the changes first: Backup Now uses the saved settings");
             return;
         }
-        let request = Request::BackupNow {
-            kind: BackupType::Copy,
-        };
+        let mut dialog = Dialog::info(
+            "Backup Now",
+            vec![
+                Line::from("Which backup, to the saved location?"),
+                Line::from(""),
+                Line::from("Copy: a set of its own, kept apart from the restore points."),
+                Line::from("Full: a new restore point, as the nightly full backup."),
+                Line::from("Differential: what changed since the last full backup."),
+            ],
+        );
+        dialog.buttons = KINDS.iter().map(|(name, _)| *name).collect();
+        dialog.buttons.push("Cancel");
+        dialog.cancel = Some(KINDS.len());
+        self.popup = Some(Popup::Kind(dialog));
+    }
+
+    fn eject(&mut self, shared: &Shared) {
+        let sys = shared.sys.clone();
+        log::info!("console: USB drive eject asked by the operator");
+        self.popup = Some(Popup::Ejecting(Pending::spawn(move || {
+            use control::hotplug::{Reply as HReply, Request as HRequest};
+            match sys.hotplugd(&HRequest::Eject, EJECT_TIMEOUT) {
+                Ok(HReply::Ejected { message }) => Ok(message),
+                Ok(HReply::Error { message }) => Err(message),
+                Ok(other) => Err(format!("unexpected answer from hotplugd: {other:?}")),
+                Err(e) => Err(e.to_string()),
+            }
+        })));
+    }
+
+    fn backup_now(&mut self, shared: &mut Shared, kind: BackupType) {
+        let request = Request::BackupNow { kind };
         let reply = shared.sys.backupd(&request, control::DEFAULT_TIMEOUT);
         let failed = |text: String| {
             Popup::Still(Dialog::info(
@@ -499,6 +544,14 @@ impl View for BackupView {
         match &self.popup {
             None => {}
             Some(Popup::Still(d)) => d.render(frame, area),
+            Some(Popup::Kind(d)) => d.render(frame, area),
+            Some(Popup::Ejecting(_)) => Dialog::busy(
+                "Eject USB drive",
+                vec![Line::from(
+                    "Writing out what is cached and unmounting the drive...",
+                )],
+            )
+            .render(frame, area),
             Some(Popup::Testing(_)) => Dialog::busy(
                 "Test Connectivity",
                 vec![
@@ -529,8 +582,17 @@ impl View for BackupView {
                 }
                 return Nav::Stay;
             }
-            Some(Popup::Testing(_)) => {
-                shared.note = Note::info("Testing... please wait for the report");
+            Some(Popup::Testing(_)) | Some(Popup::Ejecting(_)) => {
+                shared.note = Note::info("Please wait for the answer");
+                return Nav::Stay;
+            }
+            Some(Popup::Kind(d)) => {
+                if let DialogEvent::Chosen(name) = d.handle_key(key) {
+                    self.popup = None;
+                    if let Some((_, kind)) = KINDS.iter().find(|(n, _)| *n == name) {
+                        self.backup_now(shared, *kind);
+                    }
+                }
                 return Nav::Stay;
             }
             None => {}
@@ -547,7 +609,8 @@ impl View for BackupView {
             }
             FormEvent::Pressed("test") => self.test(shared),
             FormEvent::Pressed("save") => self.save(shared),
-            FormEvent::Pressed("backup_now") => self.backup_now(shared),
+            FormEvent::Pressed("backup_now") => self.ask_kind(shared),
+            FormEvent::Pressed("eject") => self.eject(shared),
             FormEvent::Pressed("back") => return Nav::Back,
             _ => {}
         }
@@ -602,6 +665,15 @@ impl View for BackupView {
                 Err(e) => vec![ui::text_line(&format!("FAILED: {e}"), ui::error())],
             };
             self.popup = Some(Popup::Still(Dialog::info("Test Connectivity", lines)));
+        }
+        if let Some(Popup::Ejecting(p)) = &self.popup
+            && let Some(r) = p.poll()
+        {
+            let line = match r.and_then(|r| r) {
+                Ok(message) => ui::text_line(&message, ui::good()),
+                Err(e) => ui::text_line(&format!("Not ejected: {e}"), ui::error()),
+            };
+            self.popup = Some(Popup::Still(Dialog::info("Eject USB drive", vec![line])));
         }
         let polling = matches!(&self.popup, Some(Popup::Progress { outcome: None, .. }));
         let due = self

@@ -101,6 +101,13 @@ impl KeyPrompt {
         self.form.set_hidden("secrets_key", !other);
     }
 
+    /// Only the set's key: a selective restore brings no secrets back.
+    pub fn without_secrets(mut self) -> KeyPrompt {
+        self.form.set_hidden("secrets", true);
+        self.form.set_hidden("secrets_key", true);
+        self
+    }
+
     pub fn form(&self) -> &Form {
         &self.form
     }

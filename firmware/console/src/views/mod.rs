@@ -3,10 +3,12 @@
 mod backup;
 mod firmware;
 mod keyprompt;
+mod logview;
 mod menu;
 mod network;
 mod password;
 mod restore;
+mod selective;
 mod sysconf;
 
 use crate::app::Shared;
@@ -41,6 +43,7 @@ pub enum Dest {
     System,
     Backup,
     Restore,
+    Log,
     Firmware,
 }
 
@@ -86,6 +89,7 @@ pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {
         Dest::System => Box::new(sysconf::SystemView::new(shared)),
         Dest::Backup => Box::new(backup::BackupView::new(shared)),
         Dest::Restore => Box::new(restore::RestoreView::new(shared)),
+        Dest::Log => Box::new(logview::LogView::new(shared)),
         Dest::Firmware => Box::new(firmware::FirmwareView::new(shared)),
     }
 }

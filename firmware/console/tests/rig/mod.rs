@@ -92,8 +92,12 @@ pub struct Backupd {
     pub status: Option<Status>,
     pub sets_configured: Vec<SetInfo>,
     pub sets_restore: Vec<SetInfo>,
+    pub sets_local: Vec<SetInfo>,
     /// Names whose verification fails.
     pub corrupt: Vec<String>,
+    /// While set, VerifySet waits until it is cleared (the check "runs"),
+    /// and `status` reports this progress.
+    pub verifying: Option<Progress>,
 }
 
 pub fn set(name: &str, kind: BackupType, time: &str, size: u64) -> SetInfo {
@@ -118,6 +122,7 @@ fn idle_status() -> Status {
         next_run: "2026-11-22 22:00".into(),
         next_kind: BackupType::Full,
         running: None,
+        verifying: Vec::new(),
         recent: vec![RunResult {
             set: "mx1-F20261121T220000Z.tar".into(),
             kind: BackupType::Full,
@@ -173,7 +178,11 @@ impl Backupd {
     fn answer(&mut self, request: Request) -> Reply {
         self.requests.push(request.clone());
         match request {
-            Request::Status => Reply::Status(self.status.get_or_insert_with(idle_status).clone()),
+            Request::Status => {
+                let mut status = self.status.get_or_insert_with(idle_status).clone();
+                status.verifying = self.verifying.iter().cloned().collect();
+                Reply::Status(status)
+            }
             Request::BackupNow { kind } => {
                 let status = self.status.get_or_insert_with(idle_status);
                 let set = format!("mx1-{}20261122T100000Z.tar", kind.letter());
@@ -193,6 +202,7 @@ impl Backupd {
                 sets: match location {
                     Location::Configured => self.sets_configured.clone(),
                     Location::RestoreFolder => self.sets_restore.clone(),
+                    Location::Local => self.sets_local.clone(),
                 },
             },
             Request::VerifySet { name, .. } => {
@@ -259,7 +269,18 @@ pub fn serve_backupd(socket: &Path) -> Arc<Mutex<Backupd>> {
                 let _ = control::serve_connection(
                     stream,
                     Duration::from_secs(10),
-                    |req: Request| state.lock().expect("lock").answer(req),
+                    |req: Request| {
+                        // A check "runs" while `verifying` is set.
+                        if matches!(req, Request::VerifySet { .. }) {
+                            let deadline = Instant::now() + Duration::from_secs(10);
+                            while state.lock().expect("lock").verifying.is_some()
+                                && Instant::now() < deadline
+                            {
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
+                        }
+                        state.lock().expect("lock").answer(req)
+                    },
                     |message| Reply::Error { message },
                 );
             });
@@ -321,6 +342,8 @@ impl Rig {
             bundle_dirs: vec![d.join("usb"), d.join("restore")],
             usb_dir: d.join("usb"),
             run_dir: d.join("run"),
+            log_path: d.join("messages"),
+            hotplugd_socket: d.join("hotplugd.sock"),
             appctl: vec![d.join("appctl").display().to_string()],
             rauc: vec![d.join("rauc").display().to_string()],
             recover: vec![d.join("recover").display().to_string()],
