@@ -145,7 +145,7 @@ fn tls_parameters(relay: &Relay) -> Result<TlsParameters, lettre::transport::smt
 /// lettre's error in words: the relay's reply with its code, or the cause.
 fn words(e: &lettre::transport::smtp::Error) -> String {
     let cause = std::error::Error::source(e)
-        .map(|s| one_line_chain(s))
+        .map(one_line_chain)
         .unwrap_or_default();
     match e.status() {
         Some(code) => format!("{code} {cause}").trim().to_string(),
