@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn settings(server: &SmtpServer, o: &SmtpOptions) -> AlertSettings {
-    let mut a = AlertSettings::default();
-    a.email_to = "ops@example.com".into();
+    let mut a = AlertSettings {
+        email_to: "ops@example.com".into(),
+        ..Default::default()
+    };
     a.smtp.host = "127.0.0.1".into();
     a.smtp.port = server.port;
     a.smtp.security = o.security;
@@ -148,8 +150,10 @@ fn a_dead_or_silent_relay_fails_in_bounded_time() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut a = AlertSettings::default();
-    a.email_to = "ops@example.com".into();
+    let mut a = AlertSettings {
+        email_to: "ops@example.com".into(),
+        ..Default::default()
+    };
     a.smtp.host = "127.0.0.1".into();
     a.smtp.port = free;
     let d = send(&a, Kind::Test, "x");
