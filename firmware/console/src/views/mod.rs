@@ -1,5 +1,6 @@
 //! The screens. Each owns its form and pop-ups and reports where to go next.
 
+mod alerts;
 mod backup;
 mod firmware;
 mod keyprompt;
@@ -41,6 +42,7 @@ pub enum Dest {
     System,
     Backup,
     Restore,
+    Alerts,
     Firmware,
 }
 
@@ -86,6 +88,7 @@ pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {
         Dest::System => Box::new(sysconf::SystemView::new(shared)),
         Dest::Backup => Box::new(backup::BackupView::new(shared)),
         Dest::Restore => Box::new(restore::RestoreView::new(shared)),
+        Dest::Alerts => Box::new(alerts::AlertsView::new(shared)),
         Dest::Firmware => Box::new(firmware::FirmwareView::new(shared)),
     }
 }
