@@ -116,7 +116,10 @@ fn a_failed_backup_reaches_the_administrator_by_mail_syslog_and_banner() {
         .expect("the appliance's own log has the warning");
     assert_ne!(local.trim(), "0");
     let status = vm.ok("backupctl status").expect("status");
-    assert!(status.contains("ALERT:        The last backup failed"), "{status}");
+    assert!(
+        status.contains("ALERT:        The last backup failed"),
+        "{status}"
+    );
 
     // The console shows it the moment the operator logs in.
     let from = vm.cursor();
