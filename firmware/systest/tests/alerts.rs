@@ -6,6 +6,8 @@
 //! backup run fails (a USB destination with no drive), and the alert
 //! e-mail and the RFC 5424 line arrive on the host, the appliance's own
 //! log has the warning, and the console shows the banner right after login.
+//! A good run then sends the all-clear, and with the limit at 1 h and the
+//! clock 2 h on, the age alone raises the alert again. About 75 s under TCG.
 
 use alerts::testing::{SmtpOptions, SmtpServer, SyslogListener};
 use std::time::{Duration, Instant};
@@ -131,5 +133,33 @@ fn a_failed_backup_reaches_the_administrator_by_mail_syslog_and_banner() {
     keys(&mut vm, &[b"2"]);
     see(&mut vm, "FTP Access List", SHORT);
     see(&mut vm, "ALERT: The last backup failed", SHORT);
+    keys(&mut vm, &[ESC]);
+    operator::console_logout(&mut vm);
+
+    // Backups work again (the local folder): the all-clear goes out.
+    vm.login().expect("root login");
+    operator::configure_backup(&mut vm, &[] as &[&str]);
+    operator::backup_full(&mut vm);
+    smtp.wait_for("Backups OK again", MAIL_WAIT)
+        .expect("the all-clear e-mail arrived");
+    syslog
+        .wait_for(" OK - the last backup", SHORT)
+        .expect("the all-clear syslog line arrived");
+    let status = vm.ok("backupctl status").expect("status");
+    assert!(!status.contains("ALERT"), "{status}");
+
+    // Then no verified set for longer than the limit (1 h here; the clock
+    // moved 2 h on): the age alone raises the alert.
+    vm.ok(
+        "sed -i 's/^stale_after_hours = 26$/stale_after_hours = 1/' /data/config/appliance.toml && \
+         grep -q '^stale_after_hours = 1$' /data/config/appliance.toml && backupctl reload && \
+         date -s @$(( $(date +%s) + 7200 ))",
+    )
+    .expect("limit 1 h, clock 2 h on");
+    smtp.wait_for("Backup alert: No verified backup for 2 h", MAIL_WAIT)
+        .expect("the stale alert e-mail arrived");
+    syslog
+        .wait_for(" ALERT - No verified backup for 2 h", SHORT)
+        .expect("the stale syslog alert arrived");
     eprintln!("alerts system test: {:.0} s", t0.elapsed().as_secs_f64());
 }
