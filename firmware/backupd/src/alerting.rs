@@ -124,6 +124,31 @@ struct Retry {
     due: Instant,
 }
 
+/// The settings that say where notices go (not when).
+fn channels(a: &AlertSettings) -> AlertSettings {
+    AlertSettings {
+        stale_after_hours: 0,
+        ..a.clone()
+    }
+}
+
+/// Sends a notice to every configured channel; a retry for those that failed.
+fn notify(kind: Kind, text: String, settings: &AlertSettings, config: &Config) -> Option<Retry> {
+    let t = target(settings, config);
+    if !t.any() {
+        return None;
+    }
+    let d = t.deliver(kind, &text);
+    log_deliveries("alert notice", &d);
+    only_failed(settings, &d).map(|s| Retry {
+        kind,
+        text,
+        settings: s,
+        attempt: 0,
+        due: Instant::now() + RETRIES[0],
+    })
+}
+
 /// The alert thread: looks every [`EVERY`] or when `wake` says a run ended.
 pub fn run(svc: Arc<Service>, wake: Receiver<()>) {
     let now = jiff::Timestamp::now().as_second();
@@ -135,6 +160,8 @@ pub fn run(svc: Arc<Service>, wake: Receiver<()>) {
         Notifier::default()
     };
     let mut retry: Option<Retry> = None;
+    // The channels the current alert was told to (after a restart: as now).
+    let mut told = Some(channels(&svc.loaded().config.alerts));
     loop {
         let verdict = svc.alert_verdict(state.watching_since);
         let loaded = svc.loaded();
@@ -159,20 +186,21 @@ pub fn run(svc: Arc<Service>, wake: Receiver<()>) {
             };
             state.announced = notifier.is_active();
             state.save(&svc.paths.state_dir);
-            let settings = loaded.config.alerts.clone();
-            let t = target(&settings, &loaded.config);
-            retry = None;
-            if t.any() {
-                let d = t.deliver(kind, &text);
-                log_deliveries("alert notice", &d);
-                retry = only_failed(&settings, &d).map(|s| Retry {
-                    kind,
-                    text,
-                    settings: s,
-                    attempt: 0,
-                    due: Instant::now() + RETRIES[0],
-                });
-            }
+            told = Some(channels(&loaded.config.alerts));
+            retry = notify(kind, text, &loaded.config.alerts, &loaded.config);
+        } else if let Some(a) = verdict.as_ref().filter(|_| notifier.is_active())
+            && told.as_ref() != Some(&channels(&loaded.config.alerts))
+        {
+            // The channels changed during an alert (an address set, a
+            // relay fixed): the new ones hear of it now, not in a day.
+            log::info!("alert settings changed during an alert: telling them now");
+            told = Some(channels(&loaded.config.alerts));
+            retry = notify(
+                Kind::Alert,
+                a.text.clone(),
+                &loaded.config.alerts,
+                &loaded.config,
+            );
         } else if let Some(r) = retry.take_if(|r| Instant::now() >= r.due) {
             let t = target(&r.settings, &loaded.config);
             let d = t.deliver(r.kind, &r.text);

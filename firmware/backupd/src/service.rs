@@ -218,7 +218,14 @@ impl Service {
     pub fn reload(&self) -> Result<String, String> {
         match config::load(&self.paths.config) {
             Ok(loaded) => {
-                self.lock().loaded = loaded;
+                {
+                    let mut inner = self.lock();
+                    inner.loaded = loaded;
+                    // New alert settings are looked at now.
+                    if let Some(w) = &inner.alert_wake {
+                        let _ = w.send(());
+                    }
+                }
                 let (t, k) = self.next_run();
                 let msg = format!(
                     "configuration reloaded; next backup {} ({k})",

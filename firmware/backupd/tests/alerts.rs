@@ -130,6 +130,36 @@ fn a_test_alert_with_a_wrong_password_says_what_the_relay_said() {
     wait_exit(&mut daemon, Duration::from_secs(20));
 }
 
+#[test]
+fn channels_set_during_an_alert_hear_of_it_at_once() {
+    let o = SmtpOptions::default();
+    let smtp = SmtpServer::start(&o).expect("smtpd");
+    let syslog = SyslogListener::start(None).expect("syslog listener");
+    let app = Appliance::new(1 << 20, "destination = \"usb\"");
+    let mut daemon = app.start_daemon();
+    // The run fails while nobody is configured to hear of it.
+    let o2 = app.ctl(&["backup", "full", "--wait"]);
+    assert!(!o2.status.success(), "{}", text_of(&o2));
+    assert!(text_of(&app.ctl(&["status"])).contains("ALERT:"));
+    // The administrator sets e-mail and syslog: told without waiting a day.
+    let mut text = std::fs::read_to_string(&app.config).expect("config");
+    text.push_str(&alerts_section(&smtp, &o, &syslog));
+    std::fs::write(&app.config, &text).expect("config");
+    let o2 = app.ctl(&["reload"]);
+    assert!(o2.status.success(), "{}", text_of(&o2));
+    // The thread looks every 30 s.
+    smtp.wait_for(
+        "Backup alert: The last backup failed",
+        Duration::from_secs(45),
+    )
+    .expect("the alert e-mail");
+    syslog
+        .wait_for(" ALERT - The last backup failed", WAIT)
+        .expect("the remote syslog alert");
+    signal(&daemon, Signal::SIGTERM);
+    wait_exit(&mut daemon, Duration::from_secs(20));
+}
+
 fn text_of(o: &std::process::Output) -> String {
     text(o)
 }
