@@ -161,7 +161,7 @@ pub fn run(svc: Arc<Service>, wake: Receiver<()>) {
     };
     let mut retry: Option<Retry> = None;
     // The channels the current alert was told to (after a restart: as now).
-    let mut told = Some(channels(&svc.loaded().config.alerts));
+    let mut told = channels(&svc.loaded().config.alerts);
     loop {
         let verdict = svc.alert_verdict(state.watching_since);
         let loaded = svc.loaded();
@@ -186,15 +186,15 @@ pub fn run(svc: Arc<Service>, wake: Receiver<()>) {
             };
             state.announced = notifier.is_active();
             state.save(&svc.paths.state_dir);
-            told = Some(channels(&loaded.config.alerts));
+            told = channels(&loaded.config.alerts);
             retry = notify(kind, text, &loaded.config.alerts, &loaded.config);
         } else if let Some(a) = verdict.as_ref().filter(|_| notifier.is_active())
-            && told.as_ref() != Some(&channels(&loaded.config.alerts))
+            && told != channels(&loaded.config.alerts)
         {
             // The channels changed during an alert (an address set, a
             // relay fixed): the new ones hear of it now, not in a day.
             log::info!("alert settings changed during an alert: telling them now");
-            told = Some(channels(&loaded.config.alerts));
+            told = channels(&loaded.config.alerts);
             retry = notify(
                 Kind::Alert,
                 a.text.clone(),
