@@ -11,6 +11,7 @@
 //! so a power cut never leaves half a configuration.
 
 mod accounts;
+mod alerts;
 mod backup;
 mod error;
 mod ftp;
@@ -23,6 +24,10 @@ mod timezone;
 pub use accounts::{
     Accounts, CONSOLE_USER, FTP_USER, HASH_ROUNDS, MIN_PASSWORD_LEN, hash_password, hash_problem,
     password_problem, verify_password,
+};
+pub use alerts::{
+    AlertSettings, RemoteSyslog, SmtpSecurity, SmtpSettings, SyslogTransport, address_problem,
+    host_problem, parse_pin,
 };
 pub use backup::{
     BackupSettings, BackupType, DestinationKind, SmbEncrypt, SmbSettings, TimeOfDay, Weekday,
@@ -84,6 +89,10 @@ pub struct Config {
     pub ftp: FtpSettings,
     #[serde(default)]
     pub backup: BackupSettings,
+    /// Left out while default, so that firmware from before alerts (a slot
+    /// fallen back to) still reads the file.
+    #[serde(default, skip_serializing_if = "AlertSettings::is_default")]
+    pub alerts: AlertSettings,
     /// Kept in the secrets file; read here too from older files.
     #[serde(default, skip_serializing_if = "omitted_from_file")]
     pub accounts: Accounts,
@@ -101,6 +110,7 @@ impl Default for Config {
             network: NetworkSettings::default(),
             ftp: FtpSettings::default(),
             backup: BackupSettings::default(),
+            alerts: AlertSettings::default(),
             accounts: Accounts::default(),
         }
     }
@@ -138,6 +148,7 @@ impl Config {
         self.network.check().map_err(invalid)?;
         self.backup.check().map_err(invalid)?;
         self.ftp.check().map_err(invalid)?;
+        self.alerts.check().map_err(invalid)?;
         Ok(())
     }
 
@@ -169,7 +180,7 @@ impl Config {
             })
         };
         let (mut config, inline) = match &pair.appliance {
-            None => (Config::default(), (false, false, false)),
+            None => (Config::default(), secrets::Inline::default()),
             Some(b) => {
                 let text = utf8(b, path)?;
                 (Config::from_toml(&text, path)?, secrets::inline_keys(&text))
@@ -180,14 +191,17 @@ impl Config {
             let s = Secrets::from_toml(&utf8(b, &spath)?, &spath)?;
             // A value appliance.toml holds itself wins: an older file not
             // saved since, or one written by hand.
-            if !inline.0 {
+            if !inline.sysconfig {
                 config.accounts.sysconfig = s.accounts.sysconfig;
             }
-            if !inline.1 {
+            if !inline.sysarchive {
                 config.accounts.sysarchive = s.accounts.sysarchive;
             }
-            if !inline.2 {
+            if !inline.smb_password {
                 config.backup.smb.password = s.smb_password;
+            }
+            if !inline.smtp_password {
+                config.alerts.smtp.password = s.smtp_password;
             }
             config
                 .accounts
@@ -205,6 +219,7 @@ impl Config {
         Secrets {
             accounts: self.accounts.clone(),
             smb_password: self.backup.smb.password.clone(),
+            smtp_password: self.alerts.smtp.password.clone(),
         }
     }
 
@@ -212,6 +227,7 @@ impl Config {
     pub fn set_secrets(&mut self, s: Secrets) {
         self.accounts = s.accounts;
         self.backup.smb.password = s.smb_password;
+        self.alerts.smtp.password = s.smtp_password;
     }
 
     /// Saves only if the files still hold what `base` was read from, so that
@@ -278,7 +294,7 @@ impl Config {
             .and_then(|b| std::str::from_utf8(b).ok())
             .map(secrets::inline_keys)
             .unwrap_or_default();
-        if inline == (false, false, false) {
+        if inline == secrets::Inline::default() {
             return Ok(false);
         }
         config.save_if_unchanged(path, &rev)?;
@@ -289,7 +305,7 @@ impl Config {
 /// Whether `appliance.toml`'s text still holds secrets itself (an older
 /// layout, or written by hand).
 pub fn holds_secrets(text: &str) -> bool {
-    secrets::inline_keys(text) != (false, false, false)
+    secrets::inline_keys(text) != secrets::Inline::default()
 }
 
 /// The configuration path, overridable with `APPLIANCE_CONFIG` so that host

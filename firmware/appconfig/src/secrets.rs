@@ -40,6 +40,8 @@ pub struct Secrets {
     pub accounts: Accounts,
     /// The SMB share's password (`backup.smb.password`).
     pub smb_password: String,
+    /// The SMTP relay's password (`alerts.smtp.password`).
+    pub smtp_password: String,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -49,6 +51,14 @@ impl std::fmt::Debug for Secrets {
             .field(
                 "smb_password",
                 &if self.smb_password.is_empty() {
+                    "unset"
+                } else {
+                    "<hidden>"
+                },
+            )
+            .field(
+                "smtp_password",
+                &if self.smtp_password.is_empty() {
                     "unset"
                 } else {
                     "<hidden>"
@@ -73,6 +83,11 @@ impl Secrets {
                     password: self.smb_password.clone(),
                 },
             },
+            alerts: SecretsAlerts {
+                smtp: SecretsSmb {
+                    password: self.smtp_password.clone(),
+                },
+            },
         };
         let body = toml::to_string_pretty(&file).unwrap_or_default();
         format!(
@@ -88,6 +103,7 @@ impl Secrets {
         Ok(Secrets {
             accounts: f.accounts,
             smb_password: f.backup.smb.password,
+            smtp_password: f.alerts.smtp.password,
         })
     }
 }
@@ -97,6 +113,22 @@ impl Secrets {
 struct SecretsFile {
     accounts: Accounts,
     backup: SecretsBackup,
+    /// Written only when set, so that firmware from before alerts (a slot
+    /// fallen back to) still reads the file of a unit without a relay password.
+    #[serde(skip_serializing_if = "SecretsAlerts::is_empty")]
+    alerts: SecretsAlerts,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SecretsAlerts {
+    smtp: SecretsSmb,
+}
+
+impl SecretsAlerts {
+    fn is_empty(&self) -> bool {
+        self.smtp.password.is_empty()
+    }
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -295,10 +327,18 @@ fn cut_here(_: u8) -> Result<(), ConfigError> {
 }
 
 /// Which secrets `appliance.toml`'s text holds itself (an older layout, or
-/// written by hand): `(sysconfig, sysarchive, smb password)`.
-pub(crate) fn inline_keys(text: &str) -> (bool, bool, bool) {
+/// written by hand).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Inline {
+    pub sysconfig: bool,
+    pub sysarchive: bool,
+    pub smb_password: bool,
+    pub smtp_password: bool,
+}
+
+pub(crate) fn inline_keys(text: &str) -> Inline {
     let Ok(t) = toml::from_str::<toml::Table>(text) else {
-        return (false, false, false);
+        return Inline::default();
     };
     let accounts = t.get("accounts").and_then(|a| a.as_table());
     let has = |k: &str| accounts.is_some_and(|a| a.contains_key(k));
@@ -308,7 +348,18 @@ pub(crate) fn inline_keys(text: &str) -> (bool, bool, bool) {
         .and_then(|b| b.get("smb"))
         .and_then(|s| s.as_table())
         .is_some_and(|s| s.contains_key("password"));
-    (has("sysconfig"), has("sysarchive"), smb_pw)
+    let smtp_pw = t
+        .get("alerts")
+        .and_then(|b| b.as_table())
+        .and_then(|b| b.get("smtp"))
+        .and_then(|s| s.as_table())
+        .is_some_and(|s| s.contains_key("password"));
+    Inline {
+        sysconfig: has("sysconfig"),
+        sysarchive: has("sysarchive"),
+        smb_password: smb_pw,
+        smtp_password: smtp_pw,
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub fn format_status(s: &Status) -> String {
         }
         None => out.push_str("Running:      nothing\n"),
     }
+    if let Some(a) = &s.alert {
+        let _ = writeln!(out, "ALERT:        {a}");
+    }
     for w in s
         .recent
         .first()
@@ -264,6 +267,18 @@ pub fn test(socket: &Path) -> anyhow::Result<(bool, String)> {
         Duration::from_secs(120),
     )?)? {
         Reply::Connectivity(r) => Ok((r.ok, format_connectivity(&r))),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Sends a test e-mail and remote syslog line with the saved settings.
+pub fn test_alert(socket: &Path) -> anyhow::Result<(bool, String)> {
+    match expect_ok(call(
+        socket,
+        &Request::SendTestAlert { settings: None },
+        Duration::from_secs(90),
+    )?)? {
+        Reply::AlertTested { ok, lines } => Ok((ok, lines.join("\n") + "\n")),
         other => Err(unexpected(other)),
     }
 }

@@ -101,6 +101,15 @@ pub fn run(paths: Paths) -> Result<()> {
     std::fs::create_dir_all(&paths.state_dir)
         .with_context(|| format!("creating {}", paths.state_dir.display()))?;
     let svc = Service::new(paths.clone(), loaded);
+    {
+        let (wake, woken) = mpsc::channel();
+        svc.set_alert_wake(wake);
+        let svc = Arc::clone(&svc);
+        std::thread::Builder::new()
+            .name("alerts".into())
+            .spawn(move || crate::alerting::run(svc, woken))
+            .context("starting the alert thread")?;
+    }
     let listener = bind(&paths.socket)?;
     let (tx, rx) = mpsc::channel::<Event>();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])

@@ -7,6 +7,7 @@
 //! - [`schedule`]: next run in local time (zone names or POSIX TZ strings).
 //! - [`cli`]: backupctl's commands and output.
 
+pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod daemon;

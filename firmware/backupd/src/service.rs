@@ -69,6 +69,10 @@ struct Inner {
     checking: Vec<Checking>,
     worker: Option<JoinHandle<()>>,
     recent: Vec<RunResult>,
+    /// When the last good run ended, if it ended while this backupd ran.
+    last_ok_at: Option<Instant>,
+    /// Tells the alert thread a run ended.
+    alert_wake: Option<mpsc::Sender<()>>,
 }
 
 pub struct Service {
@@ -76,6 +80,10 @@ pub struct Service {
     inner: Mutex<Inner>,
     /// Set on shutdown: stops verifications and the backup in progress.
     stopping: Arc<AtomicBool>,
+    /// When this backupd started (monotonic), for the alert's age.
+    started: Instant,
+    /// When alerting began to watch this unit, Unix seconds.
+    watching_since: i64,
 }
 
 impl Service {
@@ -84,16 +92,24 @@ impl Service {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        let alert_state = crate::alerting::State::load_or_new(
+            &paths.state_dir,
+            jiff::Timestamp::now().as_second(),
+        );
         Arc::new(Service {
-            paths,
             inner: Mutex::new(Inner {
                 loaded,
                 running: None,
                 checking: Vec::new(),
                 worker: None,
                 recent,
+                last_ok_at: None,
+                alert_wake: None,
             }),
             stopping: Arc::new(AtomicBool::new(false)),
+            started: Instant::now(),
+            watching_since: alert_state.watching_since,
+            paths,
         })
     }
 
@@ -191,9 +207,41 @@ impl Service {
         }
     }
 
+    /// Time since this backupd started (monotonic).
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Lets `wake` hear when a run ends (the alert thread).
+    pub fn set_alert_wake(&self, wake: mpsc::Sender<()>) {
+        self.lock().alert_wake = Some(wake);
+    }
+
+    pub fn last_result(&self) -> Option<RunResult> {
+        self.lock().recent.first().cloned()
+    }
+
+    /// Whether backups need the administrator now, and why.
+    pub fn alert_verdict(&self, watching_since: i64) -> Option<alerts::eval::Alert> {
+        let inner = self.lock();
+        let floor = crate::alerting::elapsed_floor(self.started, inner.last_ok_at);
+        crate::alerting::verdict(
+            &inner.recent,
+            &inner.loaded.config.alerts,
+            watching_since,
+            floor,
+        )
+    }
+
     fn finished(&self, result: RunResult) {
         let mut inner = self.lock();
         inner.running = None;
+        if result.ok {
+            inner.last_ok_at = Some(Instant::now());
+        }
+        if let Some(w) = &inner.alert_wake {
+            let _ = w.send(());
+        }
         inner.recent.insert(0, result);
         inner.recent.truncate(HISTORY);
         let text = serde_json::to_vec_pretty(&inner.recent).unwrap_or_default();
@@ -207,7 +255,14 @@ impl Service {
     pub fn reload(&self) -> Result<String, String> {
         match config::load(&self.paths.config) {
             Ok(loaded) => {
-                self.lock().loaded = loaded;
+                {
+                    let mut inner = self.lock();
+                    inner.loaded = loaded;
+                    // New alert settings are looked at now.
+                    if let Some(w) = &inner.alert_wake {
+                        let _ = w.send(());
+                    }
+                }
                 let (t, k) = self.next_run();
                 let msg = format!(
                     "configuration reloaded; next backup {} ({k})",
@@ -240,6 +295,7 @@ impl Service {
     }
 
     pub fn status(&self) -> Status {
+        let alert = self.alert_verdict(self.watching_since).map(|a| a.text);
         let inner = self.lock();
         let (t, k) = schedule::next_run(
             &inner.loaded.config.backup,
@@ -274,6 +330,7 @@ impl Service {
             running,
             recent: inner.recent.clone(),
             verifying: inner.checking.iter().map(Checking::progress).collect(),
+            alert,
         }
     }
 
@@ -377,6 +434,14 @@ impl Service {
                 Ok(message) => Reply::Reloaded { message },
                 Err(message) => Reply::Error { message },
             },
+            Request::SendTestAlert { settings } => {
+                let config = self.loaded().config;
+                let settings = settings.unwrap_or_else(|| config.alerts.clone());
+                match crate::alerting::test(&settings, &config) {
+                    Ok((ok, lines)) => Reply::AlertTested { ok, lines },
+                    Err(message) => Reply::Error { message },
+                }
+            }
         }
     }
 }

@@ -2,10 +2,12 @@
 //! saved, and the frame around every screen (title, message line, keys).
 
 use crate::dialog::{Dialog, DialogEvent};
+use crate::pending::Pending;
 use crate::system::System;
 use crate::ui;
 use crate::views::{self, Dest, Nav, View};
 use appconfig::Config;
+use control::backupd::{Reply, Request};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
@@ -13,6 +15,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the alert banner asks backupd, and how long it waits.
+const ALERT_POLL: Duration = Duration::from_secs(5);
+const ALERT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How a line at the bottom reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +76,9 @@ pub struct Shared {
     /// Why the file could not be read, when it could not.
     pub config_problem: Option<String>,
     pub note: Option<Note>,
+    /// backupd's alert (backups failing or too old), shown as a red line
+    /// on every screen; `None`: none, or backupd did not say.
+    pub alert: Option<String>,
 }
 
 pub struct App {
@@ -77,6 +87,9 @@ pub struct App {
     /// "Leave without saving?" over a screen with changes.
     leave: Option<Dialog>,
     quit: bool,
+    /// The banner's call to backupd under way, and when the last began.
+    alert_call: Option<Pending<Option<String>>>,
+    alert_asked: Option<Instant>,
 }
 
 impl App {
@@ -100,6 +113,7 @@ impl App {
             revision,
             config_problem,
             note: None,
+            alert: None,
         };
         // An unreadable file says nothing about the password: the login
         // already checked it, so do not demand a new one.
@@ -114,12 +128,46 @@ impl App {
             Dest::Menu
         };
         let view = views::open(first, &mut shared);
-        App {
+        let mut app = App {
             shared,
             view,
             leave: None,
             quit: false,
+            alert_call: None,
+            alert_asked: None,
+        };
+        // Right after login: the banner is the first thing the operator sees.
+        app.poll_alert();
+        app
+    }
+
+    /// Asks backupd for its alert now and then (one call at a time, bounded).
+    fn poll_alert(&mut self) {
+        if let Some(p) = &self.alert_call {
+            match p.poll() {
+                None => return,
+                Some(r) => {
+                    self.shared.alert = r.ok().flatten();
+                    self.alert_call = None;
+                }
+            }
         }
+        if self.alert_asked.is_some_and(|t| t.elapsed() < ALERT_POLL) {
+            return;
+        }
+        self.alert_asked = Some(Instant::now());
+        let sys = self.shared.sys.clone();
+        self.alert_call = Some(Pending::spawn(move || {
+            match sys.backupd(&Request::Status, ALERT_TIMEOUT) {
+                Ok(Reply::Status(s)) => s.alert,
+                _ => None,
+            }
+        }));
+    }
+
+    /// The alert the banner shows.
+    pub fn alert(&self) -> Option<&str> {
+        self.shared.alert.as_deref()
     }
 
     /// How long the session may sit idle before it logs out.
@@ -189,6 +237,7 @@ impl App {
     /// Lets running work (backup progress, command output, replies from
     /// backupd) reach the screen; called a few times a second.
     pub fn tick(&mut self) {
+        self.poll_alert();
         let nav = self.view.tick(&mut self.shared);
         self.navigate(nav);
     }
@@ -234,7 +283,20 @@ impl App {
                 .style(Style::default().add_modifier(Modifier::REVERSED)),
             Rect::new(area.x, area.y, area.width, 1),
         );
-        let body = Rect::new(area.x, area.y + 1, area.width, area.height - 3);
+        // The alert banner, one red line under the title on every screen.
+        let banner = self.shared.alert.as_ref().filter(|_| area.height >= 8);
+        if let Some(a) = banner {
+            let text = format!(" ALERT: {a}");
+            frame.render_widget(
+                Paragraph::new(ui::text_line(
+                    &format!("{text:<w$}", w = area.width as usize),
+                    ui::banner(),
+                )),
+                Rect::new(area.x, area.y + 1, area.width, 1),
+            );
+        }
+        let top = if banner.is_some() { 2 } else { 1 };
+        let body = Rect::new(area.x, area.y + top, area.width, area.height - 2 - top);
         let block = ui::block(self.view.title());
         let inner = block.inner(body);
         frame.render_widget(block, body);

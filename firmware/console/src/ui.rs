@@ -32,6 +32,14 @@ pub fn error() -> Style {
         .add_modifier(Modifier::BOLD)
 }
 
+/// The alert banner: white on red, bold (reverse video where there is no colour).
+pub fn banner() -> Style {
+    Style::default()
+        .fg(Color::White)
+        .bg(Color::Red)
+        .add_modifier(Modifier::BOLD)
+}
+
 pub fn good() -> Style {
     Style::default().fg(Color::LightGreen)
 }

@@ -88,7 +88,8 @@ fn main_menu_lists_the_sections_and_the_state() {
         "2 System Configuration",
         "3 Backup/Maintenance",
         "4 Restore From Backup",
-        "5 Log",
+        "5 Alerts",
+        "6 Log",
         "6 Firmware Update",
         "7 Exit/Logout",
     ] {
@@ -2072,4 +2073,148 @@ fn eject_usb_drive_says_what_hotplugd_did() {
     );
     rig.press("Eject USB drive");
     rig.wait_for("sda1 can be pulled out now");
+fn alerts_are_set_checked_saved_and_tested() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.screen();
+    assert!(screen.contains("Alerts"), "{screen}");
+    assert!(
+        rig.row_with("Alert after (h)").contains("26"),
+        "default 26 h"
+    );
+    assert!(rig.row_with("Relay port").contains("587"));
+    assert!(
+        rig.row_with("Security").contains("(*) STARTTLS"),
+        "{screen}"
+    );
+    assert!(rig.row_with("Syslog port").contains("514"));
+    assert!(screen.contains("[ Send test e-mail ]"), "{screen}");
+    let before = rig.config_bytes();
+
+    // Bad values: each refused beside its field, nothing saved.
+    rig.focus("Alert after (h)");
+    rig.replace_text("0");
+    rig.focus("E-mail to");
+    rig.type_text("ops");
+    rig.focus("Syslog host");
+    rig.type_text("10.0.2.300");
+    rig.press("Save");
+    assert!(
+        rig.field("Alert after (h)").contains("1 to 2160"),
+        "{}",
+        rig.screen()
+    );
+    assert!(rig.field("E-mail to").contains("not an e-mail address"));
+    assert!(rig.field("  SMTP relay").contains("needs an SMTP relay"));
+    assert!(rig.field("Syslog host").contains("not an IPv4 address"));
+    assert_eq!(rig.config_bytes(), before, "nothing saved");
+    rig.press("Send test e-mail");
+    assert!(rig.screen().contains("before testing"));
+
+    rig.focus("Alert after (h)");
+    rig.replace_text("30");
+    rig.focus("E-mail to");
+    rig.replace_text("ops@example.com");
+    rig.focus("  SMTP relay");
+    rig.type_text("10.0.2.2");
+    rig.focus("  Relay port");
+    rig.replace_text("2525");
+    rig.focus("  Relay user");
+    rig.type_text("alerts");
+    rig.press("Save");
+    assert!(
+        rig.field("  Relay password").contains("password is empty"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("  Relay password");
+    rig.type_text("wrong-pw");
+    rig.focus("  Relay cert pin");
+    rig.type_text(&"ab:".repeat(31));
+    rig.type_text("ab");
+    rig.focus("Syslog host");
+    rig.replace_text("10.0.2.2");
+    rig.focus("  Transport");
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+
+    // The test uses the unsaved fields and shows the relay's answer.
+    rig.press("Send test e-mail");
+    let screen = rig.wait_for("Test FAILED");
+    assert!(
+        screen.contains("535 5.7.8 Authentication credentials invalid")
+            && screen.contains("at relay 10.0.2.2:2525"),
+        "{screen}"
+    );
+    rig.key(KeyCode::Enter);
+    rig.focus("  Relay password");
+    rig.replace_text("relay-pw-7");
+    rig.press("Send test e-mail");
+    let screen = rig.wait_for("Test sent");
+    assert!(screen.contains("250 2.0.0 Message accepted"), "{screen}");
+    rig.key(KeyCode::Enter);
+    assert_eq!(rig.config_bytes(), before, "testing does not save");
+
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("Configuration saved"), "{screen}");
+    assert!(screen.contains("backupd: reloaded"), "{screen}");
+    let a = rig.saved().alerts;
+    assert_eq!(a.stale_after_hours, 30);
+    assert_eq!(a.email_to, "ops@example.com");
+    assert_eq!((a.smtp.host.as_str(), a.smtp.port), ("10.0.2.2", 2525));
+    assert_eq!(a.smtp.password, "relay-pw-7");
+    assert_eq!(appconfig::parse_pin(&a.smtp.pin_sha256), Ok([0xab; 32]));
+    assert_eq!(a.syslog.transport, appconfig::SyslogTransport::Tcp);
+    let file = String::from_utf8(rig.config_bytes()).expect("utf8");
+    assert!(
+        !file.contains("relay-pw-7"),
+        "the password is in the secrets file: {file}"
+    );
+    let tests = backupd
+        .lock()
+        .expect("lock")
+        .requests
+        .iter()
+        .filter(|r| matches!(r, control::backupd::Request::SendTestAlert { .. }))
+        .count();
+    assert_eq!(tests, 2);
+}
+
+#[test]
+fn the_alert_banner_is_on_every_screen() {
+    let mut rig = Rig::new(Some(&configured()));
+    let backupd = serve_backupd(&rig.path("backupd.sock"));
+    let screen = rig.screen();
+    assert!(!screen.contains("ALERT"), "{screen}");
+    backupd.lock().expect("lock").status_mut().alert =
+        Some("The last backup failed (2026-12-04 02:00 UTC): disk full".into());
+    let screen = rig.wait_for("ALERT: The last backup failed");
+    let banner = screen.lines().nth(1).expect("second row");
+    assert!(
+        banner.contains("ALERT: The last backup failed (2026-12-04 02:00 UTC): disk full"),
+        "{screen}"
+    );
+    for (key, title) in [
+        ('1', "Network Configuration"),
+        ('3', "Backup/Maintenance"),
+        ('5', "Alerts"),
+    ] {
+        rig.key(KeyCode::Char(key));
+        let screen = rig.screen();
+        assert!(
+            screen.contains(title) && screen.contains("ALERT: The last"),
+            "{screen}"
+        );
+        rig.key(KeyCode::Esc);
+    }
+    // Cleared at backupd: the banner goes with the next poll.
+    backupd.lock().expect("lock").status_mut().alert = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rig.app.alert().is_some() {
+        assert!(std::time::Instant::now() < deadline, "the banner stayed");
+        rig.app.tick();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!rig.screen().contains("ALERT"));
 }

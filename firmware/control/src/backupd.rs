@@ -1,6 +1,6 @@
 //! backupd's requests and replies (socket [`SOCKET`]).
 
-use appconfig::{BackupSettings, BackupType, DestinationKind};
+use appconfig::{AlertSettings, BackupSettings, BackupType, DestinationKind};
 use serde::{Deserialize, Serialize};
 
 /// Where backupd listens.
@@ -22,6 +22,9 @@ pub enum Request {
     TestConnectivity { settings: Option<BackupSettings> },
     /// Re-read `/data/config/appliance.toml` (as SIGHUP does).
     Reload,
+    /// Send a test e-mail and a test remote syslog line; `settings` are the
+    /// console's unsaved fields, or the saved configuration when absent.
+    SendTestAlert { settings: Option<AlertSettings> },
 }
 
 /// Which folder of sets a request is about.
@@ -53,6 +56,11 @@ pub enum Reply {
     Reloaded {
         message: String,
     },
+    /// What the test alert did, one line per channel.
+    AlertTested {
+        ok: bool,
+        lines: Vec<String>,
+    },
     /// The request could not be carried out; `message` says why in plain words.
     Error {
         message: String,
@@ -72,6 +80,10 @@ pub struct Status {
     /// "verifying".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verifying: Vec<Progress>,
+    /// Why backups need the administrator now (no verified set for too
+    /// long, the last run failed), in one line; `None`: all is well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
 }
 
 /// A backup in progress.

@@ -8,6 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+/// The main menu's digit for Exit/Logout (its last item).
+pub const MENU_EXIT: &[u8] = b"8";
+
 /// Types keys one group at a time, giving the console time to redraw.
 pub fn keys(vm: &mut Vm, groups: &[&[u8]]) {
     for g in groups {
@@ -49,7 +52,7 @@ pub fn first_console_login(vm: &mut Vm, password: &str) {
 /// waits for the login prompt.
 pub fn console_logout(vm: &mut Vm) {
     let from = vm.cursor();
-    keys(vm, &[b"7"]);
+    keys(vm, &[MENU_EXIT]);
     vm.wait_for_from(from, " login: ", Duration::from_secs(60))
         .expect("back at the login prompt");
 }

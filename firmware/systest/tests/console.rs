@@ -90,7 +90,7 @@ fn operator_configures_smb_from_the_serial_console() {
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
     let before_logout = vm.cursor();
-    keys(&mut vm, &[b"7"]);
+    keys(&mut vm, &[systest::operator::MENU_EXIT]);
     vm.wait_for_from(before_logout, " login: ", SHORT)
         .expect("back at the login prompt");
 

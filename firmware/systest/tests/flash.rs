@@ -299,7 +299,7 @@ fn replace_a_failed_unit() {
     keys(&mut new, &[ENTER, ESC]);
     see(&mut new, "Exit/Logout", SHORT);
     let before_logout = new.cursor();
-    keys(&mut new, &[b"7"]);
+    keys(&mut new, &[systest::operator::MENU_EXIT]);
     new.wait_for_from(before_logout, " login: ", SHORT)
         .expect("back at the login prompt");
 

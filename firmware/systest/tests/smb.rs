@@ -583,7 +583,7 @@ fn console_and_verify_beside_a_running_backup() {
     );
     rate.set(4.0 * 1024.0 * 1024.0);
     let from = vm.cursor();
-    keys(&mut vm, &[b"7"]);
+    keys(&mut vm, &[systest::operator::MENU_EXIT]);
     vm.wait_for_from(from, " login: ", SHORT)
         .expect("logged out");
     vm.login().expect("root again");

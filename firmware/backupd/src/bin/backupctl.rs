@@ -49,6 +49,8 @@ enum Command {
     Test,
     /// Re-read the configuration.
     Reload,
+    /// Send a test alert (e-mail, remote syslog) with the saved settings.
+    TestAlert,
 }
 
 fn location(restore_folder: bool) -> Location {
@@ -97,6 +99,11 @@ fn run() -> Result<bool> {
             return Ok(ok);
         }
         Command::Reload => println!("{}", backupd::cli::reload(s)?),
+        Command::TestAlert => {
+            let (ok, text) = backupd::cli::test_alert(s)?;
+            print!("{text}");
+            return Ok(ok);
+        }
     }
     Ok(true)
 }

@@ -15,11 +15,12 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use std::time::Duration;
 
-const ITEMS: [(&str, Option<Dest>); 7] = [
+const ITEMS: [(&str, Option<Dest>); 8] = [
     ("Network Configuration", Some(Dest::Network)),
     ("System Configuration", Some(Dest::System)),
     ("Backup/Maintenance", Some(Dest::Backup)),
     ("Restore From Backup", Some(Dest::Restore)),
+    ("Alerts", Some(Dest::Alerts)),
     ("Log", Some(Dest::Log)),
     ("Firmware Update", Some(Dest::Firmware)),
     ("Exit/Logout", None),

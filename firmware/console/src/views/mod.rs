@@ -1,5 +1,6 @@
 //! The screens. Each owns its form and pop-ups and reports where to go next.
 
+mod alerts;
 mod backup;
 mod firmware;
 mod keyprompt;
@@ -44,6 +45,7 @@ pub enum Dest {
     Backup,
     Restore,
     Log,
+    Alerts,
     Firmware,
 }
 
@@ -90,6 +92,7 @@ pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {
         Dest::Backup => Box::new(backup::BackupView::new(shared)),
         Dest::Restore => Box::new(restore::RestoreView::new(shared)),
         Dest::Log => Box::new(logview::LogView::new(shared)),
+        Dest::Alerts => Box::new(alerts::AlertsView::new(shared)),
         Dest::Firmware => Box::new(firmware::FirmwareView::new(shared)),
     }
 }

@@ -136,10 +136,16 @@ fn idle_status() -> Status {
             skipped: 0,
             warnings: Vec::new(),
         }],
+        alert: None,
     }
 }
 
 impl Backupd {
+    /// The status it answers with (the idle one until changed).
+    pub fn status_mut(&mut self) -> &mut Status {
+        self.status.get_or_insert_with(idle_status)
+    }
+
     /// Moves the running backup on, as backupd would report it.
     pub fn advance(&mut self, bytes_done: u64, files: u64, elapsed: u64, eta: Option<u64>) {
         if let Some(p) = self.status.as_mut().and_then(|s| s.running.as_mut()) {
@@ -252,6 +258,27 @@ impl Backupd {
             Request::Reload => Reply::Reloaded {
                 message: "reloaded the configuration".into(),
             },
+            // As the real backupd words it (backupd/tests/alerts.rs checks that).
+            Request::SendTestAlert { settings } => {
+                let s = settings.unwrap_or_default();
+                let relay = format!("{}:{}", s.smtp.host, s.smtp.port);
+                if s.smtp.password == "relay-pw-7" {
+                    Reply::AlertTested {
+                        ok: true,
+                        lines: vec![format!(
+                            "e-mail: sent, 250 2.0.0 Message accepted for delivery (relay {relay}, to {})",
+                            s.email_to
+                        )],
+                    }
+                } else {
+                    Reply::AlertTested {
+                        ok: false,
+                        lines: vec![format!(
+                            "e-mail: FAILED, authentication: 535 5.7.8 Authentication credentials invalid at relay {relay}"
+                        )],
+                    }
+                }
+            }
         }
     }
 }
