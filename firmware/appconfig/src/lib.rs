@@ -17,6 +17,7 @@ mod ftp;
 mod network;
 mod persist;
 mod secrets;
+mod ssh;
 mod system;
 
 pub use accounts::{
@@ -32,6 +33,10 @@ pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::{lock_beside, write_atomically};
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
+pub use ssh::{
+    AuthorizedKey, KEY_TYPES, MAX_KEYS, SshSettings, fingerprint as key_fingerprint,
+    fingerprint_of_blob,
+};
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };
@@ -82,6 +87,8 @@ pub struct Config {
     pub ftp: FtpSettings,
     #[serde(default)]
     pub backup: BackupSettings,
+    #[serde(default)]
+    pub ssh: SshSettings,
     /// Kept in the secrets file; read here too from older files.
     #[serde(default, skip_serializing_if = "omitted_from_file")]
     pub accounts: Accounts,
@@ -99,6 +106,7 @@ impl Default for Config {
             network: NetworkSettings::default(),
             ftp: FtpSettings::default(),
             backup: BackupSettings::default(),
+            ssh: SshSettings::default(),
             accounts: Accounts::default(),
         }
     }
@@ -136,6 +144,7 @@ impl Config {
         self.network.check().map_err(invalid)?;
         self.backup.check().map_err(invalid)?;
         self.ftp.check().map_err(invalid)?;
+        self.ssh.check().map_err(invalid)?;
         Ok(())
     }
 
