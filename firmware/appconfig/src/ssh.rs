@@ -60,7 +60,7 @@ impl SshSettings {
         for (i, k) in self.authorized_keys.iter().enumerate() {
             if self.authorized_keys[..i].iter().any(|o| o.blob == k.blob) {
                 return Err(format!(
-                    "ssh.authorized_keys: the key {} is listed twice",
+                    "ssh.authorized_keys: key already listed ({})",
                     k.fingerprint()
                 ));
             }
@@ -234,7 +234,7 @@ mod tests {
             authorized_keys: vec![k.clone(), k],
             ..SshSettings::default()
         };
-        assert!(twice.check().expect_err("twice").contains("listed twice"));
+        assert!(twice.check().expect_err("twice").contains("already listed"));
     }
 
     #[test]

@@ -52,8 +52,8 @@ fn first_login_makes_the_administrator_set_a_password() {
     assert_eq!(&saved, rig.app.config());
     assert_eq!(
         rig.commands(),
-        "appctl accounts\n",
-        "the shadow file is refreshed"
+        "appctl accounts\nsshgate reload\n",
+        "the shadow file is refreshed, and SSH may start"
     );
 }
 
@@ -86,10 +86,11 @@ fn main_menu_lists_the_sections_and_the_state() {
     for item in [
         "1 Network Configuration",
         "2 System Configuration",
-        "3 Backup/Maintenance",
-        "4 Restore From Backup",
-        "5 Firmware Update",
-        "6 Exit/Logout",
+        "3 SSH Access",
+        "4 Backup/Maintenance",
+        "5 Restore From Backup",
+        "6 Firmware Update",
+        "7 Exit/Logout",
     ] {
         assert!(screen.contains(item), "{item} missing:\n{screen}");
     }
@@ -328,7 +329,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     assert!(screen.contains("time service: ok"), "{screen}");
     assert_eq!(
         rig.commands(),
-        "appctl accounts\nappctl hostname\ntimesyncd reload\n"
+        "appctl accounts\nsshgate reload\nappctl hostname\ntimesyncd reload\n"
     );
     let saved = rig.saved();
     assert_eq!(&saved, rig.app.config());
@@ -432,7 +433,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
         ),
     ];
     let before = rig.config_bytes();
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("verified, 1234 files");
     assert!(screen.contains("(*) Local"), "{screen}");
     assert!(
@@ -578,7 +579,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
 fn test_connectivity_failure_is_reported_in_words() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
     for (label, text) in [("Host", "10.9.9.9"), ("Share", "b"), ("User name", "u")] {
         rig.focus(label);
@@ -597,7 +598,7 @@ fn test_connectivity_failure_is_reported_in_words() {
 #[test]
 fn backup_screen_without_backupd_still_saves() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("not running");
     assert!(screen.contains("backupd is not running"), "{screen}");
     rig.keys(&[KeyCode::Right, KeyCode::Right, KeyCode::Char(' ')]);
@@ -631,7 +632,7 @@ fn backup_keys_are_checked_beside_their_fields_and_saved() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
     let before = rig.config_bytes();
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("verified, 1234 files");
     assert!(screen.contains("Secrets key (age recipient)"), "{screen}");
     assert!(screen.contains("Set encryption key"), "{screen}");
@@ -698,7 +699,7 @@ fn backup_keys_are_checked_beside_their_fields_and_saved() {
 fn backup_now_shows_live_progress_and_the_result() {
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     rig.wait_for("verified, 1234 files");
 
     // Unsaved changes: Backup Now would not use them, so it says so.
@@ -797,7 +798,7 @@ fn restore_lists_both_folders_and_confirms() {
             broken,
         ];
     }
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
     assert!(screen.contains("Where    Type Date (UTC)"), "{screen}");
     let newest = rig.row_with("old-I20261121T220000Z.tar");
@@ -894,7 +895,7 @@ fn restore_shows_why_recover_refused_a_set() {
         "2026-11-20 22:00:00",
         9,
     )];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     rig.keys(&[
         KeyCode::Enter,
@@ -923,7 +924,7 @@ fn restore_does_not_offer_an_upload_that_failed_its_check() {
         damaged.problem = Some("mx1-F20261120T220000Z.tar: MD5 differs".into());
         b.sets_restore = vec![damaged];
     }
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
     assert!(
         rig.row_with("mx1-F2026").starts_with("|(!) restore"),
@@ -961,7 +962,7 @@ fn restore_hands_recover_the_location_and_the_set_name() {
         "2026-11-20 22:00:00",
         9,
     )];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     rig.keys(&[
         KeyCode::Char(' '),
@@ -993,7 +994,7 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     );
     theirs.unit = Some("0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f".into());
     backupd.lock().expect("lock").sets_configured = vec![theirs];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     // The name is wider than its column: the row under the cursor is named in full.
     rig.wait_for("Set: appliance-123456-F20261120T220000Z.tar");
     rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
@@ -1039,7 +1040,7 @@ fn no_key_left(rig: &Rig) {
 
 /// Opens Restore From Backup on the one set offered and confirms.
 fn choose_and_confirm(rig: &mut Rig, name: &str) {
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for(name);
     rig.keys(&[
         KeyCode::Char(' '),
@@ -1300,7 +1301,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
     let mut rig = Rig::new(Some(&configured()));
     std::fs::write(rig.path("usb/appliance-2.0.raucb"), vec![0u8; 3 << 20]).expect("bundle");
     std::fs::write(rig.path("usb/readme.txt"), b"x").expect("other file");
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('6'));
     let screen = rig.screen();
     assert!(screen.contains("Firmware Update"), "{screen}");
     let row = rig.row_with("appliance-2.0.raucb");
@@ -1331,7 +1332,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
 #[test]
 fn firmware_update_without_bundles_says_where_to_put_them() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('6'));
     let screen = rig.screen();
     assert!(screen.contains("No bundles found"), "{screen}");
     rig.key(KeyCode::Enter);
@@ -1342,7 +1343,7 @@ fn firmware_update_without_bundles_says_where_to_put_them() {
 fn every_view_fits_80x24_in_ascii() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    for key in ['1', '2', '3', '4', '5'] {
+    for key in ['1', '2', '3', '4', '5', '6'] {
         rig.key(KeyCode::Char(key));
         rig.app.tick();
         let screen = rig.screen();
@@ -1410,7 +1411,7 @@ fn small_and_large_terminals_do_not_break_any_view() {
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
     for (w, h) in [(20, 4), (40, 10), (79, 23), (132, 50)] {
         rig.term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("term");
-        for key in ['1', '2', '3', '4', '5'] {
+        for key in ['1', '2', '3', '4', '5', '6'] {
             rig.key(KeyCode::Char(key));
             rig.app.tick();
             let _ = rig.screen();
@@ -1430,11 +1431,11 @@ fn small_and_large_terminals_do_not_break_any_view() {
 #[test]
 fn esc_merged_with_the_next_key_counts_as_both() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     assert!(rig.screen().contains("Backup/Maintenance"));
     // ESC '4' in one read is parsed as Alt-4.
     rig.app.handle_key(ratatui::crossterm::event::KeyEvent::new(
-        KeyCode::Char('4'),
+        KeyCode::Char('5'),
         ratatui::crossterm::event::KeyModifiers::ALT,
     ));
     assert!(
@@ -1498,4 +1499,114 @@ fn two_consoles_never_undo_each_others_changes() {
     let saved = appconfig::Config::load(&shared).expect("load");
     assert_eq!(saved.system.hostname.as_str(), "from-screen");
     assert_eq!(saved.system.ntp_server, "10.0.2.2");
+}
+
+/// SSH Access: the defaults, bad input refused beside its field, a key
+/// added by pasting its line and removed by its number, the host keys'
+/// fingerprints, and sshgate told on every save.
+#[test]
+fn ssh_access_keys_list_and_host_fingerprints() {
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFL0yG5nvNG66o5q24H+XR7AWPF0M5BNLjeCZgqwbRb admin@pc";
+    const FP: &str = "SHA256:34itRG260RTryeaJ2mt5D7A9FnKryLrJjh4GWLfJc2s";
+    let mut rig = Rig::new(Some(&configured()));
+    std::fs::create_dir(rig.path("sshd")).expect("mkdir");
+    // The host key's public half as sshgate writes it.
+    std::fs::write(
+        rig.path("sshd/dropbear_ed25519_host_key.pub"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFL0yG5nvNG66o5q24H+XR7AWPF0M5BNLjeCZgqwbRb\n",
+    )
+    .expect("pub");
+    rig.key(KeyCode::Char('3'));
+    let screen = rig.screen();
+    assert!(screen.contains("SSH Access"), "{screen}");
+    assert!(rig.field("SSH access").contains("(*) On"), "{screen}");
+    // The field shows its end (the cursor's place).
+    assert!(
+        rig.form_text("SSH Access List").ends_with("192.168.0.0/16"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("none: the console password logs in"),
+        "{screen}"
+    );
+    assert!(rig.row_with("ED25519").contains(FP), "{screen}");
+    assert!(rig.row_with("ECDSA").contains("not made yet"), "{screen}");
+    assert!(screen.is_ascii(), "{screen}");
+
+    // Refusals beside their fields; nothing saved.
+    rig.focus("SSH Access List");
+    rig.replace_text("10.0.2.0/33");
+    rig.focus("Add a key");
+    rig.type_text("command=\"/bin/sh\" ssh-ed25519 AAAA");
+    rig.focus("Remove keys");
+    rig.type_text("1");
+    rig.press("Save");
+    assert!(
+        rig.field("SSH Access List").contains('!'),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        rig.field("Add a key").contains("options"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        rig.field("Remove keys").contains("no keys"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        !rig.commands().contains("sshgate"),
+        "nothing saved, nobody told"
+    );
+
+    // A key pasted whole, a list without the private blocks.
+    rig.focus("SSH Access List");
+    rig.replace_text("10.0.2.2, 192.168.1.0/24");
+    rig.focus("Add a key");
+    rig.replace_text(KEY);
+    rig.focus("Remove keys");
+    rig.replace_text("");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("SSH: "), "{screen}");
+    assert!(
+        rig.commands().contains("sshgate reload"),
+        "{}",
+        rig.commands()
+    );
+    let saved = rig.saved();
+    assert_eq!(
+        saved.ssh.access_list.to_string(),
+        "10.0.2.2, 192.168.1.0/24"
+    );
+    assert_eq!(saved.ssh.authorized_keys.len(), 1);
+    assert_eq!(saved.ssh.authorized_keys[0].to_string(), KEY);
+    rig.key(KeyCode::Enter);
+    let row = rig.row_with("1  ssh-ed25519");
+    assert!(row.contains(FP) && row.contains("admin@pc"), "{row}");
+
+    // The same key twice is refused; removed by its number it goes.
+    rig.focus("Add a key");
+    rig.replace_text(KEY);
+    rig.press("Save");
+    assert!(
+        rig.field("Add a key").contains("already listed"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Add a key");
+    rig.replace_text("");
+    rig.focus("Remove keys");
+    rig.replace_text("1");
+    rig.focus("SSH access");
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    rig.press("Save");
+    rig.key(KeyCode::Enter);
+    let saved = rig.saved();
+    assert!(saved.ssh.authorized_keys.is_empty());
+    assert!(!saved.ssh.enabled);
+    assert!(rig.screen().contains("SSH is off"), "{}", rig.screen());
 }

@@ -49,7 +49,7 @@ pub fn first_console_login(vm: &mut Vm, password: &str) {
 /// waits for the login prompt.
 pub fn console_logout(vm: &mut Vm) {
     let from = vm.cursor();
-    keys(vm, &[b"6"]);
+    keys(vm, &[b"7"]);
     vm.wait_for_from(from, " login: ", Duration::from_secs(60))
         .expect("back at the login prompt");
 }

@@ -287,7 +287,7 @@ fn replace_a_failed_unit() {
         ],
     );
     see(&mut new, "Restore From Backup", SHORT);
-    keys(&mut new, &[b"4"]);
+    keys(&mut new, &[b"5"]);
     see(&mut new, &name, Duration::from_secs(120));
     keys(&mut new, &[b" ", TAB, ENTER]);
     see(&mut new, "Restore the whole system", SHORT);
@@ -299,7 +299,7 @@ fn replace_a_failed_unit() {
     keys(&mut new, &[ENTER, ESC]);
     see(&mut new, "Exit/Logout", SHORT);
     let before_logout = new.cursor();
-    keys(&mut new, &[b"6"]);
+    keys(&mut new, &[b"7"]);
     new.wait_for_from(before_logout, " login: ", SHORT)
         .expect("back at the login prompt");
 

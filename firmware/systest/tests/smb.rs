@@ -526,7 +526,7 @@ fn console_and_verify_beside_a_running_backup() {
     // lists the sets on the share, Test Connectivity passes.
     first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Backup now      running (", SHORT);
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     // The list's row: "location full 2026-12-03 17:26 ..." (the name is cut
     // at the screen's edge).
     let t = first_name
@@ -544,7 +544,7 @@ fn console_and_verify_beside_a_running_backup() {
     see(&mut vm, &row, Duration::from_secs(180));
     keys(&mut vm, &[ESC]);
     see(&mut vm, "Backup now      ", SHORT);
-    keys(&mut vm, &[b"3"]);
+    keys(&mut vm, &[b"4"]);
     see(&mut vm, "Test Connectivity", SHORT);
     // Tab from the location past every field shown to the button.
     let form = vm.screen();
@@ -583,7 +583,7 @@ fn console_and_verify_beside_a_running_backup() {
     );
     rate.set(4.0 * 1024.0 * 1024.0);
     let from = vm.cursor();
-    keys(&mut vm, &[b"6"]);
+    keys(&mut vm, &[b"7"]);
     vm.wait_for_from(from, " login: ", SHORT)
         .expect("logged out");
     vm.login().expect("root again");
@@ -676,7 +676,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
 
     first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Restore From Backup", SHORT);
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
     keys(&mut vm, &[b" ", TAB, ENTER]);
     see(&mut vm, "Restore the whole system", SHORT);

@@ -15,9 +15,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use std::time::Duration;
 
-const ITEMS: [(&str, Option<Dest>); 6] = [
+const ITEMS: [(&str, Option<Dest>); 7] = [
     ("Network Configuration", Some(Dest::Network)),
     ("System Configuration", Some(Dest::System)),
+    ("SSH Access", Some(Dest::Ssh)),
     ("Backup/Maintenance", Some(Dest::Backup)),
     ("Restore From Backup", Some(Dest::Restore)),
     ("Firmware Update", Some(Dest::Firmware)),
@@ -194,7 +195,7 @@ impl View for MenuView {
             KeyCode::Home => self.selected = 0,
             KeyCode::End => self.selected = ITEMS.len() - 1,
             KeyCode::Enter => return choose(self.selected),
-            KeyCode::Char(c @ '1'..='6') => {
+            KeyCode::Char(c @ '1'..='9') if (c as usize - '1' as usize) < ITEMS.len() => {
                 self.selected = c as usize - '1' as usize;
                 return choose(self.selected);
             }
@@ -215,6 +216,9 @@ impl View for MenuView {
     }
 
     fn keys(&self) -> String {
-        "Up/Down: choose  Enter: open  1-6: open directly".into()
+        format!(
+            "Up/Down: choose  Enter: open  1-{}: open directly",
+            ITEMS.len()
+        )
     }
 }

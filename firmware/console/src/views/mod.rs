@@ -7,6 +7,7 @@ mod menu;
 mod network;
 mod password;
 mod restore;
+mod ssh;
 mod sysconf;
 
 use crate::app::Shared;
@@ -39,6 +40,7 @@ pub enum Dest {
     Menu,
     Network,
     System,
+    Ssh,
     Backup,
     Restore,
     Firmware,
@@ -84,6 +86,7 @@ pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {
         Dest::Menu => Box::new(menu::MenuView::new(shared)),
         Dest::Network => Box::new(network::NetworkView::new(shared)),
         Dest::System => Box::new(sysconf::SystemView::new(shared)),
+        Dest::Ssh => Box::new(ssh::SshView::new(shared)),
         Dest::Backup => Box::new(backup::BackupView::new(shared)),
         Dest::Restore => Box::new(restore::RestoreView::new(shared)),
         Dest::Firmware => Box::new(firmware::FirmwareView::new(shared)),
@@ -157,6 +160,8 @@ pub enum Notify {
     Hostname,
     /// The time service re-reads the NTP servers.
     Time,
+    /// sshgate re-reads the SSH settings, keys and the console password.
+    Ssh,
 }
 
 /// Writes `config` and tells the services; the lines say who took it.
@@ -229,6 +234,7 @@ fn save_and_notify(
                 outcome_line("host name and time", &sys.run(&settings.hostname_apply()))
             }
             Notify::Time => outcome_line("time service", &sys.run(&settings.timesync_reload)),
+            Notify::Ssh => outcome_line("SSH", &sys.run(&settings.sshgate_reload)),
         };
         lines.push(line);
     }
