@@ -14,7 +14,7 @@ pub const MAX_SESSIONS: usize = 8;
 /// Sessions at once from one address.
 pub const MAX_PER_ADDRESS: usize = 4;
 /// New sessions one address may start in a minute.
-pub const MAX_NEW_PER_MINUTE: usize = 20;
+pub const MAX_NEW_PER_MINUTE: usize = 30;
 /// Failed logins (Dropbear's count) after which an address is refused.
 pub const MAX_FAILURES: usize = 10;
 /// How long failures are remembered, and how long the block lasts.
