@@ -115,8 +115,12 @@ impl Service {
             gate: Gate::default(),
             sessions: Vec::new(),
         };
-        let config = Config::load(&s.opts.config)
-            .with_context(|| format!("reading {}", s.opts.config.display()))?;
+        // An unreadable configuration keeps SSH off (the defaults hold no
+        // console password) but the service up: SIGHUP tries again.
+        let config = Config::load(&s.opts.config).unwrap_or_else(|e| {
+            log::error!("{e}; SSH stays off until the configuration can be read");
+            Config::default()
+        });
         s.apply(config);
         Ok(s)
     }

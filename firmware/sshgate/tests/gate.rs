@@ -288,3 +288,13 @@ fn authorized_keys_come_from_the_configuration() {
     rig.reload(LOOPBACK);
     assert!(!file.exists(), "keys removed in the console go");
 }
+
+#[test]
+fn a_broken_configuration_keeps_ssh_off_and_the_gate_up() {
+    let rig = Rig::start("[ssh\nenabled = maybe\n", HASH);
+    assert!(rig.log().contains("SSH stays off"), "{}", rig.log());
+    assert!(rig.connect().is_err());
+    rig.reload(LOOPBACK);
+    let mut s = rig.connect().expect("on once it reads");
+    assert_eq!(greeting(&mut s), "SSH-2.0-stand-in\r\n");
+}
