@@ -18,7 +18,8 @@ DL=$CACHE/dl-dropbear
 STAGE=$CACHE/dropbear-stage
 mkdir -p "$DL"
 
-pkgs=(dropbear-bin libtomcrypt1 libtommath1 zlib1g libcrypt1 libc6)
+# dropbear-bin and the packages of the libraries it and they link.
+pkgs=(dropbear-bin libtomcrypt1 libtommath1 libgmp10 zlib1g libcrypt1 libc6)
 mapfile -t wanted < <(apt-cache policy "${pkgs[@]}" |
 	awk '/^[^ ].*:$/ { sub(":$", ""); pkg = $0 }
 	     /^  Candidate:/ && $2 != "(none)" { print pkg "=" $2 }')
