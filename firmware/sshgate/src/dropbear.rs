@@ -16,8 +16,8 @@ pub const KEEPALIVE_SECS: u32 = 30;
 /// The arguments of `dropbear` for one connection on its standard input:
 ///
 /// - `-i`: inetd mode, one connection, no listening of its own;
-/// - `-E`: its log lines on standard error, which the gate reads (to count
-///   failed logins) and passes to syslog;
+/// - its log goes to syslog (inetd mode refuses `-E`), where the gate reads
+///   the failed logins back ([`crate::logtail`]);
 /// - `-j -k`: no local or remote port forwarding;
 /// - `-m`: no message of the day;
 /// - `-T`: [`AUTH_TRIES`]; `-K`: [`KEEPALIVE_SECS`];
@@ -28,7 +28,7 @@ pub const KEEPALIVE_SECS: u32 = 30;
 /// only the console is listed in `/etc/shells`. Not `-s`: the console
 /// password logs in as well as the authorized keys.
 pub fn args(host_keys: &[PathBuf]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = ["-i", "-E", "-j", "-k", "-m", "-T"]
+    let mut a: Vec<OsString> = ["-i", "-j", "-k", "-m", "-T"]
         .iter()
         .map(OsString::from)
         .collect();
@@ -40,23 +40,6 @@ pub fn args(host_keys: &[PathBuf]) -> Vec<OsString> {
         a.push(k.as_os_str().to_owned());
     }
     a
-}
-
-/// One line of Dropbear's log without its own `[pid] Mon DD HH:MM:SS `
-/// prefix (syslog adds time and pid again).
-pub fn strip_prefix(line: &str) -> &str {
-    let rest = match line.strip_prefix('[') {
-        Some(r) => match r.split_once("] ") {
-            Some((pid, rest)) if pid.bytes().all(|b| b.is_ascii_digit()) => rest,
-            _ => return line,
-        },
-        None => return line,
-    };
-    // "Dec 04 04:30:00 " is 16 bytes.
-    match rest.get(..16) {
-        Some(stamp) if stamp.as_bytes()[15] == b' ' && stamp.as_bytes()[9] == b':' => &rest[16..],
-        _ => rest,
-    }
 }
 
 /// The program to run, checked to exist (a clear message at start).
@@ -79,21 +62,10 @@ mod tests {
         assert_eq!(
             s,
             [
-                "-i", "-E", "-j", "-k", "-m", "-T", "3", "-K", "30", "-r", "/k1", "-r", "/k2"
+                "-i", "-j", "-k", "-m", "-T", "3", "-K", "30", "-r", "/k1", "-r", "/k2"
             ]
         );
         assert!(!s.contains(&"-s"), "passwords stay allowed");
-    }
-
-    #[test]
-    fn log_prefix_is_stripped() {
-        assert_eq!(
-            strip_prefix("[123] Dec 04 04:30:00 Bad password attempt for 'x'"),
-            "Bad password attempt for 'x'"
-        );
-        assert_eq!(strip_prefix("[12] short"), "short");
-        assert_eq!(strip_prefix("no prefix"), "no prefix");
-        assert_eq!(strip_prefix("[x] y"), "[x] y");
-        assert_eq!(strip_prefix("[1] é"), "é");
+        assert!(!s.contains(&"-E"), "inetd mode refuses it");
     }
 }

@@ -8,7 +8,8 @@
 //! - [`gate`]: the SSH Access List (addresses or blocks, as FTP's), sessions
 //!   at once (in all and per address), new sessions per address and
 //!   minute, and a block on addresses that keep failing logins (counted
-//!   from Dropbear's own log lines, which pass through here into syslog);
+//!   from Dropbear's own log lines, read back from the system log:
+//!   [`logtail`]);
 //! - [`keys`]: the host keys under `/data/state/sshd` (made once with
 //!   `dropbearkey`, kept across upgrades) and `sysconfig`'s
 //!   `authorized_keys`, written from the configuration;
@@ -22,4 +23,5 @@
 pub mod dropbear;
 pub mod gate;
 pub mod keys;
+pub mod logtail;
 pub mod service;

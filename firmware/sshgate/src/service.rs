@@ -1,6 +1,6 @@
 //! The service: listens while SSH is on, admits through the [`Gate`],
-//! starts one Dropbear per connection, passes its log to syslog and counts
-//! the failed logins in it. SIGHUP re-reads the configuration (the access
+//! starts one Dropbear per connection and counts the failed logins its
+//! log lines report. SIGHUP re-reads the configuration (the access
 //! list, the keys, on or off); sessions already running go on (the
 //! operator who saves a change over SSH sees its result). SIGTERM ends
 //! the sessions and the service.
@@ -8,12 +8,14 @@
 use crate::dropbear;
 use crate::gate::{self, Gate};
 use crate::keys;
+use crate::logtail::{self, LogTail};
 use anyhow::Context;
 use appconfig::Config;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, OwnedFd};
@@ -25,8 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:22";
-/// A log line longer than this is cut (Dropbear's are short).
-const MAX_LINE: usize = 1024;
+/// Ended sessions are remembered this long, for log lines read late.
+const REMEMBER_ENDED: Duration = Duration::from_secs(120);
+const MAX_ENDED: usize = 256;
 
 /// Where things are; every path can be moved for tests.
 #[derive(Debug, Clone)]
@@ -37,6 +40,8 @@ pub struct Options {
     pub home: PathBuf,
     pub dropbear: PathBuf,
     pub dropbearkey: PathBuf,
+    /// The system log file Dropbear's lines end up in.
+    pub syslog: PathBuf,
 }
 
 impl Default for Options {
@@ -50,6 +55,7 @@ impl Default for Options {
             home: PathBuf::from(keys::DEFAULT_HOME),
             dropbear: PathBuf::from(dropbear::DEFAULT_DROPBEAR),
             dropbearkey: PathBuf::from(dropbear::DEFAULT_DROPBEARKEY),
+            syslog: PathBuf::from(logtail::DEFAULT_LOG),
         }
     }
 }
@@ -84,12 +90,10 @@ impl Signals {
     }
 }
 
-/// One Dropbear and the read end of its log.
+/// One Dropbear.
 struct Session {
     pid: Pid,
     peer: IpAddr,
-    log: Option<std::fs::File>,
-    partial: Vec<u8>,
 }
 
 pub struct Service {
@@ -101,19 +105,24 @@ pub struct Service {
     bind_failed: bool,
     gate: Gate,
     sessions: Vec<Session>,
+    /// Sessions that ended lately: their last log lines may come after.
+    ended: VecDeque<(Session, Instant)>,
+    log: LogTail,
 }
 
 impl Service {
     pub fn new(opts: Options) -> anyhow::Result<Service> {
         dropbear::check_program(&opts.dropbear).map_err(anyhow::Error::msg)?;
         let mut s = Service {
-            opts,
             config: Config::default(),
             host_keys: Vec::new(),
             listener: None,
             bind_failed: false,
             gate: Gate::default(),
             sessions: Vec::new(),
+            ended: VecDeque::new(),
+            log: LogTail::open_at_end(&opts.syslog),
+            opts,
         };
         // An unreadable configuration keeps SSH off (the defaults hold no
         // console password) but the service up: SIGHUP tries again.
@@ -201,32 +210,17 @@ impl Service {
     pub fn run(mut self) -> anyhow::Result<()> {
         let signals = Signals::install().context("installing signal handlers")?;
         loop {
-            let (listen_ready, log_ready) = {
+            let listen_ready = {
                 let mut fds = vec![PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN)];
                 if let Some(l) = &self.listener {
                     fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
-                }
-                let first_log = fds.len();
-                let mut which = Vec::new();
-                for (i, s) in self.sessions.iter().enumerate() {
-                    if let Some(f) = &s.log {
-                        fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-                        which.push(i);
-                    }
                 }
                 match poll(&mut fds, PollTimeout::from(1000u16)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e).context("poll"),
                 }
                 let has = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
-                let listen_ready = self.listener.is_some() && fds.get(1).is_some_and(has);
-                let log_ready: Vec<usize> = fds[first_log..]
-                    .iter()
-                    .zip(&which)
-                    .filter(|(fd, _)| has(fd))
-                    .map(|(_, i)| *i)
-                    .collect();
-                (listen_ready, log_ready)
+                self.listener.is_some() && fds.get(1).is_some_and(has)
             };
             signals.drain();
             if signals.term.load(Ordering::SeqCst) {
@@ -236,13 +230,11 @@ impl Service {
                 log::info!("reloading the configuration");
                 self.reload();
             }
-            for i in log_ready {
-                self.read_log(i);
-            }
             if listen_ready {
                 self.accept_all();
             }
             self.reap();
+            self.read_log();
             if self.listener.is_none() && self.config.ssh.runs(&self.config.accounts.sysconfig) {
                 self.open();
             }
@@ -291,84 +283,56 @@ impl Service {
             return;
         }
         match self.spawn(stream) {
-            Ok(s) => {
-                log::info!("SSH connection from {addr}: dropbear[{}]", s.pid);
-                self.sessions.push(Session { peer, ..s });
+            Ok(pid) => {
+                log::info!("SSH connection from {addr}: dropbear[{pid}]");
+                self.sessions.push(Session { pid, peer });
             }
             Err(e) => log::error!("SSH connection from {addr}: cannot start dropbear: {e:#}"),
         }
     }
 
-    fn spawn(&self, stream: std::net::TcpStream) -> anyhow::Result<Session> {
+    fn spawn(&self, stream: std::net::TcpStream) -> anyhow::Result<Pid> {
         let _ = stream.set_nonblocking(false);
         let sock: OwnedFd = stream.into();
         let sock2 = sock.try_clone().context("dup")?;
-        let (log_read, log_write) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
         let child = Command::new(&self.opts.dropbear)
             .args(dropbear::args(&self.host_keys))
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .stdin(Stdio::from(sock))
             .stdout(Stdio::from(sock2))
-            .stderr(Stdio::from(log_write))
+            .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("running {}", self.opts.dropbear.display()))?;
-        let log = std::fs::File::from(log_read);
-        nix::fcntl::fcntl(
-            &log,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )
-        .context("non-blocking log")?;
-        Ok(Session {
-            pid: Pid::from_raw(child.id() as i32),
-            peer: IpAddr::from([0, 0, 0, 0]),
-            log: Some(log),
-            partial: Vec::new(),
-        })
+        Ok(Pid::from_raw(child.id() as i32))
     }
 
-    fn read_log(&mut self, i: usize) {
-        let Some(s) = self.sessions.get_mut(i) else {
-            return;
-        };
-        let Some(f) = &mut s.log else {
-            return;
-        };
-        let mut buf = [0u8; 4096];
-        let mut lines = Vec::new();
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => {
-                    s.log = None;
-                    if !s.partial.is_empty() {
-                        lines.push(std::mem::take(&mut s.partial));
-                    }
-                    break;
-                }
-                Ok(n) => {
-                    for &b in &buf[..n] {
-                        if b == b'\n' {
-                            lines.push(std::mem::take(&mut s.partial));
-                        } else if s.partial.len() < MAX_LINE {
-                            s.partial.push(b);
-                        }
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
+    /// Counts the failed logins Dropbear logged since the last look.
+    fn read_log(&mut self) {
+        let now = Instant::now();
+        while self
+            .ended
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) > REMEMBER_ENDED)
+        {
+            self.ended.pop_front();
         }
-        let (pid, peer) = (s.pid, s.peer);
-        for raw in lines {
-            let text = String::from_utf8_lossy(&raw);
-            let line = dropbear::strip_prefix(text.trim_end());
-            if line.is_empty() {
+        for line in self.log.poll() {
+            let Some((pid, msg)) = logtail::dropbear_line(&line) else {
+                continue;
+            };
+            if !gate::is_failed_login(msg) {
                 continue;
             }
-            log::info!("dropbear[{pid}]: {line}");
-            if gate::is_failed_login(line) {
-                self.gate.failed(peer, Instant::now());
+            let pid = Pid::from_raw(pid);
+            let peer = self
+                .sessions
+                .iter()
+                .chain(self.ended.iter().map(|(s, _)| s))
+                .find(|s| s.pid == pid)
+                .map(|s| s.peer);
+            if let Some(peer) = peer {
+                self.gate.failed(peer, now);
             }
         }
     }
@@ -378,10 +342,12 @@ impl Service {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _)) => {
                     if let Some(i) = self.sessions.iter().position(|s| s.pid == pid) {
-                        // Its last lines first, then it goes.
-                        self.read_log(i);
                         let s = self.sessions.remove(i);
                         log::info!("SSH session dropbear[{}] from {} ended", s.pid, s.peer);
+                        if self.ended.len() >= MAX_ENDED {
+                            self.ended.pop_front();
+                        }
+                        self.ended.push_back((s, Instant::now()));
                     }
                 }
                 Ok(WaitStatus::StillAlive) | Err(_) => return,

@@ -27,6 +27,9 @@ struct Cli {
     dropbear: PathBuf,
     #[arg(long, default_value = sshgate::dropbear::DEFAULT_DROPBEARKEY)]
     dropbearkey: PathBuf,
+    /// The system log file, where Dropbear's failed logins are counted.
+    #[arg(long, default_value = sshgate::logtail::DEFAULT_LOG)]
+    syslog: PathBuf,
 }
 
 fn main() {
@@ -41,6 +44,7 @@ fn main() {
         home: cli.home,
         dropbear: cli.dropbear,
         dropbearkey: cli.dropbearkey,
+        syslog: cli.syslog,
     };
     if let Err(e) = Service::new(opts).and_then(Service::run) {
         log::error!("{e:#}");
