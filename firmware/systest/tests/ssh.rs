@@ -111,10 +111,10 @@ impl Client {
         c
     }
 
-    /// `ssh user@appliance args...` run to its end (at most 90 s).
-    fn ssh(&self, user: &str, password: Option<&str>, args: &[&str]) -> Output {
+    /// `ssh opts... user@appliance command...` run to its end (at most 90 s).
+    fn ssh(&self, user: &str, password: Option<&str>, opts: &[&str], command: &[&str]) -> Output {
         let mut c = self.command("ssh", "-p", password);
-        c.arg(format!("{user}@127.0.0.1")).args(args);
+        c.args(opts).arg(format!("{user}@127.0.0.1")).args(command);
         bounded(c, Duration::from_secs(90))
     }
 }
@@ -328,27 +328,29 @@ fn ssh_reaches_the_console_and_nothing_else() {
     term.log_out();
 
     // Commands, with the password or the key, and a session without a terminal.
-    for (what, password, args) in [
-        ("id", Some(PASSWORD), &["id"][..]),
+    for (what, password, opts, command) in [
+        ("id", Some(PASSWORD), &[][..], &["id"][..]),
         (
             "a shell",
             Some(PASSWORD),
+            &[][..],
             &["/bin/sh", "-c", "echo pwned"][..],
         ),
         (
             "a shell with a terminal",
             Some(PASSWORD),
-            &["-tt", "/bin/sh"][..],
+            &["-tt"][..],
+            &["/bin/sh"][..],
         ),
-        ("id with the key", None, &["id"][..]),
+        ("id with the key", None, &[][..], &["id"][..]),
     ] {
-        let out = client.ssh("sysconfig", password, args);
+        let out = client.ssh("sysconfig", password, opts, command);
         let t = text(&out);
         assert!(!out.status.success(), "{what}: {t}");
         assert!(t.contains(ONLY_CONSOLE), "{what}: {t}");
         assert!(!t.contains("uid=") && !t.contains("pwned"), "{what}: {t}");
     }
-    let out = client.ssh("sysconfig", Some(PASSWORD), &["-T"]);
+    let out = client.ssh("sysconfig", Some(PASSWORD), &["-T"], &[]);
     assert!(
         !out.status.success() && text(&out).contains("needs a terminal"),
         "{}",
@@ -399,6 +401,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
             "-R",
             &format!("2222:127.0.0.1:{target_port}"),
         ],
+        &[],
     );
     assert!(
         !out.status.success() && text(&out).contains("remote port forwarding failed"),
@@ -448,7 +451,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
         ("ftp", PASSWORD),
         ("sysconfig", "wrong-password-1"),
     ] {
-        let out = client.ssh(user, Some(password), &["true"]);
+        let out = client.ssh(user, Some(password), &[], &["true"]);
         let t = text(&out);
         assert!(!out.status.success(), "{user}: {t}");
         assert!(t.contains("Permission denied"), "{user}: {t}");
@@ -479,7 +482,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
     // The session saving the change goes on (sessions are not cut).
     term.log_out();
     assert_eq!(ssh_banner(port), None, "10.0.2.2 is off the list");
-    let out = client.ssh("sysconfig", Some(PASSWORD), &["true"]);
+    let out = client.ssh("sysconfig", Some(PASSWORD), &[], &["true"]);
     assert!(!out.status.success(), "{}", text(&out));
     vm.ok("grep 'SSH connection from 10.0.2.2 refused: not on the SSH Access List' /data/log/messages")
         .expect("the refusal is logged");
