@@ -368,7 +368,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
         .arg("sysconfig@127.0.0.1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::null());
     let mut fwd = c.spawn().expect("ssh -L");
     let until = Instant::now() + Duration::from_secs(60);
     let mut through = loop {
@@ -385,10 +385,10 @@ fn ssh_reaches_the_console_and_nothing_else() {
     let _ = through.read_to_end(&mut got);
     assert!(got.is_empty(), "data came through -L: {got:?}");
     assert!(target.accept().is_err(), "-L reached the target");
+    // (ssh reports the refused channel at INFO, below LogLevel=ERROR: the
+    // proof is that nothing came through and the target saw nobody.)
     let _ = fwd.kill();
-    let out = fwd.wait_with_output().expect("ssh -L");
-    let t = String::from_utf8_lossy(&out.stderr);
-    assert!(t.contains("open failed"), "ssh -L: {t}");
+    let _ = fwd.wait();
 
     // Remote forwarding: the request itself is refused.
     let out = client.ssh(
