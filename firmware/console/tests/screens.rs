@@ -1585,7 +1585,7 @@ fn ssh_access_keys_list_and_host_fingerprints() {
     assert_eq!(saved.ssh.authorized_keys.len(), 1);
     assert_eq!(saved.ssh.authorized_keys[0].to_string(), KEY);
     rig.key(KeyCode::Enter);
-    let row = rig.row_with("1  ssh-ed25519");
+    let row = rig.row_with("1  SHA256:");
     assert!(row.contains(FP) && row.contains("admin@pc"), "{row}");
 
     // The same key twice is refused; removed by its number it goes.

@@ -249,7 +249,8 @@ impl Drop for Terminal {
     }
 }
 
-/// `ssh-keygen -l` of what ssh recorded: the fingerprint the console must show.
+/// `ssh-keygen -l` of a key file or of what ssh recorded in known_hosts:
+/// the fingerprint the console must show.
 fn recorded_fingerprint(known_hosts: &Path) -> String {
     let out = Command::new("ssh-keygen")
         .arg("-lf")
@@ -304,7 +305,11 @@ fn ssh_reaches_the_console_and_nothing_else() {
     term.keys(&[client.public_key().as_bytes(), b"\t", b"\t", b"\r"]);
     term.see("SSH: ", Duration::from_secs(30));
     term.keys(&[b"\r"]);
-    term.see("admin@host", Duration::from_secs(10));
+    // Listed by its fingerprint.
+    term.see(
+        &recorded_fingerprint(&client.path("id_ed25519.pub")),
+        Duration::from_secs(10),
+    );
     term.log_out();
     let keys = vm
         .ok("stat -c '%a %u %g' /run/sysconfig/.ssh/authorized_keys; cat /run/sysconfig/.ssh/authorized_keys")

@@ -166,7 +166,8 @@ impl SshView {
         }
         for (i, k) in self.keys.iter().enumerate() {
             lines.push(ui::text_line(
-                &format!("  {}  {} {} {}", i + 1, k.kind, k.fingerprint(), k.comment),
+                // No key type: with it the comment would not fit in 80 columns.
+                &format!("  {}  {}  {}", i + 1, k.fingerprint(), k.comment),
                 Style::default(),
             ));
         }
