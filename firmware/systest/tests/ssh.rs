@@ -8,7 +8,7 @@
 //!   menu, whose SSH Access screen shows the host key ssh recorded; a key
 //!   is added there, and the key then logs in alone;
 //! - refused: a command (`id`, `/bin/sh`), a session without a terminal,
-//!   local and remote port forwarding, scp (SFTP and legacy), sftp, root
+//!   local, stdio (`-W`) and remote forwarding, scp (SFTP and legacy), sftp, root
 //!   (whose test-image password is right), sysarchive, a wrong password;
 //! - the host's block taken off the SSH Access List in the console: the
 //!   next connection is closed before SSH starts.
@@ -394,6 +394,17 @@ fn ssh_reaches_the_console_and_nothing_else() {
     // proof is that nothing came through and the target saw nobody.)
     let _ = fwd.kill();
     let _ = fwd.wait();
+
+    // Stdio forwarding (-W, a direct-tcpip channel as -L's) to the same target.
+    let out = client.ssh(
+        "sysconfig",
+        Some(PASSWORD),
+        &["-W", &format!("10.0.2.2:{target_port}")],
+        &[],
+    );
+    assert!(!out.status.success(), "ssh -W: {}", text(&out));
+    assert!(out.stdout.is_empty(), "ssh -W: {}", text(&out));
+    assert!(target.accept().is_err(), "-W reached the target");
 
     // Remote forwarding: the request itself is refused.
     let out = client.ssh(
