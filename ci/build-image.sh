@@ -191,6 +191,8 @@ done
 cp -a "$REPO/rootfs-overlay/." "$TARGET/"
 # RAUC: Buildroot builds it; here Debian's, with D-Bus and their libraries.
 "$REPO/ci/install-debian-rauc.sh" "$TARGET" "$BUILD" >"$BUILD/rauc-packages.txt"
+# Dropbear (SSH to the console, behind sshgate): Debian's, as RAUC.
+"$REPO/ci/install-debian-dropbear.sh" "$TARGET" "$BUILD" >"$BUILD/dropbear-packages.txt"
 
 BINARIES_DIR=$IMAGES TARGET_DIR=$TARGET "$REPO/board/appliance/post-build.sh" "$TARGET"
 
@@ -263,6 +265,7 @@ fi
 	echo "release-signer $release $(openssl x509 -in "$RAUC_CERT" -noout -subject)"
 	echo "test-signer $(openssl x509 -in "$TEST_CERT" -noout -subject)"
 	sed 's/^/rauc-image /' "$BUILD/rauc-packages.txt"
+	sed 's/^/dropbear-image /' "$BUILD/dropbear-packages.txt"
 	echo "rootfs $(stat -c %s "$IMAGES/rootfs.squashfs") bytes"
 	for b in "${BINARIES[@]}"; do echo "bin $b $(stat -c %s "$TARGET/usr/bin/$b") bytes"; done
 } >"$OUT/manifest.txt"

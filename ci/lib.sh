@@ -19,7 +19,8 @@ BUILD_PACKAGES=(genimage grub-common grub-efi-amd64-bin grub-pc-bin squashfs-too
 	dosfstools mtools e2fsprogs cpio kmod binutils xz-utils zstd rauc openssl)
 # shellcheck disable=SC2034
 TEST_PACKAGES=(qemu-system-x86 qemu-utils ovmf samba smbclient lftp curl exfatprogs
-	ntfs-3g fdisk mount shellcheck python3-kconfiglib socat tmux ftp python3 bmap-tools libarchive-tools 7zip time age python3-aiosmtpd)
+	ntfs-3g fdisk mount shellcheck python3-kconfiglib socat tmux ftp python3 bmap-tools libarchive-tools 7zip time age python3-aiosmtpd
+	openssh-client)
 
 # require_tools TOOL:PACKAGE...: fails with the package to install for the
 # first missing tool.

@@ -29,6 +29,12 @@ PRETTY_NAME="Mail appliance firmware $version"
 OS
 echo "$version" >"$TARGET_DIR/etc/appliance-version"
 
+# SSH: sshgate (S72sshgate) starts Dropbear for each connection it admits.
+# Buildroot's own init script would run a second server on port 22 without
+# the SSH Access List; scp has no use on an appliance whose only login is
+# the console.
+rm -f "$TARGET_DIR/etc/init.d/S50dropbear" "$TARGET_DIR/usr/bin/scp"
+
 # The kernel of the slot: Buildroot installs it with
 # BR2_LINUX_KERNEL_INSTALL_TARGET, the local build copies it there.
 [ -f "$TARGET_DIR/boot/bzImage" ] || die "no kernel at $TARGET_DIR/boot/bzImage"

@@ -18,6 +18,7 @@ mod ftp;
 mod network;
 mod persist;
 mod secrets;
+mod ssh;
 mod system;
 mod timezone;
 
@@ -39,6 +40,10 @@ pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::{lock_beside, write_atomically};
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
 pub use timezone::{tzif, zone, zone_names};
+pub use ssh::{
+    AuthorizedKey, KEY_TYPES, MAX_KEYS, SshSettings, fingerprint as key_fingerprint,
+    fingerprint_of_blob,
+};
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };
@@ -93,6 +98,8 @@ pub struct Config {
     /// fallen back to) still reads the file.
     #[serde(default, skip_serializing_if = "AlertSettings::is_default")]
     pub alerts: AlertSettings,
+    #[serde(default)]
+    pub ssh: SshSettings,
     /// Kept in the secrets file; read here too from older files.
     #[serde(default, skip_serializing_if = "omitted_from_file")]
     pub accounts: Accounts,
@@ -111,6 +118,7 @@ impl Default for Config {
             ftp: FtpSettings::default(),
             backup: BackupSettings::default(),
             alerts: AlertSettings::default(),
+            ssh: SshSettings::default(),
             accounts: Accounts::default(),
         }
     }
@@ -149,6 +157,7 @@ impl Config {
         self.backup.check().map_err(invalid)?;
         self.ftp.check().map_err(invalid)?;
         self.alerts.check().map_err(invalid)?;
+        self.ssh.check().map_err(invalid)?;
         Ok(())
     }
 

@@ -4,8 +4,9 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Longest text a field takes; more is ignored.
-pub const MAX_TEXT: usize = 255;
+/// Longest text a field takes; more is ignored. An SSH public key pasted
+/// whole (RSA 4096 is about 750 characters) must fit.
+pub const MAX_TEXT: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Widget {

@@ -33,3 +33,60 @@ pub use app::{App, Note, Tone};
 pub use bundles::Bundle;
 pub use settings::{MailSelection, RestoreKeys, Settings};
 pub use system::{FtpdReload, RealSystem, System};
+
+/// Why the console will not run as it was started, or `None`: it takes no
+/// argument (`console -c <command>` is how `ssh host command`, scp and
+/// sftp would run a program) and needs a terminal (`ssh -T` has none).
+pub fn refuse_invocation(
+    mut args: impl Iterator<Item = std::ffi::OsString>,
+    is_terminal: impl FnOnce() -> bool,
+) -> Option<String> {
+    const ONLY: &str = "this account runs the appliance console only";
+    match args.next() {
+        Some(a) if a == "-c" => {
+            return Some(format!(
+                "{ONLY}: commands, scp and sftp are not available; log in with a terminal (ssh -t) for the menu"
+            ));
+        }
+        Some(a) => {
+            return Some(format!(
+                "{ONLY}: it takes no argument ({})",
+                a.to_string_lossy()
+            ));
+        }
+        None => {}
+    }
+    if !is_terminal() {
+        return Some(format!("{ONLY} and needs a terminal (ssh -t)"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuse_invocation;
+    use std::ffi::OsString;
+
+    fn args(a: &[&str]) -> impl Iterator<Item = OsString> {
+        a.iter().map(OsString::from).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn only_the_menu_runs() {
+        assert_eq!(refuse_invocation(args(&[]), || true), None);
+        for cmd in [
+            &["-c", "id"][..],
+            &["-c", "scp -t ."],
+            &["-c", "/usr/lib/sftp-server"],
+        ] {
+            let why = refuse_invocation(args(cmd), || true).expect("refused");
+            assert!(
+                why.contains("commands, scp and sftp are not available"),
+                "{why}"
+            );
+        }
+        assert!(refuse_invocation(args(&["-l"]), || true).is_some());
+        let why = refuse_invocation(args(&[]), || false).expect("no terminal");
+        assert!(why.contains("needs a terminal"), "{why}");
+    }
+}

@@ -41,6 +41,12 @@ pub struct Settings {
     /// What makes the time service re-read the NTP servers
     /// (`CONSOLE_TIMESYNC_RELOAD`): its init script.
     pub timesync_reload: Vec<String>,
+    /// What makes sshgate re-read the SSH settings and keys
+    /// (`CONSOLE_SSHGATE_RELOAD`): its init script.
+    pub sshgate_reload: Vec<String>,
+    /// Where sshgate keeps the host keys, whose `.pub` files give the
+    /// fingerprints shown in SSH Access (`CONSOLE_SSH_HOST_KEYS`).
+    pub ssh_host_keys: PathBuf,
     /// Longest wait for a short command such as `appctl network apply`.
     pub command_timeout: Duration,
     /// Pause after a wrong password, to slow down guessing.
@@ -72,6 +78,8 @@ impl Default for Settings {
             recover: vec!["recover".into()],
             reboot: vec!["reboot".into()],
             timesync_reload: vec!["/etc/init.d/S45timesyncd".into(), "reload".into()],
+            sshgate_reload: vec!["/etc/init.d/S72sshgate".into(), "reload".into()],
+            ssh_host_keys: PathBuf::from("/data/state/sshd"),
             command_timeout: Duration::from_secs(60),
             wrong_password_delay: Duration::from_secs(3),
             poll_interval: Duration::from_secs(1),
@@ -104,6 +112,7 @@ impl Settings {
         path("CONSOLE_RUN_DIR", &mut s.run_dir);
         path("CONSOLE_LOG", &mut s.log_path);
         path("CONSOLE_HOTPLUGD_SOCKET", &mut s.hotplugd_socket);
+        path("CONSOLE_SSH_HOST_KEYS", &mut s.ssh_host_keys);
         if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
             s.bundle_dirs = v
                 .split(':')
@@ -126,6 +135,9 @@ impl Settings {
         }
         if let Some(v) = get("CONSOLE_TIMESYNC_RELOAD") {
             s.timesync_reload = words(v);
+        }
+        if let Some(v) = get("CONSOLE_SSHGATE_RELOAD") {
+            s.sshgate_reload = words(v);
         }
         if let Some(v) = get("CONSOLE_IDLE_LOGOUT")
             && let Ok(secs) = v.trim().parse::<u64>()

@@ -91,7 +91,7 @@ impl Session {
 
     /// Chooses Exit/Logout and waits for the process to end.
     fn log_out(mut self) {
-        self.send(b"7");
+        self.send(b"9");
         self.wait_exit();
     }
 

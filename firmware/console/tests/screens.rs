@@ -52,8 +52,8 @@ fn first_login_makes_the_administrator_set_a_password() {
     assert_eq!(&saved, rig.app.config());
     assert_eq!(
         rig.commands(),
-        "appctl accounts\n",
-        "the shadow file is refreshed"
+        "appctl accounts\nsshgate reload\n",
+        "the shadow file is refreshed, and SSH may start"
     );
 }
 
@@ -86,12 +86,13 @@ fn main_menu_lists_the_sections_and_the_state() {
     for item in [
         "1 Network Configuration",
         "2 System Configuration",
-        "3 Backup/Maintenance",
-        "4 Restore From Backup",
-        "5 Alerts",
-        "6 Log",
-        "6 Firmware Update",
-        "7 Exit/Logout",
+        "3 SSH Access",
+        "4 Backup/Maintenance",
+        "5 Restore From Backup",
+        "6 Alerts",
+        "7 Log",
+        "8 Firmware Update",
+        "9 Exit/Logout",
     ] {
         assert!(screen.contains(item), "{item} missing:\n{screen}");
     }
@@ -330,7 +331,7 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
     assert!(screen.contains("time service: ok"), "{screen}");
     assert_eq!(
         rig.commands(),
-        "appctl accounts\nappctl hostname\ntimesyncd reload\n"
+        "appctl accounts\nsshgate reload\nappctl hostname\ntimesyncd reload\n"
     );
     let saved = rig.saved();
     assert_eq!(&saved, rig.app.config());
@@ -517,7 +518,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
         ),
     ];
     let before = rig.config_bytes();
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("verified, 1234 files");
     assert!(screen.contains("(*) Local"), "{screen}");
     assert!(
@@ -663,7 +664,7 @@ fn backup_location_smb_chosen_with_space_validated_tested_and_saved() {
 fn test_connectivity_failure_is_reported_in_words() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
     for (label, text) in [("Host", "10.9.9.9"), ("Share", "b"), ("User name", "u")] {
         rig.focus(label);
@@ -682,7 +683,7 @@ fn test_connectivity_failure_is_reported_in_words() {
 #[test]
 fn backup_screen_without_backupd_still_saves() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("not running");
     assert!(screen.contains("backupd is not running"), "{screen}");
     rig.keys(&[KeyCode::Right, KeyCode::Right, KeyCode::Char(' ')]);
@@ -716,7 +717,7 @@ fn backup_keys_are_checked_beside_their_fields_and_saved() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
     let before = rig.config_bytes();
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     let screen = rig.wait_for("verified, 1234 files");
     assert!(screen.contains("Secrets key (age recipient)"), "{screen}");
     assert!(screen.contains("Set encryption key"), "{screen}");
@@ -783,7 +784,7 @@ fn backup_keys_are_checked_beside_their_fields_and_saved() {
 fn backup_now_shows_live_progress_and_the_result() {
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     rig.wait_for("verified, 1234 files");
 
     // Unsaved changes: Backup Now would not use them, so it says so.
@@ -886,7 +887,7 @@ fn restore_lists_both_folders_and_confirms() {
             broken,
         ];
     }
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
     assert!(screen.contains("Where    Type Date (UTC)"), "{screen}");
     let newest = rig.row_with("old-I20261121T220000Z.tar");
@@ -983,7 +984,7 @@ fn restore_shows_why_recover_refused_a_set() {
         "2026-11-20 22:00:00",
         9,
     )];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     rig.keys(&[
         KeyCode::Enter,
@@ -1012,7 +1013,7 @@ fn restore_does_not_offer_an_upload_that_failed_its_check() {
         damaged.problem = Some("mx1-F20261120T220000Z.tar: MD5 differs".into());
         b.sets_restore = vec![damaged];
     }
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     let screen = rig.wait_for("mx1-F20261120T220000Z.tar");
     assert!(
         rig.row_with("mx1-F2026").starts_with("|(!) restore"),
@@ -1050,7 +1051,7 @@ fn restore_hands_recover_the_location_and_the_set_name() {
         "2026-11-20 22:00:00",
         9,
     )];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     rig.keys(&[
         KeyCode::Char(' '),
@@ -1082,7 +1083,7 @@ fn restore_of_another_units_set_asks_whether_this_unit_replaces_it() {
     );
     theirs.unit = Some("0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f".into());
     backupd.lock().expect("lock").sets_configured = vec![theirs];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     // The name is wider than its column: the row under the cursor is named in full.
     rig.wait_for("Set: appliance-123456-F20261120T220000Z.tar");
     rig.keys(&[KeyCode::Char(' '), KeyCode::Tab, KeyCode::Enter]);
@@ -1128,7 +1129,7 @@ fn no_key_left(rig: &Rig) {
 
 /// Opens Restore From Backup on the one set offered and confirms.
 fn choose_and_confirm(rig: &mut Rig, name: &str) {
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for(name);
     rig.keys(&[
         KeyCode::Char(' '),
@@ -1389,7 +1390,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
     let mut rig = Rig::new(Some(&configured()));
     std::fs::write(rig.path("usb/appliance-2.0.raucb"), vec![0u8; 3 << 20]).expect("bundle");
     std::fs::write(rig.path("usb/readme.txt"), b"x").expect("other file");
-    rig.key(KeyCode::Char('6'));
+    rig.key(KeyCode::Char('8'));
     let screen = rig.screen();
     assert!(screen.contains("Firmware Update"), "{screen}");
     let row = rig.row_with("appliance-2.0.raucb");
@@ -1420,7 +1421,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
 #[test]
 fn firmware_update_without_bundles_says_where_to_put_them() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('6'));
+    rig.key(KeyCode::Char('8'));
     let screen = rig.screen();
     assert!(screen.contains("No bundles found"), "{screen}");
     rig.key(KeyCode::Enter);
@@ -1519,11 +1520,11 @@ fn small_and_large_terminals_do_not_break_any_view() {
 #[test]
 fn esc_merged_with_the_next_key_counts_as_both() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     assert!(rig.screen().contains("Backup/Maintenance"));
     // ESC '4' in one read is parsed as Alt-4.
     rig.app.handle_key(ratatui::crossterm::event::KeyEvent::new(
-        KeyCode::Char('4'),
+        KeyCode::Char('5'),
         ratatui::crossterm::event::KeyModifiers::ALT,
     ));
     assert!(
@@ -1589,26 +1590,6 @@ fn two_consoles_never_undo_each_others_changes() {
     assert_eq!(saved.system.ntp_server, "10.0.2.2");
 }
 
-#[test]
-fn body_window_zero_keeps_all_bodies() {
-    let mut rig = Rig::new(Some(&configured()));
-    let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    assert_eq!(rig.saved().backup.body_window_hours, 24, "Sendio's default");
-    rig.key(KeyCode::Char('3'));
-    rig.focus("Body window (h)");
-    rig.replace_text("-1");
-    rig.press("Save");
-    assert!(rig.field("Body window (h)").contains('!'), "{}", rig.screen());
-    rig.focus("Body window (h)");
-    rig.replace_text("0");
-    rig.focus("Body window (h)");
-    rig.key(KeyCode::End);
-    assert!(rig.screen().contains("0: keep all bodies"), "{}", rig.screen());
-    rig.press("Save");
-    assert!(rig.screen().contains("Configuration saved"), "{}", rig.screen());
-    assert_eq!(rig.saved().backup.body_window_hours, 0);
-}
-
 /// A syslog line as BusyBox syslogd writes it.
 fn syslog(time: &str, tag: &str, text: &str) -> String {
     format!("Dec  4 {time} mx1 daemon.info {tag}: {text}\n")
@@ -1624,7 +1605,7 @@ fn log_shows_the_newest_lines_filtered_by_service_and_scrolls() {
     }
     text.push_str("Dec  4 04:00:02 mx1 kern.warn kernel: [ 1.0] usb 1-1: new device\n");
     std::fs::write(rig.path("messages"), &text).expect("log");
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('7'));
     let screen = rig.screen();
     assert!(screen.contains("Service:"), "{screen}");
     // Newest at the bottom, the host name and facility left out.
@@ -1685,13 +1666,13 @@ fn log_shows_the_newest_lines_filtered_by_service_and_scrolls() {
     rig.key(KeyCode::Char('r'));
     assert!(rig.screen().contains("a late line"), "{}", rig.screen());
     rig.key(KeyCode::Esc);
-    assert!(rig.screen().contains("5 Log"));
+    assert!(rig.screen().contains("7 Log"));
 }
 
 #[test]
 fn log_without_a_file_says_so() {
     let mut rig = Rig::new(Some(&configured()));
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('7'));
     let screen = rig.screen();
     assert!(screen.contains("0 lines of"), "{screen}");
     assert!(screen.contains("No lines from this service"), "{screen}");
@@ -1723,7 +1704,7 @@ fn fake_selective_recover(rig: &Rig) {
 
 /// Opens Restore From Backup, chooses the only set and opens Selected mail.
 fn open_selected_mail(rig: &mut Rig, name: &str) {
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for(name);
     rig.keys(&[
         KeyCode::Char(' '),
@@ -1881,7 +1862,7 @@ fn verify_shows_the_verdict_for_each_volume() {
         ];
         b.corrupt = vec!["mx1-F20261119T220000Z.tar".into()];
     }
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("mx1-F20261120T220000Z.tar");
     // Nothing chosen.
     rig.keys(&[KeyCode::Tab, KeyCode::Right, KeyCode::Right, KeyCode::Enter]);
@@ -1956,7 +1937,7 @@ fn restore_lists_the_local_folder_when_the_location_is_a_share() {
         "2026-11-01 22:00:00",
         9,
     )];
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     let screen = rig.wait_for("mx1-F20261101T220000Z.tar");
     assert!(
         screen.contains("(SMB/Windows), the FTP restore folder and local:"),
@@ -1980,7 +1961,7 @@ fn restore_lists_the_local_folder_when_the_location_is_a_share() {
     // With a local destination the folder is not listed twice.
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('4'));
+    rig.key(KeyCode::Char('5'));
     rig.wait_for("No backup sets found");
     assert!(
         !backupd
@@ -2001,7 +1982,7 @@ fn restore_lists_the_local_folder_when_the_location_is_a_share() {
 fn backup_now_runs_the_kind_chosen() {
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     rig.wait_for("verified, 1234 files");
     rig.press("Backup Now");
     // Esc is Cancel: nothing starts.
@@ -2059,7 +2040,7 @@ fn serve_hotplugd(socket: &std::path::Path, reply: control::hotplug::Reply) {
 fn eject_usb_drive_says_what_hotplugd_did() {
     let mut rig = Rig::new(Some(&configured()));
     let _backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('3'));
+    rig.key(KeyCode::Char('4'));
     // hotplugd not running: said in words.
     rig.press("Eject USB drive");
     let screen = rig.wait_for("Not ejected");
@@ -2073,10 +2054,13 @@ fn eject_usb_drive_says_what_hotplugd_did() {
     );
     rig.press("Eject USB drive");
     rig.wait_for("sda1 can be pulled out now");
+}
+
+#[test]
 fn alerts_are_set_checked_saved_and_tested() {
     let mut rig = Rig::new(Some(&configured()));
     let backupd = serve_backupd(&rig.path("backupd.sock"));
-    rig.key(KeyCode::Char('5'));
+    rig.key(KeyCode::Char('6'));
     let screen = rig.screen();
     assert!(screen.contains("Alerts"), "{screen}");
     assert!(
@@ -2197,8 +2181,8 @@ fn the_alert_banner_is_on_every_screen() {
     );
     for (key, title) in [
         ('1', "Network Configuration"),
-        ('3', "Backup/Maintenance"),
-        ('5', "Alerts"),
+        ('4', "Backup/Maintenance"),
+        ('6', "Alerts"),
     ] {
         rig.key(KeyCode::Char(key));
         let screen = rig.screen();
@@ -2217,4 +2201,134 @@ fn the_alert_banner_is_on_every_screen() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(!rig.screen().contains("ALERT"));
+}
+
+#[test]
+fn body_window_zero_keeps_all_bodies() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    assert_eq!(rig.saved().backup.body_window_hours, 24, "Sendio's default");
+    rig.key(KeyCode::Char('4'));
+    rig.focus("Body window (h)");
+    rig.replace_text("-1");
+    rig.press("Save");
+    assert!(rig.field("Body window (h)").contains('!'), "{}", rig.screen());
+    rig.focus("Body window (h)");
+    rig.replace_text("0");
+    rig.focus("Body window (h)");
+    rig.key(KeyCode::End);
+    assert!(rig.screen().contains("0: keep all bodies"), "{}", rig.screen());
+    rig.press("Save");
+    assert!(rig.screen().contains("Configuration saved"), "{}", rig.screen());
+    assert_eq!(rig.saved().backup.body_window_hours, 0);
+}
+
+/// SSH Access: the defaults, bad input refused beside its field, a key
+/// added by pasting its line and removed by its number, the host keys'
+/// fingerprints, and sshgate told on every save.
+#[test]
+fn ssh_access_keys_list_and_host_fingerprints() {
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFL0yG5nvNG66o5q24H+XR7AWPF0M5BNLjeCZgqwbRb admin@pc";
+    const FP: &str = "SHA256:34itRG260RTryeaJ2mt5D7A9FnKryLrJjh4GWLfJc2s";
+    let mut rig = Rig::new(Some(&configured()));
+    std::fs::create_dir(rig.path("sshd")).expect("mkdir");
+    // The host key's public half as sshgate writes it.
+    std::fs::write(
+        rig.path("sshd/dropbear_ed25519_host_key.pub"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKFL0yG5nvNG66o5q24H+XR7AWPF0M5BNLjeCZgqwbRb\n",
+    )
+    .expect("pub");
+    rig.key(KeyCode::Char('3'));
+    let screen = rig.screen();
+    assert!(screen.contains("SSH Access"), "{screen}");
+    assert!(rig.field("SSH access").contains("(*) On"), "{screen}");
+    // The field shows its end (the cursor's place).
+    assert!(
+        rig.form_text("SSH Access List").ends_with("192.168.0.0/16"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("none: the console password logs in"),
+        "{screen}"
+    );
+    assert!(rig.row_with("ED25519").contains(FP), "{screen}");
+    assert!(rig.row_with("ECDSA").contains("not made yet"), "{screen}");
+    assert!(screen.is_ascii(), "{screen}");
+
+    // Refusals beside their fields; nothing saved.
+    rig.focus("SSH Access List");
+    rig.replace_text("10.0.2.0/33");
+    rig.focus("Add a key");
+    rig.type_text("command=\"/bin/sh\" ssh-ed25519 AAAA");
+    rig.focus("Remove keys");
+    rig.type_text("1");
+    rig.press("Save");
+    assert!(
+        rig.field("SSH Access List").contains('!'),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        rig.field("Add a key").contains("options"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        rig.field("Remove keys").contains("no keys"),
+        "{}",
+        rig.screen()
+    );
+    assert!(
+        !rig.commands().contains("sshgate"),
+        "nothing saved, nobody told"
+    );
+
+    // A key pasted whole, a list without the private blocks.
+    rig.focus("SSH Access List");
+    rig.replace_text("10.0.2.2, 192.168.1.0/24");
+    rig.focus("Add a key");
+    rig.replace_text(KEY);
+    rig.focus("Remove keys");
+    rig.replace_text("");
+    rig.press("Save");
+    let screen = rig.screen();
+    assert!(screen.contains("SSH: "), "{screen}");
+    assert!(
+        rig.commands().contains("sshgate reload"),
+        "{}",
+        rig.commands()
+    );
+    let saved = rig.saved();
+    assert_eq!(
+        saved.ssh.access_list.to_string(),
+        "10.0.2.2, 192.168.1.0/24"
+    );
+    assert_eq!(saved.ssh.authorized_keys.len(), 1);
+    assert_eq!(saved.ssh.authorized_keys[0].to_string(), KEY);
+    rig.key(KeyCode::Enter);
+    let row = rig.row_with("1  SHA256:");
+    assert!(row.contains(FP) && row.contains("admin@pc"), "{row}");
+
+    // The same key twice is refused; removed by its number it goes.
+    rig.focus("Add a key");
+    rig.replace_text(KEY);
+    rig.press("Save");
+    assert!(
+        rig.field("Add a key").contains("already listed"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Add a key");
+    rig.replace_text("");
+    rig.focus("Remove keys");
+    rig.replace_text("1");
+    rig.focus("SSH access");
+    rig.keys(&[KeyCode::Right, KeyCode::Char(' ')]);
+    rig.press("Save");
+    rig.key(KeyCode::Enter);
+    let saved = rig.saved();
+    assert!(saved.ssh.authorized_keys.is_empty());
+    assert!(!saved.ssh.enabled);
+    assert!(rig.screen().contains("SSH is off"), "{}", rig.screen());
 }

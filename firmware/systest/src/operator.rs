@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The main menu's digit for Exit/Logout (its last item).
-pub const MENU_EXIT: &[u8] = b"8";
+pub const MENU_EXIT: &[u8] = b"9";
 
 /// Types keys one group at a time, giving the console time to redraw.
 pub fn keys(vm: &mut Vm, groups: &[&[u8]]) {

@@ -36,7 +36,7 @@ fn a_failed_backup_reaches_the_administrator_by_mail_syslog_and_banner() {
 
     // Alerts: e-mail through the relay (STARTTLS, its certificate pinned),
     // remote syslog over UDP; the age limit stays at its default.
-    keys(&mut vm, &[b"5"]);
+    keys(&mut vm, &[b"6"]);
     see(&mut vm, "Relay cert pin", SHORT);
     let (smtp_port, syslog_port, pin) = (
         smtp.port.to_string(),

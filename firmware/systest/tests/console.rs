@@ -51,7 +51,7 @@ fn operator_configures_smb_from_the_serial_console() {
     see(&mut vm, "Backup/Maintenance", SHORT);
 
     // Backup/Maintenance: SMB/Windows with the server's details.
-    keys(&mut vm, &[b"3"]);
+    keys(&mut vm, &[b"4"]);
     see(&mut vm, "Backup location", SHORT);
     keys(&mut vm, &[KEY_RIGHT, b" "]);
     see(&mut vm, "Share", SHORT);
@@ -103,6 +103,6 @@ fn operator_configures_smb_from_the_serial_console() {
     vm.login_as("sysconfig", PASSWORD)
         .expect("login with the new password");
     see(&mut vm, "Network Configuration", Duration::from_secs(60));
-    keys(&mut vm, &[b"3"]);
+    keys(&mut vm, &[b"4"]);
     see(&mut vm, &host, SHORT);
 }

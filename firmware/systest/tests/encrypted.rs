@@ -238,7 +238,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
     first_console_login(&mut vm, PASSWORD);
     let ask_for_keys = |vm: &mut Vm| {
         see(vm, "Restore From Backup", SHORT);
-        keys(vm, &[b"4"]);
+        keys(vm, &[b"5"]);
         see(vm, &set, Duration::from_secs(120));
         keys(vm, &[b" ", TAB, ENTER]);
         see(vm, "Restore the whole system", SHORT);

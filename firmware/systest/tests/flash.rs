@@ -287,7 +287,7 @@ fn replace_a_failed_unit() {
         ],
     );
     see(&mut new, "Restore From Backup", SHORT);
-    keys(&mut new, &[b"4"]);
+    keys(&mut new, &[b"5"]);
     see(&mut new, &name, Duration::from_secs(120));
     keys(&mut new, &[b" ", TAB, ENTER]);
     see(&mut new, "Restore the whole system", SHORT);

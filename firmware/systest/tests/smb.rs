@@ -526,7 +526,7 @@ fn console_and_verify_beside_a_running_backup() {
     // lists the sets on the share, Test Connectivity passes.
     first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Backup now      running (", SHORT);
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     // The list's row: "location full 2026-12-03 17:26 ..." (the name is cut
     // at the screen's edge).
     let t = first_name
@@ -544,7 +544,7 @@ fn console_and_verify_beside_a_running_backup() {
     see(&mut vm, &row, Duration::from_secs(180));
     keys(&mut vm, &[ESC]);
     see(&mut vm, "Backup now      ", SHORT);
-    keys(&mut vm, &[b"3"]);
+    keys(&mut vm, &[b"4"]);
     see(&mut vm, "Test Connectivity", SHORT);
     // Tab from the location past every field shown to the button.
     let form = vm.screen();
@@ -688,7 +688,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     // share (Selected mail: what the set holds, then the restore), Verify
     // the set, and the log filtered by backupd.
     let started = std::time::Instant::now();
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
     keys(&mut vm, &[b" ", TAB, RIGHT, ENTER]);
     see(&mut vm, "Restore selected mail", SHORT);
@@ -728,7 +728,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
     );
     keys(&mut vm, &[ENTER, ESC]);
     see(&mut vm, "Exit/Logout", SHORT);
-    keys(&mut vm, &[b"5"]);
+    keys(&mut vm, &[b"7"]);
     see(&mut vm, "Service: <  all  >", SHORT);
     keys(&mut vm, &[RIGHT]);
     see(&mut vm, "Service: <  backupd  >", SHORT);
@@ -762,7 +762,7 @@ fn console_restores_the_whole_system_from_a_folder_of_the_share() {
         .expect("login prompt");
     vm.login_as("sysconfig", PASSWORD).expect("console login");
     see(&mut vm, "Exit/Logout", SHORT);
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     see(&mut vm, &format!("Set: {set}"), Duration::from_secs(120));
     keys(&mut vm, &[b" ", TAB, ENTER]);
     see(&mut vm, "Restore the whole system", SHORT);

@@ -420,7 +420,7 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
 
     first_console_login(&mut vm, PASSWORD);
     see(&mut vm, "Restore From Backup", SHORT);
-    keys(&mut vm, &[b"4"]);
+    keys(&mut vm, &[b"5"]);
     see(&mut vm, set.trim(), Duration::from_secs(120));
     assert!(
         vm.screen().contains("location"),

@@ -15,9 +15,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use std::time::Duration;
 
-const ITEMS: [(&str, Option<Dest>); 8] = [
+const ITEMS: [(&str, Option<Dest>); 9] = [
     ("Network Configuration", Some(Dest::Network)),
     ("System Configuration", Some(Dest::System)),
+    ("SSH Access", Some(Dest::Ssh)),
     ("Backup/Maintenance", Some(Dest::Backup)),
     ("Restore From Backup", Some(Dest::Restore)),
     ("Alerts", Some(Dest::Alerts)),

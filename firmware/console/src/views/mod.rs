@@ -10,6 +10,7 @@ mod network;
 mod password;
 mod restore;
 mod selective;
+mod ssh;
 mod sysconf;
 
 use crate::app::Shared;
@@ -42,6 +43,7 @@ pub enum Dest {
     Menu,
     Network,
     System,
+    Ssh,
     Backup,
     Restore,
     Log,
@@ -89,6 +91,7 @@ pub fn open(dest: Dest, shared: &mut Shared) -> Box<dyn View> {
         Dest::Menu => Box::new(menu::MenuView::new(shared)),
         Dest::Network => Box::new(network::NetworkView::new(shared)),
         Dest::System => Box::new(sysconf::SystemView::new(shared)),
+        Dest::Ssh => Box::new(ssh::SshView::new(shared)),
         Dest::Backup => Box::new(backup::BackupView::new(shared)),
         Dest::Restore => Box::new(restore::RestoreView::new(shared)),
         Dest::Log => Box::new(logview::LogView::new(shared)),
@@ -164,6 +167,8 @@ pub enum Notify {
     Hostname,
     /// The time service re-reads the NTP servers.
     Time,
+    /// sshgate re-reads the SSH settings, keys and the console password.
+    Ssh,
 }
 
 /// Writes `config` and tells the services; the lines say who took it.
@@ -236,6 +241,7 @@ fn save_and_notify(
                 outcome_line("host name and time", &sys.run(&settings.hostname_apply()))
             }
             Notify::Time => outcome_line("time service", &sys.run(&settings.timesync_reload)),
+            Notify::Ssh => outcome_line("SSH", &sys.run(&settings.sshgate_reload)),
         };
         lines.push(line);
     }

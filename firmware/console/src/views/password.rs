@@ -67,6 +67,11 @@ impl SetPasswordView {
         }
         log::info!("console: sysconfig password set on first login");
         let accounts = sys.run(&sys.settings().accounts_apply());
+        // SSH starts with the first console password (when it is on).
+        let ssh = sys.run(&sys.settings().sshgate_reload);
+        if !ssh.is_ok() {
+            log::warn!("console: sshgate not told: {}", ssh.summary());
+        }
         shared.note = if accounts.is_ok() {
             Note::good("Password set. The login uses it from now on.")
         } else {

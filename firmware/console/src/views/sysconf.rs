@@ -180,6 +180,10 @@ impl SystemView {
         if config.accounts != old.accounts {
             notify.push(Notify::Accounts);
         }
+        if config.accounts.sysconfig != old.accounts.sysconfig {
+            // SSH starts with the first console password.
+            notify.push(Notify::Ssh);
+        }
         if config.system != old.system {
             notify.push(Notify::Hostname);
         }

@@ -360,6 +360,10 @@ impl Rig {
             &d.join("S45timesyncd"),
             &format!("echo \"timesyncd $*\" >> '{}'", log.display()),
         );
+        script(
+            &d.join("S72sshgate"),
+            &format!("echo \"sshgate $*\" >> '{}'", log.display()),
+        );
         std::fs::write(d.join("resolv.conf"), "nameserver 10.0.2.3\n").expect("resolv");
         let mut settings = Settings {
             config_path: d.join("config/appliance.toml"),
@@ -379,6 +383,8 @@ impl Rig {
                 d.join("S45timesyncd").display().to_string(),
                 "reload".into(),
             ],
+            sshgate_reload: vec![d.join("S72sshgate").display().to_string(), "reload".into()],
+            ssh_host_keys: d.join("sshd"),
             command_timeout: Duration::from_secs(20),
             wrong_password_delay: Duration::ZERO,
             poll_interval: Duration::ZERO,

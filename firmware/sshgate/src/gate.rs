@@ -1,0 +1,340 @@
+//! Who gets a Dropbear: the SSH Access List first (empty: nobody), then a
+//! block on addresses that kept failing logins, then limits on sessions at
+//! once and on new sessions per minute. A refused connection is closed at
+//! once, before any SSH byte, and logged at most once a minute per address
+//! with a count of the rest, so a flood cannot flood the log too.
+
+use appconfig::AccessList;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Sessions at once, in all (each is a Dropbear and maybe a console).
+pub const MAX_SESSIONS: usize = 8;
+/// Sessions at once from one address.
+pub const MAX_PER_ADDRESS: usize = 4;
+/// New sessions one address may start in a minute.
+pub const MAX_NEW_PER_MINUTE: usize = 30;
+/// Failed logins (Dropbear's count) after which an address is refused.
+pub const MAX_FAILURES: usize = 10;
+/// How long failures are remembered, and how long the block lasts.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Refusals of one address are logged at most this often.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+/// Addresses remembered in each table: the tables stay small whatever comes.
+const MAX_REMEMBERED: usize = 1024;
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The SSH Access List is empty.
+    ListEmpty,
+    NotListed,
+    Blocked {
+        secs_left: u64,
+    },
+    TooManySessions,
+    TooManyFromAddress,
+    TooFast,
+}
+
+impl Refusal {
+    /// The reason, for the log.
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::ListEmpty => "the SSH Access List is empty (SSH access is off)".into(),
+            Refusal::NotListed => "not on the SSH Access List".into(),
+            Refusal::Blocked { secs_left } => format!(
+                "too many failed logins (refused for {} more)",
+                minutes(*secs_left)
+            ),
+            Refusal::TooManySessions => format!("already {MAX_SESSIONS} sessions"),
+            Refusal::TooManyFromAddress => {
+                format!("already {MAX_PER_ADDRESS} sessions from this address")
+            }
+            Refusal::TooFast => {
+                format!("more than {MAX_NEW_PER_MINUTE} connections in a minute")
+            }
+        }
+    }
+}
+
+/// A time for people: seconds under two minutes, else minutes (rounded up).
+pub fn minutes(secs: u64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
+    }
+}
+
+/// Admission state: recent starts and failures per address, and the
+/// refusal log's memory.
+#[derive(Debug, Default)]
+pub struct Gate {
+    starts: HashMap<IpAddr, VecDeque<Instant>>,
+    failures: HashMap<IpAddr, VecDeque<Instant>>,
+    logged: HashMap<IpAddr, (Instant, u32)>,
+}
+
+/// Keeps a per-address table below [`MAX_REMEMBERED`]: old entries go
+/// first, and if every entry is recent the table starts again (a flood of
+/// addresses forgets, it never grows memory).
+fn bound<V>(table: &mut HashMap<IpAddr, V>, peer: IpAddr, fresh: impl Fn(&V) -> bool) {
+    if table.len() >= MAX_REMEMBERED && !table.contains_key(&peer) {
+        table.retain(|_, v| fresh(v));
+        if table.len() >= MAX_REMEMBERED {
+            table.clear();
+        }
+    }
+}
+
+fn prune(q: &mut VecDeque<Instant>, now: Instant, keep: Duration) {
+    while q.front().is_some_and(|t| now.duration_since(*t) >= keep) {
+        q.pop_front();
+    }
+}
+
+impl Gate {
+    /// Whether `peer` may have a session now, with `sessions` running in
+    /// all and `from_peer` of them from this address. An admitted
+    /// connection counts towards the per-minute limit.
+    pub fn admit(
+        &mut self,
+        list: &AccessList,
+        peer: IpAddr,
+        sessions: usize,
+        from_peer: usize,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        if list.is_empty() {
+            return Err(Refusal::ListEmpty);
+        }
+        if !list.allows(peer) {
+            return Err(Refusal::NotListed);
+        }
+        if let Some(q) = self.failures.get_mut(&peer) {
+            prune(q, now, FAILURE_WINDOW);
+            if q.len() >= MAX_FAILURES
+                && let Some(last) = q.back()
+            {
+                let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*last));
+                return Err(Refusal::Blocked {
+                    secs_left: left.as_secs().max(1),
+                });
+            }
+        }
+        if sessions >= MAX_SESSIONS {
+            return Err(Refusal::TooManySessions);
+        }
+        if from_peer >= MAX_PER_ADDRESS {
+            return Err(Refusal::TooManyFromAddress);
+        }
+        bound(&mut self.starts, peer, |q| {
+            q.back().is_some_and(|t| now.duration_since(*t) < MINUTE)
+        });
+        let q = self.starts.entry(peer).or_default();
+        prune(q, now, MINUTE);
+        if q.len() >= MAX_NEW_PER_MINUTE {
+            return Err(Refusal::TooFast);
+        }
+        q.push_back(now);
+        Ok(())
+    }
+
+    /// A failed login of `peer` (from Dropbear's log).
+    pub fn failed(&mut self, peer: IpAddr, now: Instant) {
+        bound(&mut self.failures, peer, |q| {
+            q.back()
+                .is_some_and(|t| now.duration_since(*t) < FAILURE_WINDOW)
+        });
+        let q = self.failures.entry(peer).or_default();
+        prune(q, now, FAILURE_WINDOW);
+        if q.len() < MAX_FAILURES {
+            q.push_back(now);
+        } else if let Some(last) = q.back_mut() {
+            // Failing on while blocked only extends the block.
+            *last = now;
+        }
+    }
+
+    /// The log line for a refusal, or `None` when this address was logged
+    /// recently (the refusal is counted for the next line).
+    pub fn refusal_line(
+        &mut self,
+        peer: IpAddr,
+        refusal: &Refusal,
+        now: Instant,
+    ) -> Option<String> {
+        bound(&mut self.logged, peer, |(at, _)| {
+            now.duration_since(*at) < LOG_EVERY
+        });
+        match self.logged.get_mut(&peer) {
+            Some((at, quiet)) if now.duration_since(*at) < LOG_EVERY => {
+                *quiet += 1;
+                None
+            }
+            entry => {
+                let quiet = entry.map(|(_, q)| *q).unwrap_or(0);
+                self.logged.insert(peer, (now, 0));
+                let more = if quiet > 0 {
+                    format!(" ({quiet} more refused since the last report)")
+                } else {
+                    String::new()
+                };
+                Some(format!(
+                    "SSH connection from {peer} refused: {}{more}",
+                    refusal.reason()
+                ))
+            }
+        }
+    }
+}
+
+/// Whether a line of Dropbear's log reports a failed login: a wrong
+/// password, a user that does not exist or may not log in, too many tries.
+pub fn is_failed_login(line: &str) -> bool {
+    const MARKS: [&str; 6] = [
+        "Bad password attempt",
+        "Login attempt for nonexistent user",
+        "has invalid shell",
+        "root login rejected",
+        "Max auth tries reached",
+        "with blank password",
+    ];
+    MARKS.iter().any(|m| line.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn the_list_decides_first() {
+        let mut g = Gate::default();
+        let now = Instant::now();
+        let empty = AccessList::default();
+        assert_eq!(
+            g.admit(&empty, ip("10.0.2.2"), 0, 0, now),
+            Err(Refusal::ListEmpty)
+        );
+        let list = AccessList::parse_list("10.0.2.2, 192.168.1.0/24").expect("list");
+        assert_eq!(g.admit(&list, ip("10.0.2.2"), 0, 0, now), Ok(()));
+        assert_eq!(g.admit(&list, ip("192.168.1.77"), 0, 0, now), Ok(()));
+        assert_eq!(g.admit(&list, ip("::ffff:10.0.2.2"), 0, 0, now), Ok(()));
+        for off in ["10.0.2.3", "::1", "8.8.8.8", "192.168.2.1"] {
+            assert_eq!(
+                g.admit(&list, ip(off), 0, 0, now),
+                Err(Refusal::NotListed),
+                "{off}"
+            );
+        }
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.2"), MAX_SESSIONS, 0, now),
+            Err(Refusal::TooManySessions)
+        );
+        assert_eq!(
+            g.admit(&list, ip("10.0.2.2"), 1, MAX_PER_ADDRESS, now),
+            Err(Refusal::TooManyFromAddress)
+        );
+    }
+
+    #[test]
+    fn new_sessions_per_minute_are_bounded() {
+        let mut g = Gate::default();
+        let list = AccessList::parse_list("10.0.0.0/8").expect("list");
+        let t0 = Instant::now();
+        for _ in 0..MAX_NEW_PER_MINUTE {
+            assert_eq!(g.admit(&list, ip("10.1.1.1"), 0, 0, t0), Ok(()));
+        }
+        assert_eq!(
+            g.admit(&list, ip("10.1.1.1"), 0, 0, t0),
+            Err(Refusal::TooFast)
+        );
+        assert_eq!(g.admit(&list, ip("10.1.1.2"), 0, 0, t0), Ok(()), "others");
+        let later = t0 + MINUTE;
+        assert_eq!(g.admit(&list, ip("10.1.1.1"), 0, 0, later), Ok(()));
+    }
+
+    #[test]
+    fn failed_logins_block_the_address_for_a_while() {
+        let mut g = Gate::default();
+        let list = AccessList::parse_list("10.0.0.0/8").expect("list");
+        let t0 = Instant::now();
+        for _ in 0..MAX_FAILURES - 1 {
+            g.failed(ip("10.0.2.2"), t0);
+        }
+        assert_eq!(g.admit(&list, ip("10.0.2.2"), 0, 0, t0), Ok(()));
+        g.failed(ip("10.0.2.2"), t0);
+        assert!(matches!(
+            g.admit(&list, ip("10.0.2.2"), 0, 0, t0),
+            Err(Refusal::Blocked { secs_left: 900 })
+        ));
+        assert_eq!(g.admit(&list, ip("10.0.2.3"), 0, 0, t0), Ok(()), "others");
+        let later = t0 + FAILURE_WINDOW;
+        assert_eq!(g.admit(&list, ip("10.0.2.2"), 0, 0, later), Ok(()));
+        assert_eq!(
+            Refusal::Blocked { secs_left: 890 }.reason(),
+            "too many failed logins (refused for 15 min more)"
+        );
+    }
+
+    #[test]
+    fn tables_stay_bounded_under_a_flood_of_addresses() {
+        let mut g = Gate::default();
+        let list = AccessList::parse_list("10.0.0.0/8").expect("list");
+        let now = Instant::now();
+        for i in 0..5000u32 {
+            let peer = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            let _ = g.admit(&list, peer, 0, 0, now);
+            g.failed(peer, now);
+            let _ = g.refusal_line(peer, &Refusal::NotListed, now);
+        }
+        assert!(g.starts.len() <= MAX_REMEMBERED);
+        assert!(g.failures.len() <= MAX_REMEMBERED);
+        assert!(g.logged.len() <= MAX_REMEMBERED);
+    }
+
+    #[test]
+    fn refusals_are_logged_sparingly() {
+        let mut g = Gate::default();
+        let t0 = Instant::now();
+        let line = g
+            .refusal_line(ip("1.2.3.4"), &Refusal::NotListed, t0)
+            .expect("first");
+        assert_eq!(
+            line,
+            "SSH connection from 1.2.3.4 refused: not on the SSH Access List"
+        );
+        for _ in 0..5 {
+            assert_eq!(g.refusal_line(ip("1.2.3.4"), &Refusal::NotListed, t0), None);
+        }
+        let line = g
+            .refusal_line(ip("1.2.3.4"), &Refusal::NotListed, t0 + LOG_EVERY)
+            .expect("a minute later");
+        assert!(
+            line.ends_with("(5 more refused since the last report)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn dropbears_failure_lines_are_recognised() {
+        assert!(is_failed_login(
+            "[123] Dec 04 04:30:00 Bad password attempt for 'sysconfig' from 10.0.2.2:40000"
+        ));
+        assert!(is_failed_login(
+            "[9] Dec 04 04:30:00 User 'root' has invalid shell, rejected"
+        ));
+        assert!(is_failed_login(
+            "[9] Login attempt for nonexistent user from 10.0.2.2:1"
+        ));
+        assert!(!is_failed_login(
+            "[9] Password auth succeeded for 'sysconfig' from 10.0.2.2:1"
+        ));
+    }
+}
