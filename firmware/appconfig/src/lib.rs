@@ -39,7 +39,6 @@ pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 pub use persist::{lock_beside, write_atomically};
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
-pub use timezone::{tzif, zone, zone_names};
 pub use ssh::{
     AuthorizedKey, KEY_TYPES, MAX_KEYS, SshSettings, fingerprint as key_fingerprint,
     fingerprint_of_blob,
@@ -47,6 +46,7 @@ pub use ssh::{
 pub use system::{
     FACTORY_HOSTNAME, Hostname, NTP_PORT, NtpServer, SystemSettings, UnitId, parse_ntp_servers,
 };
+pub use timezone::{tzif, zone, zone_names};
 
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;

@@ -80,8 +80,7 @@ impl SystemSettings {
     }
 
     pub(crate) fn check(&self) -> Result<(), String> {
-        self.zone()
-            .map_err(|e| format!("system.timezone: {e}"))?;
+        self.zone().map_err(|e| format!("system.timezone: {e}"))?;
         self.ntp_servers()
             .map(drop)
             .map_err(|e| format!("system.ntp_server: {e}"))

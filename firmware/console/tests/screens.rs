@@ -2212,14 +2212,26 @@ fn body_window_zero_keeps_all_bodies() {
     rig.focus("Body window (h)");
     rig.replace_text("-1");
     rig.press("Save");
-    assert!(rig.field("Body window (h)").contains('!'), "{}", rig.screen());
+    assert!(
+        rig.field("Body window (h)").contains('!'),
+        "{}",
+        rig.screen()
+    );
     rig.focus("Body window (h)");
     rig.replace_text("0");
     rig.focus("Body window (h)");
     rig.key(KeyCode::End);
-    assert!(rig.screen().contains("0: keep all bodies"), "{}", rig.screen());
+    assert!(
+        rig.screen().contains("0: keep all bodies"),
+        "{}",
+        rig.screen()
+    );
     rig.press("Save");
-    assert!(rig.screen().contains("Configuration saved"), "{}", rig.screen());
+    assert!(
+        rig.screen().contains("Configuration saved"),
+        "{}",
+        rig.screen()
+    );
     assert_eq!(rig.saved().backup.body_window_hours, 0);
 }
 
