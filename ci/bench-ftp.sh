@@ -4,15 +4,15 @@
 # client (curl), in one run; prints MB/s, the session processes' peak
 # resident memory and CPU time, and ftpd/vsftpd ratios.
 #
-#   firmware/ftpd/bench.sh [SIZE_MIB]      (default 1024)
-#   FTPD_BIN=/path/to/ftpd firmware/ftpd/bench.sh   (measure that build)
+#   ci/bench-ftp.sh [SIZE_MIB]      (default 1024)
+#   FTPD_BIN=/path/to/ftpd ci/bench-ftp.sh   (measure that build)
 #
 # Needs: vsftpd curl openssl (apt-get install vsftpd curl openssl); root
 # (vsftpd's anonymous upload folder belongs to its `ftp` user).
 set -euo pipefail
 
 SIZE_MIB=${1:-1024}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 for tool in vsftpd curl openssl; do
 	command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install $tool" >&2; exit 1; }
 done
