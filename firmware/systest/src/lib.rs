@@ -17,6 +17,7 @@
 pub mod bundle;
 mod console;
 mod error;
+pub mod host;
 pub mod operator;
 mod qmp;
 mod vm;

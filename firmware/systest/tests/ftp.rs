@@ -5,43 +5,16 @@
 //! wrong password are refused; a set uploaded to `restore` is checked and
 //! then listed as verified by backupd.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use systest::host::{free_port, free_port_range, output_text};
 use systest::{Vm, VmConfig};
 
 const PASSWORD: &str = "blue-harbour-42";
 /// `openssl passwd -6 -salt Qx3dV9sTz1Lk blue-harbour-42`
 const HASH: &str = "$6$Qx3dV9sTz1Lk$xGvJ7THHor2TLhPiROPO8U8w6pV2N3uA4a8eg8YVrNdZ8spcUmzVG7iRx9/1bNdkAl3gG8n2T5waaUwxQ8HEa.";
 const PASSIVE_PORTS: u16 = 6;
-
-/// A free port on the host's loopback.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A run of free ports for passive mode: forwarded one to one, since the
-/// guest announces its own port numbers.
-fn free_range() -> u16 {
-    let mut base = 40000 + (std::process::id() % 2000) as u16 * 10;
-    loop {
-        let held: Vec<_> = (base..base + PASSIVE_PORTS)
-            .map_while(|p| TcpListener::bind(("127.0.0.1", p)).ok())
-            .collect();
-        if held.len() == PASSIVE_PORTS as usize {
-            return base;
-        }
-        base = if base > 60000 {
-            40000
-        } else {
-            base + PASSIVE_PORTS
-        };
-    }
-}
 
 fn host(program: &str, args: &[&str], dir: Option<&Path>) -> Output {
     let mut c = Command::new("timeout");
@@ -51,15 +24,6 @@ fn host(program: &str, args: &[&str], dir: Option<&Path>) -> Output {
     }
     c.output()
         .unwrap_or_else(|e| panic!("{program} (apt-get install it): {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn curl(args: &[&str]) -> Output {
@@ -136,7 +100,7 @@ fn wait_guest_log(vm: &mut Vm, needle: &str, timeout: Duration) -> String {
 #[test]
 fn pull_refuse_and_restore_through_the_port_forward() {
     let control = free_port();
-    let passive = free_range();
+    let passive = free_port_range(PASSIVE_PORTS);
     let mut config = VmConfig::new("ftp-pull").forward(control, 21);
     for p in passive..passive + PASSIVE_PORTS {
         config = config.forward(p, p);
@@ -161,7 +125,7 @@ fn pull_refuse_and_restore_through_the_port_forward() {
     // List and fetch with curl (EPSV), then md5sum -c.
     let url = |path: &str| format!("ftp://127.0.0.1:{control}/{path}");
     let out = curl(&["--list-only", &url("backup/")]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
@@ -177,11 +141,11 @@ fn pull_refuse_and_restore_through_the_port_forward() {
             &dl.join(n).to_string_lossy(),
             &url(&format!("backup/{n}")),
         ]);
-        assert!(out.status.success(), "{n}: {}", text(&out));
+        assert!(out.status.success(), "{n}: {}", output_text(&out));
     }
     let md5 = names.iter().find(|n| n.ends_with(".md5")).expect("md5");
     let out = host("md5sum", &["-c", md5], Some(&dl));
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 
     // lftp's mirror (PASV, with the announced address), then md5sum -c.
     let m = work.path().join("mirror");
@@ -192,9 +156,9 @@ fn pull_refuse_and_restore_through_the_port_forward() {
         m.display()
     );
     let out = host("lftp", &["-c", &script], None);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let out = host("md5sum", &["-c", md5], Some(&m));
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     wait_guest_log(
         &mut vm,
         "sysarchive@10.0.2.2: logged in (FTPS)",
@@ -214,7 +178,7 @@ fn pull_refuse_and_restore_through_the_port_forward() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(67), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(67), "{}", output_text(&out));
     wait_guest_log(
         &mut vm,
         "10.0.2.2: login refused: wrong password",
@@ -268,7 +232,7 @@ fn pull_refuse_and_restore_through_the_port_forward() {
     let out = up.wait_with_output().expect("python3");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read");
-    assert!(out.status.success(), "{rest}{}", text(&out));
+    assert!(out.status.success(), "{rest}{}", output_text(&out));
     assert_eq!(rest.matches("226 ").count(), names.len(), "{rest}");
     assert_eq!(
         vm.ok("stat -c '%U:%G' /data/restore/*")
@@ -298,7 +262,7 @@ fn pull_refuse_and_restore_through_the_port_forward() {
     // Off the list: the host's connections are closed before login.
     configure(&mut vm, "192.168.77.0/24", passive);
     let out = curl(&["--list-only", &url("")]);
-    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", output_text(&out));
     wait_guest_log(
         &mut vm,
         "FTP connection from 10.0.2.2 refused: not on the FTP Access List",

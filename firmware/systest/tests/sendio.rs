@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use systest::host::{free_port, free_port_range, output_text};
 use systest::operator::{
     complete_sets, console_logout, first_console_login, keys, md5sum_check, see,
 };
@@ -23,39 +24,6 @@ const CONSOLE_PW: &str = "Mail-2026-box";
 const FTP_PW: &str = "sendio-2026";
 const SHORT: Duration = Duration::from_secs(30);
 const PASSIVE_PORTS: u16 = 4;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Free host ports `base..base+PASSIVE_PORTS`, forwarded one to one (the
-/// guest announces its own port numbers in its EPSV replies).
-fn free_range() -> u16 {
-    loop {
-        let base = free_port();
-        if base > 65000 {
-            continue;
-        }
-        let held: Vec<_> = (base..base + PASSIVE_PORTS)
-            .filter_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
-            .collect();
-        if held.len() == PASSIVE_PORTS as usize {
-            return base;
-        }
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n{}{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The guide's FTPScript.txt, with a local folder of this machine for
 /// `c:\sendio_backup`, fed to `ftp <address> <port>` as `ftp -s:` does.
@@ -106,7 +74,7 @@ fn system_configuration(vm: &mut Vm, steps: &[&[u8]], confirm_plain: bool) {
 #[test]
 fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
     let control = free_port();
-    let passive = free_range();
+    let passive = free_port_range(PASSIVE_PORTS);
     let mut config = VmConfig::new("sendio-ftp").forward(control, 21);
     for p in passive..passive + PASSIVE_PORTS {
         config = config.forward(p, p);
@@ -165,7 +133,7 @@ fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
     let refused = work.path().join("refused");
     std::fs::create_dir(&refused).expect("mkdir");
     let out = ftp_script(control, &refused);
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(said.contains("requires FTPS"), "{said}");
     assert!(files(&refused).is_empty(), "{said}");
 
@@ -191,7 +159,7 @@ fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
         }
         std::thread::sleep(Duration::from_secs(2));
     };
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(said.contains("230 "), "logged in: {said}");
     let got = files(&dl);
     assert_eq!(complete_sets(&got).len(), 1, "{said}");
@@ -204,7 +172,7 @@ fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
         .args(["-sS", "--max-time", "60", "--list-only", &url])
         .output()
         .expect("curl");
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
@@ -220,7 +188,7 @@ fn the_sendio_ftp_procedure_works_once_the_console_allows_plain_ftp() {
             .arg(format!("{url}{n}"))
             .output()
             .expect("curl");
-        assert!(out.status.success(), "{n}: {}", text(&out));
+        assert!(out.status.success(), "{n}: {}", output_text(&out));
     }
     md5sum_check(&explorer, md5);
 

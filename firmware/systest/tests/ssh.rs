@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use systest::host::{free_port, output_text};
 use systest::operator::{console_logout, first_console_login};
 use systest::{Vm, VmConfig};
 
@@ -28,13 +29,6 @@ const PASSWORD: &str = "blue-harbour-42";
 /// The test image's root password (ci/test-overlay): right, yet refused.
 const ROOT_PASSWORD: &str = "appliance-test";
 const ONLY_CONSOLE: &str = "commands, scp and sftp are not available";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// The host side: a folder with known_hosts, the askpass program and a key.
 struct Client {
@@ -134,15 +128,6 @@ fn bounded(mut c: Command, limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(100));
     }
     child.wait_with_output().expect("output")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Whether the server on `port` greets with SSH within 30 s (a refused
@@ -350,16 +335,16 @@ fn ssh_reaches_the_console_and_nothing_else() {
         ("id with the key", None, &[][..], &["id"][..]),
     ] {
         let out = client.ssh("sysconfig", password, opts, command);
-        let t = text(&out);
+        let t = output_text(&out);
         assert!(!out.status.success(), "{what}: {t}");
         assert!(t.contains(ONLY_CONSOLE), "{what}: {t}");
         assert!(!t.contains("uid=") && !t.contains("pwned"), "{what}: {t}");
     }
     let out = client.ssh("sysconfig", Some(PASSWORD), &["-T"], &[]);
     assert!(
-        !out.status.success() && text(&out).contains("needs a terminal"),
+        !out.status.success() && output_text(&out).contains("needs a terminal"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 
     // Local forwarding: to a listener of the test's own, which would
@@ -402,8 +387,8 @@ fn ssh_reaches_the_console_and_nothing_else() {
         &["-W", &format!("10.0.2.2:{target_port}")],
         &[],
     );
-    assert!(!out.status.success(), "ssh -W: {}", text(&out));
-    assert!(out.stdout.is_empty(), "ssh -W: {}", text(&out));
+    assert!(!out.status.success(), "ssh -W: {}", output_text(&out));
+    assert!(out.stdout.is_empty(), "ssh -W: {}", output_text(&out));
     assert!(target.accept().is_err(), "-W reached the target");
 
     // Remote forwarding: the request itself is refused.
@@ -420,9 +405,9 @@ fn ssh_reaches_the_console_and_nothing_else() {
         &[],
     );
     assert!(
-        !out.status.success() && text(&out).contains("remote port forwarding failed"),
+        !out.status.success() && output_text(&out).contains("remote port forwarding failed"),
         "ssh -R: {}",
-        text(&out)
+        output_text(&out)
     );
 
     // scp both ways of speaking, and sftp.
@@ -438,7 +423,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
         assert!(
             !out.status.success(),
             "scp (legacy {legacy}): {}",
-            text(&out)
+            output_text(&out)
         );
         let mut c = client.command("scp", "-P", Some(PASSWORD));
         if legacy {
@@ -450,14 +435,14 @@ fn ssh_reaches_the_console_and_nothing_else() {
         assert!(
             !out.status.success(),
             "scp from (legacy {legacy}): {}",
-            text(&out)
+            output_text(&out)
         );
         assert!(!client.path("got").exists());
     }
     let mut c = client.command("sftp", "-P", Some(PASSWORD));
     c.args(["-b", "/dev/null"]).arg("sysconfig@127.0.0.1");
     let out = bounded(c, Duration::from_secs(90));
-    assert!(!out.status.success(), "sftp: {}", text(&out));
+    assert!(!out.status.success(), "sftp: {}", output_text(&out));
     vm.ok("test ! -e /tmp/copied").expect("nothing copied in");
 
     // Other accounts and a wrong password.
@@ -468,7 +453,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
         ("sysconfig", "wrong-password-1"),
     ] {
         let out = client.ssh(user, Some(password), &[], &["true"]);
-        let t = text(&out);
+        let t = output_text(&out);
         assert!(!out.status.success(), "{user}: {t}");
         assert!(t.contains("Permission denied"), "{user}: {t}");
     }
@@ -499,7 +484,7 @@ fn ssh_reaches_the_console_and_nothing_else() {
     term.log_out();
     assert_eq!(ssh_banner(port), None, "10.0.2.2 is off the list");
     let out = client.ssh("sysconfig", Some(PASSWORD), &[], &["true"]);
-    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", output_text(&out));
     vm.ok("grep 'SSH connection from 10.0.2.2 refused: not on the SSH Access List' /data/log/messages")
         .expect("the refusal is logged");
     eprintln!("ssh system test: {} s", started.elapsed().as_secs());
