@@ -17,6 +17,7 @@
 # test key of BUILD/keys-test (ci/keys.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/debian.sh"
 
 OUT=$REPO/out
 BUILD=$REPO/build
@@ -49,24 +50,13 @@ DL=$BUILD/dl
 mkdir -p "$DL" "$OUT"
 
 # --- Debian's kernel and BusyBox ----------------------------------------
-fetch_deb() { # PACKAGE -> path of the .deb in the download cache
-	local pkg=$1 version file
+fetch_deb() { # PACKAGE -> path of its candidate's .deb in the download cache
+	local pkg=$1 version
 	version=$(apt-cache policy "$pkg" | sed -n 's/ *Candidate: //p')
 	if [ -z "$version" ] || [ "$version" = "(none)" ]; then
 		die "apt knows no package $pkg (run apt-get update?)"
 	fi
-	file=$(find "$DL" -maxdepth 1 -name "${pkg}_*.deb" | while read -r f; do
-		[ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"
-	done | head -n 1)
-	if [ -z "$file" ]; then
-		note "downloading $pkg $version"
-		(cd "$DL" && apt-get download -q "$pkg=$version" >/dev/null 2>&1) ||
-			die "apt-get download $pkg=$version failed"
-		file=$(find "$DL" -maxdepth 1 -name "${pkg}_*.deb" | while read -r f; do
-			[ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"
-		done | head -n 1)
-	fi
-	echo "$file"
+	deb_file "$DL" "$pkg" "$version"
 }
 
 kmeta=$(fetch_deb linux-image-amd64)
