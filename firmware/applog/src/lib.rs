@@ -6,6 +6,10 @@
 //! With `echo_stderr` the same lines also go to standard error, for tools run
 //! by hand and for services in the foreground.
 
+mod throttle;
+
+pub use throttle::{Throttle, held_back};
+
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use nix::syslog::{Facility, LogFlags, Priority, Severity};
 use std::ffi::CStr;

@@ -5,7 +5,6 @@
 //! flood cannot flood the log too.
 
 use appconfig::AccessList;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -61,9 +60,17 @@ impl Refusal {
 }
 
 /// Admission state: the refusal log's memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Gate {
-    logged: HashMap<IpAddr, (Instant, u32)>,
+    logged: applog::Throttle<IpAddr>,
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate {
+            logged: applog::Throttle::new(LOG_EVERY, MAX_REMEMBERED),
+        }
+    }
 }
 
 /// The sessions there are when a connection comes.
@@ -109,32 +116,12 @@ impl Gate {
         refusal: &Refusal,
         now: Instant,
     ) -> Option<String> {
-        if self.logged.len() >= MAX_REMEMBERED && !self.logged.contains_key(&peer) {
-            self.logged
-                .retain(|_, (at, _)| now.duration_since(*at) < LOG_EVERY);
-            if self.logged.len() >= MAX_REMEMBERED {
-                self.logged.clear();
-            }
-        }
-        match self.logged.get_mut(&peer) {
-            Some((at, quiet)) if now.duration_since(*at) < LOG_EVERY => {
-                *quiet += 1;
-                None
-            }
-            entry => {
-                let quiet = entry.map(|(_, q)| *q).unwrap_or(0);
-                self.logged.insert(peer, (now, 0));
-                let more = if quiet > 0 {
-                    format!(" ({quiet} more refused since the last report)")
-                } else {
-                    String::new()
-                };
-                Some(format!(
-                    "FTP connection from {peer} refused: {}{more}",
-                    refusal.reason()
-                ))
-            }
-        }
+        let quiet = self.logged.pass(&peer, now)?;
+        Some(format!(
+            "FTP connection from {peer} refused: {}{}",
+            refusal.reason(),
+            applog::held_back(quiet, "refused")
+        ))
     }
 }
 

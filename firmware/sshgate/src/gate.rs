@@ -70,11 +70,21 @@ pub fn minutes(secs: u64) -> String {
 
 /// Admission state: recent starts and failures per address, and the
 /// refusal log's memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Gate {
     starts: HashMap<IpAddr, VecDeque<Instant>>,
     failures: HashMap<IpAddr, VecDeque<Instant>>,
-    logged: HashMap<IpAddr, (Instant, u32)>,
+    logged: applog::Throttle<IpAddr>,
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate {
+            starts: HashMap::new(),
+            failures: HashMap::new(),
+            logged: applog::Throttle::new(LOG_EVERY, MAX_REMEMBERED),
+        }
+    }
 }
 
 /// Keeps a per-address table below [`MAX_REMEMBERED`]: old entries go
@@ -166,28 +176,12 @@ impl Gate {
         refusal: &Refusal,
         now: Instant,
     ) -> Option<String> {
-        bound(&mut self.logged, peer, |(at, _)| {
-            now.duration_since(*at) < LOG_EVERY
-        });
-        match self.logged.get_mut(&peer) {
-            Some((at, quiet)) if now.duration_since(*at) < LOG_EVERY => {
-                *quiet += 1;
-                None
-            }
-            entry => {
-                let quiet = entry.map(|(_, q)| *q).unwrap_or(0);
-                self.logged.insert(peer, (now, 0));
-                let more = if quiet > 0 {
-                    format!(" ({quiet} more refused since the last report)")
-                } else {
-                    String::new()
-                };
-                Some(format!(
-                    "SSH connection from {peer} refused: {}{more}",
-                    refusal.reason()
-                ))
-            }
-        }
+        let quiet = self.logged.pass(&peer, now)?;
+        Some(format!(
+            "SSH connection from {peer} refused: {}{}",
+            refusal.reason(),
+            applog::held_back(quiet, "refused")
+        ))
     }
 }
 
