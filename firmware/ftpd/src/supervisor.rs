@@ -26,8 +26,6 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long sessions get to end after SIGTERM before they are killed.
@@ -54,37 +52,6 @@ struct Session {
     link_open: bool,
     /// An unfinished line read from the link.
     pending: Vec<u8>,
-}
-
-/// Signals, as flags, plus a pipe that wakes the poll loop.
-struct Signals {
-    term: Arc<AtomicBool>,
-    hup: Arc<AtomicBool>,
-    wake: UnixStream,
-}
-
-impl Signals {
-    fn install() -> std::io::Result<Signals> {
-        use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
-        let term = Arc::new(AtomicBool::new(false));
-        let hup = Arc::new(AtomicBool::new(false));
-        let (wake, wake_write) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        for sig in [SIGTERM, SIGINT] {
-            signal_hook::flag::register(sig, term.clone())?;
-        }
-        signal_hook::flag::register(SIGHUP, hup.clone())?;
-        // SIGCHLD only wakes the loop, which then reaps.
-        for sig in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] {
-            signal_hook::low_level::pipe::register(sig, wake_write.try_clone()?)?;
-        }
-        Ok(Signals { term, hup, wake })
-    }
-
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
-    }
 }
 
 /// The running service.
@@ -306,7 +273,7 @@ impl Supervisor {
 
     /// Serves until SIGTERM or SIGINT.
     pub fn run(mut self) -> anyhow::Result<()> {
-        let signals = Signals::install().context("installing signal handlers")?;
+        let signals = svcsignals::Signals::install().context("installing signal handlers")?;
         let local = self.listener.local_addr().context("listener address")?;
         log::info!(
             "listening on {local}; {}",
@@ -324,7 +291,7 @@ impl Supervisor {
             {
                 let mut fds = vec![
                     PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
-                    PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(signals.wake_fd(), PollFlags::POLLIN),
                     PollFd::new(self.checker.wake.as_fd(), PollFlags::POLLIN),
                 ];
                 let mut index = Vec::new();
@@ -350,10 +317,10 @@ impl Supervisor {
                     .collect();
             }
             signals.drain();
-            if signals.term.load(Ordering::Relaxed) {
+            if signals.stop() {
                 break;
             }
-            if signals.hup.swap(false, Ordering::Relaxed) {
+            if signals.take_reload() {
                 self.reload();
             }
             // Before accepting: a guesser's block is known before it reconnects.

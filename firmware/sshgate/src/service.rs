@@ -16,14 +16,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:22";
@@ -57,36 +54,6 @@ impl Default for Options {
             dropbearkey: PathBuf::from(dropbear::DEFAULT_DROPBEARKEY),
             syslog: PathBuf::from(logtail::DEFAULT_LOG),
         }
-    }
-}
-
-struct Signals {
-    term: Arc<AtomicBool>,
-    hup: Arc<AtomicBool>,
-    wake: UnixStream,
-}
-
-impl Signals {
-    fn install() -> std::io::Result<Signals> {
-        use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
-        let term = Arc::new(AtomicBool::new(false));
-        let hup = Arc::new(AtomicBool::new(false));
-        let (wake, wake_write) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        wake_write.set_nonblocking(true)?;
-        for sig in [SIGTERM, SIGINT] {
-            signal_hook::flag::register(sig, term.clone())?;
-        }
-        signal_hook::flag::register(SIGHUP, hup.clone())?;
-        for sig in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] {
-            signal_hook::low_level::pipe::register(sig, wake_write.try_clone()?)?;
-        }
-        Ok(Signals { term, hup, wake })
-    }
-
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
     }
 }
 
@@ -208,10 +175,10 @@ impl Service {
 
     /// Serves until SIGTERM.
     pub fn run(mut self) -> anyhow::Result<()> {
-        let signals = Signals::install().context("installing signal handlers")?;
+        let signals = svcsignals::Signals::install().context("installing signal handlers")?;
         loop {
             let listen_ready = {
-                let mut fds = vec![PollFd::new(signals.wake.as_fd(), PollFlags::POLLIN)];
+                let mut fds = vec![PollFd::new(signals.wake_fd(), PollFlags::POLLIN)];
                 if let Some(l) = &self.listener {
                     fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
                 }
@@ -223,10 +190,10 @@ impl Service {
                 self.listener.is_some() && fds.get(1).is_some_and(has)
             };
             signals.drain();
-            if signals.term.load(Ordering::SeqCst) {
+            if signals.stop() {
                 break;
             }
-            if signals.hup.swap(false, Ordering::SeqCst) {
+            if signals.take_reload() {
                 log::info!("reloading the configuration");
                 self.reload();
             }
