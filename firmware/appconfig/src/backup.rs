@@ -293,8 +293,32 @@ pub struct BackupSettings {
     /// the operator keeps the matching identity. Empty (the default): plain
     /// `.tar` sets. Sets in the local folder are never encrypted.
     pub encrypt_recipient: String,
+    /// How sets are compressed: `zstd` (`.tar.zst`, what a new
+    /// installation writes) or `none` (plain `.tar`, what a configuration
+    /// from before compression existed keeps until it is changed).
+    #[serde(default = "Compression::off")]
+    pub compression: Compression,
+    /// zstd's level, 1 (fastest) to 19 (smallest); 3 by measurement.
+    pub compression_level: i32,
     pub smb: SmbSettings,
 }
+
+/// How sets are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Zstd,
+}
+
+impl Compression {
+    fn off() -> Compression {
+        Compression::None
+    }
+}
+
+/// The zstd levels `backup.compression_level` may take.
+pub const COMPRESSION_LEVELS: std::ops::RangeInclusive<i32> = 1..=19;
 
 impl Default for BackupSettings {
     fn default() -> Self {
@@ -311,6 +335,8 @@ impl Default for BackupSettings {
             volume_size_mib: 0,
             secrets_recipient: String::new(),
             encrypt_recipient: String::new(),
+            compression: Compression::Zstd,
+            compression_level: 3,
             smb: SmbSettings::default(),
         }
     }
@@ -337,6 +363,13 @@ impl BackupSettings {
         }
         if let Some(why) = recipient_problem(&self.encrypt_recipient) {
             return Err(format!("backup.encrypt_recipient: {why}"));
+        }
+        if !COMPRESSION_LEVELS.contains(&self.compression_level) {
+            return Err(format!(
+                "backup.compression_level must be {} to {}",
+                COMPRESSION_LEVELS.start(),
+                COMPRESSION_LEVELS.end()
+            ));
         }
         Ok(())
     }
@@ -430,6 +463,27 @@ mod tests {
                 .contains("secret key")
         );
         assert!(recipient_problem("ssh-ed25519 AAAA").is_some());
+    }
+
+    #[test]
+    fn new_installations_compress_and_older_configurations_stay_plain() {
+        assert_eq!(BackupSettings::default().compression, Compression::Zstd);
+        assert_eq!(BackupSettings::default().compression_level, 3);
+        let old: BackupSettings = toml::from_str("retention = 3\n").expect("parses");
+        assert_eq!(old.compression, Compression::None);
+        let on: BackupSettings =
+            toml::from_str("compression = \"zstd\"\ncompression_level = 19\n").expect("parses");
+        assert_eq!(on.compression, Compression::Zstd);
+        assert!(on.check().is_ok());
+        for bad in [0, 20, -1] {
+            let b = BackupSettings {
+                compression_level: bad,
+                ..Default::default()
+            };
+            let why = b.check().expect_err("refused");
+            assert!(why.starts_with("backup.compression_level"), "{why}");
+        }
+        assert!(toml::from_str::<BackupSettings>("compression = \"gzip\"\n").is_err());
     }
 
     #[test]

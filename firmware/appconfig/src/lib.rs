@@ -31,8 +31,8 @@ pub use alerts::{
     host_problem, parse_pin,
 };
 pub use backup::{
-    BackupSettings, BackupType, DestinationKind, SmbEncrypt, SmbSettings, TimeOfDay, Weekday,
-    recipient_problem,
+    BackupSettings, BackupType, COMPRESSION_LEVELS, Compression, DestinationKind, SmbEncrypt,
+    SmbSettings, TimeOfDay, Weekday, recipient_problem,
 };
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};

@@ -125,6 +125,8 @@ pub fn write_options(
         verify: !req.no_verify,
         cancel: req.cancel.clone(),
         encrypt_to: None,
+        compress: (config.backup.compression == appconfig::Compression::Zstd)
+            .then_some(config.backup.compression_level),
     }
 }
 
@@ -216,9 +218,7 @@ pub fn run(
     opts.encrypt_to = encrypt;
     let (kind, _) = backupset::effective_kind(&opts);
     result.kind = kind;
-    result.set = backupset::SetName::new(&host, kind, req.started)
-        .with_encryption(opts.encrypt_to.is_some())
-        .tar_name();
+    result.set = backupset::set_name(&opts, kind).tar_name();
     on_named(&result.set);
     let outcome = match backupset::write_set(&opts, &req.progress) {
         Ok(o) => o,
@@ -255,6 +255,9 @@ pub fn run(
     );
     if req.no_verify {
         msg = msg.replacen("verified", "written (not read back)", 1);
+    }
+    if outcome.name.compressed {
+        msg.push_str(", compressed");
     }
     if outcome.name.encrypted {
         msg.push_str(", encrypted to the backup key");

@@ -16,6 +16,8 @@
 //! - [`verdict`]: which sets in a folder were checked against their `.md5`
 //!   since their files last changed.
 //! - [`crypt`]: whole sets encrypted with age (`.tar.age`).
+//! - [`zst`]: compressed sets (`.tar.zst`): independent zstd frames and a
+//!   seek table, so a range of the tar is read from the frames it touches.
 //! - `testing` (feature `test-support`): generated stores written as sets
 //!   and checked with the stock tools, for this crate's tests and others'.
 
@@ -39,6 +41,7 @@ pub mod timefmt;
 pub mod verdict;
 pub mod window;
 mod writer;
+pub mod zst;
 
 pub use catalog::{SetStatus, list_sets, set_status};
 pub use error::SetError;
@@ -50,5 +53,5 @@ pub use publish::PublishedVolume;
 pub use reader::{SetEntry, SetReader, VolumeCheck};
 pub use writer::{
     EXCLUDED_TOP, Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
-    effective_kind, write_set,
+    effective_kind, set_name, write_set,
 };

@@ -1,7 +1,8 @@
 //! Set names: `<host>-<T><YYYYMMDD>T<hhmmss>Z.tar` (T = F, I or C; D is
 //! read as I), volumes `.tar`, `.tar.001`, ..., the `.tar.md5` sidecar, and
 //! the temporary names used while a set is written. An encrypted set (see
-//! [`crate::crypt`]) is `.tar.age`, `.tar.age.001`, ... and `.tar.age.md5`.
+//! [`crate::crypt`]) is `.tar.age`, `.tar.age.001`, ... and `.tar.age.md5`;
+//! a compressed one (see [`crate::zst`]) `.tar.zst`, and both `.tar.zst.age`.
 
 use crate::timefmt::{parse_compact, utc_compact};
 use appconfig::BackupType;
@@ -18,7 +19,18 @@ pub struct SetName {
     pub letter: char,
     /// Encrypted with age (`.tar.age`): the volumes split the encrypted stream.
     pub encrypted: bool,
+    /// Compressed with zstd (`.tar.zst`), before any encryption.
+    pub compressed: bool,
 }
+
+/// The suffixes of a set's first volume, longest first, with what they say
+/// (compressed, encrypted).
+const SUFFIXES: [(&str, bool, bool); 4] = [
+    (".tar.zst.age", true, true),
+    (".tar.age", false, true),
+    (".tar.zst", true, false),
+    (".tar", false, false),
+];
 
 /// What one file of a set is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +66,7 @@ impl SetName {
             time,
             letter: kind.letter(),
             encrypted: false,
+            compressed: false,
         }
     }
 
@@ -63,9 +76,19 @@ impl SetName {
         self
     }
 
-    /// `.tar` or `.tar.age`.
+    /// The same set, compressed or not (`.tar.zst` or `.tar`).
+    pub fn with_compression(mut self, compressed: bool) -> SetName {
+        self.compressed = compressed;
+        self
+    }
+
+    /// `.tar`, `.tar.zst`, `.tar.age` or `.tar.zst.age`.
     pub fn suffix(&self) -> &'static str {
-        if self.encrypted { ".tar.age" } else { ".tar" }
+        SUFFIXES
+            .iter()
+            .find(|s| (s.1, s.2) == (self.compressed, self.encrypted))
+            .map(|s| s.0)
+            .unwrap_or(".tar")
     }
 
     /// `<host>-F20261122T220000Z`
@@ -118,37 +141,31 @@ impl SetName {
 
     /// Reads a file name of a set: which set and which file of it.
     pub fn parse_file(file: &str) -> Option<(SetName, FileRole)> {
-        // The encrypted form first: `x.tar.age.md5` also ends in `.md5`.
-        let (plain, encrypted) = match file.rsplit_once(".tar.age") {
-            Some((s, rest))
-                if rest.is_empty()
-                    || rest == ".md5"
-                    || (rest.len() == 4
-                        && rest.starts_with('.')
-                        && rest[1..].bytes().all(|b| b.is_ascii_digit())) =>
-            {
-                (format!("{s}.tar{rest}"), true)
-            }
-            _ => (file.to_string(), false),
-        };
-        let file = plain.as_str();
-        let (stem, role) = if let Some(s) = file.strip_suffix(".tar.md5") {
-            (s, FileRole::Md5)
-        } else if let Some(s) = file.strip_suffix(".tar") {
-            (s, FileRole::Volume(0))
-        } else {
-            let (s, n) = file.rsplit_once(".tar.")?;
-            if n.len() != 3 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let n: u32 = n.parse().ok()?;
-            if n == 0 {
-                return None;
-            }
-            (s, FileRole::Volume(n))
-        };
-        let name = SetName::parse_stem(stem)?.with_encryption(encrypted);
-        Some((name, role))
+        // The longest suffix first: `x.tar.age.md5` also holds `.tar`.
+        for (suffix, compressed, encrypted) in SUFFIXES {
+            let Some((stem, rest)) = file.rsplit_once(suffix) else {
+                continue;
+            };
+            let role = match rest {
+                "" => FileRole::Volume(0),
+                ".md5" => FileRole::Md5,
+                r if r.len() == 4
+                    && r.starts_with('.')
+                    && r[1..].bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    match r[1..].parse().ok()? {
+                        0 => return None,
+                        n => FileRole::Volume(n),
+                    }
+                }
+                _ => continue,
+            };
+            let name = SetName::parse_stem(stem)?
+                .with_encryption(encrypted)
+                .with_compression(compressed);
+            return Some((name, role));
+        }
+        None
     }
 
     /// Reads `<host>-<T><YYYYMMDD>T<hhmmss>Z`.
@@ -170,10 +187,11 @@ impl SetName {
             time,
             letter,
             encrypted: false,
+            compressed: false,
         })
     }
 
-    /// Reads the name of a set's first volume (`….tar` or `….tar.age`).
+    /// Reads the name of a set's first volume (`….tar`, `….tar.zst`, `….tar.age`).
     pub fn parse_tar(name: &str) -> Option<SetName> {
         match SetName::parse_file(name)? {
             (n, FileRole::Volume(0)) => Some(n),
@@ -281,6 +299,46 @@ mod tests {
             "mx-F20261122T031815Z.age",
             "mx-F20261122T031815Z.tar.md5.age",
             "mx-F20261122T031815Z.tar.001.age",
+        ] {
+            assert_eq!(SetName::parse_file(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn compressed_names_round_trip_alone_and_with_encryption() {
+        let z = SetName::new("mx", BackupType::Full, 1_795_317_495).with_compression(true);
+        assert_eq!(z.tar_name(), "mx-F20261122T031815Z.tar.zst");
+        assert_eq!(z.volume_name(1), "mx-F20261122T031815Z.tar.zst.001");
+        assert_eq!(z.md5_name(), "mx-F20261122T031815Z.tar.zst.md5");
+        let za = z.clone().with_encryption(true);
+        assert_eq!(za.tar_name(), "mx-F20261122T031815Z.tar.zst.age");
+        assert_eq!(za.md5_name(), "mx-F20261122T031815Z.tar.zst.age.md5");
+        for n in [&z, &za] {
+            for (file, role) in [
+                (n.tar_name(), FileRole::Volume(0)),
+                (n.volume_name(7), FileRole::Volume(7)),
+                (n.md5_name(), FileRole::Md5),
+            ] {
+                assert_eq!(
+                    SetName::parse_file(&file),
+                    Some((n.clone(), role)),
+                    "{file}"
+                );
+            }
+        }
+        assert_ne!(z, z.clone().with_compression(false));
+        // A host name holding the suffixes is only a host name.
+        let odd = SetName::new("a.tar.zst.b", BackupType::Full, 0).with_compression(true);
+        assert_eq!(
+            SetName::parse_file(&odd.md5_name()),
+            Some((odd.clone(), FileRole::Md5))
+        );
+        for bad in [
+            "mx-F20261122T031815Z.tar.zst.000",
+            "mx-F20261122T031815Z.zst",
+            "mx-F20261122T031815Z.tar.age.zst",
+            "mx-F20261122T031815Z.tar.zstd",
+            "mx-F20261122T031815Z.tar.md5.zst",
         ] {
             assert_eq!(SetName::parse_file(bad), None, "{bad}");
         }

@@ -20,14 +20,15 @@ use crate::meta::{DATA_DIR, DELETED_ENTRY, SUMMARY_ENTRY, Summary, VERSION_ENTRY
 use crate::name::SetName;
 use crate::publish::hex;
 use crate::tarfmt::{BLOCK, EntryKind, padding};
+use crate::zst::{Frames, SeekTable, Unzstd};
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Largest `.version.txt` / `.summary.txt` accepted.
 const MAX_META: u64 = 64 << 10;
@@ -131,6 +132,8 @@ pub struct SetReader {
     keys: Option<Keys>,
     /// The plaintext's length, once an encrypted set was opened with its key.
     plain: Option<u64>,
+    /// A compressed set's seek table, once read.
+    table: OnceLock<Arc<SeekTable>>,
 }
 
 /// A plaintext stream with seeking.
@@ -171,6 +174,7 @@ impl SetReader {
             total,
             keys: None,
             plain: None,
+            table: OnceLock::new(),
         })
     }
 
@@ -188,7 +192,8 @@ impl SetReader {
         }
         self.keys = keys.cloned();
         self.plain = None;
-        let mut s = self.plain_stream()?;
+        self.table = OnceLock::new();
+        let mut s = self.decrypted_stream()?;
         let len = s.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
         self.plain = Some(len);
         Ok(self)
@@ -208,9 +213,14 @@ impl SetReader {
             .flatten()
     }
 
-    /// The set's contents (the tar stream) with seeking: the joined volumes,
-    /// or their decryption.
-    pub fn plain_stream(&self) -> Result<Box<dyn ReadSeek + Send>, SetError> {
+    /// Whether the set is compressed (`.tar.zst`).
+    pub fn is_compressed(&self) -> bool {
+        self.name.compressed
+    }
+
+    /// The joined volumes, or their decryption (for a compressed set, the
+    /// zstd stream).
+    fn decrypted_stream(&self) -> Result<Box<dyn ReadSeek + Send>, SetError> {
         if !self.name.encrypted {
             return Ok(Box::new(self.joined()));
         }
@@ -219,8 +229,65 @@ impl SetReader {
             .map_err(|e| e.for_set(&self.set()))
     }
 
+    /// A compressed set's seek table (read once).
+    pub fn seek_table(&self) -> Result<Arc<SeekTable>, SetError> {
+        if let Some(t) = self.table.get() {
+            return Ok(t.clone());
+        }
+        let mut s = self.decrypted_stream()?;
+        let t = Arc::new(SeekTable::read(&mut s).map_err(|e| self.read_error(e))?);
+        Ok(self.table.get_or_init(|| t).clone())
+    }
+
+    /// The set's contents (the tar stream) with seeking: the joined volumes,
+    /// decrypted and decompressed as the set needs (only the age chunks and
+    /// zstd frames a read touches).
+    pub fn plain_stream(&self) -> Result<Box<dyn ReadSeek + Send>, SetError> {
+        let s = self.decrypted_stream()?;
+        if !self.name.compressed {
+            return Ok(s);
+        }
+        let table = self.seek_table()?;
+        Unzstd::new(s, table)
+            .map(|u| Box::new(u) as Box<dyn ReadSeek + Send>)
+            .map_err(|e| self.io(e))
+    }
+
+    /// The tar stream from `raw`, the joined volumes read front to back (a
+    /// restore that hashes the volumes as it reads them): decrypted and
+    /// decompressed as the set needs, every frame checked against the
+    /// seek table.
+    pub fn contents_of<'a>(&self, raw: impl Read + 'a) -> Result<Box<dyn Read + 'a>, SetError> {
+        let s: Box<dyn Read + 'a> = if self.name.encrypted {
+            Box::new(
+                crypt::decrypting(raw, self.keys.as_ref()).map_err(|e| e.for_set(&self.set()))?,
+            )
+        } else {
+            Box::new(raw)
+        };
+        if !self.name.compressed {
+            return Ok(s);
+        }
+        let table = self.seek_table()?;
+        Frames::new(s, table)
+            .map(|f| Box::new(f) as Box<dyn Read + 'a>)
+            .map_err(|e| self.io(e))
+    }
+
+    /// What went wrong reading the set: damage in the set itself, or the I/O.
+    fn read_error(&self, e: std::io::Error) -> SetError {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            SetError::malformed(&self.set(), e.to_string())
+        } else {
+            self.io(e)
+        }
+    }
+
     /// Bytes of the tar stream.
     fn plain_len(&self) -> Result<u64, SetError> {
+        if self.name.compressed {
+            return Ok(self.seek_table()?.plain_len());
+        }
         match (self.name.encrypted, self.plain) {
             (false, _) => Ok(self.total),
             (true, Some(n)) => Ok(n),
@@ -335,7 +402,7 @@ impl SetReader {
         j.seek(SeekFrom::Start(range.start))
             .map_err(|e| self.io(e))?;
         let mut buf = vec![0u8; (range.end - range.start) as usize];
-        j.read_exact(&mut buf).map_err(|e| self.io(e))?;
+        j.read_exact(&mut buf).map_err(|e| self.read_error(e))?;
         Ok(buf)
     }
 
@@ -643,30 +710,29 @@ impl<R: Read> Read for HeaderBudget<R> {
 
 /// The writing unit of a set, from its first volume's file without its
 /// `.md5`: `.version.txt`'s `unit=`, or an encrypted set's header.
-pub fn unit_of_first_volume(path: &Path, encrypted: bool) -> Option<String> {
-    if encrypted {
+pub fn unit_of_first_volume(path: &Path, set: &SetName) -> Option<String> {
+    if set.encrypted {
         let f = std::fs::File::open(path).ok()?;
         return crypt::notes_of(f.take(MAX_META))?.unit;
     }
-    version_of_first_volume(path)?.unit
+    version_of_first_volume(path, set.compressed)?.unit
 }
 
-/// `.version.txt` read straight from a first volume's file, without its
-/// `.md5` (which an interrupted run never wrote); `None` when the file does
-/// not start with one (cut short, or not a set).
-pub fn version_of_first_volume(path: &Path) -> Option<VersionInfo> {
+/// `.version.txt` read straight from a first volume's file (decompressing
+/// its start when `compressed`), without its `.md5` (which an interrupted
+/// run never wrote); `None` when the file does not start with one (cut
+/// short, or not a set).
+pub fn version_of_first_volume(path: &Path, compressed: bool) -> Option<VersionInfo> {
     use std::io::Read;
-    let mut head = vec![0u8; (BLOCK + MAX_META) as usize];
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut got = 0;
-    while got < head.len() {
-        match f.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
+    let max = (BLOCK + MAX_META) as usize;
+    let f = std::fs::File::open(path).ok()?;
+    let head = if compressed {
+        crate::zst::head(f, max).ok()?
+    } else {
+        let mut head = Vec::with_capacity(max);
+        f.take(max as u64).read_to_end(&mut head).ok()?;
+        head
+    };
     let (name, size) = parse_header(head.get(..BLOCK as usize)?)?;
     if name != VERSION_ENTRY || size > MAX_META {
         return None;

@@ -276,7 +276,7 @@ pub fn clean_leftovers(
             continue;
         }
         let first = dir.join(s.name.tar_name());
-        let unit = crate::reader::unit_of_first_volume(&first, s.name.encrypted);
+        let unit = crate::reader::unit_of_first_volume(&first, &s.name);
         // Without the first volume, the newest of the others tells the age.
         let probe = s.volumes.last().map(|(v, _)| dir.join(v)).unwrap_or(first);
         if leftover_is_ours(owner, &s.name.host, unit.as_deref(), &probe) {

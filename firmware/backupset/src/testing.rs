@@ -29,6 +29,8 @@ pub struct Fixture {
     pub body_window_hours: u32,
     /// Encrypt the sets [`Fixture::options`] writes to this age recipient.
     pub encrypt_to: Option<age::x25519::Recipient>,
+    /// Compress the sets [`Fixture::options`] writes at this zstd level.
+    pub compress: Option<i32>,
 }
 
 impl Fixture {
@@ -54,6 +56,7 @@ impl Fixture {
             state,
             body_window_hours: 24,
             encrypt_to: None,
+            compress: None,
         }
     }
 
@@ -77,6 +80,7 @@ impl Fixture {
             verify: true,
             cancel: Arc::new(AtomicBool::new(false)),
             encrypt_to: self.encrypt_to.clone(),
+            compress: self.compress,
         }
     }
 
@@ -111,15 +115,20 @@ pub fn md5sum_check(dir: &Path, md5_name: &str) -> String {
     text
 }
 
-/// `cat VOLUMES... | tar ARGS`: GNU tar reading the volumes joined.
+/// `cat VOLUMES... | tar ARGS`: GNU tar reading the volumes joined
+/// (through `zstd -dc` for a compressed set).
 fn gnu_tar(dir: &Path, volumes: &[String], args: &str) -> String {
     let list: Vec<String> = volumes
         .iter()
         .map(|v| format!("'{}'", dir.join(v).display()))
         .collect();
+    let unzstd = match volumes.first() {
+        Some(v) if v.ends_with(".tar.zst") => "zstd -dc | ",
+        _ => "",
+    };
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("cat {} | tar {args}", list.join(" ")))
+        .arg(format!("cat {} | {unzstd}tar {args}", list.join(" ")))
         .output()
         .expect("tar runs");
     assert!(

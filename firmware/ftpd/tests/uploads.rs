@@ -282,7 +282,8 @@ fn uploaded_sets_are_checked_before_the_console_offers_them() {
     let good_dir = work.join("good");
     let good = make_set(&work, &good_dir, 1_795_300_000, Some(128 << 10));
     let bad_dir = work.join("bad");
-    let bad = make_set(&work, &bad_dir, 1_795_390_000, None);
+    // A plain set, as older firmware wrote them; the good one is compressed.
+    let bad = make_set_with(&work, &bad_dir, 1_795_390_000, None, None);
     // One byte of the second set changes on the way.
     let tar = bad_dir.join(&bad[0]);
     let mut bytes = std::fs::read(&tar).expect("read");
@@ -316,6 +317,8 @@ fn uploaded_sets_are_checked_before_the_console_offers_them() {
     assert_eq!(g.verified, Some(true));
     assert_eq!(g.volumes as usize, good.len() - 1);
     assert!(g.volumes > 1, "a set in several volumes");
+    assert!(good[0].ends_with(".tar.zst"), "{good:?}");
+    assert!(bad[0].ends_with(".tar"), "{bad:?}");
     let b = by_name(&bad[0]);
     assert!(b.complete);
     assert_eq!(b.verified, Some(false));
@@ -332,7 +335,7 @@ fn uploaded_sets_are_checked_before_the_console_offers_them() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(".verified"));
 
     // Replacing the bad volume with the right bytes: checked again, now good.
-    let fixed = make_set(&work, &work.join("again"), 1_795_390_000, None);
+    let fixed = make_set_with(&work, &work.join("again"), 1_795_390_000, None, None);
     assert_eq!(fixed, bad);
     let out = lftp(
         a.port,

@@ -177,16 +177,9 @@ pub fn stream_chain(
         report.info(format!("Reading {} ({})", name, set.kind()));
         let mut s = stream::open(set.reader.volumes().to_vec(), read.clone(), stop.clone());
         let mut failure: Option<RecoverError> = None;
-        // An encrypted set is decrypted as it streams; the MD5 is of the
-        // encrypted bytes, as written.
-        let plain: Result<Box<dyn std::io::Read + '_>, backupset::SetError> =
-            if set.reader.is_encrypted() {
-                backupset::crypt::decrypting(&mut s, set.reader.keys())
-                    .map(|d| Box::new(d) as Box<dyn std::io::Read>)
-                    .map_err(|e| e.for_set(&name))
-            } else {
-                Ok(Box::new(&mut s))
-            };
+        // An encrypted or compressed set is decrypted and decompressed as
+        // it streams; the MD5 is of the bytes as written.
+        let plain = set.reader.contents_of(&mut s);
         let result = plain.and_then(|plain| {
             backupset::reader::read_entries(&name, plain, |e, data| {
                 if stop.load(Ordering::Relaxed) {

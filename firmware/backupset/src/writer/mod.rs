@@ -1,6 +1,7 @@
 //! Writing a set: scan → hash → write on three threads, then read back,
 //! publish and (for a full) commit the state a differential needs.
 
+mod compress;
 mod readback;
 mod scan;
 mod sink;
@@ -60,6 +61,9 @@ pub struct WriteOptions {
     /// Encrypt the whole set to this age recipient (`.tar.age`, see
     /// [`crate::crypt`]); `None`: a plain `.tar`.
     pub encrypt_to: Option<age::x25519::Recipient>,
+    /// Compress the set with zstd at this level (`.tar.zst`, see
+    /// [`crate::zst`]; before any encryption); `None`: not compressed.
+    pub compress: Option<i32>,
 }
 
 /// One rule of [`WriteOptions::exclude`].
@@ -172,6 +176,15 @@ impl Outcome {
     }
 }
 
+/// A stage that hands batches on unchanged.
+fn forward(rx: std::sync::mpsc::Receiver<Batch>, tx: std::sync::mpsc::SyncSender<Batch>) {
+    for b in rx {
+        if tx.send(b).is_err() {
+            break;
+        }
+    }
+}
+
 pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -236,6 +249,13 @@ pub fn effective_kind(opts: &WriteOptions) -> (BackupType, Option<String>) {
     }
 }
 
+/// The name a set of `kind` written with `opts` gets.
+pub fn set_name(opts: &WriteOptions, kind: BackupType) -> SetName {
+    SetName::new(&opts.hostname, kind, opts.started)
+        .with_compression(opts.compress.is_some())
+        .with_encryption(opts.encrypt_to.is_some())
+}
+
 /// Writes, verifies and publishes one set.
 pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, SetError> {
     std::fs::create_dir_all(&opts.state_dir).map_err(|e| SetError::io(&opts.state_dir, e))?;
@@ -253,8 +273,15 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         }
     }
     let base = base_reader.as_ref().map(|r| r.base.clone());
-    let name =
-        SetName::new(&opts.hostname, kind, opts.started).with_encryption(opts.encrypt_to.is_some());
+    let name = set_name(opts, kind);
+    if let Some(level) = opts.compress
+        && !crate::zst::LEVELS.contains(&level)
+    {
+        return Err(SetError::Internal(format!(
+            "zstd level {level} is outside {:?}",
+            crate::zst::LEVELS
+        )));
+    }
     if opts.dest_dir.join(name.tar_name()).exists() || opts.dest_dir.join(name.md5_name()).exists()
     {
         return Err(SetError::NameTaken {
@@ -298,7 +325,8 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         Box::new(temp_of),
         opts.verify.then_some(back_tx),
     );
-    let (scan_tx, plain_rx) = sync_channel::<Batch>(2);
+    let (scan_tx, tar_rx) = sync_channel::<Batch>(2);
+    let (zst_tx, plain_rx) = sync_channel::<Batch>(2);
     let (crypt_tx, hash_rx) = sync_channel::<Batch>(2);
     let (hash_tx, write_rx) = sync_channel::<Batch>(2);
     // One more than the pool: the encrypting stage hands its last batch on
@@ -308,10 +336,20 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         let _ = free_tx.send(Batch {
             data: vec![0; BATCH],
             len: 0,
+            cut: false,
         });
     }
 
-    let (scanned, digests, joined_writer, read_back, encrypted) = std::thread::scope(|s| {
+    let pool = free_tx.clone();
+    let (scanned, digests, joined_writer, read_back, packed) = std::thread::scope(|s| {
+        // The tar stream as it is, or compressed.
+        let compress = s.spawn(move || match opts.compress {
+            Some(level) => compress::compressor(tar_rx, zst_tx, pool, level, compress::workers()),
+            None => {
+                forward(tar_rx, zst_tx);
+                Ok(())
+            }
+        });
         // Between the scanner and the hasher: the tar stream as it is, or
         // encrypted (the volumes, their MD5 and the read-back check are
         // then of the encrypted bytes).
@@ -322,11 +360,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         let crypt = s.spawn(move || match &opts.encrypt_to {
             Some(to) => sink::encrypter(plain_rx, crypt_tx, to, notes, BATCH),
             None => {
-                for b in plain_rx {
-                    if crypt_tx.send(b).is_err() {
-                        break;
-                    }
-                }
+                forward(plain_rx, crypt_tx);
                 Ok(())
             }
         });
@@ -335,12 +369,19 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         let checker = s.spawn(|| readback::read_back(back_rx, &opts.cancel));
         let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
             .and_then(|sc| sc.run(&version.to_text()));
+        let compressed = compress.join();
         let encrypted = crypt.join();
         let hashed = hasher.join();
         let written = writer.join();
         // The writer is done: the check has everything; report it as verifying.
         progress.set_phase(Phase::Verifying);
-        (scanned, hashed, written, checker.join(), encrypted)
+        (
+            scanned,
+            hashed,
+            written,
+            checker.join(),
+            (compressed, encrypted),
+        )
     });
     let (mut written, write_result) = match joined_writer {
         Ok((w, r)) => (Some(w), r),
@@ -361,6 +402,8 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let result = (|| {
         // A failed write explains a stopped scanner better than the scanner does.
         write_result?;
+        let (compressed, encrypted) = packed;
+        compressed.map_err(|_| SetError::Internal("the compressing stage failed".into()))??;
         encrypted.map_err(|_| SetError::Internal("the encrypting stage failed".into()))??;
         let scanned = scanned?;
         let digests = digests.map_err(|_| SetError::Internal("the hasher stopped".into()))?;

@@ -171,7 +171,15 @@ impl<'a> Scanner<'a> {
             .recv()
             .map_err(|_| SetError::Internal("the writer stopped".into()))?;
         b.len = 0;
+        b.cut = false;
         Ok(b)
+    }
+
+    /// Ends a compressed set's frame here (the bytes so far go on now).
+    fn cut_frame(&mut self) -> Result<(), SetError> {
+        let mut b = self.take_batch()?;
+        b.cut = true;
+        self.send_batch(b)
     }
 
     fn send_batch(&mut self, b: Batch) -> Result<(), SetError> {
@@ -470,6 +478,9 @@ impl<'a> Scanner<'a> {
             s.finish()?;
         }
         let mtime = started;
+        // The set's own files get frames of their own: a reader finds the
+        // summary and the index without decompressing data.
+        self.cut_frame()?;
         let deleted = std::mem::replace(&mut self.deleted, spool(&self.opts.state_dir)?);
         if self.differential() {
             let (off, size) = self.entry_from_spool(DELETED_ENTRY, deleted, mtime)?;

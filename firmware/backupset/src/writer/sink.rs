@@ -15,6 +15,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 pub struct Batch {
     pub data: Vec<u8>,
     pub len: usize,
+    /// A compressed set's frame ends after this batch (the scanner asks
+    /// for it before the set's own files at the end).
+    pub cut: bool,
 }
 
 /// Splits `[offset, offset + len)` of the stream into per-volume pieces:
@@ -103,7 +106,11 @@ pub fn encrypter(
     age.finish().map_err(fail)?;
     let data = std::mem::take(&mut *ready.borrow_mut());
     let len = data.len();
-    let _ = tx.send(Batch { data, len });
+    let _ = tx.send(Batch {
+        data,
+        len,
+        cut: false,
+    });
     Ok(())
 }
 
@@ -356,8 +363,10 @@ pub fn writer(
         if batch.data.len() < super::BATCH {
             batch.data.resize(super::BATCH, 0);
         }
-        // The scanner may have finished and dropped its end of the free list.
-        let _ = free.send(batch);
+        // The scanner may have finished and dropped its end of the free
+        // list, or the list is full (the compressing stage makes buffers
+        // of its own): then the buffer is dropped.
+        let _ = free.try_send(batch);
     }
     let r = out.finish();
     (out, r)

@@ -285,8 +285,24 @@ fn write_config(root: &Path, setup: &Setup) {
 }
 
 /// Writes a real full set of a small generated store into `dest`, split
-/// into volumes of `volume` bytes; returns its file names (volumes, .md5).
+/// into volumes of `volume` bytes, compressed as a new unit writes them;
+/// returns its file names (volumes, .md5).
 pub fn make_set(work: &Path, dest: &Path, started: i64, volume: Option<u64>) -> Vec<String> {
+    let defaults = appconfig::BackupSettings::default();
+    let level = (defaults.compression == appconfig::Compression::Zstd)
+        .then_some(defaults.compression_level);
+    make_set_with(work, dest, started, volume, level)
+}
+
+/// [`make_set`] with the compression given: `None` for a plain `.tar` set
+/// (what older firmware, or a unit with compression off, writes).
+pub fn make_set_with(
+    work: &Path,
+    dest: &Path,
+    started: i64,
+    volume: Option<u64>,
+    compress: Option<i32>,
+) -> Vec<String> {
     std::fs::create_dir_all(dest).expect("mkdir");
     let data = work.join(format!("store-{started}"));
     storegen::generate(
@@ -313,6 +329,7 @@ pub fn make_set(work: &Path, dest: &Path, started: i64, volume: Option<u64>) -> 
         verify: true,
         cancel: Arc::new(AtomicBool::new(false)),
         encrypt_to: None,
+        compress,
     };
     let out = write_set(&opts, &Progress::default()).expect("write a set");
     let mut names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
