@@ -283,6 +283,12 @@ impl SetReader {
         }
     }
 
+    /// Bytes of the tar stream (the contents, decrypted and decompressed;
+    /// [`SetReader::total_size`] is what the volumes take on the disk).
+    pub fn tar_len(&self) -> Result<u64, SetError> {
+        self.plain_len()
+    }
+
     /// Bytes of the tar stream.
     fn plain_len(&self) -> Result<u64, SetError> {
         if self.name.compressed {

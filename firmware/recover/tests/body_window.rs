@@ -209,7 +209,7 @@ fn with_cases() -> (Fixture, String) {
     let reader = backupset::SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
     let mut seen = 0;
     reader
-        .entries(0..reader.total_size(), |e, data| {
+        .entries(0..reader.tar_len().expect("length"), |e, data| {
             if let Some((_, whole, _)) = CASES
                 .iter()
                 .find(|c| e.path == format!("store/{inbox}/{}", c.0))

@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 const SKIP: [&str; 3] = ["backup", "restore", "state"];
 
 /// An encrypting fixture (the product's default body window) and its key file.
+/// Encrypted plain `.tar.age` sets (the tests below find age chunks by the
+/// tar's offsets); compressed and encrypted ones are tested apart.
 fn encrypted_fixture(size: u64) -> (Fixture, age::x25519::Identity, PathBuf) {
-    let mut fx = fixture(size);
+    let mut fx = fixture_plain(size);
     let id = age::x25519::Identity::generate();
     fx.encrypt_to = Some(id.to_public());
     let key = fx.path("key.txt");
@@ -277,4 +279,58 @@ fn tampered_or_truncated_encrypted_sets_change_nothing() {
             "{what}: the live tree changed"
         );
     }
+}
+
+/// A new unit's sets compressed, then encrypted (`.tar.zst.age`): a whole
+/// chain and one user come back with the identity.
+#[test]
+fn compressed_and_encrypted_sets_restore_whole_and_in_part() {
+    let (mut fx, _, key) = encrypted_fixture(3 << 20);
+    fx.compress = fixture(0).compress;
+    assert!(fx.compress.is_some());
+    let full = full_checked(&fx, NOW + 60);
+    assert!(
+        full.name.tar_name().ends_with(".tar.zst.age"),
+        "{}",
+        full.name
+    );
+    mutate(&fx, 4);
+    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
+    assert_eq!(diff.name.kind, BackupType::Differential);
+    let expected = snapshot(&fx.data, &SKIP);
+    let out = fx.path("out");
+    let (ok, stdout, stderr) = run(&[
+        "-g",
+        "--identity",
+        s(&key),
+        "-c",
+        s(&out),
+        "-s",
+        s(&out.join("store")),
+        s(&fx.dest),
+    ]);
+    assert!(ok, "recover failed: {stdout} {stderr}");
+    assert_restored(&fx, &expected, &snapshot(&out, &["state"]));
+    let (d, u) = some_user(&fx.data);
+    let one = fx.path("one");
+    let (ok, stdout, stderr) = run(&[
+        "--identity",
+        s(&key),
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-m",
+        "mail",
+        "-s",
+        s(&one),
+        s(&fx.set_path(&diff)),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    let rel = format!("store/mail/{d}/{u}");
+    assert_restored(
+        &fx,
+        &subtree(&expected, &rel),
+        &snapshot(&one.join(format!("mail/{d}/{u}")), &[]),
+    );
 }

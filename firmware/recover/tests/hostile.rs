@@ -216,7 +216,7 @@ fn huge_headers_are_refused() {
 
 #[test]
 fn damaged_real_sets_are_refused() {
-    let fx = fixture(1 << 20);
+    let fx = fixture_plain(1 << 20); // finds tar headers in the raw bytes
     let o = fx.full(NOW);
     let a = Arena::new();
     let set = a.sets.join(o.name.tar_name());
@@ -521,4 +521,63 @@ fn names_with_terminal_escapes_are_listed_harmlessly() {
         "raw escapes reached the terminal: {stdout:?}"
     );
     assert!(stdout.contains("\\u{1b}]0;pwned"), "{stdout}");
+}
+
+/// A compressed set whose `.md5` matches but whose frames lie: a zstd bomb
+/// (1 GiB of zeros in a few KiB, the table saying 8 MiB at most) and a
+/// frame that says it holds fewer bytes than it does. Refused in one line,
+/// nothing placed, no memory or disk filled.
+#[test]
+fn compressed_sets_whose_frames_lie_are_refused() {
+    use backupset::zst::{SeekTable, seek_table};
+    let fx = fixture(512 << 10);
+    let o = fx.full(NOW);
+    assert!(o.name.compressed, "the product's default");
+    let a = Arena::new();
+    let set = a.sets.join(o.name.tar_name());
+    let good = std::fs::read(fx.set_path(&o)).expect("read");
+    let table = SeekTable::read(&mut std::io::Cursor::new(&good)).expect("table");
+    let frames_of = |data: &[u8], f: &dyn Fn(&mut Vec<backupset::zst::FrameSize>, &mut Vec<u8>)| {
+        let mut sizes = table.sizes();
+        let mut bytes = data[..table.compressed_len() as usize].to_vec();
+        f(&mut sizes, &mut bytes);
+        bytes.extend(seek_table(&sizes));
+        std::fs::write(&set, &bytes).expect("write");
+        refresh_md5(&set);
+    };
+    // The bomb replaces the first frame: its own bytes, then 1 GiB of zeros.
+    let mut first = vec![0u8; table.sizes()[0].plain as usize];
+    {
+        use std::io::Read;
+        let mut u = backupset::zst::Unzstd::new(
+            std::io::Cursor::new(&good),
+            std::sync::Arc::new(table.clone()),
+        )
+        .expect("reader");
+        u.read_exact(&mut first).expect("first frame");
+    }
+    frames_of(&good, &|sizes, bytes| {
+        let mut bomb = Vec::new();
+        {
+            let mut w = zstd::stream::write::Encoder::new(&mut bomb, 3).expect("encoder");
+            std::io::Write::write_all(&mut w, &first).expect("write");
+            let zeros = vec![0u8; 16 << 20];
+            for _ in 0..64 {
+                std::io::Write::write_all(&mut w, &zeros).expect("write");
+            }
+            w.finish().expect("finish");
+        }
+        let old = sizes[0].compressed as usize;
+        bytes.splice(0..old, bomb.iter().copied());
+        sizes[0].compressed = bomb.len() as u32;
+    });
+    a.refused(&set, "holds more than");
+    // A frame that says it holds fewer bytes than it does.
+    // (The tar then seems shorter: its summary no longer fits.)
+    frames_of(&good, &|sizes, _| sizes[0].plain -= 512);
+    a.refused(&set, "damaged or not a backup set");
+    // No seek table (cut short and the .md5 made to match).
+    std::fs::write(&set, &good[..good.len() - 20]).expect("cut");
+    refresh_md5(&set);
+    a.refused(&set, "no zstd seek table");
 }

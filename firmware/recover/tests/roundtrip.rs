@@ -26,9 +26,10 @@ fn whole_into(fx: &Fixture, source: &std::path::Path, out: &str) -> std::path::P
     out
 }
 
-/// Both fixtures: the body window off, and the product's default.
-fn both(size: u64) -> [Fixture; 2] {
-    [fixture_all_bodies(size), fixture(size)]
+/// The fixtures: the body window off, the default window with plain sets,
+/// and the product's defaults (compressed).
+fn both(size: u64) -> [Fixture; 3] {
+    [fixture_all_bodies(size), fixture_plain(size), fixture(size)]
 }
 
 #[test]
@@ -136,7 +137,10 @@ fn split_volumes_are_joined() {
 fn split_volumes(fx: &Fixture) {
     let mut opts = fx.options(BackupType::Full, NOW);
     // Headers-only messages make a set of the same store much smaller.
-    opts.volume_size = Some(if fx.body_window_hours > 0 {
+    // Compression makes it smaller again.
+    opts.volume_size = Some(if fx.compress.is_some() {
+        16 << 10
+    } else if fx.body_window_hours > 0 {
         80 << 10
     } else {
         300 << 10
@@ -241,7 +245,9 @@ fn a_folder_means_its_newest_restore_point() {
 /// back (while --verify, which reads everything, refuses the set).
 #[test]
 fn a_selective_restore_reads_only_the_index_and_its_range() {
-    let fx = fixture(3 << 20);
+    // Byte offsets of the tar itself: a plain set (the compressed case is
+    // a_selective_restore_of_a_compressed_set_reads_only_its_frames).
+    let fx = fixture_plain(3 << 20);
     let out = full_checked(&fx, NOW);
     // The smallest mailbox, so most of the set is someone else's.
     let mut users: Vec<(usize, String, String)> = Vec::new();
@@ -320,5 +326,71 @@ fn a_selective_restore_reads_only_the_index_and_its_range() {
     assert!(
         !ok && stderr.contains("does not match its .md5 file"),
         "{stderr}"
+    );
+}
+
+/// One user of a compressed set comes back from its own frames: every
+/// other frame of the set is spoiled first. Every body is kept so that a
+/// small store makes many frames (backupset's
+/// one_user_of_a_compressed_set_is_read_from_its_own_frames_only does the
+/// same with the default window).
+#[test]
+fn a_selective_restore_of_a_compressed_set_reads_only_its_frames() {
+    let mut fx = fixture_all_bodies(48 << 20);
+    fx.compress = fixture(0).compress;
+    let out = full_checked(&fx, NOW);
+    let reader = backupset::SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
+    let table = reader.seek_table().expect("table");
+    assert!(table.frames() >= 5, "{:?}", table.sizes());
+    let index = reader.index().expect("index");
+    let user = index
+        .iter()
+        .filter(|e| e.path.starts_with("store/mail/") && e.path.matches('/').count() == 3)
+        .filter(|e| e.files > 3)
+        .min_by_key(|e| e.bytes)
+        .expect("a mailbox")
+        .clone();
+    let summary = reader.summary().expect("summary");
+    let keep = [
+        table.compressed_range(0..1024),
+        table.compressed_range(user.start..user.end),
+        table.compressed_range(summary.index_offset..reader.tar_len().expect("len")),
+        table.compressed_len()..reader.total_size(),
+    ];
+    let path = fx.set_path(&out);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let len = bytes.len() as u64;
+    let mut spoiled = 0u64;
+    for (i, b) in bytes.iter_mut().enumerate() {
+        if !keep.iter().any(|r| r.contains(&(i as u64))) {
+            *b = 0xA5;
+            spoiled += 1;
+        }
+    }
+    assert!(spoiled > len / 2, "{spoiled} of {len} bytes spoiled");
+    std::fs::write(&path, &bytes).expect("write");
+    let mut parts = user.path.split('/').skip(2);
+    let (d, u) = (
+        parts.next().expect("domain").to_string(),
+        parts.next().expect("user").to_string(),
+    );
+    let expected = subtree(&snapshot(&fx.data, &SKIP), &user.path);
+    let tmp = fx.path("user");
+    let (ok, stdout, stderr) = run(&[
+        "-d",
+        &d,
+        "-u",
+        &u,
+        "-m",
+        "mail",
+        "-s",
+        tmp.to_str().expect("utf-8"),
+        path.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    assert_restored(
+        &fx,
+        &expected,
+        &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );
 }

@@ -8,11 +8,22 @@ use std::process::{Command, Output};
 
 pub use backupset::testing::{Fixture, NOW};
 
-/// A generated store of about `size` bytes whose sets have the product's
-/// default body window (24 h): storegen dates messages over two weeks, so
-/// most of them are stored with their headers only. Compare restored trees
-/// with [`assert_restored`].
+/// A generated store of about `size` bytes whose sets are what a new unit
+/// writes: the product's default body window (24 h: storegen dates
+/// messages over two weeks, so most of them are stored with their headers
+/// only) and compression (zstd). Compare restored trees with
+/// [`assert_restored`].
 pub fn fixture(size: u64) -> Fixture {
+    let mut fx = fixture_plain(size);
+    let defaults = appconfig::BackupSettings::default();
+    assert_eq!(defaults.compression, appconfig::Compression::Zstd);
+    fx.compress = Some(defaults.compression_level);
+    fx
+}
+
+/// The default window with plain `.tar` sets: what older firmware wrote,
+/// and a unit with compression off writes.
+pub fn fixture_plain(size: u64) -> Fixture {
     let fx = Fixture::new(size);
     assert_eq!(fx.body_window_hours, 24, "the product's default window");
     fx
@@ -308,7 +319,9 @@ pub fn craft_set(dir: &Path, time: &str, entries: &[Raw]) -> PathBuf {
 pub fn refresh_md5(set: &Path) {
     let dir = set.parent().expect("dir");
     let name = set.file_name().and_then(|n| n.to_str()).expect("name");
-    let stem = name.trim_end_matches(".tar");
+    let md5_name = backupset::SetName::parse_tar(name)
+        .map(|n| n.md5_name())
+        .unwrap_or_else(|| format!("{name}.md5"));
     let mut lines = String::new();
     let mut i = 0;
     loop {
@@ -323,7 +336,7 @@ pub fn refresh_md5(set: &Path) {
         lines.push_str(&format!("{}  {v}\n", md5_hex(&data)));
         i += 1;
     }
-    std::fs::write(dir.join(format!("{stem}.tar.md5")), lines).expect("md5");
+    std::fs::write(dir.join(md5_name), lines).expect("md5");
 }
 
 /// Every path under `dir` (to check nothing appeared outside a target).
