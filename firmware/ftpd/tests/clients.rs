@@ -9,9 +9,11 @@ use std::time::Duration;
 fn with_sets(setup: Setup) -> (Appliance, Vec<String>) {
     let a = Appliance::start(setup);
     let work = a.tmp.path().join("work");
-    // Two sets, one of them in volumes, as on a FAT32 destination.
-    let mut names = make_set(&work, &a.backup_dir(), 1_795_300_000, Some(192 << 10));
-    names.extend(make_set(&work, &a.backup_dir(), 1_795_390_000, None));
+    // Two sets: a new unit's (compressed) in volumes, as on a FAT32
+    // destination, and a plain one of older firmware.
+    let mut names = make_set(&work, &a.backup_dir(), 1_795_300_000, Some(32 << 10));
+    assert!(names.len() > 3, "{names:?}");
+    names.extend(make_set_with(&work, &a.backup_dir(), 1_795_390_000, None, None));
     names.sort();
     (a, names)
 }
@@ -79,6 +81,7 @@ fn lftp_mirror_resume_and_a_second_mirror_that_has_nothing_to_do() {
 
     // A cut-off download resumes with REST.
     let big = names.iter().find(|n| n.ends_with(".tar")).expect("a .tar");
+    assert!(names.iter().any(|n| n.ends_with(".tar.zst.001")), "{names:?}");
     let path = m.join(big);
     let full = std::fs::metadata(&path).expect("size").len();
     let f = std::fs::OpenOptions::new()

@@ -280,7 +280,7 @@ fn uploaded_sets_are_checked_before_the_console_offers_them() {
     let a = Appliance::start(Setup::default());
     let work = a.tmp.path().join("work");
     let good_dir = work.join("good");
-    let good = make_set(&work, &good_dir, 1_795_300_000, Some(128 << 10));
+    let good = make_set(&work, &good_dir, 1_795_300_000, Some(32 << 10));
     let bad_dir = work.join("bad");
     // A plain set, as older firmware wrote them; the good one is compressed.
     let bad = make_set_with(&work, &bad_dir, 1_795_390_000, None, None);
