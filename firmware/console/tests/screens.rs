@@ -2235,6 +2235,46 @@ fn body_window_zero_keeps_all_bodies() {
     assert_eq!(rig.saved().backup.body_window_hours, 0);
 }
 
+/// Compression: a new unit's zstd shown, switched to none and back with the
+/// arrows and Space, saved.
+#[test]
+fn compression_is_chosen_in_the_backup_form() {
+    let mut rig = Rig::new(Some(&configured()));
+    let _backupd = serve_backupd(&rig.path("backupd.sock"));
+    assert_eq!(
+        rig.saved().backup.compression,
+        appconfig::Compression::Zstd,
+        "a new unit's default"
+    );
+    rig.key(KeyCode::Char('4'));
+    assert!(
+        rig.row_with("Compression").contains("(*) zstd"),
+        "{}",
+        rig.screen()
+    );
+    rig.focus("Compression");
+    rig.key(KeyCode::Right);
+    rig.key(KeyCode::Char(' '));
+    assert!(
+        rig.row_with("Compression").contains("(*) none"),
+        "{}",
+        rig.screen()
+    );
+    rig.press("Save");
+    assert!(
+        rig.screen().contains("Configuration saved"),
+        "{}",
+        rig.screen()
+    );
+    assert_eq!(rig.saved().backup.compression, appconfig::Compression::None);
+    rig.key(KeyCode::Enter);
+    assert!(
+        rig.screen().contains("[ Back ]"),
+        "the form fits:\n{}",
+        rig.screen()
+    );
+}
+
 /// SSH Access: the defaults, bad input refused beside its field, a key
 /// added by pasting its line and removed by its number, the host keys'
 /// fingerprints, and sshgate told on every save.

@@ -13,7 +13,13 @@ fn with_sets(setup: Setup) -> (Appliance, Vec<String>) {
     // destination, and a plain one of older firmware.
     let mut names = make_set(&work, &a.backup_dir(), 1_795_300_000, Some(32 << 10));
     assert!(names.len() > 3, "{names:?}");
-    names.extend(make_set_with(&work, &a.backup_dir(), 1_795_390_000, None, None));
+    names.extend(make_set_with(
+        &work,
+        &a.backup_dir(),
+        1_795_390_000,
+        None,
+        None,
+    ));
     names.sort();
     (a, names)
 }
@@ -81,7 +87,10 @@ fn lftp_mirror_resume_and_a_second_mirror_that_has_nothing_to_do() {
 
     // A cut-off download resumes with REST.
     let big = names.iter().find(|n| n.ends_with(".tar")).expect("a .tar");
-    assert!(names.iter().any(|n| n.ends_with(".tar.zst.001")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with(".tar.zst.001")),
+        "{names:?}"
+    );
     let path = m.join(big);
     let full = std::fs::metadata(&path).expect("size").len();
     let f = std::fs::OpenOptions::new()

@@ -12,7 +12,8 @@ use crate::format;
 use crate::pending::Pending;
 use crate::ui;
 use appconfig::{
-    BackupSettings, BackupType, Config, DestinationKind, SmbSettings, TimeOfDay, Weekday,
+    BackupSettings, BackupType, Compression, Config, DestinationKind, SmbSettings, TimeOfDay,
+    Weekday,
 };
 use control::backupd::{ConnectivityReport, Progress, Reply, Request, SetInfo, Status};
 use ratatui::Frame;
@@ -24,6 +25,8 @@ use ratatui::widgets::Paragraph;
 use std::time::{Duration, Instant};
 
 const LOCATIONS: &[&str] = &["Local", "SMB/Windows", "USB drive"];
+/// The choices of `backup.compression`, in the order of `compression_index`.
+const COMPRESSIONS: &[&str] = &["zstd (.tar.zst)", "none (.tar)"];
 const DAYS: &[&str] = &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const SMB_FIELDS: [&str; 5] = ["host", "share", "path", "user", "password"];
 /// The help lines of the two age keys: each must fit the 80-column note line.
@@ -125,6 +128,13 @@ impl BackupView {
                 b.body_window_hours.to_string(),
             )
             .with_hint("Older messages kept as headers only; 24 as Sendio; 0: keep all bodies"),
+            Field::choice(
+                "compression",
+                "Compression",
+                COMPRESSIONS,
+                usize::from(b.compression == Compression::None),
+            )
+            .with_hint("zstd: sets about a third the size, opened with tar --zstd; none: plain"),
             Field::text(
                 "secrets_key",
                 "Secrets key (age recipient)",
@@ -199,6 +209,10 @@ impl BackupView {
             Ok(n) => b.body_window_hours = n,
             Err(e) => f.set_error("body_window", e),
         }
+        b.compression = match f.selected("compression") {
+            1 => Compression::None,
+            _ => Compression::Zstd,
+        };
         b.secrets_recipient = f.text("secrets_key").trim().to_string();
         if let Some(why) = appconfig::recipient_problem(&b.secrets_recipient) {
             f.set_error("secrets_key", why);

@@ -99,7 +99,7 @@ fn describe(s: &MailSelection) -> String {
 
 /// Whether a set's name says it is encrypted whole.
 fn encrypted(name: &str) -> bool {
-    name.ends_with(".tar.age")
+    name.ends_with(".age")
 }
 
 type Listing = Vec<(Location, Result<Vec<SetInfo>, String>)>;
