@@ -31,8 +31,8 @@ An image file TARGET keeps its size when larger (a larger disk), is created
 when missing, and becomes an exact copy of IMAGE otherwise.
 
 Options:
-  --restore SET    copy the backup set SET (the .tar, its volumes .tar.001...
-                   and its .tar.md5) into /data/restore on TARGET; repeat it
+  --restore SET    copy the backup set SET (the .tar or .tar.zst, its volumes
+                   .001... and its .md5) into /data/restore on TARGET; repeat it
                    for several sets (a differential needs its full set). Each
                    set is checked against its .md5 before and after the copy.
                    As root, the data partition is first grown to the end of a
@@ -345,20 +345,26 @@ if [ "$GOT" != "$WANT" ]; then
 fi
 
 # --- the backup sets -------------------------------------------------------------------------
-# Each set: its folder, its name (NAME.tar) and its volumes (from the .md5).
+# Each set: its folder, its name (NAME.tar or NAME.tar.zst) and its volumes
+# (from the .md5).
 SET_DIRS=()
 SET_NAMES=()
 SETS_BYTES=0
-set_field() { # SET.tar KEY: a line of the set's .version.txt (its first entry)
-	{ head -c 65536 -- "$1" | tar --occurrence=1 -xOf - .version.txt 2>/dev/null || true; } |
-		sed -n "s/^$2=//p" | head -n 1
+set_field() { # SET KEY: a line of the set's .version.txt (its first entry)
+	case "$1" in
+	*.tar.zst) { zstd -dc -- "$1" 2>/dev/null | head -c 65536 | tar --occurrence=1 -xOf - .version.txt 2>/dev/null || true; } ;;
+	*) { head -c 65536 -- "$1" | tar --occurrence=1 -xOf - .version.txt 2>/dev/null || true; } ;;
+	esac | sed -n "s/^$2=//p" | head -n 1
 }
 for set in "${SETS[@]}"; do
 	case "$set" in
-	*.tar) base=$set ;;
-	*.tar.md5) base=${set%.md5} ;;
-	*.tar.[0-9][0-9][0-9]) base=${set%.*} ;;
-	*) fail $E_SET "$set is not a backup set (NAME.tar, NAME.tar.NNN or NAME.tar.md5)" ;;
+	*.tar | *.tar.zst) base=$set ;;
+	*.tar.md5 | *.tar.zst.md5) base=${set%.md5} ;;
+	*.tar.[0-9][0-9][0-9] | *.tar.zst.[0-9][0-9][0-9]) base=${set%.*} ;;
+	*) fail $E_SET "$set is not a backup set (NAME.tar or NAME.tar.zst, a volume NAME.tar.NNN, or its .md5; encrypted sets are restored from the console)" ;;
+	esac
+	case "$base" in
+	*.tar.zst) command -v zstd >/dev/null || fail $E_SET "$set is compressed: install zstd (Debian package zstd) to check it" ;;
 	esac
 	dir=$(dirname -- "$base")
 	name=$(basename -- "$base")
@@ -370,7 +376,7 @@ for set in "${SETS[@]}"; do
 	[ $seen = 0 ] || continue
 	[ -f "$base.md5" ] || fail $E_SET "$name is incomplete: $base.md5 is missing"
 	[ -f "$base" ] || fail $E_SET "$name is incomplete: $base is missing"
-	# The .md5 names the volumes: NAME.tar and NAME.tar.NNN, nothing else.
+	# The .md5 names the volumes: NAME and NAME.NNN, nothing else.
 	listed=0
 	while read -r sum vol; do
 		vol=${vol#\*}

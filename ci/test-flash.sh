@@ -304,7 +304,11 @@ make_set() { # NAME TYPE MIB [BASE]
 		[ -z "${4:-}" ] || echo "base=$4"
 	} >"$dir/.version.txt"
 	head -c "$3M" /dev/urandom >"$dir/@backup/config/blob"
-	tar -C "$dir" -cf "sets/$name.whole" .version.txt @backup
+	# A .tar.zst name: compressed as a new unit writes its sets.
+	case "$name" in
+	*.tar.zst) tar -C "$dir" -cf - .version.txt @backup | zstd -q -c >"sets/$name.whole" ;;
+	*) tar -C "$dir" -cf "sets/$name.whole" .version.txt @backup ;;
+	esac
 	split -b 4M -d -a 3 "sets/$name.whole" "sets/$name.part."
 	mv "sets/$name.part.000" "sets/$name"
 	for f in "sets/$name.part."*; do
@@ -316,9 +320,10 @@ make_set() { # NAME TYPE MIB [BASE]
 	done >"$name.md5")
 }
 make_set mail-F20261120T220000Z.tar full 9
-make_set mail-I20261122T220000Z.tar differential 2 mail-F20261120T220000Z.tar
+# An older plain full and a compressed differential (compression switched on since).
+make_set mail-I20261122T220000Z.tar.zst differential 2 mail-F20261120T220000Z.tar
 FULL=sets/mail-F20261120T220000Z.tar
-DIFF=sets/mail-I20261122T220000Z.tar
+DIFF=sets/mail-I20261122T220000Z.tar.zst
 disk sdf 512 1 usb
 
 debugfs_data() { # TARGET COMMAND: debugfs on the data partition of TARGET
@@ -364,8 +369,8 @@ run "a damaged set: exit 11" 11 'does not match its .md5' -- --yes --restore bro
 rm broken/mail-F20261120T220000Z.tar.002
 run "a set missing a volume: exit 11" 11 'volume mail-F20261120T220000Z.tar.002 is missing' \
 	-- --yes --restore broken/mail-F20261120T220000Z.tar "$IMG" dev/sdf
-rm broken/mail-I20261122T220000Z.tar.md5
-run "a set without .md5: exit 11" 11 '.md5 is missing' -- --yes --restore broken/mail-I20261122T220000Z.tar "$IMG" dev/sdf
+rm broken/mail-I20261122T220000Z.tar.zst.md5
+run "a set without .md5: exit 11" 11 '.md5 is missing' -- --yes --restore broken/mail-I20261122T220000Z.tar.zst "$IMG" dev/sdf
 run "not a set: exit 11" 11 'not a backup set' -- --yes --restore appliance.img.sha256 "$IMG" dev/sdf
 sdf_sum=$(md5sum <dev/sdf)
 check "refused sets wrote nothing" [ "$(md5sum <dev/sdf)" = "$sdf_sum" ]
