@@ -41,12 +41,20 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
         v.version,
         v.format
     );
+    if let Some(unit) = &v.unit {
+        let _ = writeln!(out, "  written by unit {unit}");
+    }
     let vols = set.reader.volumes().len();
     let _ = writeln!(
         out,
-        "  {}, {}; {}, {} of data; {} messages with headers only (body window {})",
+        "  {}, {}{}; {}, {} of data; {} messages with headers only (body window {})",
         plural(vols as u64, "volume"),
         humanfmt::bytes(set.reader.total_size()),
+        if set.reader.is_compressed() {
+            " compressed"
+        } else {
+            ""
+        },
         plural(s.count_files, "file"),
         humanfmt::bytes(s.total_size),
         s.headers_only_files,

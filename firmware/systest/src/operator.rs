@@ -61,8 +61,16 @@ pub fn console_logout(vm: &mut Vm) {
 /// backupd; the rest of the file (the unit's identity and host name, the
 /// network, the accounts) stays as the appliance has it.
 pub fn configure_backup<S: AsRef<str>>(vm: &mut Vm, settings: &[S]) {
+    // What the console saves for a new unit unless the test says otherwise
+    // (a section without the key reads as a configuration from before
+    // compression: plain sets).
+    let compression = (!settings
+        .iter()
+        .any(|s| s.as_ref().starts_with("compression")))
+    .then_some(DEFAULT_COMPRESSION);
     let lines: Vec<String> = std::iter::once("[backup]")
         .chain(settings.iter().map(AsRef::as_ref))
+        .chain(compression)
         .map(|l| {
             assert!(!l.contains('\''), "no quotes in test settings: {l}");
             format!("'{l}'")
@@ -107,11 +115,20 @@ pub fn md5sum_check(dir: &Path, md5_file: &str) -> String {
     text
 }
 
+/// A new unit's `backup.compression`, as the console saves it.
+pub const DEFAULT_COMPRESSION: &str = "compression = \"zstd\"";
+
+/// Whether a file name is a set's first volume (`.tar`, `.tar.zst`; not
+/// encrypted).
+pub fn is_first_volume(name: &str) -> bool {
+    name.ends_with(".tar") || name.ends_with(".tar.zst")
+}
+
 /// The `.md5` files of complete sets among a folder's file names.
 pub fn complete_sets(names: &[String]) -> Vec<String> {
     names
         .iter()
-        .filter(|n| n.ends_with(".tar.md5") && !n.starts_with('.'))
+        .filter(|n| (n.ends_with(".tar.md5") || n.ends_with(".tar.zst.md5")) && !n.starts_with('.'))
         .cloned()
         .collect()
 }

@@ -143,12 +143,15 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
     let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}", b.output);
     let set = vm
-        .ok("cd /media/usb && ls *.tar.age")
+        .ok("cd /media/usb && ls *.tar.zst.age")
         .expect("an encrypted set on the drive")
         .trim()
         .to_string();
     assert!(
-        vm.run("ls /media/usb/*.tar").expect("ls").status != 0,
+        vm.run("ls /media/usb/*.tar /media/usb/*.tar.zst")
+            .expect("ls")
+            .status
+            != 0,
         "no plain set beside it"
     );
     let before = vm.ok(STORE_SUM).expect("store checksum");
@@ -175,7 +178,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
         !raw.windows(12).any(|w| w == b"secret plans"),
         "no mail in clear on the drive"
     );
-    // ...and opened with the stock tools: cat of the volumes | age | tar.
+    // ...and opened with the stock tools: cat of the volumes | age | zstd | tar.
     let mut volumes: Vec<&String> = names
         .iter()
         .filter(|n| n.starts_with(&set) && !n.ends_with(".md5"))
@@ -188,7 +191,7 @@ fn encrypted_set_on_usb_opened_by_hand_and_restored_through_the_console() {
         .map(|v| format!("'{}'", out.join(v.as_str()).display()))
         .collect();
     host(Command::new("sh").arg("-c").arg(format!(
-        "cat {} | age -d -i '{}' | tar -x -C '{}'",
+        "cat {} | age -d -i '{}' | zstd -dc | tar -x -C '{}'",
         vols.join(" "),
         key.display(),
         opened.display()

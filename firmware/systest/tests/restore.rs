@@ -45,7 +45,7 @@ const MESSAGES: &str = "find /data/store/mail/example.com -type f | wc -l";
 fn set_name(listing: &str) -> String {
     listing
         .split_whitespace()
-        .find(|n| n.starts_with("restored-mx-F") && n.ends_with(".tar"))
+        .find(|n| n.starts_with("restored-mx-F") && systest::operator::is_first_volume(n))
         .unwrap_or_else(|| panic!("no set in {listing:?}"))
         .to_string()
 }

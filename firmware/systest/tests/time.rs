@@ -57,9 +57,12 @@ fn identity_ntp_and_a_clock_put_back() {
     let b = backup_full(&mut vm);
     assert_eq!(b.status, 0, "{}", b.output);
     let version = vm
-        .ok("cd /data/backup && tar -xOf appliance-123456-F*.tar .version.txt")
+        .ok("cd /data/backup && recover -l appliance-123456-F*.tar.zst")
         .expect("version");
-    assert!(version.contains(&format!("unit={unit}")), "{version}");
+    assert!(
+        version.contains(&format!("written by unit {unit}")),
+        "{version}"
+    );
 
     // The clock a day behind; the NTP server set in the configuration.
     vm.ok(&format!("date -s @{}", host_now() - DAY))

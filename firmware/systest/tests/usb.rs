@@ -365,7 +365,7 @@ fn drive_pulled_mid_backup_then_next_drive_works() {
     let names = files_on(&first, &out);
     assert!(complete_sets(&names).is_empty(), "{names:?}");
     assert!(
-        !names.iter().any(|n| n.ends_with(".tar")),
+        !names.iter().any(|n| systest::operator::is_first_volume(n)),
         "no volume under its final name: {names:?}"
     );
 }
@@ -410,7 +410,7 @@ fn console_restores_the_whole_system_from_the_usb_drive() {
     assert!(b.output.contains("headers-only"), "{}", b.output);
     let before = vm.ok(STORE_SUM).expect("store checksum");
     let set = vm
-        .ok("cd /media/usb && ls *.tar")
+        .ok("cd /media/usb && ls *.tar.zst")
         .expect("the set on the drive");
     // Since the backup: alice's mail is lost, something new arrived.
     vm.ok("rm -rf /data/store/mail/example.com/alice && \
