@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers that read outside input: what a USB drive or the
 # kernel hands hotplugd (the uevent parser, the superblock detection), what
-# a restore reads (any bytes as a backup set, any index inside one, any
+# a restore reads (any bytes as a backup set, plain or compressed, any index inside one, any
 # .md5 file, the restore journal), the verdicts beside uploaded sets, the
 # configuration file, and the control sockets' lines. Each target runs
 # FUZZ_SECONDS (default 60; ci/test.sh runs a shorter round), as many at a
@@ -47,7 +47,7 @@ truncate -s 8M "$tmp/mbr" && echo ',' | sfdisk -q "$tmp/mbr" >/dev/null && head 
 truncate -s 8M "$tmp/gpt" && printf 'label: gpt\n,\n' | sfdisk -q "$tmp/gpt" >/dev/null && head -c 70000 "$tmp/gpt" >"$seeds/superblock/gpt"
 
 # A small real set: its tar as a seed for the archive, its index for the index.
-mkdir -p "$seeds/set_archive" "$seeds/set_index" corpus/set_archive corpus/set_index
+mkdir -p "$seeds/set_archive" "$seeds/set_index" "$seeds/set_zst" corpus/set_archive corpus/set_index corpus/set_zst
 (cd "$here" && cargo build -q --release --bin storegen --bin backupd)
 bin="$here/target/x86_64-unknown-linux-gnu/release"
 "$bin/storegen" generate "$tmp/data" --size 200K --seed 7 >/dev/null
@@ -57,6 +57,13 @@ set_tar=$(find "$tmp/data/backup" -name '*.tar' | head -n 1)
 [ -n "$set_tar" ] || { echo "no seed set was made" >&2; exit 1; }
 head -c 65536 "$set_tar" >"$seeds/set_archive/set"
 tar -xOf "$set_tar" .index.txt | head -c 8192 >"$seeds/set_index/index"
+# The same store as a compressed set, whole (a few KiB), for set_zst.
+printf '[system]\nhostname = "seed"\n[backup]\ncompression = "zstd"\nretention = 9\n' >"$tmp/appliance.toml"
+sleep 1
+"$bin/backupd" --config "$tmp/appliance.toml" --data "$tmp/data" --once copy >/dev/null 2>&1
+set_zst=$(find "$tmp/data/backup" -name '*.tar.zst' | head -n 1)
+[ -n "$set_zst" ] || { echo "no compressed seed set was made" >&2; exit 1; }
+cp "$set_zst" "$seeds/set_zst/set"
 
 # The rest: real files of each kind as seeds.
 for t in md5_file journal verdict config control ftp_command; do mkdir -p "$seeds/$t" "corpus/$t"; done
@@ -101,7 +108,7 @@ printf '220 ready\r\n211-Features:\r\n MLST size*;modify*;\r\n211 End\r\n227 Ent
 # Every target is built first; then they run FUZZ_JOBS at a time (default:
 # one per core; each libFuzzer run uses one), each into its own log, shown
 # when it ends.
-targets="uevent:4096 superblock:70000 set_archive:65536 set_index:8192 md5_file:4096 journal:4096 verdict:8192 config:8192 control:131072 ftp_command:16384"
+targets="uevent:4096 superblock:70000 set_archive:65536 set_zst:65536 set_index:8192 md5_file:4096 journal:4096 verdict:8192 config:8192 control:131072 ftp_command:16384"
 jobs="${FUZZ_JOBS:-$(nproc)}"
 cargo fuzz build
 logs="$tmp/logs"

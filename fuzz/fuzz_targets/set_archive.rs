@@ -1,77 +1,14 @@
 #![no_main]
-//! Any bytes as a backup set (with a matching .md5, so every check past
-//! the MD5 is exercised): listed, restored whole and selectively, or
+//! Any bytes as a plain backup set (with a matching .md5, so every check
+//! past the MD5 is exercised): listed, restored whole and selectively, or
 //! refused with an error; never a panic, and nothing is ever written
 //! outside the target.
 
 use libfuzzer_sys::fuzz_target;
-use std::path::Path;
 
-const NAME: &str = "mail-F20260101T000000Z.tar";
-
-fn md5_hex(data: &[u8]) -> String {
-    use md5::Digest;
-    md5::Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            out.push(p.clone());
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                walk(&p, out);
-            }
-        }
-    }
-}
-
-/// Runs recover as its command line would, with these arguments.
-fn recover_with(args: &[&str]) {
-    use clap::Parser;
-    let argv = std::iter::once("recover").chain(args.iter().copied());
-    if let Ok(cli) = recover::options::Cli::try_parse_from(argv) {
-        let (request, _, _) = cli.into_request(false);
-        let _ = recover::run(&request, &mut recover::Reporter::quiet());
-    }
-}
+#[path = "shared/set_run.rs"]
+mod set_run;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(tmp) = tempfile::tempdir() else { return };
-    let sets = tmp.path().join("sets");
-    let target = tmp.path().join("target");
-    if std::fs::create_dir_all(&sets).is_err() {
-        return;
-    }
-    let _ = std::fs::write(sets.join(NAME), data);
-    let _ = std::fs::write(
-        sets.join("mail-F20260101T000000Z.tar.md5"),
-        format!("{}  {NAME}\n", md5_hex(data)),
-    );
-    let set_path = sets.join(NAME);
-    let (set, target_text) = (set_path.to_string_lossy(), target.to_string_lossy());
-    let store = format!("{target_text}/store");
-    for extra in [
-        &["-l"][..],
-        &[][..],
-        &["-l", "-d", "a.com", "-u", "bob"][..],
-        &["-d", "a.com", "-u", "bob"][..],
-    ] {
-        let mut args = vec!["-g", "-q", "-c", &target_text, "-s", &store];
-        args.extend_from_slice(extra);
-        args.push(&set);
-        recover_with(&args);
-    }
-    let mut all = Vec::new();
-    walk(tmp.path(), &mut all);
-    for p in all {
-        assert!(
-            p.starts_with(&sets) || p.starts_with(&target),
-            "written outside the target: {}",
-            p.display()
-        );
-    }
+    set_run::exercise(data, "mail-F20260101T000000Z.tar");
 });
