@@ -433,8 +433,19 @@ impl<R: Read + Seek> Seek for Unzstd<R> {
 pub fn head(inner: impl Read, max: usize) -> std::io::Result<Vec<u8>> {
     let mut d = zstd::stream::read::Decoder::new(inner)?;
     d.window_log_max(WINDOW_LOG_MAX)?;
-    let mut out = Vec::new();
-    d.take(max as u64).read_to_end(&mut out)?;
+    let mut out = vec![0u8; max];
+    let mut got = 0;
+    while got < max {
+        match d.read(&mut out[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A first volume may end inside a frame: what came before counts.
+            Err(_) if got > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    out.truncate(got);
     Ok(out)
 }
 

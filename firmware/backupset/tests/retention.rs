@@ -144,6 +144,32 @@ fn sets_dated_in_the_future_are_reported_and_never_evict_the_fresh_set() {
 }
 
 #[test]
+fn compressed_leftovers_are_told_apart_by_the_unit_in_their_first_frame() {
+    // A new unit's sets: compressed, cut into volumes so that the first
+    // holds neither the end of its frame nor the seek table.
+    let mut fx = Fixture::new(512 << 10);
+    fx.compress = Some(appconfig::BackupSettings::default().compression_level);
+    let us = backupset::name::unit_tag(UNIT).expect("tag");
+    let mut o = fx.options(BackupType::Full, NOW + DAY);
+    o.volume_size = Some(8 << 10);
+    let mine = fx.write(&o);
+    o.unit = OTHER_UNIT.into();
+    o.started = NOW + 2 * DAY;
+    o.state_dir = fx.path("other-state");
+    let foreign = fx.write(&o);
+    assert!(mine.name.compressed && mine.volumes.len() > 2);
+    for s in [&mine, &foreign] {
+        std::fs::remove_file(fx.dest.join(s.name.md5_name())).expect("rm md5");
+    }
+    let mut removed = clean_leftovers(&fx.dest, &us_shared(), None).expect("clean");
+    removed.sort();
+    let mut want: Vec<String> = mine.volumes.iter().map(|v| v.name.clone()).collect();
+    want.sort();
+    assert_eq!(removed, want, "only ours ({us})");
+    assert!(fx.dest.join(foreign.name.tar_name()).exists());
+}
+
+#[test]
 fn leftovers_of_interrupted_runs_are_cleaned_only_for_this_unit() {
     let fx = Fixture::new(256 << 10);
     let good = fx.full(NOW);

@@ -451,6 +451,10 @@ impl<'a> Scanner<'a> {
     pub fn run(mut self, version_text: &str) -> Result<ScanResult, SetError> {
         let started = self.opts.started;
         self.entry_from_bytes(crate::meta::VERSION_ENTRY, version_text.as_bytes(), started)?;
+        // `.version.txt` is a frame of its own in a compressed set: its
+        // unit and base read from the first bytes of a first volume, even
+        // one an interrupted run cut short.
+        self.cut_frame()?;
         let root: std::path::PathBuf = self.opts.data_root.components().collect();
         let md = fs::metadata(&root).map_err(|source| SetError::DataRoot {
             path: root.clone(),
