@@ -68,9 +68,10 @@ pub fn configure_backup<S: AsRef<str>>(vm: &mut Vm, settings: &[S]) {
         .iter()
         .any(|s| s.as_ref().starts_with("compression")))
     .then_some(DEFAULT_COMPRESSION);
+    // Before any [backup.smb] line the settings hold.
     let lines: Vec<String> = std::iter::once("[backup]")
-        .chain(settings.iter().map(AsRef::as_ref))
         .chain(compression)
+        .chain(settings.iter().map(AsRef::as_ref))
         .map(|l| {
             assert!(!l.contains('\''), "no quotes in test settings: {l}");
             format!("'{l}'")
