@@ -294,6 +294,7 @@ mod tests {
                 "disk full".into()
             },
             bytes: 0,
+            stream_bytes: 0,
             files: 0,
             skipped: 0,
             warnings: vec![],

@@ -149,6 +149,7 @@ pub fn run(
         ok: false,
         message: String::new(),
         bytes: 0,
+        stream_bytes: 0,
         files: 0,
         skipped: 0,
         warnings: Vec::new(),
@@ -246,6 +247,11 @@ pub fn run(
     result.set = outcome.name.tar_name();
     result.kind = outcome.name.kind;
     result.bytes = outcome.size();
+    // The tar stream's length: what the next run's progress is measured in.
+    result.stream_bytes = req
+        .progress
+        .bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
     result.files = outcome.summary.count_files;
     result.skipped = outcome.summary.skipped_files;
     let mut msg = format!(

@@ -149,7 +149,15 @@ impl Service {
             .recent
             .iter()
             .find(|r| r.ok && r.kind == kind)
-            .map(|r| r.bytes)
+            // Progress counts the tar stream; older records have only the
+            // set's size (the same for a plain set).
+            .map(|r| {
+                if r.stream_bytes > 0 {
+                    r.stream_bytes
+                } else {
+                    r.bytes
+                }
+            })
             .unwrap_or(0);
         let req = RunRequest {
             kind,

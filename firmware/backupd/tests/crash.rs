@@ -92,11 +92,9 @@ fn kill_9_campaign(app: &Appliance, points: u32, keep: usize) {
             match after.get(name) {
                 Some(d) => assert!(d == data, "kill #{i}: older file {name} changed"),
                 None => {
-                    let set = name.trim_end_matches(".md5");
-                    let first = set
-                        .rsplit_once(".tar.")
-                        .map(|(stem, _)| format!("{stem}.tar"))
-                        .unwrap_or_else(|| set.to_string());
+                    let first = backupset::SetName::parse_file(name)
+                        .map(|(set, _)| set.tar_name())
+                        .unwrap_or_else(|| name.to_string());
                     assert!(
                         pruned_by_retention(&first, &dir, keep),
                         "kill #{i}: older file {name} vanished without {keep} newer restore points"
@@ -196,9 +194,10 @@ fn unreadable_files_are_reported_and_the_rest_backed_up() {
     every_complete_set_verifies(&dir);
     let set_name = files_in(&dir)
         .into_iter()
-        .find(|f| f.ends_with(".tar"))
+        .find(|f| f.ends_with(".tar.zst"))
         .expect("a set");
     let o = std::process::Command::new("tar")
+        .arg("--zstd")
         .arg("-tf")
         .arg(dir.join(&set_name))
         .output()

@@ -115,6 +115,10 @@ pub struct RunResult {
     /// "verified, 1234 files, 56 MiB" or the reason it failed.
     pub message: String,
     pub bytes: u64,
+    /// Bytes of the tar stream the run produced (what its progress counts;
+    /// more than `bytes` when the set is compressed). 0 in older records.
+    #[serde(default)]
+    pub stream_bytes: u64,
     pub files: u64,
     /// Files that could not be read and were left out.
     pub skipped: u64,
