@@ -207,8 +207,9 @@ fn smb_share_backups_and_failures_in_plain_words() {
 
     // The server stopped during a backup: enough data to take a while.
     vm.run_timeout(
-        "dd if=/dev/urandom of=/tmp/r bs=1M count=1 2>/dev/null && \
-         for i in $(seq 1 80); do cp /tmp/r /data/store/queue/incoming/big$i; done; rm /tmp/r",
+        // Each file its own random bytes: copies of one would compress away.
+        "for i in $(seq 1 80); do \
+         dd if=/dev/urandom of=/data/store/queue/incoming/big$i bs=1M count=1 2>/dev/null; done",
         Duration::from_secs(180),
     )
     .expect("more data");
@@ -495,9 +496,10 @@ fn console_and_verify_beside_a_running_backup() {
 
     // A nightly-sized store: attachments and queued mail, 240 MiB more.
     vm.run_timeout(
-        "dd if=/dev/urandom of=/tmp/r bs=1M count=1 2>/dev/null && \
-         for i in $(seq 1 140); do cp /tmp/r /data/store/mail/example.com/alice/INBOX/cur/att$i.eml; done && \
-         for i in $(seq 1 100); do cp /tmp/r /data/store/queue/incoming/q$i; done; rm /tmp/r; sync",
+        // Each file its own random bytes: copies of one would compress away.
+        "for i in $(seq 1 140); do \
+         dd if=/dev/urandom of=/data/store/mail/example.com/alice/INBOX/cur/att$i.eml bs=1M count=1 2>/dev/null; done && \
+         for i in $(seq 1 100); do dd if=/dev/urandom of=/data/store/queue/incoming/q$i bs=1M count=1 2>/dev/null; done; sync",
         Duration::from_secs(300),
     )
     .expect("more data");
