@@ -16,12 +16,20 @@
 # RSS < 32 MiB.
 #
 #   ci/bench-backup.sh [SIZE...]      (default: 1G 4G; e.g. ci/bench-backup.sh 256M)
+#   ci/bench-backup.sh --peers [SIZE...]   compressed sets against restic and
+#                                          borg (ci/bench-peers.sh)
 #   BENCH_DIR=/var/tmp/x ci/bench-backup.sh   (work folder, default a new one in /var/tmp)
 #   BENCH_REPEAT=3                            (runs of each step; the fastest counts)
 #
 # The body window is off (body_window_hours = 0) so that every byte is read,
-# as tar reads it; with the default 24 h window a full reads far less.
+# as tar reads it; with the default 24 h window a full reads far less. The
+# sets are plain (no compression key: the tar's own speed); --peers
+# measures compressed ones.
 set -euo pipefail
+if [ "${1:-}" = --peers ]; then
+	shift
+	exec "$(dirname "$0")/bench-peers.sh" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
 require_tools tar:tar md5sum:coreutils /usr/bin/time:time
