@@ -554,7 +554,13 @@ fn console_and_verify_beside_a_running_backup() {
     let field_rows = |from: &str, to: &str| -> Option<usize> {
         let a = rows.iter().position(|l| l.contains(from))?;
         let b = rows.iter().position(|l| l.contains(to))?;
-        Some(rows[a + 1..b].iter().filter(|l| l.contains('[')).count())
+        // Text fields and toggles show brackets, choices parentheses.
+        Some(
+            rows[a + 1..b]
+                .iter()
+                .filter(|l| l.contains('[') || l.contains("(*)"))
+                .count(),
+        )
     };
     let fields = field_rows("Backup location", "[ Test Connectivity ]")
         .unwrap_or_else(|| panic!("not the backup form:\n{form}"));
