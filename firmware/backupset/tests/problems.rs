@@ -65,6 +65,62 @@ fn missing_data_root_is_a_clear_error() {
     );
 }
 
+/// A compressed set that does not fit: the writer's error stops every
+/// stage (scanner, compressing workers, hasher) within bounded time, and
+/// nothing is left behind. Incompressible data, so the set is large.
+#[test]
+fn a_full_destination_stops_a_compressed_backup_cleanly() {
+    let mut fx = Fixture::new(1 << 20);
+    fx.compress = Some(appconfig::BackupSettings::default().compression_level);
+    let queue = fx.data.join("store/queue/incoming");
+    std::fs::create_dir_all(&queue).expect("queue");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..24 {
+        let bytes: Vec<u8> = (0..(1 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(queue.join(format!("m{i}")), bytes).expect("random file");
+    }
+    let small = fx.tmp.path().join("small");
+    std::fs::create_dir_all(&small).expect("mkdir");
+    nix::mount::mount(
+        Some("tmpfs"),
+        &small,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=4m"),
+    )
+    .expect("mount a 4 MB tmpfs (tests run as root)");
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount2(self.0, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    let _guard = Unmount(&small);
+    let mut opts = fx.options(BackupType::Full, NOW);
+    opts.dest_dir = small.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(backupset::write_set(&opts, &backupset::Progress::default()));
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the backup ends instead of hanging");
+    let err = result.expect_err("must not fit");
+    assert!(matches!(err, SetError::DestinationFull { .. }), "{err:?}");
+    let left: Vec<String> = std::fs::read_dir(&small)
+        .expect("dir")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "partial files gone: {left:?}");
+}
+
 #[test]
 fn destination_full_is_a_clear_error_and_leaves_older_sets() {
     let fx = Fixture::new(1 << 20);

@@ -5,8 +5,9 @@
 //! order, and ends with the seek table.
 //!
 //! Buffers: a worker turns each consumed input buffer into its next output
-//! buffer or gives it back to the free list, and never waits for the free
-//! list, so the stages cannot wait on each other in a circle.
+//! buffer or sends it on empty, so that every buffer goes back to the free
+//! list through the writer alone: when the writer stops, the free list
+//! closes and the scanner stops instead of waiting for a buffer forever.
 
 use super::BATCH;
 use super::sink::Batch;
@@ -44,7 +45,6 @@ pub fn workers() -> usize {
 pub fn compressor(
     rx: Receiver<Batch>,
     tx: SyncSender<Batch>,
-    free: SyncSender<Batch>,
     level: i32,
     workers: usize,
 ) -> Result<(), SetError> {
@@ -56,8 +56,7 @@ pub fn compressor(
         for _ in 0..workers {
             let (job_tx, job_rx) = sync_channel::<Job>(4);
             let (out_tx, out_rx) = sync_channel::<Piece>(4);
-            let free = free.clone();
-            threads.push(s.spawn(move || worker(job_rx, out_tx, free, level)));
+            threads.push(s.spawn(move || worker(job_rx, out_tx, level)));
             jobs.push(job_tx);
             outs.push(out_rx);
         }
@@ -65,13 +64,10 @@ pub fn compressor(
         let (mut frame, mut in_frame) = (0usize, 0usize);
         for b in rx {
             let cut = b.cut;
-            if b.len > 0 {
-                in_frame += b.len;
-                if jobs[frame % workers].send(Job::Data(b)).is_err() {
-                    break;
-                }
-            } else {
-                let _ = free.try_send(b);
+            in_frame += b.len;
+            // An empty batch too: its buffer goes back through the writer.
+            if jobs[frame % workers].send(Job::Data(b)).is_err() {
+                break;
             }
             if in_frame > 0 && (cut || in_frame >= zst::FRAME) {
                 if jobs[frame % workers].send(Job::End).is_err() {
@@ -110,12 +106,7 @@ fn fresh(spare: &mut Option<Vec<u8>>) -> Batch {
 }
 
 /// Compresses the frames it is given, one after the other.
-fn worker(
-    jobs: Receiver<Job>,
-    out: SyncSender<Piece>,
-    free: SyncSender<Batch>,
-    level: i32,
-) -> Result<(), SetError> {
+fn worker(jobs: Receiver<Job>, out: SyncSender<Piece>, level: i32) -> Result<(), SetError> {
     let mut enc = Encoder::new(level).map_err(|e| failed("zstd", e))?;
     enc.set_parameter(CParameter::ChecksumFlag(true))
         .map_err(|e| failed("zstd", e))?;
@@ -151,7 +142,11 @@ fn worker(
                 if spare.is_none() {
                     spare = Some(b.data);
                 } else {
-                    let _ = free.try_send(b);
+                    emit!(Piece::Data(Batch {
+                        data: b.data,
+                        len: 0,
+                        cut: false,
+                    }));
                 }
             }
             Job::End => {
@@ -189,7 +184,7 @@ fn collect(outs: Vec<Receiver<Piece>>, tx: SyncSender<Batch>) -> Result<(), SetE
         loop {
             match outs[k % outs.len()].recv() {
                 Ok(Piece::Data(b)) => {
-                    started = true;
+                    started |= b.len > 0;
                     if tx.send(b).is_err() {
                         return Ok(());
                     }

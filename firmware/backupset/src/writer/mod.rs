@@ -340,11 +340,10 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         });
     }
 
-    let pool = free_tx.clone();
     let (scanned, digests, joined_writer, read_back, packed) = std::thread::scope(|s| {
         // The tar stream as it is, or compressed.
         let compress = s.spawn(move || match opts.compress {
-            Some(level) => compress::compressor(tar_rx, zst_tx, pool, level, compress::workers()),
+            Some(level) => compress::compressor(tar_rx, zst_tx, level, compress::workers()),
             None => {
                 forward(tar_rx, zst_tx);
                 Ok(())
