@@ -68,8 +68,9 @@ fn operator_configures_smb_from_the_serial_console() {
             TAB,
             samba.options.password.as_bytes(),
             // Backup time, differential days, restore points, copies kept,
-            // body window, secrets key, set encryption key, then Test
-            // Connectivity.
+            // body window, compression, secrets key, set encryption key,
+            // then Test Connectivity.
+            TAB,
             TAB,
             TAB,
             TAB,
