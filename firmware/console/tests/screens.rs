@@ -2313,3 +2313,29 @@ fn ssh_access_keys_list_and_host_fingerprints() {
     assert!(!saved.ssh.enabled);
     assert!(rig.screen().contains("SSH is off"), "{}", rig.screen());
 }
+
+#[test]
+fn an_answer_that_does_not_belong_to_the_request_is_named() {
+    let mut rig = Rig::new(Some(&configured()));
+    // A backupd that answers every request with Reloaded.
+    let listener = std::os::unix::net::UnixListener::bind(rig.path("backupd.sock")).expect("bind");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let _ = control::serve_connection(
+                stream,
+                std::time::Duration::from_secs(10),
+                |_: control::backupd::Request| control::backupd::Reply::Reloaded {
+                    message: "reloaded the configuration".into(),
+                },
+                |message| control::backupd::Reply::Error { message },
+            );
+        }
+    });
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.wait_for("backupd: unexpected answer reloaded to request list_sets");
+    assert!(
+        screen.contains("Restore folder: backupd: unexpected"),
+        "{screen}"
+    );
+}

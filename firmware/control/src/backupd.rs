@@ -370,12 +370,12 @@ mod tests {
         assert!(matches!(err, ClientError::Unexpected { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "backupd sent the unexpected answer started to request list_sets"
+            "backupd: unexpected answer started to request list_sets"
         );
         let err = client.status().expect_err("not a status");
         assert_eq!(
             err.to_string(),
-            "backupd sent the unexpected answer started to request status"
+            "backupd: unexpected answer started to request status"
         );
     }
 

@@ -17,7 +17,7 @@ pub enum ClientError {
     #[error("{0}")]
     Refused(String),
     /// An answer of the protocol, but not to this request.
-    #[error("{service} sent the unexpected answer {answer} to request {request}")]
+    #[error("{service}: unexpected answer {answer} to request {request}")]
     Unexpected {
         service: &'static str,
         request: String,

@@ -192,7 +192,7 @@ mod tests {
         let err = client.eject().expect_err("a status is no eject");
         assert_eq!(
             err.to_string(),
-            "hotplugd sent the unexpected answer status to request eject"
+            "hotplugd: unexpected answer status to request eject"
         );
     }
 }
