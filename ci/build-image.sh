@@ -78,20 +78,44 @@ fi
 KVER=$(basename "$(find "$KSRC/lib/modules" -mindepth 1 -maxdepth 1 -type d)")
 
 # --- the Rust services ----------------------------------------------------
-mapfile -t BINARIES < <(grep -v '^#' "$REPO/board/appliance/rust-binaries" | sed '/^$/d')
-note "building ${BINARIES[*]}"
+# The release's programs, and the test image's own builds
+# (board/appliance/rust-test-binaries: test-only programs, and programs
+# rebuilt with test features such as recover's fault injection).
+board_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$REPO/board/appliance/$1"; }
+mapfile -t BINARIES < <(board_list rust-binaries)
+TEST_BINARIES=()
+TEST_FEATURES=()
+while read -r b features; do
+	TEST_BINARIES+=("$b")
+	for f in $features; do TEST_FEATURES+=("$f"); done
+done < <(board_list rust-test-binaries)
+note "building ${BINARIES[*]} (test image: ${TEST_BINARIES[*]})"
 pkgs=()
-for b in "${BINARIES[@]}"; do pkgs+=(--bin "$b"); done
-(cd "$REPO" && cargo build --release --locked --quiet "${pkgs[@]}")
+for b in "${BINARIES[@]}" "${TEST_BINARIES[@]}"; do pkgs+=(--bin "$b"); done
 RUST_OUT=$REPO/target/x86_64-unknown-linux-gnu/release
-for b in "${BINARIES[@]}"; do
+RUST_RELEASE=$BUILD/rust-release
+RUST_TEST=$BUILD/rust-test
+rm -rf "$RUST_RELEASE" "$RUST_TEST"
+mkdir -p "$RUST_RELEASE" "$RUST_TEST"
+(cd "$REPO" && cargo build --release --locked --quiet "${pkgs[@]}")
+for b in "${BINARIES[@]}" "${TEST_BINARIES[@]}"; do cp "$RUST_OUT/$b" "$RUST_RELEASE/"; done
+if [ ${#TEST_FEATURES[@]} -gt 0 ]; then
+	# The same selection of programs, so every shared crate keeps its
+	# features: only the packages with a test feature compile again.
+	test_start=$(date +%s)
+	(cd "$REPO" && cargo build --release --locked --quiet "${pkgs[@]}" \
+		--features "$(IFS=,; echo "${TEST_FEATURES[*]}")")
+	note "test features ${TEST_FEATURES[*]} built in $(($(date +%s) - test_start)) s"
+fi
+for b in "${TEST_BINARIES[@]}"; do cp "$RUST_OUT/$b" "$RUST_TEST/"; done
+for f in "$RUST_RELEASE"/* "$RUST_TEST"/*; do
 	# Static means no program interpreter and no shared libraries.
-	if readelf -lW "$RUST_OUT/$b" | grep -q 'program interpreter' ||
-		readelf -dW "$RUST_OUT/$b" | grep -q NEEDED; then
-		die "$b is not statically linked"
+	if readelf -lW "$f" | grep -q 'program interpreter' ||
+		readelf -dW "$f" | grep -q NEEDED; then
+		die "$f is not statically linked"
 	fi
 done
-note "all ${#BINARIES[@]} binaries are static"
+note "all ${#BINARIES[@]} binaries (and ${#TEST_BINARIES[@]} test builds) are static"
 
 # --- signing keys and GRUB's recovery password ----------------------------
 # ci/keys.sh: the release key (RAUC_KEY/RAUC_CERT, or the development key in
@@ -176,7 +200,7 @@ note "kernel $KVER with ${#MODPATHS[@]} modules"
 cp "$KSRC/boot/vmlinuz-$KVER" "$TARGET/boot/bzImage"
 
 for b in "${BINARIES[@]}"; do
-	install -m 0755 "$RUST_OUT/$b" "$TARGET/usr/bin/$b"
+	install -m 0755 "$RUST_RELEASE/$b" "$TARGET/usr/bin/$b"
 done
 cp -a "$REPO/rootfs-overlay/." "$TARGET/"
 # RAUC: Buildroot builds it; here Debian's, with D-Bus and their libraries.
@@ -221,13 +245,19 @@ make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME SIGNING_KEY SIGNING_CERT
 }
 version=$(cat "$TARGET/etc/appliance-version")
 
+"$REPO/ci/check-test-hooks.sh" release "$TARGET"
 make_disk "$TARGET" "$IMAGES" appliance.img "$RAUC_KEY" "$RAUC_CERT"
 cp "$IMAGES/appliance-$version.raucb" "$OUT/"
 # The test image: the release root plus ci/test-overlay (root's public test
-# password, the test-image marker), trusting only the test certificate; its
+# password, the test-image marker) and the test builds of
+# board/appliance/rust-test-binaries, trusting only the test certificate; its
 # bundle is signed with the test key. Same GRUB configuration and password.
 cp -a "$TARGET" "$BUILD/target-test"
 cp -a "$REPO/ci/test-overlay/." "$BUILD/target-test/"
+for b in "${TEST_BINARIES[@]}"; do
+	install -m 0755 "$RUST_TEST/$b" "$BUILD/target-test/usr/bin/$b"
+done
+"$REPO/ci/check-test-hooks.sh" test "$BUILD/target-test"
 install -m 0644 "$TEST_CERT" "$BUILD/target-test/etc/rauc/keyring.pem"
 mkdir -p "$BUILD/images-test"
 make_disk "$BUILD/target-test" "$BUILD/images-test" appliance-test.img "$TEST_KEY" "$TEST_CERT"

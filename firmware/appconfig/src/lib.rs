@@ -15,6 +15,7 @@ mod alerts;
 mod backup;
 mod error;
 mod ftp;
+pub mod layout;
 mod network;
 mod persist;
 mod secrets;

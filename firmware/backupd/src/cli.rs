@@ -1,15 +1,12 @@
 //! backupctl: talks to backupd over its socket and prints readable output.
 
 use control::backupd::{
-    ConnectivityReport, Location, Reply, Request, RunResult, SetInfo, Status, Verification,
+    Client, ConnectivityReport, Location, RunResult, SetInfo, Status, Verification,
 };
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
-
-/// Verifying a large set reads all of it.
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn secs_text(s: u64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -147,21 +144,6 @@ pub fn format_connectivity(r: &ConnectivityReport) -> String {
     out
 }
 
-fn call(socket: &Path, req: &Request, timeout: Duration) -> anyhow::Result<Reply> {
-    Ok(control::call(socket, req, timeout)?)
-}
-
-fn expect_ok(reply: Reply) -> anyhow::Result<Reply> {
-    match reply {
-        Reply::Error { message } => Err(anyhow::anyhow!(message)),
-        other => Ok(other),
-    }
-}
-
-fn unexpected(r: Reply) -> anyhow::Error {
-    anyhow::anyhow!("backupd sent an unexpected reply: {r:?}")
-}
-
 /// `backupctl backup`: starts a backup; follows it to the end when asked
 /// (or on a terminal, with a progress bar). Returns whether it succeeded.
 pub fn backup(
@@ -170,14 +152,8 @@ pub fn backup(
     wait: bool,
     no_wait: bool,
 ) -> anyhow::Result<bool> {
-    let set = match expect_ok(call(
-        socket,
-        &Request::BackupNow { kind },
-        control::DEFAULT_TIMEOUT * 7,
-    )?)? {
-        Reply::Started { set } => set,
-        other => return Err(unexpected(other)),
-    };
+    let backupd = Client::new(socket);
+    let set = backupd.backup_now(kind)?;
     let terminal = std::io::stdout().is_terminal();
     if no_wait || !(wait || terminal) {
         println!("started {set}");
@@ -197,10 +173,7 @@ pub fn backup(
         b
     });
     loop {
-        let status = match expect_ok(call(socket, &Request::Status, control::DEFAULT_TIMEOUT)?)? {
-            Reply::Status(s) => s,
-            other => return Err(unexpected(other)),
-        };
+        let status = backupd.status()?;
         match &status.running {
             Some(p) => {
                 if let Some(b) = &bar {
@@ -232,60 +205,29 @@ pub fn backup(
 }
 
 pub fn status(socket: &Path) -> anyhow::Result<String> {
-    match expect_ok(call(socket, &Request::Status, control::DEFAULT_TIMEOUT)?)? {
-        Reply::Status(s) => Ok(format_status(&s)),
-        other => Err(unexpected(other)),
-    }
+    Ok(format_status(&Client::new(socket).status()?))
 }
 
 pub fn list(socket: &Path, location: Location) -> anyhow::Result<String> {
-    match expect_ok(call(
-        socket,
-        &Request::ListSets { location },
-        control::DEFAULT_TIMEOUT * 3,
-    )?)? {
-        Reply::Sets { sets } => Ok(format_sets(&sets)),
-        other => Err(unexpected(other)),
-    }
+    Ok(format_sets(&Client::new(socket).list_sets(location)?))
 }
 
 pub fn verify(socket: &Path, location: Location, name: &str) -> anyhow::Result<(bool, String)> {
-    let req = Request::VerifySet {
-        location,
-        name: name.to_string(),
-    };
-    match expect_ok(call(socket, &req, VERIFY_TIMEOUT)?)? {
-        Reply::Verified(v) => Ok((v.ok, format_verification(&v))),
-        other => Err(unexpected(other)),
-    }
+    let v = Client::new(socket).verify_set(location, name)?;
+    Ok((v.ok, format_verification(&v)))
 }
 
 pub fn test(socket: &Path) -> anyhow::Result<(bool, String)> {
-    match expect_ok(call(
-        socket,
-        &Request::TestConnectivity { settings: None },
-        Duration::from_secs(120),
-    )?)? {
-        Reply::Connectivity(r) => Ok((r.ok, format_connectivity(&r))),
-        other => Err(unexpected(other)),
-    }
+    let r = Client::new(socket).test_connectivity(None)?;
+    Ok((r.ok, format_connectivity(&r)))
 }
 
 /// Sends a test e-mail and remote syslog line with the saved settings.
 pub fn test_alert(socket: &Path) -> anyhow::Result<(bool, String)> {
-    match expect_ok(call(
-        socket,
-        &Request::SendTestAlert { settings: None },
-        Duration::from_secs(90),
-    )?)? {
-        Reply::AlertTested { ok, lines } => Ok((ok, lines.join("\n") + "\n")),
-        other => Err(unexpected(other)),
-    }
+    let t = Client::new(socket).send_test_alert(None)?;
+    Ok((t.ok, t.lines.join("\n") + "\n"))
 }
 
 pub fn reload(socket: &Path) -> anyhow::Result<String> {
-    match expect_ok(call(socket, &Request::Reload, control::DEFAULT_TIMEOUT)?)? {
-        Reply::Reloaded { message } => Ok(message),
-        other => Err(unexpected(other)),
-    }
+    Ok(Client::new(socket).reload()?)
 }

@@ -22,9 +22,9 @@ impl Default for Paths {
     fn default() -> Self {
         Paths {
             config: appconfig::config_path(),
-            data_root: "/data".into(),
-            backup_dir: "/data/backup".into(),
-            restore_dir: "/data/restore".into(),
+            data_root: appconfig::layout::DATA.into(),
+            backup_dir: appconfig::layout::BACKUP_DIR.into(),
+            restore_dir: appconfig::layout::RESTORE_DIR.into(),
             state_dir: "/data/state/backupd".into(),
             socket: control::backupd::SOCKET.into(),
         }

@@ -7,7 +7,6 @@ use crate::system::System;
 use crate::ui;
 use crate::views::{self, Dest, Nav, View};
 use appconfig::Config;
-use control::backupd::{Reply, Request};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
@@ -158,10 +157,8 @@ impl App {
         self.alert_asked = Some(Instant::now());
         let sys = self.shared.sys.clone();
         self.alert_call = Some(Pending::spawn(move || {
-            match sys.backupd(&Request::Status, ALERT_TIMEOUT) {
-                Ok(Reply::Status(s)) => s.alert,
-                _ => None,
-            }
+            let backupd = sys.backupd().with_timeout(ALERT_TIMEOUT);
+            backupd.status().ok().and_then(|s| s.alert)
         }));
     }
 

@@ -32,7 +32,7 @@ mod zonepick;
 pub use app::{App, Note, Tone};
 pub use bundles::Bundle;
 pub use settings::{MailSelection, RestoreKeys, Settings};
-pub use system::{FtpdReload, RealSystem, System};
+pub use system::{RealSystem, System};
 
 /// Why the console will not run as it was started, or `None`: it takes no
 /// argument (`console -c <command>` is how `ssh host command`, scp and

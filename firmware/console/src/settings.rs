@@ -1,6 +1,9 @@
 //! Every path and command the console touches, with the appliance's defaults
 //! and environment overrides so host tests run the same code in a temporary
-//! folder.
+//! folder. Places other programs own are not copied here: the sockets come
+//! from `control` (with the services' own environment names), the shared
+//! folders from `appconfig::layout`, and the USB drive's mount point from
+//! hotplugd's status at the moment it is needed.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,25 +13,21 @@ use std::time::Duration;
 pub struct Settings {
     /// `/data/config/appliance.toml` (`APPLIANCE_CONFIG`).
     pub config_path: PathBuf,
-    /// backupd's control socket (`CONSOLE_BACKUPD_SOCKET`).
+    /// backupd's control socket ([`control::backupd::socket_path`]).
     pub backupd_socket: PathBuf,
-    /// ftpd's pid file, for SIGHUP after a save (`CONSOLE_FTPD_PID`).
-    pub ftpd_pid: PathBuf,
     /// Where the live DNS servers are read (`CONSOLE_RESOLV_CONF`).
     pub resolv_conf: PathBuf,
-    /// Folders searched for `.raucb` bundles (`CONSOLE_BUNDLE_DIRS`, `:`-separated).
-    pub bundle_dirs: Vec<PathBuf>,
-    /// The USB drive's mount point, where key files (`*.txt`, `*.key`) for
-    /// a restore are looked for (`CONSOLE_USB_DIR`).
-    pub usb_dir: PathBuf,
+    /// The FTP `restore` folder, searched for `.raucb` bundles besides the
+    /// USB drive ([`appconfig::layout::restore_dir`]).
+    pub restore_dir: PathBuf,
     /// Where an identity typed for a restore is kept, in a private file,
     /// while `recover` runs (`CONSOLE_RUN_DIR`; a tmpfs).
     pub run_dir: PathBuf,
-    /// The system log the Log view shows (`CONSOLE_LOG`); BusyBox syslogd
-    /// writes it and rotates it into `<name>.0`.
+    /// The system log the Log view shows ([`appconfig::layout::SYSLOG`]);
+    /// BusyBox syslogd writes it and rotates it into `<name>.0`.
     pub log_path: PathBuf,
-    /// hotplugd's control socket, for Eject USB drive
-    /// (`CONSOLE_HOTPLUGD_SOCKET`).
+    /// hotplugd's control socket: the drive's state and mount point, Eject
+    /// ([`control::hotplug::socket_path`]).
     pub hotplugd_socket: PathBuf,
     /// The boot-time glue tool and its leading arguments (`CONSOLE_APPCTL`).
     pub appctl: Vec<String>,
@@ -44,8 +43,12 @@ pub struct Settings {
     /// What makes sshgate re-read the SSH settings and keys
     /// (`CONSOLE_SSHGATE_RELOAD`): its init script.
     pub sshgate_reload: Vec<String>,
+    /// What makes ftpd re-read the FTP settings (`CONSOLE_FTPD_RELOAD`):
+    /// its init script.
+    pub ftpd_reload: Vec<String>,
     /// Where sshgate keeps the host keys, whose `.pub` files give the
-    /// fingerprints shown in SSH Access (`CONSOLE_SSH_HOST_KEYS`).
+    /// fingerprints shown in SSH Access
+    /// ([`appconfig::layout::SSH_HOST_KEYS_DIR`]).
     pub ssh_host_keys: PathBuf,
     /// Longest wait for a short command such as `appctl network apply`.
     pub command_timeout: Duration,
@@ -63,15 +66,10 @@ impl Default for Settings {
         Settings {
             config_path: PathBuf::from(appconfig::DEFAULT_PATH),
             backupd_socket: PathBuf::from(control::backupd::SOCKET),
-            ftpd_pid: PathBuf::from("/run/ftpd.pid"),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
-            bundle_dirs: vec![
-                PathBuf::from(control::hotplug::MOUNT_POINT),
-                PathBuf::from("/data/restore"),
-            ],
-            usb_dir: PathBuf::from(control::hotplug::MOUNT_POINT),
+            restore_dir: PathBuf::from(appconfig::layout::RESTORE_DIR),
             run_dir: PathBuf::from("/run"),
-            log_path: PathBuf::from("/data/log/messages"),
+            log_path: PathBuf::from(appconfig::layout::SYSLOG),
             hotplugd_socket: PathBuf::from(control::hotplug::SOCKET),
             appctl: vec!["appctl".into()],
             rauc: vec!["rauc".into()],
@@ -79,7 +77,8 @@ impl Default for Settings {
             reboot: vec!["reboot".into()],
             timesync_reload: vec!["/etc/init.d/S45timesyncd".into(), "reload".into()],
             sshgate_reload: vec!["/etc/init.d/S72sshgate".into(), "reload".into()],
-            ssh_host_keys: PathBuf::from("/data/state/sshd"),
+            ftpd_reload: vec!["/etc/init.d/S70ftpd".into(), "reload".into()],
+            ssh_host_keys: PathBuf::from(appconfig::layout::SSH_HOST_KEYS_DIR),
             command_timeout: Duration::from_secs(60),
             wrong_password_delay: Duration::from_secs(3),
             poll_interval: Duration::from_secs(1),
@@ -89,9 +88,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The defaults with the environment's overrides applied.
+    /// The defaults with the environment's overrides applied: the console's
+    /// own (`CONSOLE_*`), and for the places others own, the one name each
+    /// owner reads too.
     pub fn from_env() -> Settings {
-        Settings::from_lookup(|name| std::env::var(name).ok())
+        let mut s = Settings::from_lookup(|name| std::env::var(name).ok());
+        s.backupd_socket = control::backupd::socket_path();
+        s.hotplugd_socket = control::hotplug::socket_path();
+        s.restore_dir = appconfig::layout::restore_dir();
+        s
     }
 
     /// The defaults with overrides from `lookup` (the environment, or a map
@@ -105,21 +110,8 @@ impl Settings {
             }
         };
         path("APPLIANCE_CONFIG", &mut s.config_path);
-        path("CONSOLE_BACKUPD_SOCKET", &mut s.backupd_socket);
-        path("CONSOLE_FTPD_PID", &mut s.ftpd_pid);
         path("CONSOLE_RESOLV_CONF", &mut s.resolv_conf);
-        path("CONSOLE_USB_DIR", &mut s.usb_dir);
         path("CONSOLE_RUN_DIR", &mut s.run_dir);
-        path("CONSOLE_LOG", &mut s.log_path);
-        path("CONSOLE_HOTPLUGD_SOCKET", &mut s.hotplugd_socket);
-        path("CONSOLE_SSH_HOST_KEYS", &mut s.ssh_host_keys);
-        if let Some(v) = get("CONSOLE_BUNDLE_DIRS") {
-            s.bundle_dirs = v
-                .split(':')
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from)
-                .collect();
-        }
         let words = |v: String| v.split_whitespace().map(String::from).collect::<Vec<_>>();
         if let Some(v) = get("CONSOLE_APPCTL") {
             s.appctl = words(v);
@@ -138,6 +130,9 @@ impl Settings {
         }
         if let Some(v) = get("CONSOLE_SSHGATE_RELOAD") {
             s.sshgate_reload = words(v);
+        }
+        if let Some(v) = get("CONSOLE_FTPD_RELOAD") {
+            s.ftpd_reload = words(v);
         }
         if let Some(v) = get("CONSOLE_IDLE_LOGOUT")
             && let Ok(secs) = v.trim().parse::<u64>()
@@ -284,7 +279,7 @@ mod tests {
         let s = Settings::from_lookup(|name| match name {
             "APPLIANCE_CONFIG" => Some("/tmp/a.toml".into()),
             "CONSOLE_APPCTL" => Some("/opt/bin/appctl --verbose".into()),
-            "CONSOLE_BUNDLE_DIRS" => Some("/a::/b".into()),
+            "CONSOLE_FTPD_RELOAD" => Some("/etc/init.d/S70ftpd reload".into()),
             "CONSOLE_RAUC" => Some("  ".into()),
             "CONSOLE_IDLE_LOGOUT" => Some("0".into()),
             _ => None,
@@ -294,7 +289,7 @@ mod tests {
             s.network_apply(),
             ["/opt/bin/appctl", "--verbose", "network", "apply"]
         );
-        assert_eq!(s.bundle_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(s.ftpd_reload, ["/etc/init.d/S70ftpd", "reload"]);
         assert_eq!(s.rauc_install("x.raucb"), ["rauc", "install", "x.raucb"]);
         assert_eq!(
             s.recover_system(

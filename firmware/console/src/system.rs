@@ -1,6 +1,7 @@
 //! Everything the console does to the outside world, behind one trait so the
 //! screens can be driven in tests against temporary folders, scripts and a
-//! fake backupd.
+//! fake backupd. The services are reached only through their typed
+//! `control` clients.
 
 use crate::bundles::{self, Bundle};
 use crate::commands::{self, Job, Outcome};
@@ -8,20 +9,11 @@ use crate::identity::{self, IdentityFile};
 use crate::livenet::{self, LiveNetwork};
 use crate::settings::Settings;
 use appconfig::{Config, ConfigError, Revision};
-use control::ControlError;
-use control::backupd::{Reply, Request};
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// What happened when ftpd was told to re-read the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FtpdReload {
-    /// SIGHUP sent to this pid.
-    Signalled(i32),
-    /// No pid file: ftpd is not running and reads the file when it starts.
-    NotRunning,
-    /// The pid file is unreadable or names no live process.
-    Failed(String),
-}
+/// How long the USB drive's state may take: asked while a screen opens.
+const USB_STATE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The console's effects on the system.
 pub trait System: Send + Sync {
@@ -31,14 +23,29 @@ pub trait System: Send + Sync {
     /// Checks and writes the whole configuration atomically, only if the
     /// file still holds `base` (the other console may have saved since).
     fn save_config(&self, config: &Config, base: &Revision) -> Result<Revision, ConfigError>;
-    fn backupd(&self, request: &Request, timeout: Duration) -> Result<Reply, ControlError>;
+    /// backupd's client.
+    fn backupd(&self) -> control::backupd::Client {
+        control::backupd::Client::new(&self.settings().backupd_socket)
+    }
+    /// hotplugd's client (the USB drive: its state, Eject).
+    fn hotplugd(&self) -> control::hotplug::Client {
+        control::hotplug::Client::new(&self.settings().hotplugd_socket)
+    }
+    /// Where the USB drive is mounted now, as hotplugd says; none without
+    /// a usable drive (or without hotplugd).
+    fn usb_dir(&self) -> Option<PathBuf> {
+        self.hotplugd()
+            .with_timeout(USB_STATE_TIMEOUT)
+            .mounted_dir()
+            .ok()
+            .flatten()
+    }
     /// Runs a short command to its end (bounded by the settings' time-out).
     fn run(&self, argv: &[String]) -> Outcome;
     /// Starts a long command whose output is shown live.
     fn start(&self, argv: &[String]) -> Result<Job, Outcome>;
     /// Whether a program is installed.
     fn available(&self, program: &str) -> bool;
-    fn reload_ftpd(&self) -> FtpdReload;
     fn live_network(&self, interface: &str) -> LiveNetwork;
     fn bundles(&self) -> Vec<Bundle>;
     /// A wrong password was typed: log it and make the next try wait.
@@ -51,14 +58,6 @@ pub trait System: Send + Sync {
     /// Puts identities into a private file for `recover` (under `/run`,
     /// mode 0600); the file goes when the returned guard is dropped.
     fn write_identity(&self, keys: &[String]) -> Result<IdentityFile, String>;
-    /// A request to hotplugd (the USB drive: its state, Eject).
-    fn hotplugd(
-        &self,
-        request: &control::hotplug::Request,
-        timeout: Duration,
-    ) -> Result<control::hotplug::Reply, ControlError> {
-        control::call(&self.settings().hotplugd_socket, request, timeout)
-    }
 }
 
 /// The appliance itself.
@@ -85,10 +84,6 @@ impl System for RealSystem {
         config.save_if_unchanged(&self.settings.config_path, base)
     }
 
-    fn backupd(&self, request: &Request, timeout: Duration) -> Result<Reply, ControlError> {
-        control::call(&self.settings.backupd_socket, request, timeout)
-    }
-
     fn run(&self, argv: &[String]) -> Outcome {
         let outcome = commands::run(argv, self.settings.command_timeout);
         log::info!("ran {}: {}", argv.join(" "), outcome.summary());
@@ -104,37 +99,17 @@ impl System for RealSystem {
         commands::available(program)
     }
 
-    fn reload_ftpd(&self) -> FtpdReload {
-        let path = &self.settings.ftpd_pid;
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return FtpdReload::NotRunning,
-            Err(e) => return FtpdReload::Failed(format!("cannot read {}: {e}", path.display())),
-        };
-        let Ok(pid) = text.trim().parse::<i32>() else {
-            return FtpdReload::Failed(format!("{} holds no process id", path.display()));
-        };
-        if pid <= 1 {
-            return FtpdReload::Failed(format!("{} holds no process id", path.display()));
-        }
-        match nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGHUP,
-        ) {
-            Ok(()) => FtpdReload::Signalled(pid),
-            Err(nix::errno::Errno::ESRCH) => {
-                FtpdReload::Failed(format!("no process {pid} (stale {})", path.display()))
-            }
-            Err(e) => FtpdReload::Failed(format!("cannot signal process {pid}: {e}")),
-        }
-    }
-
     fn live_network(&self, interface: &str) -> LiveNetwork {
         livenet::read(interface, &self.settings.resolv_conf)
     }
 
     fn bundles(&self) -> Vec<Bundle> {
-        bundles::find(&self.settings.bundle_dirs)
+        let folders: Vec<PathBuf> = self
+            .usb_dir()
+            .into_iter()
+            .chain([self.settings.restore_dir.clone()])
+            .collect();
+        bundles::find(&folders)
     }
 
     fn failed_password(&self, account: &str) {
@@ -143,27 +118,15 @@ impl System for RealSystem {
     }
 
     fn key_files(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.settings.usb_dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| {
-                let lower = n.to_ascii_lowercase();
-                !n.starts_with('.') && (lower.ends_with(".txt") || lower.ends_with(".key"))
-            })
-            .collect();
-        names.sort();
-        names
+        self.usb_dir().map(|d| key_files_in(&d)).unwrap_or_default()
     }
 
     fn read_key_file(&self, name: &str) -> Result<String, String> {
         use std::io::Read;
+        let dir = self.usb_dir();
         // Only a name the drive listed: never a path built from typing.
-        let names = self.key_files();
-        let Some(name) = names.iter().find(|n| n.as_str() == name) else {
+        let names = dir.as_deref().map(key_files_in).unwrap_or_default();
+        let (Some(dir), Some(name)) = (dir, names.iter().find(|n| n.as_str() == name)) else {
             return Err(if names.is_empty() {
                 format!("no key file {name:?}: no USB drive with *.txt or *.key files")
             } else {
@@ -173,7 +136,7 @@ impl System for RealSystem {
                 )
             });
         };
-        let path = self.settings.usb_dir.join(name);
+        let path = dir.join(name);
         let file = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
         let mut bytes = Vec::new();
         file.take(identity::MAX_KEY_FILE)
@@ -187,33 +150,20 @@ impl System for RealSystem {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn system(dir: &std::path::Path) -> RealSystem {
-        RealSystem::new(Settings {
-            ftpd_pid: dir.join("ftpd.pid"),
-            ..Settings::default()
+/// Names of the key files (`*.txt`, `*.key`) directly in `dir`, sorted.
+fn key_files_in(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            let lower = n.to_ascii_lowercase();
+            !n.starts_with('.') && (lower.ends_with(".txt") || lower.ends_with(".key"))
         })
-    }
-
-    #[test]
-    fn ftpd_reload_reports_each_case() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let sys = system(dir.path());
-        assert_eq!(sys.reload_ftpd(), FtpdReload::NotRunning);
-        std::fs::write(dir.path().join("ftpd.pid"), "junk\n").expect("write");
-        assert!(matches!(sys.reload_ftpd(), FtpdReload::Failed(m) if m.contains("no process id")));
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .expect("spawn sleep");
-        let pid = child.id() as i32;
-        std::fs::write(dir.path().join("ftpd.pid"), format!("{pid}\n")).expect("write");
-        assert_eq!(sys.reload_ftpd(), FtpdReload::Signalled(pid));
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(matches!(sys.reload_ftpd(), FtpdReload::Failed(m) if m.contains("stale")));
-    }
+        .collect();
+    names.sort();
+    names
 }

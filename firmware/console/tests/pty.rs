@@ -37,7 +37,10 @@ impl Session {
         let child = Command::new(env!("CARGO_BIN_EXE_console"))
             .env("TERM", "vt100")
             .env("APPLIANCE_CONFIG", &config_path)
-            .env("CONSOLE_BACKUPD_SOCKET", dir.path().join("backupd.sock"))
+            .env(
+                control::backupd::SOCKET_ENV,
+                dir.path().join("backupd.sock"),
+            )
             .envs(env.iter().copied())
             .stdin(stdio(&slave))
             .stdout(stdio(&slave))

@@ -326,12 +326,12 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
         screen.contains("backupd: reloaded the configuration"),
         "{screen}"
     );
-    assert!(screen.contains("ftpd: not running"), "{screen}");
+    assert!(screen.contains("ftpd: ok (reloaded)"), "{screen}");
     assert!(screen.contains("accounts: ok"), "{screen}");
     assert!(screen.contains("time service: ok"), "{screen}");
     assert_eq!(
         rig.commands(),
-        "appctl accounts\nsshgate reload\nappctl hostname\ntimesyncd reload\n"
+        "ftpd reload\nappctl accounts\nsshgate reload\nappctl hostname\ntimesyncd reload\n"
     );
     let saved = rig.saved();
     assert_eq!(&saved, rig.app.config());
@@ -357,36 +357,19 @@ fn system_configuration_refuses_bad_input_and_wrong_password() {
 }
 
 #[test]
-fn ftpd_is_sent_sighup_after_a_save() {
+fn ftpd_is_reloaded_through_its_init_script_after_a_save() {
     let mut rig = Rig::new(Some(&configured()));
-    let mut stand_in = std::process::Command::new("sleep");
-    stand_in.arg("30");
-    // Under nohup SIGHUP is ignored, and sleep(1) would inherit that.
-    // SAFETY: only async-signal-safe signal(2) runs between fork and exec.
-    unsafe {
-        use nix::sys::signal::{SigHandler, Signal, signal};
-        use std::os::unix::process::CommandExt;
-        stand_in.pre_exec(|| {
-            signal(Signal::SIGHUP, SigHandler::SigDfl)
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
-    }
-    let mut ftpd = stand_in.spawn().expect("spawn a stand-in ftpd");
-    std::fs::write(rig.path("ftpd.pid"), format!("{}\n", ftpd.id())).expect("pid file");
     rig.key(KeyCode::Char('2'));
     rig.focus("FTP Access List");
     rig.type_text("10.0.2.2");
     rig.press("Save");
     let screen = rig.screen();
+    assert!(screen.contains("ftpd: ok (reloaded)"), "{screen}");
     assert!(
-        screen.contains(&format!("ftpd: reloaded (pid {})", ftpd.id())),
-        "{screen}"
+        rig.commands().contains("ftpd reload\n"),
+        "{}",
+        rig.commands()
     );
-    // sleep(1) dies of SIGHUP: proof that the signal was sent.
-    let status = ftpd.wait().expect("wait");
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(1));
 }
 
 #[test]
@@ -1151,6 +1134,7 @@ fn restore_of_an_encrypted_set_asks_for_its_identity() {
     backupd.lock().expect("lock").sets_configured =
         vec![set(name, BackupType::Full, "2026-11-20 22:00:00", 9)];
     std::fs::write(rig.path("usb/notes.txt"), "shopping list\n").expect("write");
+    rig.plug_usb(ejected());
     choose_and_confirm(&mut rig, name);
     let screen = rig.screen();
     assert!(screen.contains("Keys for the restore"), "{screen}");
@@ -1290,6 +1274,7 @@ fn restore_takes_the_key_file_from_the_usb_drive_for_set_and_secrets() {
     config.backup.secrets_recipient = SET_RECIPIENT.into();
     let mut rig = Rig::new(Some(&config));
     fake_recover_with_keys(&rig, "echo done");
+    rig.plug_usb(ejected());
     std::fs::write(
         rig.path("usb/key.txt"),
         format!("# created: 2026-12-03T21:51:05Z\n# public key: {SET_RECIPIENT}\n{SET_IDENTITY}\n"),
@@ -1390,6 +1375,7 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
     let mut rig = Rig::new(Some(&configured()));
     std::fs::write(rig.path("usb/appliance-2.0.raucb"), vec![0u8; 3 << 20]).expect("bundle");
     std::fs::write(rig.path("usb/readme.txt"), b"x").expect("other file");
+    rig.plug_usb(ejected());
     rig.key(KeyCode::Char('8'));
     let screen = rig.screen();
     assert!(screen.contains("Firmware Update"), "{screen}");
@@ -1421,6 +1407,9 @@ fn firmware_update_lists_bundles_confirms_and_shows_rauc_output() {
 #[test]
 fn firmware_update_without_bundles_says_where_to_put_them() {
     let mut rig = Rig::new(Some(&configured()));
+    // A bundle in the folder, but hotplugd reports no drive mounted there:
+    // the console looks where hotplugd says, never in a folder of its own.
+    std::fs::write(rig.path("usb/appliance-2.0.raucb"), b"x").expect("bundle");
     rig.key(KeyCode::Char('8'));
     let screen = rig.screen();
     assert!(screen.contains("No bundles found"), "{screen}");
@@ -2014,26 +2003,11 @@ fn backup_now_runs_the_kind_chosen() {
     ));
 }
 
-/// A fake hotplugd answering Eject with `reply`.
-fn serve_hotplugd(socket: &std::path::Path, reply: control::hotplug::Reply) {
-    let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let reply = reply.clone();
-            let _ = control::serve_connection(
-                stream,
-                std::time::Duration::from_secs(10),
-                |req: control::hotplug::Request| match req {
-                    control::hotplug::Request::Eject => reply.clone(),
-                    control::hotplug::Request::Status => control::hotplug::Reply::Error {
-                        message: "not asked".into(),
-                    },
-                },
-                |message| control::hotplug::Reply::Error { message },
-            );
-        }
-    });
+/// hotplugd's answer to Eject.
+fn ejected() -> control::hotplug::Reply {
+    control::hotplug::Reply::Ejected {
+        message: "sda1 can be pulled out now".into(),
+    }
 }
 
 #[test]
@@ -2046,12 +2020,7 @@ fn eject_usb_drive_says_what_hotplugd_did() {
     let screen = rig.wait_for("Not ejected");
     assert!(screen.contains("hotplugd"), "{screen}");
     rig.key(KeyCode::Enter);
-    serve_hotplugd(
-        &rig.path("hotplugd.sock"),
-        control::hotplug::Reply::Ejected {
-            message: "sda1 can be pulled out now".into(),
-        },
-    );
+    rig.plug_usb(ejected());
     rig.press("Eject USB drive");
     rig.wait_for("sda1 can be pulled out now");
 }
@@ -2383,4 +2352,30 @@ fn ssh_access_keys_list_and_host_fingerprints() {
     assert!(saved.ssh.authorized_keys.is_empty());
     assert!(!saved.ssh.enabled);
     assert!(rig.screen().contains("SSH is off"), "{}", rig.screen());
+}
+
+#[test]
+fn an_answer_that_does_not_belong_to_the_request_is_named() {
+    let mut rig = Rig::new(Some(&configured()));
+    // A backupd that answers every request with Reloaded.
+    let listener = std::os::unix::net::UnixListener::bind(rig.path("backupd.sock")).expect("bind");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let _ = control::serve_connection(
+                stream,
+                std::time::Duration::from_secs(10),
+                |_: control::backupd::Request| control::backupd::Reply::Reloaded {
+                    message: "reloaded the configuration".into(),
+                },
+                |message| control::backupd::Reply::Error { message },
+            );
+        }
+    });
+    rig.key(KeyCode::Char('5'));
+    let screen = rig.wait_for("backupd: unexpected answer reloaded to request list_sets");
+    assert!(
+        screen.contains("Restore folder: backupd: unexpected"),
+        "{screen}"
+    );
 }

@@ -1,10 +1,156 @@
 //! backupd's requests and replies (socket [`SOCKET`]).
 
+use crate::client::{ClientError, ask};
 use appconfig::{AlertSettings, BackupSettings, BackupType, DestinationKind};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where backupd listens.
 pub const SOCKET: &str = "/run/backupd.sock";
+
+/// The environment variable that moves [`SOCKET`] (host tests), read by
+/// [`socket_path`] for every client: `backupctl` and the console alike.
+pub const SOCKET_ENV: &str = "BACKUPD_SOCKET";
+
+/// [`SOCKET`], or where [`SOCKET_ENV`] puts it.
+pub fn socket_path() -> PathBuf {
+    std::env::var_os(SOCKET_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SOCKET))
+}
+
+/// Listing sets may mount a share first.
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Verifying a large set reads all of it.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Test Connectivity mounts, writes, reads back and deletes a probe.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// A test alert waits for the SMTP relay and the syslog receiver.
+pub const TEST_ALERT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// backupd's client: one method per request, each returning its own answer.
+/// Every request has its own time-out (above, or [`crate::DEFAULT_TIMEOUT`]);
+/// [`Client::with_timeout`] replaces it for every request.
+#[derive(Debug, Clone)]
+pub struct Client {
+    socket: PathBuf,
+    timeout: Option<Duration>,
+}
+
+impl Client {
+    pub fn new(socket: impl Into<PathBuf>) -> Client {
+        Client {
+            socket: socket.into(),
+            timeout: None,
+        }
+    }
+
+    /// The client of the appliance's backupd ([`socket_path`]).
+    pub fn system() -> Client {
+        Client::new(socket_path())
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Waits at most `timeout` for any answer (a quick status for a banner).
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn ask<T>(
+        &self,
+        request: &Request,
+        timeout: Duration,
+        pick: impl FnOnce(Reply) -> Result<T, Box<Reply>>,
+    ) -> Result<T, ClientError> {
+        let refusal = |r: &Reply| match r {
+            Reply::Error { message } => Some(message.clone()),
+            _ => None,
+        };
+        let timeout = self.timeout.unwrap_or(timeout);
+        ask("backupd", &self.socket, request, timeout, refusal, pick)
+    }
+
+    pub fn status(&self) -> Result<Status, ClientError> {
+        self.ask(&Request::Status, crate::DEFAULT_TIMEOUT, |r| match r {
+            Reply::Status(s) => Ok(s),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// Starts a backup; the name of its set once it has started.
+    pub fn backup_now(&self, kind: BackupType) -> Result<String, ClientError> {
+        let request = Request::BackupNow { kind };
+        self.ask(&request, crate::DEFAULT_TIMEOUT, |r| match r {
+            Reply::Started { set } => Ok(set),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    pub fn list_sets(&self, location: Location) -> Result<Vec<SetInfo>, ClientError> {
+        let request = Request::ListSets { location };
+        self.ask(&request, LIST_TIMEOUT, |r| match r {
+            Reply::Sets { sets } => Ok(sets),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    pub fn verify_set(&self, location: Location, name: &str) -> Result<Verification, ClientError> {
+        let request = Request::VerifySet {
+            location,
+            name: name.to_string(),
+        };
+        self.ask(&request, VERIFY_TIMEOUT, |r| match r {
+            Reply::Verified(v) => Ok(v),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// `settings`: unsaved fields to test, or `None` for the saved ones.
+    pub fn test_connectivity(
+        &self,
+        settings: Option<BackupSettings>,
+    ) -> Result<ConnectivityReport, ClientError> {
+        let request = Request::TestConnectivity { settings };
+        self.ask(&request, TEST_TIMEOUT, |r| match r {
+            Reply::Connectivity(c) => Ok(c),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// Re-reads the configuration; backupd's words on what it took.
+    pub fn reload(&self) -> Result<String, ClientError> {
+        self.ask(&Request::Reload, crate::DEFAULT_TIMEOUT, |r| match r {
+            Reply::Reloaded { message } => Ok(message),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// `settings`: unsaved fields to test, or `None` for the saved ones.
+    pub fn send_test_alert(
+        &self,
+        settings: Option<AlertSettings>,
+    ) -> Result<AlertTest, ClientError> {
+        let request = Request::SendTestAlert { settings };
+        self.ask(&request, TEST_ALERT_TIMEOUT, |r| match r {
+            Reply::AlertTested { ok, lines } => Ok(AlertTest { ok, lines }),
+            other => Err(Box::new(other)),
+        })
+    }
+}
+
+/// What a test alert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTest {
+    pub ok: bool,
+    /// One line per channel.
+    pub lines: Vec<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
@@ -183,4 +329,85 @@ pub struct ConnectivityReport {
     pub dialect: Option<String>,
     /// Sets already present at the destination (Sendio's popup shows them).
     pub sets: Vec<SetInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    /// A backupd on a real socket that answers every request with `answer`.
+    fn serve(dir: &Path, answer: Reply) -> Client {
+        let path = dir.join("backupd.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let answer = answer.clone();
+                let _ = crate::serve_connection(
+                    stream,
+                    crate::DEFAULT_TIMEOUT,
+                    |_: Request| answer.clone(),
+                    |message| Reply::Error { message },
+                );
+            }
+        });
+        Client::new(path)
+    }
+
+    #[test]
+    fn each_request_gets_its_own_answer_or_says_what_came() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let client = serve(
+            dir.path(),
+            Reply::Started {
+                set: "mx1-F20261122T100000Z.tar".into(),
+            },
+        );
+        assert_eq!(
+            client.backup_now(BackupType::Full).expect("started"),
+            "mx1-F20261122T100000Z.tar"
+        );
+        let err = client
+            .list_sets(Location::RestoreFolder)
+            .expect_err("not a list");
+        assert!(matches!(err, ClientError::Unexpected { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "backupd: unexpected answer started to request list_sets"
+        );
+        let err = client.status().expect_err("not a status");
+        assert_eq!(
+            err.to_string(),
+            "backupd: unexpected answer started to request status"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_the_services_own_words() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let client = serve(
+            dir.path(),
+            Reply::Error {
+                message: "a backup is already running (mx1-F.tar)".into(),
+            },
+        );
+        let err = client.backup_now(BackupType::Copy).expect_err("refused");
+        assert!(matches!(err, ClientError::Refused(_)), "{err:?}");
+        assert_eq!(err.to_string(), "a backup is already running (mx1-F.tar)");
+        assert!(!err.is_not_running());
+    }
+
+    #[test]
+    fn no_service_is_said_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Client::new(dir.path().join("backupd.sock"))
+            .reload()
+            .expect_err("nobody there");
+        assert!(err.is_not_running(), "{err:?}");
+        assert!(
+            err.to_string().starts_with("backupd is not running"),
+            "{err}"
+        );
+    }
 }

@@ -1,9 +1,104 @@
 //! hotplugd's requests and replies (socket [`SOCKET`]).
 
+use crate::client::{ClientError, ask};
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where hotplugd listens.
 pub const SOCKET: &str = "/run/hotplugd.sock";
+
+/// The environment variable that moves [`SOCKET`]: hotplugd, usbctl,
+/// backupd and the console read the same one ([`socket_path`]).
+pub const SOCKET_ENV: &str = "HOTPLUGD_SOCKET";
+
+/// [`SOCKET`], or where [`SOCKET_ENV`] puts it.
+pub fn socket_path() -> PathBuf {
+    std::env::var_os(SOCKET_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SOCKET))
+}
+
+/// Eject flushes everything still in the page cache to the drive first.
+pub const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// hotplugd's client: one method per request, each returning its own answer.
+#[derive(Debug, Clone)]
+pub struct Client {
+    socket: PathBuf,
+    timeout: Option<Duration>,
+}
+
+impl Client {
+    pub fn new(socket: impl Into<PathBuf>) -> Client {
+        Client {
+            socket: socket.into(),
+            timeout: None,
+        }
+    }
+
+    /// The client of the appliance's hotplugd ([`socket_path`]).
+    pub fn system() -> Client {
+        Client::new(socket_path())
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Waits at most `timeout` for any answer.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn ask<T>(
+        &self,
+        request: &Request,
+        timeout: Duration,
+        pick: impl FnOnce(Reply) -> Result<T, Box<Reply>>,
+    ) -> Result<T, ClientError> {
+        let refusal = |r: &Reply| match r {
+            Reply::Error { message } => Some(message.clone()),
+            _ => None,
+        };
+        let timeout = self.timeout.unwrap_or(timeout);
+        ask("hotplugd", &self.socket, request, timeout, refusal, pick)
+    }
+
+    pub fn status(&self) -> Result<UsbStatus, ClientError> {
+        self.ask(&Request::Status, crate::DEFAULT_TIMEOUT, |r| match r {
+            Reply::Status(s) => Ok(s),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// Flushes and unmounts the drive; hotplugd's words that it can go.
+    pub fn eject(&self) -> Result<String, ClientError> {
+        self.ask(&Request::Eject, EJECT_TIMEOUT, |r| match r {
+            Reply::Ejected { message } => Ok(message),
+            other => Err(Box::new(other)),
+        })
+    }
+
+    /// Where the drive's file system is mounted now, if one is: the folder
+    /// to look for files on the drive in (hotplugd owns the mount point).
+    pub fn mounted_dir(&self) -> Result<Option<PathBuf>, ClientError> {
+        Ok(self.status()?.mounted_dir())
+    }
+}
+
+impl UsbStatus {
+    /// The mount point of the first mounted drive.
+    pub fn mounted_dir(&self) -> Option<PathBuf> {
+        self.drives
+            .iter()
+            .find(|d| d.mounted)
+            .and_then(|d| d.mount_point.as_deref())
+            .map(PathBuf::from)
+    }
+}
 
 /// Where a FAT32 USB drive is mounted.
 pub const MOUNT_POINT: &str = "/media/usb";
@@ -46,4 +141,58 @@ pub struct UsbDrive {
     pub free_bytes: Option<u64>,
     /// Why the drive is not mounted, in plain words, when it is not.
     pub problem: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    fn serve(dir: &Path, status: UsbStatus) -> Client {
+        let path = dir.join("hotplugd.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let status = status.clone();
+                let _ = crate::serve_connection(
+                    stream,
+                    crate::DEFAULT_TIMEOUT,
+                    |r: Request| match r {
+                        Request::Status => Reply::Status(status.clone()),
+                        Request::Eject => Reply::Status(status.clone()),
+                    },
+                    |message| Reply::Error { message },
+                );
+            }
+        });
+        Client::new(path)
+    }
+
+    #[test]
+    fn the_mounted_drive_gives_the_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let drive = |device: &str, mounted: bool| UsbDrive {
+            device: device.into(),
+            mounted,
+            mount_point: mounted.then(|| "/media/usb".into()),
+            ..UsbDrive::default()
+        };
+        let client = serve(
+            dir.path(),
+            UsbStatus {
+                drives: vec![drive("sdb1", false), drive("sda1", true)],
+            },
+        );
+        assert_eq!(
+            client.mounted_dir().expect("status"),
+            Some(PathBuf::from("/media/usb"))
+        );
+        assert_eq!(UsbStatus::default().mounted_dir(), None);
+        let err = client.eject().expect_err("a status is no eject");
+        assert_eq!(
+            err.to_string(),
+            "hotplugd: unexpected answer status to request eject"
+        );
+    }
 }

@@ -68,7 +68,8 @@ pub trait Destination {
 /// overridden from the environment so host tests run the same code.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// `APPLIANCE_BACKUP_DIR`, default `/data/backup`.
+    /// [`appconfig::layout::backup_dir`]: `/data/backup` unless
+    /// `APPLIANCE_BACKUP_DIR` moves it.
     pub local_dir: PathBuf,
     /// `APPLIANCE_SMB_MOUNT_BASE`, default `/run/smb`: each SMB session
     /// mounts the share in a private folder under it
@@ -78,8 +79,8 @@ pub struct Paths {
     pub usb_mount_point: PathBuf,
     /// `HOTPLUGD_SOCKET`, default `/run/hotplugd.sock`.
     pub hotplug_socket: PathBuf,
-    /// `APPLIANCE_RESTORE_DIR`, default `/data/restore`: the FTP `restore`
-    /// folder, where administrators drop sets to restore from.
+    /// [`appconfig::layout::restore_dir`]: the FTP `restore` folder, where
+    /// administrators drop sets to restore from.
     pub restore_dir: PathBuf,
 }
 
@@ -96,7 +97,7 @@ impl Default for Paths {
 }
 
 /// The FTP `restore` folder on the appliance.
-pub const RESTORE_DIR: &str = "/data/restore";
+pub const RESTORE_DIR: &str = appconfig::layout::RESTORE_DIR;
 
 impl Paths {
     pub fn from_env() -> Paths {
@@ -105,11 +106,11 @@ impl Paths {
             std::env::var_os(name).map(PathBuf::from).unwrap_or(default)
         };
         Paths {
-            local_dir: var("APPLIANCE_BACKUP_DIR", d.local_dir),
+            local_dir: appconfig::layout::backup_dir(),
             smb_mount_base: var("APPLIANCE_SMB_MOUNT_BASE", d.smb_mount_base),
             usb_mount_point: var("HOTPLUGD_MOUNT_POINT", d.usb_mount_point),
-            hotplug_socket: var("HOTPLUGD_SOCKET", d.hotplug_socket),
-            restore_dir: var("APPLIANCE_RESTORE_DIR", d.restore_dir),
+            hotplug_socket: control::hotplug::socket_path(),
+            restore_dir: appconfig::layout::restore_dir(),
         }
     }
 }

@@ -11,7 +11,7 @@ pub struct Local {
     pub volume_size: Option<u64>,
 }
 
-pub const LOCAL_DIR: &str = "/data/backup";
+pub const LOCAL_DIR: &str = appconfig::layout::BACKUP_DIR;
 
 impl Default for Local {
     fn default() -> Self {

@@ -5,7 +5,7 @@
 use crate::{Destination, DestinationError, FAT32_MAX_FILE, Session, probe_folder, statfs_info};
 use appconfig::DestinationKind;
 use control::backupd::ConnectivityReport;
-use control::hotplug::{Reply, Request, UsbDrive};
+use control::hotplug::{Client, UsbDrive};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -92,11 +92,10 @@ impl Usb {
 
     /// Why no drive is usable, in plain words, from hotplugd's status.
     fn why_not(&self) -> String {
-        let reply = control::call::<_, Reply>(&self.hotplug_socket, &Request::Status, self.timeout);
-        let drives = match reply {
-            Ok(Reply::Status(s)) => s.drives,
-            Ok(other) => return format!("hotplugd answered unexpectedly: {other:?}"),
-            Err(control::ControlError::NotRunning { .. }) => {
+        let hotplugd = Client::new(&self.hotplug_socket).with_timeout(self.timeout);
+        let drives = match hotplugd.status() {
+            Ok(s) => s.drives,
+            Err(e) if e.is_not_running() => {
                 return "no drive: the USB service (hotplugd) is not running".into();
             }
             Err(e) => return format!("no drive: cannot ask the USB service: {e}"),

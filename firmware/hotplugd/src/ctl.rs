@@ -1,12 +1,11 @@
 //! usbctl's commands: hotplugd's status in readable form, and eject.
 
-use control::hotplug::{Reply, Request, UsbDrive, UsbStatus};
+use control::hotplug::{Client, UsbDrive, UsbStatus};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Duration;
 
 /// Eject flushes everything still in the page cache to the drive first.
-pub const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
+pub use control::hotplug::EJECT_TIMEOUT;
 
 fn drive_text(d: &UsbDrive) -> String {
     let mut out = format!("{}:", d.device);
@@ -47,33 +46,16 @@ pub fn format_status(s: &UsbStatus) -> String {
     s.drives.iter().map(|d| drive_text(d) + "\n").collect()
 }
 
-fn call(socket: &Path, req: &Request, timeout: Duration) -> anyhow::Result<Reply> {
-    Ok(control::call(socket, req, timeout)?)
-}
-
 /// `usbctl status`: the drives, and whether one is mounted.
 pub fn status(socket: &Path) -> anyhow::Result<(UsbStatus, String)> {
-    match call(socket, &Request::Status, control::DEFAULT_TIMEOUT)? {
-        Reply::Status(s) => {
-            let text = format_status(&s);
-            Ok((s, text))
-        }
-        Reply::Error { message } => Err(anyhow::anyhow!(message)),
-        other => Err(anyhow::anyhow!(
-            "hotplugd sent an unexpected reply: {other:?}"
-        )),
-    }
+    let s = Client::new(socket).status()?;
+    let text = format_status(&s);
+    Ok((s, text))
 }
 
 /// `usbctl eject`: flush and unmount; the message says the drive can go.
 pub fn eject(socket: &Path) -> anyhow::Result<String> {
-    match call(socket, &Request::Eject, EJECT_TIMEOUT)? {
-        Reply::Ejected { message } => Ok(message),
-        Reply::Error { message } => Err(anyhow::anyhow!(message)),
-        other => Err(anyhow::anyhow!(
-            "hotplugd sent an unexpected reply: {other:?}"
-        )),
-    }
+    Ok(Client::new(socket).eject()?)
 }
 
 #[cfg(test)]

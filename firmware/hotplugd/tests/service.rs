@@ -2,7 +2,6 @@
 //! device nodes made here: start-up scan, status and eject over the control
 //! socket and through usbctl, a malformed request, and a clean stop on SIGTERM.
 
-use control::hotplug::{Reply, Request};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::symlink;
 use std::os::unix::net::UnixStream;
@@ -73,11 +72,8 @@ fn service_reports_drives_and_stops_cleanly() {
         .expect("hotplugd starts");
     wait_for(&socket);
 
-    let reply: Reply =
-        control::call(&socket, &Request::Status, control::DEFAULT_TIMEOUT).expect("status");
-    let Reply::Status(status) = reply else {
-        panic!("unexpected {reply:?}")
-    };
+    let hotplugd = control::hotplug::Client::new(&socket);
+    let status = hotplugd.status().expect("status");
     assert_eq!(status.drives.len(), 1, "{status:?}");
     let d = &status.drives[0];
     assert_eq!(d.device, "sda");
@@ -95,13 +91,10 @@ fn service_reports_drives_and_stops_cleanly() {
         "{d:?}"
     );
 
-    let reply: Reply =
-        control::call(&socket, &Request::Eject, control::DEFAULT_TIMEOUT).expect("eject");
-    assert_eq!(
-        reply,
-        Reply::Error {
-            message: "no USB drive is mounted".into()
-        }
+    let refused = hotplugd.eject().expect_err("nothing to eject");
+    assert!(
+        matches!(&refused, control::ClientError::Refused(m) if m == "no USB drive is mounted"),
+        "{refused:?}"
     );
 
     // usbctl, the command line over the same socket.
@@ -167,9 +160,7 @@ fn service_reports_drives_and_stops_cleanly() {
     assert_eq!(n, 0, "the ninth connection is closed unanswered: {line}");
     drop(idle);
     std::thread::sleep(Duration::from_millis(300));
-    let reply: Reply =
-        control::call(&socket, &Request::Status, control::DEFAULT_TIMEOUT).expect("status again");
-    assert!(matches!(reply, Reply::Status(_)), "{reply:?}");
+    hotplugd.status().expect("status again");
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

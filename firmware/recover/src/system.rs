@@ -726,16 +726,30 @@ fn identity_to_keep(
     Ok(Some(current))
 }
 
-/// `RECOVER_TEST_PAUSE=<point>:<seconds>`: the QEMU power-cut test stops
+/// Fault injection, only in the test image's build (feature
+/// `fault-injection`, never enabled for the release image; ci/build-image.sh
+/// and ci/check-test-hooks.sh): `RECOVER_TEST_PAUSE=<point>:<seconds>` stops
 /// a restore at `staged` (all staged, nothing committed) or `swapping`
-/// (committed, half the folders swapped) and cuts the power there.
+/// (committed, half the folders swapped) so the QEMU power-cut test cuts the
+/// power there.
+#[cfg(feature = "fault-injection")]
 fn test_pause(point: &str) -> Option<u64> {
     let v = std::env::var("RECOVER_TEST_PAUSE").ok()?;
     let (p, secs) = v.split_once(':')?;
     (p == point).then(|| secs.parse().ok()).flatten()
 }
 
+#[cfg(feature = "fault-injection")]
 fn pause(secs: u64, report: &Reporter) {
     report.info(format!("(test) pausing {secs} s"));
     std::thread::sleep(std::time::Duration::from_secs(secs));
 }
+
+/// A release build never pauses and reads no test variable.
+#[cfg(not(feature = "fault-injection"))]
+fn test_pause(_point: &str) -> Option<u64> {
+    None
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn pause(_secs: u64, _report: &Reporter) {}

@@ -19,7 +19,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const DEFAULT_STATE_DIR: &str = "/data/state/sshd";
+pub const DEFAULT_STATE_DIR: &str = appconfig::layout::SSH_HOST_KEYS_DIR;
 /// `sysconfig`'s home in `/etc/passwd`.
 pub const DEFAULT_HOME: &str = "/run/sysconfig";
 

@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-pub const DEFAULT_LOG: &str = "/data/log/messages";
+pub const DEFAULT_LOG: &str = appconfig::layout::SYSLOG;
 /// Read at most this much per call: a flood of log lines costs bounded
 /// time per turn of the loop (the rest is read on the next).
 const CHUNK: u64 = 256 * 1024;

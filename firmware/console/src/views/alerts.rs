@@ -9,18 +9,14 @@ use crate::form::{Field, Form, FormEvent};
 use crate::pending::Pending;
 use crate::ui;
 use appconfig::{AlertSettings, Config, SmtpSecurity, SyslogTransport};
-use control::backupd::{Reply, Request};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
-use std::time::Duration;
 
 const SECURITY: &[&str] = &["STARTTLS", "TLS (465)", "none (plain)"];
 const TRANSPORT: &[&str] = &["UDP", "TCP"];
-/// backupd bounds each network step; a test touches DNS, the relay and syslog.
-const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 enum Popup {
     Still(Dialog),
@@ -185,15 +181,10 @@ impl AlertsView {
         }
         let sys = shared.sys.clone();
         self.popup = Some(Popup::Testing(Pending::spawn(move || {
-            let request = Request::SendTestAlert {
-                settings: Some(settings),
-            };
-            match sys.backupd(&request, TEST_TIMEOUT) {
-                Ok(Reply::AlertTested { ok, lines }) => Ok((ok, lines)),
-                Ok(Reply::Error { message }) => Err(message),
-                Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-                Err(e) => Err(e.to_string()),
-            }
+            sys.backupd()
+                .send_test_alert(Some(settings))
+                .map(|t| (t.ok, t.lines))
+                .map_err(|e| e.to_string())
         })));
     }
 }

@@ -15,7 +15,7 @@ use appconfig::{
     BackupSettings, BackupType, Compression, Config, DestinationKind, SmbSettings, TimeOfDay,
     Weekday,
 };
-use control::backupd::{ConnectivityReport, Progress, Reply, Request, SetInfo, Status};
+use control::backupd::{ConnectivityReport, Progress, SetInfo, Status};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -35,10 +35,6 @@ const KEY_HINT_SECRETS: &str =
     "age1 key sealing passwords in sets; keep its identity or they stay sealed";
 const KEY_HINT_SETS: &str =
     "age1 key encrypting USB/SMB sets; keep its identity: no restore without it";
-/// Mounting a share that does not answer takes a while to give up.
-const TEST_TIMEOUT: Duration = Duration::from_secs(120);
-/// Flushing a drive's writes before it is unmounted can take a while.
-const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Backup Now's kinds, the first the default: a copy leaves the restore
 /// points alone.
 const KINDS: [(&str, BackupType); 3] = [
@@ -280,15 +276,9 @@ impl BackupView {
         };
         let sys = shared.sys.clone();
         self.popup = Some(Popup::Testing(Pending::spawn(move || {
-            let request = Request::TestConnectivity {
-                settings: Some(settings),
-            };
-            match sys.backupd(&request, TEST_TIMEOUT) {
-                Ok(Reply::Connectivity(report)) => Ok(report),
-                Ok(Reply::Error { message }) => Err(message),
-                Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-                Err(e) => Err(e.to_string()),
-            }
+            sys.backupd()
+                .test_connectivity(Some(settings))
+                .map_err(|e| e.to_string())
         })));
     }
 
@@ -318,19 +308,12 @@ impl BackupView {
         let sys = shared.sys.clone();
         log::info!("console: USB drive eject asked by the operator");
         self.popup = Some(Popup::Ejecting(Pending::spawn(move || {
-            use control::hotplug::{Reply as HReply, Request as HRequest};
-            match sys.hotplugd(&HRequest::Eject, EJECT_TIMEOUT) {
-                Ok(HReply::Ejected { message }) => Ok(message),
-                Ok(HReply::Error { message }) => Err(message),
-                Ok(other) => Err(format!("unexpected answer from hotplugd: {other:?}")),
-                Err(e) => Err(e.to_string()),
-            }
+            sys.hotplugd().eject().map_err(|e| e.to_string())
         })));
     }
 
     fn backup_now(&mut self, shared: &mut Shared, kind: BackupType) {
-        let request = Request::BackupNow { kind };
-        let reply = shared.sys.backupd(&request, control::DEFAULT_TIMEOUT);
+        let reply = shared.sys.backupd().backup_now(kind);
         let failed = |text: String| {
             Popup::Still(Dialog::info(
                 "Backup Now",
@@ -341,7 +324,7 @@ impl BackupView {
             ))
         };
         self.popup = Some(match reply {
-            Ok(Reply::Started { set }) => {
+            Ok(set) => {
                 log::info!("console: backup {set} started by the operator");
                 self.last_poll = None;
                 let mut dialog = Dialog::busy("Backup Now", Vec::new());
@@ -354,8 +337,6 @@ impl BackupView {
                     outcome: None,
                 }
             }
-            Ok(Reply::Error { message }) => failed(message),
-            Ok(other) => failed(format!("unexpected answer {other:?}")),
             Err(e) => failed(e.to_string()),
         });
         self.status_call = None;

@@ -100,16 +100,10 @@ impl View for FirmwareView {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let dirs: Vec<String> = shared
-            .sys
-            .settings()
-            .bundle_dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect();
+        let restore = shared.sys.settings().restore_dir.display().to_string();
         let mut lines = vec![
             ui::text_line(
-                &format!("Update bundles (.raucb) found in {}.", dirs.join(" and ")),
+                &format!("Update bundles (.raucb) found on the USB drive and in {restore}."),
                 Style::default(),
             ),
             Line::styled(

@@ -6,7 +6,7 @@ use crate::format;
 use crate::livenet::LiveNetwork;
 use crate::pending::Pending;
 use crate::ui;
-use control::backupd::{Reply, Request, Status};
+use control::backupd::Status;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -37,11 +37,11 @@ pub struct MenuView {
 /// backupd's status in one call, its failure in words.
 pub fn fetch_status(shared: &Shared, timeout: Duration) -> Pending<Result<Status, String>> {
     let sys = shared.sys.clone();
-    Pending::spawn(move || match sys.backupd(&Request::Status, timeout) {
-        Ok(Reply::Status(s)) => Ok(s),
-        Ok(Reply::Error { message }) => Err(message),
-        Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-        Err(e) => Err(e.to_string()),
+    Pending::spawn(move || {
+        sys.backupd()
+            .with_timeout(timeout)
+            .status()
+            .map_err(|e| e.to_string())
     })
 }
 

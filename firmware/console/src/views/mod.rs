@@ -16,10 +16,8 @@ mod sysconf;
 use crate::app::Shared;
 use crate::commands::Outcome;
 use crate::form::Form;
-use crate::system::FtpdReload;
 use crate::ui;
 use appconfig::{Config, ConfigError};
-use control::backupd::{Reply, Request};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -208,33 +206,15 @@ fn save_and_notify(
     };
     for n in notify {
         let line = match n {
-            Notify::Backupd => match sys.backupd(&Request::Reload, control::DEFAULT_TIMEOUT) {
-                Ok(Reply::Reloaded { message }) => {
-                    ui::text_line(&format!("backupd: {message}"), ui::good())
-                }
-                Ok(Reply::Error { message }) => {
-                    ui::text_line(&format!("backupd: {message}"), ui::error())
-                }
-                Ok(other) => ui::text_line(
-                    &format!("backupd: unexpected answer {other:?}"),
-                    ui::error(),
-                ),
-                Err(e @ control::ControlError::NotRunning { .. }) => ui::text_line(
+            Notify::Backupd => match sys.backupd().reload() {
+                Ok(message) => ui::text_line(&format!("backupd: {message}"), ui::good()),
+                Err(e) if e.is_not_running() => ui::text_line(
                     &format!("backupd: {e}; it reads the file when it starts"),
                     Style::default(),
                 ),
                 Err(e) => ui::text_line(&format!("backupd: {e}"), ui::error()),
             },
-            Notify::Ftpd => match sys.reload_ftpd() {
-                FtpdReload::Signalled(pid) => {
-                    ui::text_line(&format!("ftpd: reloaded (pid {pid})"), ui::good())
-                }
-                FtpdReload::NotRunning => ui::text_line(
-                    "ftpd: not running; it reads the file when it starts",
-                    Style::default(),
-                ),
-                FtpdReload::Failed(why) => ui::text_line(&format!("ftpd: {why}"), ui::error()),
-            },
+            Notify::Ftpd => outcome_line("ftpd", &sys.run(&settings.ftpd_reload)),
             Notify::Network => outcome_line("network", &sys.run(&settings.network_apply())),
             Notify::Accounts => outcome_line("accounts", &sys.run(&settings.accounts_apply())),
             Notify::Hostname => {

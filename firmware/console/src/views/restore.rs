@@ -26,7 +26,7 @@ use crate::pending::Pending;
 use crate::picker::{Picker, PickerEvent};
 use crate::settings::{MailSelection, RestoreKeys};
 use crate::ui;
-use control::backupd::{Location, Progress, Reply, Request, SetInfo, Status, Verification};
+use control::backupd::{Location, Progress, SetInfo, Status, Verification};
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -35,9 +35,6 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// Listing a share mounts it first.
-const LIST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The confirmation's buttons: a replacement unit takes over the identity of
 /// the unit that made the set; a second unit keeps its own.
@@ -49,8 +46,6 @@ const OTHER_KEY: &str = "Give the key again";
 const WHOLE: &str = "Whole system";
 const MAIL: &str = "Selected mail";
 const VERIFY: &str = "Verify";
-/// Verifying reads every byte of the set (over the share when it is there).
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// recover's words when a set or its secrets need an identity it lacks.
 fn refused_key(line: &str) -> bool {
@@ -202,15 +197,10 @@ impl RestoreView {
             locations
                 .into_iter()
                 .map(|location| {
-                    let request = Request::ListSets {
-                        location: location.clone(),
-                    };
-                    let result = match sys.backupd(&request, LIST_TIMEOUT) {
-                        Ok(Reply::Sets { sets }) => Ok(sets),
-                        Ok(Reply::Error { message }) => Err(message),
-                        Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-                        Err(e) => Err(e.to_string()),
-                    };
+                    let result = sys
+                        .backupd()
+                        .list_sets(location.clone())
+                        .map_err(|e| e.to_string());
                     (location, result)
                 })
                 .collect()
@@ -526,20 +516,16 @@ impl RestoreView {
         let Some((location, set)) = self.sets.get(i) else {
             return;
         };
-        let request = Request::VerifySet {
-            location: location.clone(),
-            name: set.name.clone(),
-        };
+        let (location, name) = (location.clone(), set.name.clone());
         let sys = shared.sys.clone();
         log::info!("console: verify of {} started by the operator", set.name);
         self.popup = Some(Popup::Verifying {
             name: set.name.clone(),
             since: Instant::now(),
-            call: Pending::spawn(move || match sys.backupd(&request, VERIFY_TIMEOUT) {
-                Ok(Reply::Verified(v)) => Ok(v),
-                Ok(Reply::Error { message }) => Err(message),
-                Ok(other) => Err(format!("unexpected answer from backupd: {other:?}")),
-                Err(e) => Err(e.to_string()),
+            call: Pending::spawn(move || {
+                sys.backupd()
+                    .verify_set(location, &name)
+                    .map_err(|e| e.to_string())
             }),
             last: None,
             poll: None,

@@ -1,14 +1,15 @@
 //! The test rig: the console's App on a 80x24 TestBackend, its System
 //! pointed at a temporary folder with shell scripts for appctl, rauc and
 //! recover, and a fake backupd answering on a real Unix socket through
-//! `control::serve_connection`.
+//! `control::serve_connection`, and a fake hotplugd when a USB drive is
+//! "plugged in" (its files in the rig's `usb` folder).
 
 #![allow(dead_code)]
 
 use appconfig::{BackupType, Config, DestinationKind};
 use console::commands::{Job, Outcome};
 use console::livenet::LiveNetwork;
-use console::{App, Bundle, FtpdReload, RealSystem, Settings, System};
+use console::{App, Bundle, RealSystem, Settings, System};
 use control::backupd::{
     ConnectivityReport, Location, Progress, Reply, Request, RunResult, SetInfo, Status,
     Verification,
@@ -42,13 +43,6 @@ impl System for TestSystem {
     ) -> Result<appconfig::Revision, appconfig::ConfigError> {
         self.real.save_config(config, base)
     }
-    fn backupd(
-        &self,
-        request: &Request,
-        timeout: Duration,
-    ) -> Result<Reply, control::ControlError> {
-        self.real.backupd(request, timeout)
-    }
     fn run(&self, argv: &[String]) -> Outcome {
         self.real.run(argv)
     }
@@ -57,9 +51,6 @@ impl System for TestSystem {
     }
     fn available(&self, program: &str) -> bool {
         self.real.available(program)
-    }
-    fn reload_ftpd(&self) -> FtpdReload {
-        self.real.reload_ftpd()
     }
     fn live_network(&self, interface: &str) -> LiveNetwork {
         self.real.live_network(interface)
@@ -318,6 +309,42 @@ pub fn serve_backupd(socket: &Path) -> Arc<Mutex<Backupd>> {
     state
 }
 
+/// A fake hotplugd on `socket`: a FAT32 drive mounted at `mounted` (or
+/// none), Eject answered with `eject`.
+pub fn serve_hotplugd(socket: &Path, mounted: Option<PathBuf>, eject: control::hotplug::Reply) {
+    use control::hotplug::{Reply, Request, UsbDrive, UsbStatus};
+    let status = UsbStatus {
+        drives: mounted
+            .map(|dir| UsbDrive {
+                device: "sda1".into(),
+                filesystem: "vfat (FAT32)".into(),
+                mounted: true,
+                mount_point: Some(dir.display().to_string()),
+                ..UsbDrive::default()
+            })
+            .into_iter()
+            .collect(),
+    };
+    let listener = UnixListener::bind(socket).expect("bind the fake hotplugd");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (status, eject) = (status.clone(), eject.clone());
+            std::thread::spawn(move || {
+                let _ = control::serve_connection(
+                    stream,
+                    Duration::from_secs(10),
+                    |req: Request| match req {
+                        Request::Status => Reply::Status(status.clone()),
+                        Request::Eject => eject.clone(),
+                    },
+                    |message| Reply::Error { message },
+                );
+            });
+        }
+    });
+}
+
 pub struct Rig {
     pub dir: tempfile::TempDir,
     pub sys: Arc<TestSystem>,
@@ -366,14 +393,16 @@ impl Rig {
             &d.join("S72sshgate"),
             &format!("echo \"sshgate $*\" >> '{}'", log.display()),
         );
+        script(
+            &d.join("S70ftpd"),
+            &format!("echo \"ftpd $*\" >> '{}'\necho reloaded", log.display()),
+        );
         std::fs::write(d.join("resolv.conf"), "nameserver 10.0.2.3\n").expect("resolv");
         let mut settings = Settings {
             config_path: d.join("config/appliance.toml"),
             backupd_socket: d.join("backupd.sock"),
-            ftpd_pid: d.join("ftpd.pid"),
             resolv_conf: d.join("resolv.conf"),
-            bundle_dirs: vec![d.join("usb"), d.join("restore")],
-            usb_dir: d.join("usb"),
+            restore_dir: d.join("restore"),
             run_dir: d.join("run"),
             log_path: d.join("messages"),
             hotplugd_socket: d.join("hotplugd.sock"),
@@ -386,6 +415,7 @@ impl Rig {
                 "reload".into(),
             ],
             sshgate_reload: vec![d.join("S72sshgate").display().to_string(), "reload".into()],
+            ftpd_reload: vec![d.join("S70ftpd").display().to_string(), "reload".into()],
             ssh_host_keys: d.join("sshd"),
             command_timeout: Duration::from_secs(20),
             wrong_password_delay: Duration::ZERO,
@@ -413,6 +443,12 @@ impl Rig {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Plugs in a USB drive: a fake hotplugd reports it mounted at the
+    /// rig's `usb` folder, and Eject answers `eject`.
+    pub fn plug_usb(&self, eject: control::hotplug::Reply) {
+        serve_hotplugd(&self.path("hotplugd.sock"), Some(self.path("usb")), eject);
     }
 
     pub fn config_path(&self) -> PathBuf {
