@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The real Buildroot build of a defconfig, offline: every source comes from
+# the download folder ci/buildroot-mirror.sh filled (Debian's substitutes
+# on, see docs/buildroot.md), and make runs with the network cut off
+# (unshare -n), so nothing can be fetched behind our back.
+#
+#   ci/buildroot-build.sh [--out DIR] [--buildroot DIR] [--dl DIR]
+#                         [--tools DIR] [--jobs N] [DEFCONFIG]
+#
+# DEFCONFIG: default appliance_qemu_x86_64_defconfig (the image the system
+#   tests boot)
+# --out: Buildroot's output folder (default <repo>/out/buildroot/DEFCONFIG);
+#   images in DIR/images
+# --buildroot, --dl: as ci/buildroot-mirror.sh (defaults
+#   /work/br/buildroot-2026.02.3 and /work/br/dl)
+# --tools: host tools Debian 12 lacks, put first on PATH (GNU tar 1.35,
+#   built by ci/buildroot-mirror.sh; default /work/br/tools)
+# --jobs: BR2_JLEVEL (default: the number of cores)
+#
+# Resumable: run it again and make carries on where it stopped. Log:
+# DIR/build.log (appended, one line per start); per-package step timings:
+# DIR/build/build-time.log (Buildroot's own).
+set -euo pipefail
+shopt -s inherit_errexit
+. "$(dirname "$0")/lib.sh"
+
+BUILDROOT=/work/br/buildroot-2026.02.3
+DL=/work/br/dl
+TOOLS=/work/br/tools
+OUT=
+JOBS=$(nproc)
+DEFCONFIG=appliance_qemu_x86_64_defconfig
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) OUT=$2; shift 2 ;;
+	--buildroot) BUILDROOT=$2; shift 2 ;;
+	--dl) DL=$2; shift 2 ;;
+	--tools) TOOLS=$2; shift 2 ;;
+	--jobs) JOBS=$2; shift 2 ;;
+	-h | --help)
+		sed -n '2,23s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*) DEFCONFIG=$1; shift ;;
+	esac
+done
+[ -f "$REPO/buildroot/configs/$DEFCONFIG" ] || die "no defconfig $DEFCONFIG in buildroot/configs"
+[ -f "$BUILDROOT/Makefile" ] || die "no Buildroot tree in $BUILDROOT (see docs/buildroot.md)"
+[ -d "$DL" ] || die "no download folder $DL: run ci/buildroot-mirror.sh first"
+[ -n "$OUT" ] || OUT=$REPO/out/buildroot/$DEFCONFIG
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+DL=$(cd "$DL" && pwd)
+require_tools make:make rsync:rsync unshare:util-linux cpio:cpio bc:bc file:file \
+	patch:patch perl:perl python3:python3 unzip:unzip g++:g++ cmake:cmake
+# Buildroot 2026.02 wants GNU tar 1.35 (Debian 12 has 1.34; else it builds
+# its own, from a source that is not in Debian).
+export PATH=$TOOLS/bin:$PATH
+tar_version=$(tar --version | sed -n '1s/.* //p')
+[ "$(printf '%s\n' 1.35 "$tar_version" | sort -V | head -n 1)" = 1.35 ] ||
+	die "tar $tar_version on PATH; Buildroot needs 1.35: run ci/buildroot-mirror.sh (it builds one into $TOOLS)"
+
+# The configuration: the defconfig, then the Debian substitutes and the
+# download folder. Redone when the defconfig or the substitutes change; the
+# build folders stay, so the build goes on from there.
+fragment=$REPO/buildroot/debian-sources/debian-sources.config
+stamp=$OUT/.appliance-config
+want=$(cat "$REPO/buildroot/configs/$DEFCONFIG" "$fragment" | sha256sum | cut -c1-16)
+if [ ! -f "$OUT/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	note "configuring $DEFCONFIG in $OUT"
+	make -s -C "$BUILDROOT" O="$OUT" BR2_EXTERNAL="$REPO/buildroot" "$DEFCONFIG" >/dev/null
+	{
+		cat "$fragment"
+		echo "BR2_DL_DIR=\"$DL\""
+		echo "BR2_JLEVEL=$JOBS"
+		# Nothing to fetch from: an unknown file is an error at once.
+		echo 'BR2_PRIMARY_SITE=""'
+		echo 'BR2_BACKUP_SITE=""'
+	} >>"$OUT/.config"
+	make -s -C "$OUT" olddefconfig >/dev/null
+	echo "$want" >"$stamp"
+fi
+
+offline=(unshare -n)
+[ "$(id -u)" -eq 0 ] || offline=(unshare -r -n)
+echo "=== $(date -u +%FT%TZ) ci/buildroot-build.sh $DEFCONFIG (pid $$)" >>"$OUT/build.log"
+note "building $DEFCONFIG offline; log $OUT/build.log, timings $OUT/build/build-time.log"
+status=0
+"${offline[@]}" nice -n 19 make -C "$OUT" >>"$OUT/build.log" 2>&1 || status=$?
+echo "=== $(date -u +%FT%TZ) make exited with $status" >>"$OUT/build.log"
+if [ "$status" != 0 ]; then
+	grep -E '^>>> ' "$OUT/build.log" | tail -n 1 >&2 || true
+	tail -n 30 "$OUT/build.log" >&2
+	die "the build stopped (exit $status); fix and run again to resume"
+fi
+note "built: $OUT/images"
