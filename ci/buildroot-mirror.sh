@@ -98,6 +98,9 @@ mapfile -t uris < <(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Pac
 		esac
 		for s in $suites; do
 			echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $s main non-free-firmware"
+			# Firmware has no source package the archive serves here, but
+			# its binary packages carry the files themselves.
+			echo "deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $s non-free-firmware"
 		done
 	done
 } >"$APT/sources.list.new"
@@ -150,12 +153,25 @@ def sha256(path):
 by_hash, by_name = {}, {}
 lists = os.path.join(state, "apt/lists")
 for name in sorted(os.listdir(lists)):
-    if "_source_Sources" not in name:
+    if "_source_Sources" not in name and "_Packages" not in name:
         continue
     suite = name.split("_dists_")[1].split("_")[0]
     base = "http://" + name.split("_dists_")[0].replace("_", "/") + "/"
     text = subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", os.path.join(lists, name)],
                           check=True, capture_output=True, text=True).stdout
+    if "_binary-" in name and name.split("_binary-")[1].startswith(("amd64_Packages", "all_Packages")):
+        for para in text.split("\n\n"):
+            pkg = re.search(r"^Package: (.*)$", para, re.M)
+            ver = re.search(r"^Version: (.*)$", para, re.M)
+            fn = re.search(r"^Filename: (.*)$", para, re.M)
+            digest = re.search(r"^SHA256: (.*)$", para, re.M)
+            if pkg and ver and fn and digest:
+                entry = {"pkg": pkg.group(1), "version": ver.group(1), "suite": suite,
+                         "url": base + fn.group(1), "file": fn.group(1).rsplit("/", 1)[-1],
+                         "sha256": digest.group(1)}
+                by_hash.setdefault(entry["sha256"], []).append(entry)
+                by_name.setdefault(entry["file"], []).append(entry)
+        continue
     for para in text.split("\n\n"):
         pkg = re.search(r"^Package: (.*)$", para, re.M)
         ver = re.search(r"^Version: (.*)$", para, re.M)
@@ -250,6 +266,8 @@ for d in defconfigs:
     info = json.load(open(os.path.join(state, f"show-info-{d}.json")))
     for key, pkg in sorted(info.items()):
         for download in pkg.get("downloads", []):
+            if download.get("uris", [""])[0].startswith("local+"):
+                continue  # built from a folder, nothing to download
             src = download["source"]
             rec = needed.setdefault(src, {"file": src, "dl_dir": pkg["dl_dir"], "pkgs": set(),
                                           "rawnames": set(), "uris": download.get("uris", []),
@@ -294,7 +312,7 @@ for src, rec in sorted(needed.items()):
                 with open(path, "a") as f:
                     if new:
                         f.write(f"# Debian's sources of {raw} (see ../../debian-sources.mk for why).\n")
-                    f.write(f"# From Debian's Sources index ({e['suite']}): {e['pkg']} {e['version']}\n")
+                    f.write(f"# From Debian's signed index ({e['suite']}): {e['pkg']} {e['version']}\n")
                     f.write(f"sha256  {want}  {src}\n")
                 written.append(path)
         elif want != e["sha256"]:
@@ -324,7 +342,7 @@ for src, rec in sorted(needed.items()):
             uri = pypi_same_bytes(src, want)
         if uri and want:
             url = uri.split("+", 1)[1].rstrip("/") + "/" + urllib.parse.quote(src)
-            origin = "pypi" if "pythonhosted" in uri else "rust-dist"
+            origin = "pypi" if "pythonhosted" in uri else "pinned"
 
             def fetch(url=url, src=src):
                 tmp = os.path.join(cache, src + ".part")
@@ -350,9 +368,33 @@ for src, rec in sorted(needed.items()):
         print(f"  {rec['dl_dir']}/{src} <- {origin}")
     rows.append((",".join(sorted(rec["pkgs"])), src, origin, want))
 
+# The crates: cargo vendor's folder (the shell part fills it), checked by
+# cargo against Cargo.lock's own checksums; the row holds Cargo.lock's hash.
+lock = os.path.join(repo, "Cargo.lock")
+rows.append(("appliance-services", f"vendor-{sha256(lock)[:16]}", "crates.io", sha256(lock)))
+
+
+def fingerprint():
+    """What decides the list of sources: the release, the defconfigs' values
+    and the files that change sources (ci/buildroot_check.py computes the
+    same, to tell a stale manifest without Buildroot)."""
+    h = hashlib.sha256()
+    h.update(open(os.path.join(buildroot, "Makefile")).read().split("export BR2_VERSION := ")[1]
+             .split("\n")[0].encode() + b"\n")
+    for d in sorted(defconfigs):
+        lines = [l for l in open(os.path.join(repo, "buildroot/configs", d)).read().splitlines()
+                 if l.startswith(("BR2_", "# BR2_"))]
+        h.update(d.encode() + b"\n" + "\n".join(sorted(lines)).encode() + b"\n")
+    for f in ("buildroot/package-override.mk", "buildroot/debian-sources/debian-sources.mk",
+              "buildroot/debian-sources/debian-sources.config", "buildroot/mirror/members.txt"):
+        h.update(f.encode() + b"\n" + open(os.path.join(repo, f), "rb").read())
+    return h.hexdigest()
+
+
 text = ("# Every source file the defconfigs need, with the Debian sources on\n"
         "# (ci/buildroot-mirror.sh writes it; ci/buildroot_check.py checks it).\n"
-        f"# defconfigs: {' '.join(defconfigs)}\n"
+        f"# defconfigs: {' '.join(sorted(defconfigs))}\n"
+        f"# fingerprint: {fingerprint()}\n"
         "# packages\tfile\torigin\tsha256\n"
         + "".join("\t".join(r) + "\n" for r in rows))
 old = open(manifest).read() if os.path.exists(manifest) else None
@@ -424,6 +466,22 @@ for d in "${DEFCONFIGS[@]}"; do
 	BR2_DL_DIR=$DL make -s -C "$out" show-info >"$STATE/show-info-$d.json" 2>"$STATE/make.log" ||
 		{ tail -n 20 "$STATE/make.log" >&2; die "make show-info ($d) failed"; }
 done
+
+# The workspace's crates, vendored as buildroot/package/appliance-services
+# would at "make source" (same folder name and stamp, so the offline build
+# finds them and does not try crates.io).
+lock_id=$(sha256sum "$REPO/Cargo.lock" | cut -c1-16)
+vendor=$DL/appliance-services/vendor-$lock_id
+if [ ! -f "$vendor/.stamp_vendored" ]; then
+	note "cargo vendor into $vendor"
+	require_tools cargo:cargo
+	rm -rf "$vendor.tmp"
+	mkdir -p "$DL/appliance-services"
+	(cd "$REPO" && cargo vendor --locked --versioned-dirs --manifest-path Cargo.toml "$vendor.tmp") \
+		>"$STATE/vendor.log" 2>&1 || { tail -n 20 "$STATE/vendor.log" >&2; die "cargo vendor failed"; }
+	touch "$vendor.tmp/.stamp_vendored"
+	mv "$vendor.tmp" "$vendor"
+fi
 
 note "filling $DL"
 mirror_py "$REPO" "$BUILDROOT" "$DL" "$STATE" "${DEFCONFIGS[@]}"

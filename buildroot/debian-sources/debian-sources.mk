@@ -58,8 +58,6 @@ override ZSTD_SOURCE = libzstd_1.5.7+dfsg.orig.tar.xz
 
 override AUTOCONF_ARCHIVE_VERSION = 20241016
 override AUTOCONF_ARCHIVE_SOURCE = autoconf-archive_20241016.orig.tar.xz
-override CMAKE_VERSION = 4.3.4
-override CMAKE_SOURCE = cmake_4.3.4.orig.tar.gz
 override DROPBEAR_VERSION = 2026.94
 override DROPBEAR_SOURCE = dropbear_2026.94.orig.tar.bz2
 override E2FSPROGS_VERSION = 1.47.4
@@ -68,10 +66,6 @@ override ELFUTILS_VERSION = 0.192
 override ELFUTILS_SOURCE = elfutils_0.192.orig.tar.bz2
 override EXPAT_VERSION = 2.8.3
 override EXPAT_SOURCE = expat_2.8.3.orig.tar.gz
-override FAKEROOT_VERSION = 1.37.1.1
-override FAKEROOT_SOURCE = fakeroot_1.37.1.1.orig.tar.gz
-override GENIMAGE_VERSION = 20
-override GENIMAGE_SOURCE = genimage_20.orig.tar.gz
 override KMOD_VERSION = 34.2
 override KMOD_SOURCE = kmod_34.2.orig.tar.xz
 override LIBGLIB2_VERSION = 2.88.0
@@ -100,6 +94,10 @@ override MTOOLS_VERSION = 4.0.32
 override MTOOLS_SOURCE = mtools_4.0.33-1+really4.0.32.orig.tar.bz2
 override MPFR_VERSION = 4.2.2
 override MPFR_SOURCE = mpfr4_4.2.2.orig.tar.xz
+# Buildroot's host patchelf (its fix-rpath needs the --make-rpath-relative
+# of its own patch, rebased in pkgdir/patchelf) at Debian 12's 0.14.3.
+override PATCHELF_VERSION = 0.14.3
+override PATCHELF_SOURCE = patchelf_0.14.3.orig.tar.gz
 override PCRE2_VERSION = 10.48
 override PCRE2_SOURCE = pcre2_10.48.orig.tar.gz
 override PKGCONF_VERSION = 1.8.1
@@ -117,6 +115,7 @@ override UTIL_LINUX_SOURCE = util-linux_2.41.5.orig.tar.xz
 # A package's own patches always apply, whatever the version; where one does
 # not apply to the substitute, the package directory (patches and hashes
 # only: the .mk stays Buildroot's) is one of ours with the patch rebased.
+override HOST_PATCHELF_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/patchelf
 override HOST_PYTHON3_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/python3
 override HOST_PKGCONF_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/pkgconf
 
@@ -131,3 +130,46 @@ override GETTEXT_GNU_SOURCE = gettext_0.23.1.orig.tar.xz
 # the test suite's third-party files).
 override LIBXML2_VERSION = 2.15.4
 override LIBXML2_SOURCE = libxml2_2.15.4+dfsg.orig.tar.xz
+
+# --- Build-machine tools from its Debian packages ---------------------------------
+# No source of fakeroot or genimage is served by the archive here (the pool
+# no longer has any of their uploads' .orig, and Buildroot's own sites are
+# unreachable). Both only run on the build machine (fakeroot gives the root
+# file system its owners, genimage lays out the disk image) and nothing of
+# them goes into the image; the local build (ci/build-image.sh) uses Debian
+# 12's genimage too. So the host packages install links to the machine's
+# /usr/bin/fakeroot and /usr/bin/genimage (ci/buildroot-build.sh requires
+# the Debian packages) instead of building them.
+define APPLIANCE_HOST_TOOL_FROM_DEBIAN
+override HOST_$(1)_VERSION = debian12
+override HOST_$(1)_SITE_METHOD = local
+override HOST_$(1)_SITE = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/host-tool
+override HOST_$(1)_DEPENDENCIES =
+override HOST_$(1)_LICENSE_FILES = README
+define HOST_$(1)_CONFIGURE_CMDS
+	test -x /usr/bin/$(2)
+endef
+define HOST_$(1)_BUILD_CMDS
+	/usr/bin/$(2) --version
+endef
+define HOST_$(1)_INSTALL_CMDS
+	mkdir -p $$(HOST_DIR)/bin
+	ln -sf /usr/bin/$(2) $$(HOST_DIR)/bin/$(2)
+endef
+endef
+$(eval $(call APPLIANCE_HOST_TOOL_FROM_DEBIAN,FAKEROOT,fakeroot))
+$(eval $(call APPLIANCE_HOST_TOOL_FROM_DEBIAN,GENIMAGE,genimage))
+
+# --- Firmware from Debian's binary package ------------------------------------------
+# linux-firmware (appliance_x86_64_defconfig: RTL8169 firmware): the archive
+# here serves no firmware-nonfree source, but its binary package
+# firmware-realtek holds the same upstream files, unchanged, under
+# /usr/lib/firmware. The package takes them from the .deb; the WHENCE file
+# Buildroot reads for links is not in it (rtl_nic/ has no links).
+override LINUX_FIRMWARE_VERSION = 20260916-1
+override LINUX_FIRMWARE_SOURCE = firmware-realtek_20260916-1_all.deb
+define LINUX_FIRMWARE_EXTRACT_CMDS
+	ar p $(LINUX_FIRMWARE_DL_DIR)/$(LINUX_FIRMWARE_SOURCE) data.tar.xz | \
+		$(TAR) -xJ -C $(@D) --strip-components=4 ./usr/lib/firmware
+	touch $(@D)/WHENCE
+endef
