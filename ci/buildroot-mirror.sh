@@ -397,6 +397,31 @@ text = ("# Every source file the defconfigs need, with the Debian sources on\n"
         f"# fingerprint: {fingerprint()}\n"
         "# packages\tfile\torigin\tsha256\n"
         + "".join("\t".join(r) + "\n" for r in rows))
+# Hashes of substitutes no defconfig needs any more (a version changed):
+# drop them with their comment line, and files left without a hash.
+if not problems:
+    for raw in sorted(os.listdir(ours)) if os.path.isdir(ours) else []:
+        path = os.path.join(ours, raw, raw + ".hash")
+        if not os.path.exists(path):
+            continue
+        lines = open(path).read().splitlines()
+        keep = []
+        for line in lines:
+            f = line.split()
+            if len(f) == 3 and f[0] == "sha256" and f[2] not in needed:
+                if keep and keep[-1].startswith("# From "):
+                    keep.pop()
+                continue
+            keep.append(line)
+        if keep != lines:
+            if any(l.startswith("sha256") for l in keep):
+                with open(path, "w") as f:
+                    f.write("\n".join(keep) + "\n")
+            else:
+                os.remove(path)
+                os.rmdir(os.path.dirname(path))
+            written.append(path)
+
 old = open(manifest).read() if os.path.exists(manifest) else None
 if not problems and old != text:
     os.makedirs(os.path.dirname(manifest), exist_ok=True)
@@ -404,7 +429,7 @@ if not problems and old != text:
         f.write(text)
     print(f"  wrote {os.path.relpath(manifest, repo)}")
 for p in sorted(set(written)):
-    print(f"  wrote {os.path.relpath(p, repo)}")
+    print(f"  {'wrote' if os.path.exists(p) else 'removed'} {os.path.relpath(p, repo)}")
 if problems:
     print("buildroot-mirror.sh: not every source has an origin:", file=sys.stderr)
     for p in problems:

@@ -39,11 +39,9 @@ override GLIBC_SITE_METHOD = https
 override GMP_SOURCE = gmp_6.3.0+dfsg.orig.tar.xz
 # +ds: Debian drops generated files.
 override JSON_GLIB_SOURCE = json-glib_1.10.8+ds.orig.tar.xz
-override LIBCONFUSE_SOURCE = libconfuse_3.3.orig.tar.xz
 override LIBFFI_SOURCE = libffi_3.4.8.orig.tar.gz
 # +dfsg: Debian drops contrib/ (not built here).
 override LIBZLIB_SOURCE = zlib_1.3.dfsg+really1.3.2.orig.tar.gz
-override LZIP_SOURCE = lzip_1.25.orig.tar.xz
 override XZ_SOURCE = xz-utils_5.8.3.orig.tar.xz
 # +dfsg: Debian drops the bundled third-party sources.
 override ZSTD_SOURCE = libzstd_1.5.7+dfsg.orig.tar.xz
@@ -76,8 +74,11 @@ override LIBOPENSSL_SOURCE = openssl_3.6.3.orig.tar.gz
 # tool here.
 override LIBTOOL_VERSION = 2.4.7
 override LIBTOOL_SOURCE = libtool_2.4.7.orig.tar.xz
+# Debian's libxcrypt .orig is the git tree, without the generated configure.
 override LIBXCRYPT_VERSION = 4.5.1
 override LIBXCRYPT_SOURCE = libxcrypt_4.5.1.orig.tar.xz
+override LIBXCRYPT_AUTORECONF = YES
+override HOST_LIBXCRYPT_AUTORECONF = YES
 # The kernel and its headers: Debian's 6.12.90 (+dfsg: without the
 # firmware blobs the kernel tree still carries).
 override LINUX_VERSION = 6.12.90
