@@ -31,8 +31,9 @@ override GAWK_SOURCE = gawk_5.3.2.orig.tar.xz
 # GCC 14.3.0 repacked without the GFDL manuals: the member of Debian's
 # gcc-14 source (buildroot/mirror/members.txt).
 override GCC_SOURCE = gcc-14.3.0-dfsg.tar.xz
-# glibc 2.42 as released; Buildroot pins the release branch 67 commits on
-# (security fixes), which Debian carries as its git-updates patch.
+# glibc 2.42 as released, without the manual (GFDL); Buildroot pins the
+# release branch 67 commits on (security fixes). patches/glibc has Debian's
+# git-updates (that branch, applied as Debian does) and local-remove-manual.
 override GLIBC_SOURCE = glibc_2.42.orig.tar.xz
 override GLIBC_SITE_METHOD = https
 # +dfsg: without the GFDL manual.
@@ -174,3 +175,30 @@ define LINUX_FIRMWARE_EXTRACT_CMDS
 		$(TAR) -xJ -C $(@D) --strip-components=4 ./usr/lib/firmware
 	touch $(@D)/WHENCE
 endef
+
+# --- What a +dfsg repack removed ------------------------------------------------------
+# As Debian's own builds do (debian/rules, debian/patches of each package):
+# the GFDL manuals are gone, so nothing may try to rebuild them.
+# bison: a stub manual, and the files made from it dated old enough that
+# make does not remake them (examples/ are extracted from the manual).
+define APPLIANCE_BISON_DFSG_STUBS
+	echo '@setfilename bison.info' > $(@D)/doc/bison.texi
+endef
+HOST_BISON_POST_PATCH_HOOKS += APPLIANCE_BISON_DFSG_STUBS
+define APPLIANCE_BISON_DFSG_DATES
+	install -d $(@D)/doc/figs
+	touch --date="Jan 01 2000" $(@D)/doc/bison.info $(@D)/doc/bison.help \
+		$(@D)/doc/figs/example.txt $(@D)/doc/figs/example-reduce.txt \
+		$(@D)/doc/figs/example-shift.txt $(@D)/doc/*.texi \
+		$(@D)/build-aux/cross-options.pl $(@D)/src/getargs.c
+endef
+HOST_BISON_PRE_BUILD_HOOKS += APPLIANCE_BISON_DFSG_DATES
+# gawk: Debian's .orig has the manuals, with dates that ask for makeinfo.
+define APPLIANCE_GAWK_DOC_DATES
+	cd $(@D) && touch --date="Jan 01 2000" \
+		doc/gawktexi.in doc/sidebar.awk doc/gawk.texi doc/gawk.info \
+		doc/gawkinet.texi doc/gawkinet.info doc/gawkworkflow.texi \
+		doc/gawkworkflow.info doc/pm-gawk.texi doc/pm-gawk.info
+endef
+HOST_GAWK_POST_CONFIGURE_HOOKS += APPLIANCE_GAWK_DOC_DATES
+# gmp: patches/gmp/0001-Exclude-doc-Makefile.patch (Debian's).
