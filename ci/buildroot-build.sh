@@ -5,7 +5,7 @@
 # (unshare -n), so nothing can be fetched behind our back.
 #
 #   ci/buildroot-build.sh [--out DIR] [--buildroot DIR] [--dl DIR]
-#                         [--tools DIR] [--jobs N] [DEFCONFIG]
+#                         [--tools DIR] [--keys DIR] [--jobs N] [DEFCONFIG]
 #
 # DEFCONFIG: default appliance_qemu_x86_64_defconfig (the image the system
 #   tests boot)
@@ -15,6 +15,11 @@
 #   /work/br/buildroot-2026.02.3 and /work/br/dl)
 # --tools: host tools Debian 12 lacks, put first on PATH (GNU tar 1.35,
 #   built by ci/buildroot-mirror.sh; default /work/br/tools)
+# --keys: signing keys and GRUB's recovery password made here once
+#   (default /work/br/keys): the QEMU defconfig's test image is always signed
+#   with the test key (KEYS/keys-test, as ci/build-image.sh), another
+#   defconfig with RAUC_KEY/RAUC_CERT/RAUC_KEYRING/GRUB_PASSWORD_HASH from
+#   the environment or else a development key (KEYS/keys)
 # --jobs: BR2_JLEVEL (default: the number of cores)
 #
 # Resumable: run it again and make carries on where it stopped. Log:
@@ -27,6 +32,7 @@ shopt -s inherit_errexit
 BUILDROOT=/work/br/buildroot-2026.02.3
 DL=/work/br/dl
 TOOLS=/work/br/tools
+KEYS=/work/br/keys
 OUT=
 JOBS=$(nproc)
 DEFCONFIG=appliance_qemu_x86_64_defconfig
@@ -36,9 +42,10 @@ while [ $# -gt 0 ]; do
 	--buildroot) BUILDROOT=$2; shift 2 ;;
 	--dl) DL=$2; shift 2 ;;
 	--tools) TOOLS=$2; shift 2 ;;
+	--keys) KEYS=$2; shift 2 ;;
 	--jobs) JOBS=$2; shift 2 ;;
 	-h | --help)
-		sed -n '2,23s/^# \{0,1\}//p' "$0"
+		sed -n '2,29s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -82,6 +89,31 @@ if [ ! -f "$OUT/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	make -s -C "$OUT" olddefconfig >/dev/null
 	echo "$want" >"$stamp"
 fi
+
+# Keys, as ci/build-image.sh has them: post-build.sh and post-image.sh read
+# them from the environment.
+# shellcheck source=keys.sh
+. "$REPO/ci/keys.sh"
+if grep -q 'ci/test-overlay' "$REPO/buildroot/configs/$DEFCONFIG"; then
+	# The test image: root's password is public, so only the test key.
+	make_test_key "$KEYS/keys-test"
+	RAUC_KEY=$KEYS/keys-test/test.key.pem
+	RAUC_CERT=$KEYS/keys-test/test.cert.pem
+	RAUC_KEYRING=$RAUC_CERT
+	dev_grub_password "$KEYS/keys"
+elif [ -z "${RAUC_KEY:-}" ]; then
+	RAUC_KEY=$KEYS/keys/development.key.pem
+	RAUC_CERT=$KEYS/keys/development.cert.pem
+	make_signing_key "$RAUC_KEY" "$RAUC_CERT" "/O=Mail appliance/CN=development"
+	RAUC_KEYRING=${RAUC_KEYRING:-$RAUC_CERT}
+	[ -n "${GRUB_PASSWORD_HASH:-}" ] || dev_grub_password "$KEYS/keys"
+else
+	if [ -z "${RAUC_CERT:-}" ] || [ -z "${RAUC_KEYRING:-}" ] || [ -z "${GRUB_PASSWORD_HASH:-}" ]; then
+		die "a release build (RAUC_KEY given) needs RAUC_CERT, RAUC_KEYRING and GRUB_PASSWORD_HASH too"
+	fi
+fi
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct)}
+export RAUC_KEY RAUC_CERT RAUC_KEYRING GRUB_PASSWORD_HASH SOURCE_DATE_EPOCH
 
 offline=(unshare -n)
 [ "$(id -u)" -eq 0 ] || offline=(unshare -r -n)
