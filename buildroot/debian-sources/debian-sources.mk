@@ -65,8 +65,6 @@ override ELFUTILS_VERSION = 0.192
 override ELFUTILS_SOURCE = elfutils_0.192.orig.tar.bz2
 override EXPAT_VERSION = 2.8.3
 override EXPAT_SOURCE = expat_2.8.3.orig.tar.gz
-override KMOD_VERSION = 34.2
-override KMOD_SOURCE = kmod_34.2.orig.tar.xz
 override LIBGLIB2_VERSION = 2.88.0
 override LIBGLIB2_SOURCE = glib2.0_2.88.0.orig.tar.xz
 override LIBOPENSSL_VERSION = 3.6.3
@@ -117,6 +115,9 @@ override UTIL_LINUX_SOURCE = util-linux_2.41.5.orig.tar.xz
 # A package's own patches always apply, whatever the version; where one does
 # not apply to the substitute, the package directory (patches and hashes
 # only: the .mk stays Buildroot's) is one of ours with the patch rebased.
+override HOST_ELFUTILS_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/elfutils
+override E2FSPROGS_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/e2fsprogs
+override HOST_E2FSPROGS_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/e2fsprogs
 override HOST_PATCHELF_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/patchelf
 override HOST_PYTHON3_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/python3
 override HOST_PKGCONF_PKGDIR = $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/pkgdir/pkgconf
@@ -161,6 +162,10 @@ endef
 endef
 $(eval $(call APPLIANCE_HOST_TOOL_FROM_DEBIAN,FAKEROOT,fakeroot))
 $(eval $(call APPLIANCE_HOST_TOOL_FROM_DEBIAN,GENIMAGE,genimage))
+# kmod: Debian serves 34.2, which builds only with meson (Buildroot's
+# package is autotools, for 33), and 30. Only depmod runs (on the kernel's
+# modules); the package's own hook links sbin/depmod to bin/kmod.
+$(eval $(call APPLIANCE_HOST_TOOL_FROM_DEBIAN,KMOD,kmod))
 
 # --- Firmware from Debian's binary package ------------------------------------------
 # linux-firmware (appliance_x86_64_defconfig: RTL8169 firmware): the archive
