@@ -61,7 +61,7 @@ OUT=$(cd "$OUT" && pwd)
 DL=$(cd "$DL" && pwd)
 require_tools make:make rsync:rsync unshare:util-linux cpio:cpio bc:bc file:file \
 	patch:patch perl:perl python3:python3 unzip:unzip g++:g++ cmake:cmake \
-	fakeroot:fakeroot genimage:genimage
+	fakeroot:fakeroot genimage:genimage kmod:kmod
 # Buildroot 2026.02 wants GNU tar 1.35 (Debian 12 has 1.34; else it builds
 # its own, from a source that is not in Debian).
 export PATH=$TOOLS/bin:$PATH
