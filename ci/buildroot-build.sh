@@ -27,6 +27,9 @@
 # DIR/build/build-time.log (Buildroot's own).
 set -euo pipefail
 shopt -s inherit_errexit
+# Read whole before it runs: the build takes hours, and bash reads a script
+# as it goes, so an edit meanwhile would otherwise change the running copy.
+{
 . "$(dirname "$0")/lib.sh"
 
 BUILDROOT=/work/br/buildroot-2026.02.3
@@ -128,3 +131,5 @@ if [ "$status" != 0 ]; then
 	die "the build stopped (exit $status); fix and run again to resume"
 fi
 note "built: $OUT/images"
+exit
+}
