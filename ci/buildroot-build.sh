@@ -6,6 +6,7 @@
 #
 #   ci/buildroot-build.sh [--out DIR] [--buildroot DIR] [--dl DIR]
 #                         [--tools DIR] [--keys DIR] [--jobs N] [DEFCONFIG]
+#   ci/buildroot-build.sh --timings [--out DIR] [DEFCONFIG]
 #
 # DEFCONFIG: default appliance_qemu_x86_64_defconfig (the image the system
 #   tests boot)
@@ -21,6 +22,10 @@
 #   defconfig with RAUC_KEY/RAUC_CERT/RAUC_KEYRING/GRUB_PASSWORD_HASH from
 #   the environment or else a development key (KEYS/keys)
 # --jobs: BR2_JLEVEL (default: the number of cores)
+#
+# --timings: print the seconds each package took so far (from
+#   build-time.log, every finished step of every run), slowest first, and
+#   the total; build nothing.
 #
 # Resumable: run it again and make carries on where it stopped. Log:
 # DIR/build.log (appended, one line per start); per-package step timings:
@@ -39,6 +44,7 @@ KEYS=/work/br/keys
 OUT=
 JOBS=$(nproc)
 DEFCONFIG=appliance_qemu_x86_64_defconfig
+TIMINGS=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) OUT=$2; shift 2 ;;
@@ -47,8 +53,9 @@ while [ $# -gt 0 ]; do
 	--tools) TOOLS=$2; shift 2 ;;
 	--keys) KEYS=$2; shift 2 ;;
 	--jobs) JOBS=$2; shift 2 ;;
+	--timings) TIMINGS=1; shift ;;
 	-h | --help)
-		sed -n '2,29s/^# \{0,1\}//p' "$0"
+		sed -n '2,34s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -56,6 +63,18 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -f "$REPO/buildroot/configs/$DEFCONFIG" ] || die "no defconfig $DEFCONFIG in buildroot/configs"
+if [ "$TIMINGS" = 1 ]; then
+	log=${OUT:-$REPO/out/buildroot/$DEFCONFIG}/build/build-time.log
+	[ -f "$log" ] || die "no $log yet"
+	# Lines: <epoch>:start|end  :<step> : <package>; a step cut short by a
+	# stop has no end and is not counted.
+	awk -F: '{ gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/ /, "", $4); k = $4 ":" $3 }
+		$2 == "start" { t[k] = $1 }
+		$2 == "end" && (k in t) { s[$4] += $1 - t[k]; all += $1 - t[k]; delete t[k] }
+		END { for (p in s) printf "%8.0f  %s\n", s[p], p; printf "%8.0f  total\n", all }' "$log" |
+		sort -rn
+	exit 0
+fi
 [ -f "$BUILDROOT/Makefile" ] || die "no Buildroot tree in $BUILDROOT (see docs/buildroot.md)"
 [ -d "$DL" ] || die "no download folder $DL: run ci/buildroot-mirror.sh first"
 [ -n "$OUT" ] || OUT=$REPO/out/buildroot/$DEFCONFIG
