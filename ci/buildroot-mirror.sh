@@ -7,7 +7,7 @@
 #  - buildroot/debian-sources/patches/<pkg>/<pkg>.hash: the hash of each
 #    substituted file (a Debian tarball under its own name, which the
 #    overrides in buildroot/debian-sources/debian-sources.mk name), taken
-#    from Debian's signed Sources index;
+#    from Debian's signed indexes;
 #  - buildroot/mirror/sources.txt: every source file the defconfigs need,
 #    with its origin and sha256 (ci/buildroot_check.py checks it in CI).
 #
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--update) UPDATE=1; shift ;;
 	--candidates) shift; CANDIDATES=("$@"); set -- ;;
 	-h | --help)
-		sed -n '2,26s/^# \{0,1\}//p' "$0"
+		sed -n '2,31s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1 (see --help)" ;;
