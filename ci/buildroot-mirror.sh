@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--update) UPDATE=1; shift ;;
 	--candidates) shift; CANDIDATES=("$@"); set -- ;;
 	-h | --help)
-		sed -n '2,31s/^# \{0,1\}//p' "$0"
+		sed -n '2,32s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1 (see --help)" ;;
