@@ -63,8 +63,14 @@ override E2FSPROGS_VERSION = 1.47.4
 override E2FSPROGS_SOURCE = e2fsprogs_1.47.4.orig.tar.gz
 override ELFUTILS_VERSION = 0.192
 override ELFUTILS_SOURCE = elfutils_0.192.orig.tar.bz2
+# Debian's expat .orig is upstream's git tree: the library in expat/,
+# without the generated configure.
 override EXPAT_VERSION = 2.8.3
 override EXPAT_SOURCE = expat_2.8.3.orig.tar.gz
+override EXPAT_SUBDIR = expat
+override EXPAT_AUTORECONF = YES
+override HOST_EXPAT_AUTORECONF = YES
+override EXPAT_LICENSE_FILES = expat/COPYING
 override LIBGLIB2_VERSION = 2.88.0
 override LIBGLIB2_SOURCE = glib2.0_2.88.0.orig.tar.xz
 override LIBOPENSSL_VERSION = 3.6.3
