@@ -17,5 +17,14 @@
 # appliance-services.mk stops the build early if the version falls short.
 override RUST_BIN_VERSION = 1.95.0
 
+# Offline builds here: the pinned sources swapped for Debian's where
+# Debian's tarball is not byte for byte Buildroot's (ci/buildroot-mirror.sh,
+# docs/buildroot.md). Only when the build lists the substitutes' hash folder
+# (debian-sources/debian-sources.config); a build with internet leaves it
+# out and gets the pinned sources.
+ifneq ($(filter %/debian-sources/patches,$(call qstrip,$(BR2_GLOBAL_PATCH_DIR))),)
+include $(call qstrip,$(BR2_EXTERNAL_APPLIANCE_PATH))/debian-sources/debian-sources.mk
+endif
+
 # What this file replaces: the usual local.mk, for <pkg>_OVERRIDE_SRCDIR.
 -include $(CONFIG_DIR)/local.mk

@@ -9,7 +9,9 @@ and the generator of the list of Buildroot symbols the tree uses.
         values of their type, and name files that exist; the GRUB modules
         are board/appliance/grub-modules; the package keeps Cargo.toml's
         release profile and can vendor every crate of Cargo.lock; the pinned
-        versions agree with their hash files.
+        versions agree with their hash files; every source of the offline
+        build has an origin and a hash (buildroot/mirror/sources.txt, made by
+        ci/buildroot-mirror.sh) and that manifest is current.
 
     buildroot_check.py symbols BUILDROOT_DIR [--write | --compare]
         Reads a Buildroot source tree with kconfiglib and lists every symbol
@@ -24,6 +26,7 @@ Needs kconfiglib (Debian: python3-kconfiglib).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sys
@@ -369,6 +372,101 @@ def check_versions(values: dict[Path, dict[str, str]]) -> None:
     print(f"versions: Buildroot {release}, Rust {rust} (the workspace needs {needed}), Linux {kernel}, hashes present")
 
 
+# --- the offline build's sources (ci/buildroot-mirror.sh) ------------------------
+
+MANIFEST = EXTERNAL / "mirror" / "sources.txt"
+DEBIAN_SOURCES = EXTERNAL / "debian-sources"
+FINGERPRINT_FILES = (
+    "buildroot/package-override.mk",
+    "buildroot/debian-sources/debian-sources.mk",
+    "buildroot/debian-sources/debian-sources.config",
+    "buildroot/mirror/members.txt",
+)
+ORIGIN = re.compile(r"^(debian:[a-z0-9][a-z0-9.+-]*=[A-Za-z0-9.+~:-]+(:\S+)?|pypi|pinned|crates\.io)$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def mirror_fingerprint(release: str) -> str:
+    """What decides which sources the defconfigs need: the release, the
+    defconfigs' values and the files that swap sources. The same as
+    ci/buildroot-mirror.sh writes into the manifest."""
+    h = hashlib.sha256()
+    h.update(release.encode() + b"\n")
+    for defconfig in DEFCONFIGS:
+        lines = [line for line in defconfig.read_text().splitlines() if line.startswith(("BR2_", "# BR2_"))]
+        h.update(defconfig.name.encode() + b"\n" + "\n".join(sorted(lines)).encode() + b"\n")
+    for name in FINGERPRINT_FILES:
+        h.update(name.encode() + b"\n" + (REPO / name).read_bytes())
+    return h.hexdigest()
+
+
+def check_mirror() -> None:
+    """Every source the defconfigs need (with the Debian substitutes on) has
+    an origin and a sha256 in buildroot/mirror/sources.txt, the manifest is
+    the one for the current defconfigs and overrides, and the substitutes'
+    hash files agree with it: what CI can tell without Buildroot or network
+    (ci/buildroot-mirror.sh makes the manifest with both)."""
+    stale = "run ci/buildroot-mirror.sh and commit buildroot/mirror and buildroot/debian-sources"
+    if not MANIFEST.exists():
+        raise CheckFailed(f"no {MANIFEST.relative_to(REPO)}: {stale}")
+    header: dict[str, str] = {}
+    rows: dict[str, tuple[str, str, str]] = {}
+    for n, line in enumerate(MANIFEST.read_text().splitlines(), 1):
+        where = f"{MANIFEST.relative_to(REPO)}:{n}"
+        if line.startswith("# ") and ": " in line:
+            key, _, value = line[2:].partition(": ")
+            header[key] = value
+            continue
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise CheckFailed(f"{where}: not 4 tab-separated fields (packages, file, origin, sha256)")
+        packages, name, origin, digest = fields
+        if not ORIGIN.match(origin):
+            raise CheckFailed(f"{where}: {name} has no known origin ({origin!r})")
+        if not SHA256.match(digest):
+            raise CheckFailed(f"{where}: {name} has no sha256")
+        if name in rows:
+            raise CheckFailed(f"{where}: {name} is listed twice")
+        rows[name] = (packages, origin, digest)
+    listed = header.get("defconfigs", "").split()
+    if listed != [d.name for d in DEFCONFIGS]:
+        raise CheckFailed(f"{MANIFEST.name} is for {listed}, not every defconfig: {stale}")
+    release = buildroot_release()
+    if header.get("fingerprint") != mirror_fingerprint(release):
+        raise CheckFailed(f"{MANIFEST.name} is stale (the defconfigs or the source overrides changed since): {stale}")
+    # Every substitute the overrides name is in the manifest...
+    overrides = DEBIAN_SOURCES / "debian-sources.mk"
+    named = re.findall(r"^override ([A-Z0-9_]+)_SOURCE = (\S+)$", overrides.read_text(), re.MULTILINE)
+    unused = [f"{name} ({var}_SOURCE)" for var, name in named if name not in rows]
+    if unused:
+        raise CheckFailed(f"debian-sources.mk names sources no defconfig needs, or the manifest lacks: {', '.join(unused)}; {stale}")
+    # ... and its hash file says what the manifest says, with a reason.
+    hashed = 0
+    for hash_file in sorted((DEBIAN_SOURCES / "patches").glob("*/*.hash")):
+        text = hash_file.read_text()
+        if not text.startswith("#"):
+            raise CheckFailed(f"{hash_file.relative_to(REPO)}: no comment saying where the hash comes from")
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) != 3 or fields[0] != "sha256":
+                continue
+            _, digest, name = fields
+            if name not in rows:
+                raise CheckFailed(f"{hash_file.relative_to(REPO)}: {name} is in no defconfig's sources (a stale hash?)")
+            if rows[name][2] != digest:
+                raise CheckFailed(f"{hash_file.relative_to(REPO)}: {name} has another sha256 than the manifest's")
+            hashed += 1
+    origins: dict[str, int] = {}
+    for _, origin, _ in rows.values():
+        kind = origin.split(":")[0]
+        origins[kind] = origins.get(kind, 0) + 1
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(origins.items()))
+    print(f"mirror: {len(rows)} sources of {len(listed)} defconfigs have an origin and a sha256 ({summary}); "
+          f"{len(named)} substitutes, {hashed} hashes agree")
+
+
 def run_checks() -> None:
     listed = symbol_list()
     own = check_kconfig(listed)
@@ -378,6 +476,7 @@ def run_checks() -> None:
     check_cargo_profile()
     check_lock_sources()
     check_versions(values)
+    check_mirror()
 
 
 # --- the symbol list, from a Buildroot tree ------------------------------------------

@@ -6,7 +6,9 @@
 #    board/appliance/linux.fragment, built in or as a module;
 #  - ci/buildroot_check.py check: the Kconfig files parse, the defconfigs use
 #    only symbols of the pinned release (ci/buildroot-symbols.txt) and name
-#    files that exist, GRUB's modules, cargo profile and pinned versions agree;
+#    files that exist, GRUB's modules, cargo profile and pinned versions agree,
+#    and every source of the offline build has an origin and a hash in the
+#    current buildroot/mirror/sources.txt (ci/buildroot-mirror.sh makes it);
 #  - shellcheck of the tree's scripts;
 #  - post-build's initramfs from a target laid out as Buildroot's is (a
 #    dynamic BusyBox, lib64 -> lib, every driver built in) runs.
@@ -43,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--package) PACKAGE=1; shift ;;
 	--linux) LINUX=1; shift ;;
 	-h | --help)
-		sed -n '2,29s/^# \{0,1\}//p' "$0"
+		sed -n '2,31s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -146,9 +148,9 @@ note "the external tree"
 note "shellcheck"
 # From the top, for its .shellcheckrc.
 mapfile -t scripts < <(cd "$REPO" && find buildroot -name '*.sh' -type f | sort)
-(cd "$REPO" && shellcheck -x "${scripts[@]}" ci/check-buildroot.sh board/appliance/post-build.sh \
+(cd "$REPO" && shellcheck -x "${scripts[@]}" ci/check-buildroot.sh ci/buildroot-mirror.sh ci/buildroot-build.sh board/appliance/post-build.sh \
 	board/appliance/post-image.sh)
-echo "shellcheck: ${#scripts[@]} scripts of buildroot/ and the board scripts are clean"
+echo "shellcheck: ${#scripts[@]} scripts of buildroot/, the board scripts and ci/buildroot-*.sh are clean"
 
 # --- post-build's initramfs from a Buildroot-like target --------------------------
 # Buildroot's BusyBox is linked dynamically against glibc, whose loader looks
