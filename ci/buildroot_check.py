@@ -436,6 +436,11 @@ def check_mirror() -> None:
     release = buildroot_release()
     if header.get("fingerprint") != mirror_fingerprint(release):
         raise CheckFailed(f"{MANIFEST.name} is stale (the defconfigs or the source overrides changed since): {stale}")
+    # The vendored crates are those of the workspace's Cargo.lock.
+    lock = hashlib.sha256((REPO / "Cargo.lock").read_bytes()).hexdigest()
+    vendored = [d for (p, o, d) in rows.values() if p == "appliance-services" and o == "crates.io"]
+    if vendored != [lock]:
+        raise CheckFailed(f"{MANIFEST.name}: the vendored crates are not those of Cargo.lock (a crate changed since): {stale}")
     # Every substitute the overrides name is in the manifest...
     overrides = DEBIAN_SOURCES / "debian-sources.mk"
     named = re.findall(r"^override ([A-Z0-9_]+)_SOURCE = (\S+)$", overrides.read_text(), re.MULTILINE)
