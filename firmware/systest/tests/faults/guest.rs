@@ -41,7 +41,11 @@ pub fn now(vm: &mut Vm) -> R<i64> {
 /// the file (identity, host name, accounts), as
 /// `systest::operator::configure_backup` does, and tells backupd.
 pub fn configure_backup(vm: &mut Vm, settings: &[String]) -> R<()> {
+    // A new unit's compression unless the campaign says otherwise.
+    let compression = (!settings.iter().any(|s| s.starts_with("compression")))
+        .then(|| systest::operator::DEFAULT_COMPRESSION.to_string());
     let lines: Vec<String> = std::iter::once("[backup]".to_string())
+        .chain(compression)
         .chain(settings.iter().cloned())
         .map(|l| format!("'{l}'"))
         .collect();
@@ -208,9 +212,13 @@ pub fn check_folder(vm: &mut Vm, dir: &str) -> R<Vec<Found>> {
     let out = ok(
         vm,
         &format!(
-            "cd {dir} && for m in $(ls *.tar.md5 2>/dev/null); do t=${{m%.md5}}; \
+            "cd {dir} && for m in $(ls *.tar.md5 *.tar.zst.md5 2>/dev/null); do t=${{m%.md5}}; \
                if md5sum -c \"$m\" >/tmp/faults.md5 2>&1; then \
-                 echo \"OK $t $(head -c 65536 \"$t\" | tar -xOf - .version.txt 2>/dev/null | sed -n 's/^base=//p')\"; \
+                 case $t in \
+                 *.zst) b=$(recover -l \"$t\" 2>/dev/null | sed -n 's/.* based on \\([^ ,]*\\),.*/\\1/p' | head -1) ;; \
+                 *) b=$(head -c 65536 \"$t\" | tar -xOf - .version.txt 2>/dev/null | sed -n 's/^base=//p') ;; \
+                 esac; \
+                 echo \"OK $t $b\"; \
                else echo \"BAD $t $(grep -v ': OK$' /tmp/faults.md5 | head -2 | tr '\\n' ' ')\"; fi; done; cd /"
         ),
         900,

@@ -208,9 +208,24 @@ pub fn check_folder(dir: &Path) -> Result<Vec<Found>, String> {
         };
         let base = if ok {
             let mut prefix = vec![0u8; 64 << 10];
-            let n = std::fs::File::open(dir.join(&tar))
-                .and_then(|mut f| f.read(&mut prefix))
-                .unwrap_or(0);
+            let n = if tar.ends_with(".tar.zst") {
+                // The stock tool decompresses the start of a compressed set.
+                std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg("zstd -dc 2>/dev/null | head -c 65536")
+                    .stdin(std::fs::File::open(dir.join(&tar)).map_err(|e| e.to_string())?)
+                    .output()
+                    .map(|o| {
+                        let k = o.stdout.len().min(prefix.len());
+                        prefix[..k].copy_from_slice(&o.stdout[..k]);
+                        k
+                    })
+                    .unwrap_or(0)
+            } else {
+                std::fs::File::open(dir.join(&tar))
+                    .and_then(|mut f| f.read(&mut prefix))
+                    .unwrap_or(0)
+            };
             prefix.truncate(n);
             version_txt(&prefix).and_then(|t| field(&t, "base"))
         } else {

@@ -131,7 +131,8 @@ fn follow_up(s: &mut Session, o: &mut Outcome) -> R<()> {
 }
 
 fn short(tar: &str) -> String {
-    tar.trim_end_matches(".tar")
+    super::sets::stem_of(tar)
+        .unwrap_or(tar)
         .rsplit_once('-')
         .map(|(_, t)| t.to_string())
         .unwrap_or_else(|| tar.to_string())

@@ -29,9 +29,9 @@ pub struct SetName {
 }
 
 impl SetName {
-    /// Reads the first volume's name (`....tar`).
+    /// Reads the first volume's name (`....tar`, `....tar.zst`).
     pub fn parse(tar: &str) -> Option<SetName> {
-        let stem = tar.strip_suffix(".tar")?;
+        let stem = stem_of(tar)?;
         let (host, rest) = stem.rsplit_once('-')?;
         let mut chars = rest.chars();
         let letter = chars.next()?;
@@ -62,6 +62,13 @@ impl SetName {
     }
 }
 
+/// A first volume's name without its suffix (`.tar`, or `.tar.zst` of a
+/// new unit's compressed sets).
+pub fn stem_of(tar: &str) -> Option<&str> {
+    tar.strip_suffix(".tar.zst")
+        .or_else(|| tar.strip_suffix(".tar"))
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -80,7 +87,7 @@ pub fn complete_sets(names: &[String]) -> Vec<String> {
         .iter()
         .filter(|n| !n.starts_with('.'))
         .filter_map(|n| n.strip_suffix(".md5"))
-        .filter(|n| n.ends_with(".tar"))
+        .filter(|n| stem_of(n).is_some())
         .map(str::to_string)
         .collect();
     v.sort();
@@ -191,7 +198,8 @@ fn short_list(names: &[String]) -> String {
         .iter()
         .map(|n| {
             // host-F20260101T000000Z.tar -> F20260101T000000Z
-            n.trim_end_matches(".tar")
+            stem_of(n)
+                .unwrap_or(n)
                 .rsplit_once('-')
                 .map(|(_, t)| t.to_string())
                 .unwrap_or_else(|| n.clone())
@@ -371,6 +379,13 @@ mod tests {
         assert_eq!(n.letter, 'F');
         assert_eq!(n.time, 1_767_323_045);
         assert!(SetName::parse("x-Q20260102T030405Z.tar").is_none());
+        let z = SetName::parse("appliance-5e4f-I20260102T030405Z.tar.zst").expect("compressed");
+        assert_eq!((z.host.as_str(), z.letter), ("appliance-5e4f", 'I'));
+        assert!(SetName::parse("x-F20260102T030405Z.tar.age").is_none());
+        assert_eq!(
+            complete_sets(&["a-F20260102T030405Z.tar.zst.md5".to_string()]),
+            ["a-F20260102T030405Z.tar.zst"]
+        );
     }
 
     #[test]
