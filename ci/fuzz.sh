@@ -51,7 +51,8 @@ mkdir -p "$seeds/set_archive" "$seeds/set_index" "$seeds/set_zst" corpus/set_arc
 (cd "$here" && cargo build -q --release --bin storegen --bin backupd)
 bin="$here/target/x86_64-unknown-linux-gnu/release"
 "$bin/storegen" generate "$tmp/data" --size 200K --seed 7 >/dev/null
-printf '[system]\nhostname = "seed"\n' >"$tmp/appliance.toml"
+# A plain set first (a new installation writes compressed ones).
+printf '[system]\nhostname = "seed"\n[backup]\ncompression = "none"\n' >"$tmp/appliance.toml"
 "$bin/backupd" --config "$tmp/appliance.toml" --data "$tmp/data" --once full >/dev/null 2>&1
 set_tar=$(find "$tmp/data/backup" -name '*.tar' | head -n 1)
 [ -n "$set_tar" ] || { echo "no seed set was made" >&2; exit 1; }
