@@ -108,13 +108,7 @@ if [ ${#TEST_FEATURES[@]} -gt 0 ]; then
 	note "test features ${TEST_FEATURES[*]} built in $(($(date +%s) - test_start)) s"
 fi
 for b in "${TEST_BINARIES[@]}"; do cp "$RUST_OUT/$b" "$RUST_TEST/"; done
-for f in "$RUST_RELEASE"/* "$RUST_TEST"/*; do
-	# Static means no program interpreter and no shared libraries.
-	if readelf -lW "$f" | grep -q 'program interpreter' ||
-		readelf -dW "$f" | grep -q NEEDED; then
-		die "$f is not statically linked"
-	fi
-done
+"$REPO/board/appliance/check-static.sh" "$RUST_RELEASE"/* "$RUST_TEST"/* || die "a Rust program is not static"
 note "all ${#BINARIES[@]} binaries (and ${#TEST_BINARIES[@]} test builds) are static"
 
 # --- signing keys and GRUB's recovery password ----------------------------
@@ -248,12 +242,12 @@ version=$(cat "$TARGET/etc/appliance-version")
 "$REPO/ci/check-test-hooks.sh" release "$TARGET"
 make_disk "$TARGET" "$IMAGES" appliance.img "$RAUC_KEY" "$RAUC_CERT"
 cp "$IMAGES/appliance-$version.raucb" "$OUT/"
-# The test image: the release root plus ci/test-overlay (root's public test
+# The test image: the release root plus board/appliance/test-overlay (root's public test
 # password, the test-image marker) and the test builds of
 # board/appliance/rust-test-binaries, trusting only the test certificate; its
 # bundle is signed with the test key. Same GRUB configuration and password.
 cp -a "$TARGET" "$BUILD/target-test"
-cp -a "$REPO/ci/test-overlay/." "$BUILD/target-test/"
+cp -a "$REPO/board/appliance/test-overlay/." "$BUILD/target-test/"
 for b in "${TEST_BINARIES[@]}"; do
 	install -m 0755 "$RUST_TEST/$b" "$BUILD/target-test/usr/bin/$b"
 done

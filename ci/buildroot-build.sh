@@ -116,7 +116,9 @@ fi
 # them from the environment.
 # shellcheck source=keys.sh
 . "$REPO/ci/keys.sh"
-if grep -q 'ci/test-overlay' "$REPO/buildroot/configs/$DEFCONFIG"; then
+test_image=0
+grep -q 'board/appliance/test-overlay' "$REPO/buildroot/configs/$DEFCONFIG" && test_image=1
+if [ "$test_image" = 1 ]; then
 	# The test image: root's password is public, so only the test key.
 	make_test_key "$KEYS/keys-test"
 	RAUC_KEY=$KEYS/keys-test/test.key.pem
@@ -149,6 +151,23 @@ if [ "$status" != 0 ]; then
 	tail -n 30 "$OUT/build.log" >&2
 	die "the build stopped (exit $status); fix and run again to resume"
 fi
-note "built: $OUT/images"
+# No test hook in a release root; the test root's hooked programs have theirs.
+if [ "$test_image" = 1 ]; then
+	"$REPO/ci/check-test-hooks.sh" test "$OUT/target"
+	# What the system tests need beside the image, as ci/build-image.sh
+	# leaves it in out/test: the root file system their upgrade bundles
+	# carry, the test signing key, the manifest template, GRUB's password.
+	rm -rf "$OUT/images/test"
+	mkdir -p "$OUT/images/test"
+	cp "$OUT/images/rootfs.squashfs" "$OUT/images/test/rootfs.squashfs"
+	cp "$RAUC_KEY" "$OUT/images/test/signing.key.pem"
+	cp "$RAUC_CERT" "$OUT/images/test/signing.cert.pem"
+	cp "$REPO/board/appliance/rauc/manifest.raucm.in" "$OUT/images/test/"
+	install -m 0600 "$KEYS/keys/grub-password" "$OUT/images/test/grub-password"
+	note "built: $OUT/images/disk.img; system tests: APPLIANCE_IMAGE=$OUT/images/disk.img cargo nextest run -p systest"
+else
+	"$REPO/ci/check-test-hooks.sh" release "$OUT/target"
+	note "built: $OUT/images"
+fi
 exit
 }

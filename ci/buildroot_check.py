@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import tomllib
@@ -255,19 +256,24 @@ def check_defconfigs(listed: dict[str, str], own: set[str]) -> dict[Path, dict[s
 
 
 def check_defconfig_pair(values: dict[Path, dict[str, str]]) -> None:
-    """The QEMU image is the hardware one plus the test overlay, less the
-    hardware's firmware files."""
+    """The QEMU image is the hardware one plus the test overlay and the test
+    builds of the Rust programs, less the hardware's firmware files."""
     hw, qemu = values[HARDWARE_DEFCONFIG], values[QEMU_DEFCONFIG]
     allowed = {"BR2_ROOTFS_OVERLAY"}
+    if "BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS" in hw:
+        raise CheckFailed(f"{HARDWARE_DEFCONFIG.name}: a release image never has the test builds")
+    if qemu.get("BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS") != "y":
+        raise CheckFailed(f"{QEMU_DEFCONFIG.name}: the test image needs BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS=y")
+    allowed.add("BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS")
     for name in set(hw) | set(qemu):
         if name in allowed or (name.startswith("BR2_PACKAGE_LINUX_FIRMWARE") and name not in qemu):
             continue
         if hw.get(name) != qemu.get(name):
             raise CheckFailed(f"the defconfigs differ in {name}: {hw.get(name)} and {qemu.get(name)}")
-    want = unquote(hw.get("BR2_ROOTFS_OVERLAY", '""')).split() + [f"$(BR2_EXTERNAL_{EXTERNAL_NAME}_PATH)/../ci/test-overlay"]
+    want = unquote(hw.get("BR2_ROOTFS_OVERLAY", '""')).split() + [f"$(BR2_EXTERNAL_{EXTERNAL_NAME}_PATH)/../board/appliance/test-overlay"]
     if unquote(qemu.get("BR2_ROOTFS_OVERLAY", '""')).split() != want:
         raise CheckFailed(f"{QEMU_DEFCONFIG.name}: BR2_ROOTFS_OVERLAY should be {' '.join(want)}")
-    print("defconfigs: the QEMU one is the hardware one with the test overlay, without firmware files")
+    print("defconfigs: the QEMU one is the hardware one with the test overlay and test builds, without firmware files")
 
 
 def grub_modules() -> dict[str, list[str]]:
@@ -300,19 +306,32 @@ def check_grub(values: dict[Path, dict[str, str]]) -> None:
 
 
 def check_cargo_profile() -> None:
-    """appliance-services.mk puts back the workspace's release profile."""
+    """appliance-services.mk reads Cargo.toml's release profile right.
+
+    The package reads the values with sed (Buildroot's cargo
+    infrastructure overrides them in the environment); here GNU make runs
+    the package's own reader and the result is compared with tomllib's.
+    """
     profile = tomllib.loads((REPO / "Cargo.toml").read_text()).get("profile", {}).get("release", {})
-    env = make_variable(PACKAGE_MK, "APPLIANCE_SERVICES_CARGO_ENV")
-    for key in ("opt-level", "lto", "codegen-units"):
-        var = "CARGO_PROFILE_RELEASE_" + key.upper().replace("-", "_")
-        m = re.search(rf"\b{var}=(\S+)", env)
-        if not m:
-            raise CheckFailed(f"{PACKAGE_MK.name}: APPLIANCE_SERVICES_CARGO_ENV does not set {var}")
-        if m.group(1).strip('"') != str(profile.get(key)):
+    text = PACKAGE_MK.read_text().replace("\\\n", " ")
+    m = re.search(r"^appliance-services-profile = .*$", text, re.MULTILINE)
+    if not m:
+        raise CheckFailed(f"{PACKAGE_MK.name}: no appliance-services-profile reader")
+    keys = ("opt-level", "lto", "codegen-units")
+    makefile = "\n".join(
+        [f"APPLIANCE_SERVICES_SITE = {REPO}", m.group(0), "all:"]
+        + [f"\t@echo '{k}=$(call appliance-services-profile,{k})'" for k in keys]
+    )
+    out = subprocess.run(["make", "-s", "-f", "-"], input=makefile, text=True, capture_output=True, check=False)
+    if out.returncode != 0:
+        raise CheckFailed(f"{PACKAGE_MK.name}: its profile reader failed under make: {out.stderr.strip()}")
+    got = dict(line.split("=", 1) for line in out.stdout.splitlines())
+    for key in keys:
+        if got.get(key) != str(profile.get(key)):
             raise CheckFailed(
-                f"{PACKAGE_MK.name}: {var}={m.group(1)}, but Cargo.toml's release profile has {key} = {profile.get(key)!r}"
+                f"{PACKAGE_MK.name}: reads {key} = {got.get(key)!r} from Cargo.toml, whose release profile has {profile.get(key)!r}"
             )
-    print("cargo: the package builds with Cargo.toml's release profile")
+    print("cargo: the package reads Cargo.toml's release profile (" + ", ".join(f"{k} {got[k]}" for k in keys) + ")")
 
 
 CRATES_IO = ("registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/")

@@ -121,7 +121,7 @@ certs_include_test() {
 	printf '%s\n' "$subjects" | grep -Eq "OU ?= ?$TEST_CERT_OU(,|\$)"
 }
 
-# is_test_target TARGET_DIR: the test image's root (ci/test-overlay's marker).
+# is_test_target TARGET_DIR: the test image's root (board/appliance/test-overlay's marker).
 is_test_target() {
 	[ -f "$1/etc/appliance-test-image" ]
 }

@@ -104,6 +104,9 @@ override MPFR_SOURCE = mpfr4_4.2.2.orig.tar.xz
 # of its own patch, rebased in pkgdir/patchelf) at Debian 12's 0.14.3.
 override PATCHELF_VERSION = 0.14.3
 override PATCHELF_SOURCE = patchelf_0.14.3.orig.tar.gz
+# Debian's .orig is upstream's git tag, without the generated configure.
+override PATCHELF_AUTORECONF = YES
+override HOST_PATCHELF_AUTORECONF = YES
 override PCRE2_VERSION = 10.48
 override PCRE2_SOURCE = pcre2_10.48.orig.tar.gz
 override PKGCONF_VERSION = 1.8.1

@@ -33,16 +33,18 @@ APPLIANCE_SERVICES_VENDOR_DIR = $(APPLIANCE_SERVICES_DL_DIR)/vendor-$(APPLIANCE_
 APPLIANCE_SERVICES_VENDOR_STAMP = $(APPLIANCE_SERVICES_VENDOR_DIR)/.stamp_vendored
 
 # Static binaries: Rust's gnu target with +crt-static against Buildroot's
-# glibc, exactly as .cargo/config.toml builds them for the local image and
-# the tests (the services avoid glibc's NSS, see docs/architecture.md). The
-# workspace's release profile is kept: Buildroot's cargo infrastructure sets
-# opt-level, LTO and codegen-units from BR2_OPTIMIZE_* and BR2_ENABLE_LTO,
-# and these put back Cargo.toml's values (ci/check-buildroot.sh compares).
+# glibc, from the workspace's .cargo/config.toml (copied with the source),
+# as for the local image and the tests (the services avoid glibc's NSS, see
+# docs/architecture.md). The release profile is Cargo.toml's: Buildroot's
+# cargo infrastructure sets opt-level and codegen-units from BR2_OPTIMIZE_*
+# in the environment, so the values are read back from Cargo.toml and put
+# in the environment after it.
+appliance-services-profile = $(shell sed -n '/^\[profile\.release\]/,/^\[/s/^$(1) *= *"\{0,1\}\([^"]*\)"\{0,1\} *$$/\1/p' \
+	$(APPLIANCE_SERVICES_SITE)/Cargo.toml 2>/dev/null)
 APPLIANCE_SERVICES_CARGO_ENV = \
-	CARGO_TARGET_$(call UPPERCASE,$(RUSTC_TARGET_NAME))_RUSTFLAGS="-C target-feature=+crt-static" \
-	CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
-	CARGO_PROFILE_RELEASE_LTO=thin \
-	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=4
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=$(call appliance-services-profile,opt-level) \
+	CARGO_PROFILE_RELEASE_LTO=$(call appliance-services-profile,lto) \
+	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=$(call appliance-services-profile,codegen-units)
 
 APPLIANCE_SERVICES_CARGO_BUILD_OPTS = \
 	--config 'source.crates-io.replace-with="appliance-vendor"' \
@@ -52,23 +54,63 @@ APPLIANCE_SERVICES_CARGO_BUILD_OPTS = \
 APPLIANCE_SERVICES_BIN_DIR = \
 	$(@D)/target/$(RUSTC_TARGET_NAME)/$(if $(BR2_ENABLE_DEBUG),debug,release)
 
+# The test image's own builds (BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS):
+# board/appliance/rust-test-binaries, "<program> [<package>/<feature>...]"
+# a line. As in ci/build-image.sh: the release programs are kept aside, then
+# the same selection is built again with the test features (only the
+# packages that have one compile again) and the test programs are taken
+# from that build.
+ifeq ($(BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS),y)
+APPLIANCE_SERVICES_TEST_LINES = sed -e 's/$(SHARP_SIGN).*//' -e '/^[[:space:]]*$$/d' \
+	$(APPLIANCE_SERVICES_SITE)/board/appliance/rust-test-binaries 2>/dev/null
+APPLIANCE_SERVICES_TEST_BINARIES := $(shell $(APPLIANCE_SERVICES_TEST_LINES) | awk '{ print $$1 }')
+APPLIANCE_SERVICES_TEST_FEATURES := $(shell $(APPLIANCE_SERVICES_TEST_LINES) | \
+	awk '{ for (i = 2; i <= NF; i++) print $$i }' | paste -sd, -)
+endif
+
+APPLIANCE_SERVICES_CARGO_BUILD_OPTS = \
+	--config 'source.crates-io.replace-with="appliance-vendor"' \
+	--config 'source.appliance-vendor.directory="$(APPLIANCE_SERVICES_VENDOR_DIR)"' \
+	$(foreach b,$(APPLIANCE_SERVICES_BINARIES) $(APPLIANCE_SERVICES_TEST_BINARIES),--bin $(b))
+
+APPLIANCE_SERVICES_BIN_DIR = \
+	$(@D)/target/$(RUSTC_TARGET_NAME)/$(if $(BR2_ENABLE_DEBUG),debug,release)
+
+ifeq ($(BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS),y)
+define APPLIANCE_SERVICES_BUILD_TEST_PROGRAMS
+	rm -rf $(@D)/release-programs $(@D)/test-programs
+	mkdir -p $(@D)/release-programs $(@D)/test-programs
+	cp $(foreach b,$(APPLIANCE_SERVICES_BINARIES),$(APPLIANCE_SERVICES_BIN_DIR)/$(b)) \
+		$(@D)/release-programs/
+	cd $(@D) && \
+	$(TARGET_MAKE_ENV) $(TARGET_CONFIGURE_OPTS) $(PKG_CARGO_ENV) $(APPLIANCE_SERVICES_CARGO_ENV) \
+		cargo build --offline $(if $(BR2_ENABLE_DEBUG),,--release) \
+			--manifest-path Cargo.toml --locked $(APPLIANCE_SERVICES_CARGO_BUILD_OPTS) \
+			$(if $(APPLIANCE_SERVICES_TEST_FEATURES),--features $(APPLIANCE_SERVICES_TEST_FEATURES))
+	cp $(foreach b,$(APPLIANCE_SERVICES_TEST_BINARIES),$(APPLIANCE_SERVICES_BIN_DIR)/$(b)) \
+		$(@D)/test-programs/
+	cp $(@D)/release-programs/* $(APPLIANCE_SERVICES_BIN_DIR)/
+endef
+APPLIANCE_SERVICES_POST_BUILD_HOOKS += APPLIANCE_SERVICES_BUILD_TEST_PROGRAMS
+endif
+
 # The workspace is not one package, so "cargo install" (the infrastructure's
-# default) cannot install it: copy the binaries, to the local build's paths.
+# default) cannot install it: copy the binaries, to the local build's paths,
+# the test image's own builds over them.
 define APPLIANCE_SERVICES_INSTALL_TARGET_CMDS
 	$(foreach b,$(APPLIANCE_SERVICES_BINARIES),\
 		$(INSTALL) -D -m 0755 $(APPLIANCE_SERVICES_BIN_DIR)/$(b) \
 			$(TARGET_DIR)/usr/bin/$(b)$(sep))
+	$(foreach b,$(APPLIANCE_SERVICES_TEST_BINARIES),\
+		$(INSTALL) -D -m 0755 $(@D)/test-programs/$(b) \
+			$(TARGET_DIR)/usr/bin/$(b)$(sep))
 endef
 
-# Static means no program interpreter and no shared libraries (the same
-# test as ci/build-image.sh).
+# Static: the check both builds run (board/appliance/check-static.sh).
 define APPLIANCE_SERVICES_CHECK_STATIC
-	$(foreach b,$(APPLIANCE_SERVICES_BINARIES),\
-		if $(TARGET_READELF) -lW $(TARGET_DIR)/usr/bin/$(b) | grep -q 'program interpreter' || \
-			$(TARGET_READELF) -dW $(TARGET_DIR)/usr/bin/$(b) | grep -q '(NEEDED)'; then \
-			echo "appliance-services: $(b) is not statically linked" >&2; \
-			exit 1; \
-		fi$(sep))
+	READELF=$(TARGET_READELF) $(APPLIANCE_SERVICES_SITE)/board/appliance/check-static.sh \
+		$(foreach b,$(APPLIANCE_SERVICES_BINARIES) $(APPLIANCE_SERVICES_TEST_BINARIES),\
+			$(TARGET_DIR)/usr/bin/$(b))
 endef
 APPLIANCE_SERVICES_POST_INSTALL_TARGET_HOOKS += APPLIANCE_SERVICES_CHECK_STATIC
 

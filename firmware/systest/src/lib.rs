@@ -39,7 +39,7 @@ pub fn test_image() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("out/appliance-test.img"))
 }
 
-/// The password of root in the test image (ci/test-overlay); release images
+/// The password of root in the test image (board/appliance/test-overlay); release images
 /// have root locked.
 pub const TEST_ROOT_PASSWORD: &str = "appliance-test";
 

@@ -26,7 +26,7 @@ use systest::operator::{console_logout, first_console_login};
 use systest::{Vm, VmConfig};
 
 const PASSWORD: &str = "blue-harbour-42";
-/// The test image's root password (ci/test-overlay): right, yet refused.
+/// The test image's root password (board/appliance/test-overlay): right, yet refused.
 const ROOT_PASSWORD: &str = "appliance-test";
 const ONLY_CONSOLE: &str = "commands, scp and sftp are not available";
 
