@@ -43,7 +43,7 @@ now=$(date +%s)
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE='' BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 
-bytes_of() { du -sb "$@" | awk '{ s += $1 } END { print s + 0 }'; }
+bytes_of() { du -sb "$@" | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 
 # A command under /usr/bin/time -v; prints "seconds max_rss_kib".
 timed() {
