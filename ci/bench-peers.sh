@@ -14,7 +14,8 @@
 #     --prune; borg prune --keep-last 3 and compact
 #   - one user's restore (the mailbox nearest 1 % of the store) from the
 #     newest restore point: recover against restic restore --include,
-#     borg extract and tar -xf of a plain set
+#     borg extract and tar -xf of a plain set; warm, then again with the
+#     page cache dropped before each tool (cold, when run as root)
 #   - whole restore of the compressed full: recover (MD5 checked in the
 #     same pass) against zstd -dc | tar -x followed by sync
 #   - peak RSS of backupd and recover
@@ -80,6 +81,8 @@ newest() { # PATTERN: the newest first volume in the backup folder
 	find "$root/backup" -maxdepth 1 -name "$1" ! -name '*.md5' ! -name '*.[0-9][0-9][0-9]' -printf '%f\n' | sort | tail -1
 }
 
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+
 restore_dir() { rm -rf "$work/out" && mkdir -p "$work/out" && echo "$work/out"; }
 
 for size in "${sizes[@]}"; do
@@ -133,14 +136,23 @@ for size in "${sizes[@]}"; do
 	rel=${user#"$root"/}
 	dom=$(basename "$(dirname "$user")") usr=$(basename "$user")
 	user_bytes=$(bytes_of "$user")
-	o=$(restore_dir)
-	read -r our_user rec_rss < <(timed "$bin/recover" -d "$dom" -u "$usr" -m mail -s "$o" "$root/backup/$diff_set")
-	o=$(restore_dir)
-	read -r restic_user _ < <(timed restic -r "$work/restic" restore latest --target "$o" --include "$user")
-	o=$(restore_dir)
-	read -r borg_user _ < <(cd "$o" && timed borg extract "$work/borg::n2" "${user#/}")
-	o=$(restore_dir)
-	read -r tar_user _ < <(timed tar -xf "$root/backup/$plain_set" -C "$o" "@backup/$rel")
+	one_user() { # prints recover's, restic's, borg's and tar's seconds, then recover's RSS
+		local o t rss
+		o=$(restore_dir); $cold; read -r t rss < <(timed "$bin/recover" -d "$dom" -u "$usr" -m mail -s "$o" "$root/backup/$diff_set")
+		printf '%s ' "$t"
+		o=$(restore_dir); $cold; read -r t _ < <(timed restic -r "$work/restic" restore latest --target "$o" --include "$user"); printf '%s ' "$t"
+		o=$(restore_dir); $cold; read -r t _ < <(cd "$o" && timed borg extract "$work/borg::n2" "${user#/}"); printf '%s ' "$t"
+		o=$(restore_dir); $cold; read -r t _ < <(timed tar -xf "$root/backup/$plain_set" -C "$o" "@backup/$rel"); echo "$t $rss"
+	}
+	cold=:
+	read -r our_user restic_user borg_user tar_user rec_rss < <(one_user)
+	# Cold: the page cache dropped before each tool, as when a set or
+	# repository is first read from a drive (root only).
+	cold_user=()
+	if [ -w /proc/sys/vm/drop_caches ]; then
+		cold=drop_caches
+		read -r -a cold_user < <(one_user)
+	fi
 
 	# ---- whole restore of the compressed full ----
 	o=$(restore_dir)
@@ -193,6 +205,8 @@ for size in "${sizes[@]}"; do
 		"ours with differentials on 6 days: $(mib "$our_week_diff")" \
 		"one user (s)" "$our_user" "$restic_user" "$borg_user" \
 		"tar -xf plain $tar_user s; restic $(ratio "$restic_user" "$our_user")x, borg $(ratio "$borg_user" "$our_user")x, tar $(ratio "$tar_user" "$our_user")x (>= 5x)" \
+		"one user, cold cache (s)" "${cold_user[0]:-}" "${cold_user[1]:-}" "${cold_user[2]:-}" \
+		"$([ ${#cold_user[@]} -ge 4 ] && echo "tar -xf plain ${cold_user[3]} s; restic $(ratio "${cold_user[1]}" "${cold_user[0]}")x, borg $(ratio "${cold_user[2]}" "${cold_user[0]}")x, tar $(ratio "${cold_user[3]}" "${cold_user[0]}")x" || echo "not measured (needs root)")" \
 		"whole restore (s)" "$our_whole" "" "" \
 		"zstd -dc | tar -x; sync: $zstd_whole s, ours/that $(ratio "$our_whole" "$zstd_whole") (<= 1)"
 	echo "one user: $rel, $(mib "$user_bytes"); plain full written in $plain_full s"
