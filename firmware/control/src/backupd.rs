@@ -1,9 +1,9 @@
 //! backupd's requests and replies (socket [`SOCKET`]).
 
-use crate::client::{ClientError, ask};
+use crate::client::ClientError;
 use appconfig::{AlertSettings, BackupSettings, BackupType, DestinationKind};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where backupd listens.
@@ -15,10 +15,7 @@ pub const SOCKET_ENV: &str = "BACKUPD_SOCKET";
 
 /// [`SOCKET`], or where [`SOCKET_ENV`] puts it.
 pub fn socket_path() -> PathBuf {
-    std::env::var_os(SOCKET_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(SOCKET))
+    crate::client::socket_path(SOCKET, SOCKET_ENV)
 }
 
 /// Listing sets may mount a share first.
@@ -30,52 +27,28 @@ pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// A test alert waits for the SMTP relay and the syslog receiver.
 pub const TEST_ALERT_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// backupd's client: one method per request, each returning its own answer.
-/// Every request has its own time-out (above, or [`crate::DEFAULT_TIMEOUT`]);
-/// [`Client::with_timeout`] replaces it for every request.
-#[derive(Debug, Clone)]
-pub struct Client {
-    socket: PathBuf,
-    timeout: Option<Duration>,
-}
+/// backupd's side of the protocol, for its typed [`Client`].
+#[derive(Debug)]
+pub enum Backupd {}
 
-impl Client {
-    pub fn new(socket: impl Into<PathBuf>) -> Client {
-        Client {
-            socket: socket.into(),
-            timeout: None,
-        }
-    }
-
-    /// The client of the appliance's backupd ([`socket_path`]).
-    pub fn system() -> Client {
-        Client::new(socket_path())
-    }
-
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// Waits at most `timeout` for any answer (a quick status for a banner).
-    pub fn with_timeout(mut self, timeout: Duration) -> Client {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    fn ask<T>(
-        &self,
-        request: &Request,
-        timeout: Duration,
-        pick: impl FnOnce(Reply) -> Result<T, Box<Reply>>,
-    ) -> Result<T, ClientError> {
-        let refusal = |r: &Reply| match r {
+impl crate::client::Service for Backupd {
+    const NAME: &'static str = "backupd";
+    const SOCKET: &'static str = SOCKET;
+    const SOCKET_ENV: &'static str = SOCKET_ENV;
+    type Request = Request;
+    type Reply = Reply;
+    fn refusal(reply: &Reply) -> Option<String> {
+        match reply {
             Reply::Error { message } => Some(message.clone()),
             _ => None,
-        };
-        let timeout = self.timeout.unwrap_or(timeout);
-        ask("backupd", &self.socket, request, timeout, refusal, pick)
+        }
     }
+}
 
+/// backupd's client: one method per request, each returning its own answer.
+pub type Client = crate::client::Client<Backupd>;
+
+impl Client {
     pub fn status(&self) -> Result<Status, ClientError> {
         self.ask(&Request::Status, crate::DEFAULT_TIMEOUT, |r| match r {
             Reply::Status(s) => Ok(s),
@@ -335,6 +308,7 @@ pub struct ConnectivityReport {
 mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
+    use std::path::Path;
 
     /// A backupd on a real socket that answers every request with `answer`.
     fn serve(dir: &Path, answer: Reply) -> Client {

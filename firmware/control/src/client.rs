@@ -4,8 +4,89 @@
 
 use crate::wire::{ControlError, call};
 use serde::{Serialize, de::DeserializeOwned};
-use std::path::Path;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// One service's side of the protocol, as its typed client needs it.
+pub trait Service {
+    /// The name in messages ("backupd: unexpected answer ...").
+    const NAME: &'static str;
+    /// Where it listens on the appliance.
+    const SOCKET: &'static str;
+    /// The environment variable that moves [`Service::SOCKET`] (host tests),
+    /// read by the service and every client alike.
+    const SOCKET_ENV: &'static str;
+    type Request: Serialize;
+    type Reply: Serialize + DeserializeOwned;
+    /// The service's own refusal, in its words, if `reply` is one.
+    fn refusal(reply: &Self::Reply) -> Option<String>;
+}
+
+/// `socket`, or where the variable `env` puts it.
+pub(crate) fn socket_path(socket: &str, env: &str) -> PathBuf {
+    std::env::var_os(env)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(socket))
+}
+
+/// A service's typed client: the service module adds one method per
+/// request, each returning its own answer. Every request has its own
+/// time-out; [`Client::with_timeout`] replaces it for every request.
+#[derive(Debug)]
+pub struct Client<S: Service> {
+    socket: PathBuf,
+    timeout: Option<Duration>,
+    service: PhantomData<fn() -> S>,
+}
+
+impl<S: Service> Clone for Client<S> {
+    fn clone(&self) -> Self {
+        Client {
+            socket: self.socket.clone(),
+            timeout: self.timeout,
+            service: PhantomData,
+        }
+    }
+}
+
+impl<S: Service> Client<S> {
+    pub fn new(socket: impl Into<PathBuf>) -> Self {
+        Client {
+            socket: socket.into(),
+            timeout: None,
+            service: PhantomData,
+        }
+    }
+
+    /// The client of the appliance's own service (its socket, or where
+    /// the service's environment variable puts it).
+    pub fn system() -> Self {
+        Client::new(socket_path(S::SOCKET, S::SOCKET_ENV))
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Waits at most `timeout` for any answer (a quick status for a banner).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends `request` and hands the answer to `pick` (see [`ask`]).
+    pub(crate) fn ask<T>(
+        &self,
+        request: &S::Request,
+        timeout: Duration,
+        pick: impl FnOnce(S::Reply) -> Result<T, Box<S::Reply>>,
+    ) -> Result<T, ClientError> {
+        let timeout = self.timeout.unwrap_or(timeout);
+        ask(S::NAME, &self.socket, request, timeout, S::refusal, pick)
+    }
+}
 
 /// Why a typed request got no typed answer.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! hotplugd's requests and replies (socket [`SOCKET`]).
 
-use crate::client::{ClientError, ask};
+use crate::client::ClientError;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where hotplugd listens.
@@ -14,59 +14,34 @@ pub const SOCKET_ENV: &str = "HOTPLUGD_SOCKET";
 
 /// [`SOCKET`], or where [`SOCKET_ENV`] puts it.
 pub fn socket_path() -> PathBuf {
-    std::env::var_os(SOCKET_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(SOCKET))
+    crate::client::socket_path(SOCKET, SOCKET_ENV)
 }
 
 /// Eject flushes everything still in the page cache to the drive first.
 pub const EJECT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// hotplugd's client: one method per request, each returning its own answer.
-#[derive(Debug, Clone)]
-pub struct Client {
-    socket: PathBuf,
-    timeout: Option<Duration>,
-}
+/// hotplugd's side of the protocol, for its typed [`Client`].
+#[derive(Debug)]
+pub enum Hotplugd {}
 
-impl Client {
-    pub fn new(socket: impl Into<PathBuf>) -> Client {
-        Client {
-            socket: socket.into(),
-            timeout: None,
-        }
-    }
-
-    /// The client of the appliance's hotplugd ([`socket_path`]).
-    pub fn system() -> Client {
-        Client::new(socket_path())
-    }
-
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// Waits at most `timeout` for any answer.
-    pub fn with_timeout(mut self, timeout: Duration) -> Client {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    fn ask<T>(
-        &self,
-        request: &Request,
-        timeout: Duration,
-        pick: impl FnOnce(Reply) -> Result<T, Box<Reply>>,
-    ) -> Result<T, ClientError> {
-        let refusal = |r: &Reply| match r {
+impl crate::client::Service for Hotplugd {
+    const NAME: &'static str = "hotplugd";
+    const SOCKET: &'static str = SOCKET;
+    const SOCKET_ENV: &'static str = SOCKET_ENV;
+    type Request = Request;
+    type Reply = Reply;
+    fn refusal(reply: &Reply) -> Option<String> {
+        match reply {
             Reply::Error { message } => Some(message.clone()),
             _ => None,
-        };
-        let timeout = self.timeout.unwrap_or(timeout);
-        ask("hotplugd", &self.socket, request, timeout, refusal, pick)
+        }
     }
+}
 
+/// hotplugd's client: one method per request, each returning its own answer.
+pub type Client = crate::client::Client<Hotplugd>;
+
+impl Client {
     pub fn status(&self) -> Result<UsbStatus, ClientError> {
         self.ask(&Request::Status, crate::DEFAULT_TIMEOUT, |r| match r {
             Reply::Status(s) => Ok(s),
@@ -147,6 +122,7 @@ pub struct UsbDrive {
 mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
+    use std::path::Path;
 
     fn serve(dir: &Path, status: UsbStatus) -> Client {
         let path = dir.join("hotplugd.sock");
