@@ -37,12 +37,6 @@ impl crate::client::Service for Backupd {
     const SOCKET_ENV: &'static str = SOCKET_ENV;
     type Request = Request;
     type Reply = Reply;
-    fn refusal(reply: &Reply) -> Option<String> {
-        match reply {
-            Reply::Error { message } => Some(message.clone()),
-            _ => None,
-        }
-    }
 }
 
 /// backupd's client: one method per request, each returning its own answer.

@@ -18,9 +18,17 @@ pub trait Service {
     /// read by the service and every client alike.
     const SOCKET_ENV: &'static str;
     type Request: Serialize;
+    /// Tagged `"reply"`; every service refuses with `{"reply":"error","message":...}`.
     type Reply: Serialize + DeserializeOwned;
-    /// The service's own refusal, in its words, if `reply` is one.
-    fn refusal(reply: &Self::Reply) -> Option<String>;
+}
+
+/// The service's own refusal, in its words, if `reply` is one.
+fn refusal<Rep: Serialize>(reply: &Rep) -> Option<String> {
+    let value = serde_json::to_value(reply).ok()?;
+    if value.get("reply")?.as_str()? != "error" {
+        return None;
+    }
+    Some(value.get("message")?.as_str()?.to_string())
 }
 
 /// `socket`, or where the variable `env` puts it.
@@ -76,15 +84,24 @@ impl<S: Service> Client<S> {
         self
     }
 
-    /// Sends `request` and hands the answer to `pick` (see [`ask`]).
+    /// Sends `request` and hands the answer to `pick`, which takes the
+    /// answer that belongs to it (`Ok`) or gives it back (`Err`, boxed: some
+    /// answers are large). The service's refusal is told apart first.
     pub(crate) fn ask<T>(
         &self,
         request: &S::Request,
         timeout: Duration,
         pick: impl FnOnce(S::Reply) -> Result<T, Box<S::Reply>>,
     ) -> Result<T, ClientError> {
-        let timeout = self.timeout.unwrap_or(timeout);
-        ask(S::NAME, &self.socket, request, timeout, S::refusal, pick)
+        let reply: S::Reply = call(&self.socket, request, self.timeout.unwrap_or(timeout))?;
+        if let Some(message) = refusal(&reply) {
+            return Err(ClientError::Refused(message));
+        }
+        pick(reply).map_err(|other| ClientError::Unexpected {
+            service: S::NAME,
+            request: tag(request, "request"),
+            answer: tag(&*other, "reply"),
+        })
     }
 }
 
@@ -119,30 +136,4 @@ fn tag<T: Serialize>(value: &T, field: &str) -> String {
         .ok()
         .and_then(|v| v.get(field).and_then(|t| t.as_str()).map(String::from))
         .unwrap_or_else(|| "(unnamed)".into())
-}
-
-/// Sends `request` and hands the answer to `pick`, which takes the answer
-/// that belongs to it (`Ok`) or gives it back (`Err`, boxed: some answers
-/// are large). `refusal` tells the service's error answer apart.
-pub(crate) fn ask<Req, Rep, T>(
-    service: &'static str,
-    socket: &Path,
-    request: &Req,
-    timeout: Duration,
-    refusal: impl FnOnce(&Rep) -> Option<String>,
-    pick: impl FnOnce(Rep) -> Result<T, Box<Rep>>,
-) -> Result<T, ClientError>
-where
-    Req: Serialize,
-    Rep: Serialize + DeserializeOwned,
-{
-    let reply: Rep = call(socket, request, timeout)?;
-    if let Some(message) = refusal(&reply) {
-        return Err(ClientError::Refused(message));
-    }
-    pick(reply).map_err(|other| ClientError::Unexpected {
-        service,
-        request: tag(request, "request"),
-        answer: tag(&*other, "reply"),
-    })
 }

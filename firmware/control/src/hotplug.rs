@@ -30,12 +30,6 @@ impl crate::client::Service for Hotplugd {
     const SOCKET_ENV: &'static str = SOCKET_ENV;
     type Request = Request;
     type Reply = Reply;
-    fn refusal(reply: &Reply) -> Option<String> {
-        match reply {
-            Reply::Error { message } => Some(message.clone()),
-            _ => None,
-        }
-    }
 }
 
 /// hotplugd's client: one method per request, each returning its own answer.
