@@ -50,6 +50,20 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
         }
     }
 
+    /// `line` when this key may log now, with the count held back since
+    /// its last line (" (N more WHAT since the last report)"); `None`
+    /// when it is only counted.
+    pub fn line(
+        &mut self,
+        key: &K,
+        now: Instant,
+        what: &str,
+        line: impl FnOnce() -> String,
+    ) -> Option<String> {
+        let quiet = self.pass(key, now)?;
+        Some(format!("{}{}", line(), held_back(quiet, what)))
+    }
+
     /// Keys remembered now.
     pub fn len(&self) -> usize {
         self.logged.len()

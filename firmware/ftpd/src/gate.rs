@@ -116,12 +116,9 @@ impl Gate {
         refusal: &Refusal,
         now: Instant,
     ) -> Option<String> {
-        let quiet = self.logged.pass(&peer, now)?;
-        Some(format!(
-            "FTP connection from {peer} refused: {}{}",
-            refusal.reason(),
-            applog::held_back(quiet, "refused")
-        ))
+        self.logged.line(&peer, now, "refused", || {
+            format!("FTP connection from {peer} refused: {}", refusal.reason())
+        })
     }
 }
 
