@@ -5,12 +5,12 @@ use crate::paths::Paths;
 use crate::service::Service;
 use anyhow::{Context, Result, anyhow};
 use control::backupd::Reply;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
+use svcsignals::Request;
 
 /// Connections served at once; more are turned away.
 const MAX_CLIENTS: usize = 16;
@@ -67,11 +67,6 @@ fn serve(listener: UnixListener, svc: Arc<Service>) {
     }
 }
 
-enum Event {
-    Stop,
-    Reload,
-}
-
 /// What backupd keeps (docs/security.md). It stays root, the owner of
 /// `/data` and of what it writes (`/data/backup`, its state, the SMB and
 /// USB mounts, which give root the files), with:
@@ -111,21 +106,8 @@ pub fn run(paths: Paths) -> Result<()> {
             .context("starting the alert thread")?;
     }
     let listener = bind(&paths.socket)?;
-    let (tx, rx) = mpsc::channel::<Event>();
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .context("installing signal handlers")?;
-    std::thread::spawn(move || {
-        for sig in signals.forever() {
-            let ev = if sig == SIGHUP {
-                Event::Reload
-            } else {
-                Event::Stop
-            };
-            if tx.send(ev).is_err() {
-                break;
-            }
-        }
-    });
+    let (tx, rx) = mpsc::channel::<Request>();
+    svcsignals::forward(tx).context("installing signal handlers")?;
     {
         let svc = Arc::clone(&svc);
         std::thread::Builder::new()
@@ -158,8 +140,8 @@ pub fn run(paths: Paths) -> Result<()> {
             .unsigned_abs()
             .min(Duration::from_secs(30));
         match rx.recv_timeout(wait) {
-            Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Ok(Event::Reload) => {
+            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Request::Reload) => {
                 let _ = svc.reload();
                 (next_at, next_kind) = svc.next_run();
             }

@@ -2,6 +2,8 @@
 //! stop, SIGHUP to reload, SIGCHLD only wakes it (to reap). signal-hook's
 //! handlers restart system calls, so a flag alone never wakes a blocked
 //! `poll`: every signal also writes to a self-pipe the loop polls.
+//! A service whose loop waits on a channel instead gets the same two
+//! requests as messages ([`forward`]).
 
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -54,4 +56,36 @@ impl Signals {
     pub fn take_reload(&self) -> bool {
         self.hup.swap(false, Ordering::SeqCst)
     }
+}
+
+/// What a signal asks of a service whose loop waits on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// SIGTERM or SIGINT.
+    Stop,
+    /// SIGHUP.
+    Reload,
+}
+
+/// Sends each signal's [`Request`] into `tx` from a thread of its own, until
+/// the receiver is gone: for services whose main loop waits on a channel
+/// (backupd, timesyncd).
+pub fn forward(tx: std::sync::mpsc::Sender<Request>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                let request = if sig == SIGHUP {
+                    Request::Reload
+                } else {
+                    Request::Stop
+                };
+                if tx.send(request).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(())
 }

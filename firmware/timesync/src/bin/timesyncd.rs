@@ -4,11 +4,11 @@
 use anyhow::{Context, Result};
 use appconfig::Config;
 use clap::Parser;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use smbmount::Resolver;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
+use svcsignals::Request;
 use timesync::{Adjustment, Sample};
 
 /// Polls while the clock has never been set, and after failures (doubling).
@@ -45,11 +45,6 @@ struct Cli {
     /// Only print the offset of each server; change nothing.
     #[arg(long)]
     query: bool,
-}
-
-enum Event {
-    Stop,
-    Reload,
 }
 
 fn main() {
@@ -170,20 +165,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     privs::enter(&timesync::PRIVILEGES).context("giving up privileges")?;
     let (tx, rx) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
-        .context("installing signal handlers")?;
-    std::thread::spawn(move || {
-        for sig in signals.forever() {
-            let ev = if sig == SIGHUP {
-                Event::Reload
-            } else {
-                Event::Stop
-            };
-            if tx.send(ev).is_err() {
-                break;
-            }
-        }
-    });
+    svcsignals::forward(tx).context("installing signal handlers")?;
     let mut wait = FIRST_POLL;
     loop {
         if config.system.ntp_server.trim().is_empty() {
@@ -205,11 +187,11 @@ fn run(cli: Cli) -> Result<()> {
         let ev = match rx.recv_timeout(wait.min(Duration::from_secs(86_400 * 365))) {
             Ok(ev) => ev,
             Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => Event::Stop,
+            Err(RecvTimeoutError::Disconnected) => Request::Stop,
         };
         match ev {
-            Event::Stop => return Ok(()),
-            Event::Reload => match load() {
+            Request::Stop => return Ok(()),
+            Request::Reload => match load() {
                 Ok(c) => {
                     config = c;
                     wait = FIRST_POLL;
