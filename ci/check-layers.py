@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Bottom to top. docs/architecture.md draws the same picture.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"applog", "atomicfile", "humanfmt", "privs", "svcsignals"}),
+    ("foundation", {"applog", "atomicfile", "humanfmt", "mountinfo", "privs", "svcsignals"}),
     ("formats", {"appconfig", "backupset", "grubenv"}),
     ("protocol and transports", {"control", "smbmount"}),
     ("destinations and alerts", {"destinations", "alerts"}),
