@@ -4,6 +4,7 @@
 
 use crate::error::{SetError, io_at};
 use crate::name::SetName;
+use atomicfile::sync_dir;
 use md5::{Digest, Md5};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -21,14 +22,6 @@ pub struct PublishedVolume {
 
 pub fn hex(d: &[u8; 16]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Fsyncs a folder so renames in it survive a power cut. File systems that
-/// cannot fsync a folder (some FUSE and network ones) are let be.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(f) = File::open(dir) {
-        let _ = f.sync_all();
-    }
 }
 
 /// Fsyncs a file just renamed. vfat's rename writes the new directory entry

@@ -202,7 +202,7 @@ pub fn prune(
         remove_set(dir, s, &mut removed)?;
     }
     if !removed.is_empty() {
-        crate::publish::sync_dir(dir);
+        atomicfile::sync_dir(dir);
     }
     Ok(Pruned {
         removed,
@@ -284,7 +284,7 @@ pub fn clean_leftovers(
         }
     }
     if !removed.is_empty() {
-        crate::publish::sync_dir(dir);
+        atomicfile::sync_dir(dir);
     }
     Ok(removed)
 }

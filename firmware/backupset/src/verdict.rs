@@ -129,7 +129,7 @@ pub fn record(
         ));
     }
     let path = dir.join(VERDICT_FILE);
-    appconfig::write_atomically(&path, text.as_bytes(), 0o640).map_err(|e| SetError::io(&path, e))
+    atomicfile::write_atomically(&path, text.as_bytes(), 0o640).map_err(|e| SetError::io(&path, e))
 }
 
 #[cfg(test)]

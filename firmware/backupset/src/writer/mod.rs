@@ -458,7 +458,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         // or is written as a full.
         let target = opts.state_dir.join(STATE_FILE);
         match std::fs::rename(&state_tmp, &target) {
-            Ok(()) => publish::sync_dir(&opts.state_dir),
+            Ok(()) => atomicfile::sync_dir(&opts.state_dir),
             Err(e) => {
                 log::warn!(
                     "cannot record {} as the last full ({}: {e})",
