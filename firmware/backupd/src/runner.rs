@@ -2,6 +2,7 @@
 //! the set, prune, and say how it went.
 
 use crate::destination::destination_for;
+use crate::kind::{backup_type, set_kind};
 use crate::paths::Paths;
 use appconfig::{BackupType, Config};
 use backupset::{Exclude, Progress, Sealer, SecretFiles, WriteOptions, retention};
@@ -117,7 +118,7 @@ pub fn write_options(
         state_dir: paths.state_dir.clone(),
         hostname: config.system.hostname.to_string(),
         unit: config.system.unit_id.to_string(),
-        kind: req.kind,
+        kind: set_kind(req.kind),
         started: req.started,
         body_window_hours: config.backup.body_window_hours,
         volume_size,
@@ -218,7 +219,7 @@ pub fn run(
     let mut opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
     opts.encrypt_to = encrypt;
     let (kind, _) = backupset::effective_kind(&opts);
-    result.kind = kind;
+    result.kind = backup_type(kind);
     result.set = backupset::set_name(&opts, kind).tar_name();
     on_named(&result.set);
     let outcome = match backupset::write_set(&opts, &req.progress) {
@@ -245,7 +246,7 @@ pub fn run(
         }
     };
     result.set = outcome.name.tar_name();
-    result.kind = outcome.name.kind;
+    result.kind = backup_type(outcome.name.kind);
     result.bytes = outcome.size();
     // The tar stream's length: what the next run's progress is measured in.
     result.stream_bytes = req

@@ -3,7 +3,7 @@
 
 use crate::error::{SetError, io_at};
 use crate::md5file;
-use crate::name::{FileRole, SetName};
+use crate::name::{FileRole, SetKind, SetName};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -107,7 +107,7 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
         Some(Ok(r)) => r.version().map(|v| (v.unit, v.base)).unwrap_or_default(),
         _ => (None, None),
     };
-    let base = base.filter(|_| name.kind == appconfig::BackupType::Differential);
+    let base = base.filter(|_| name.kind == SetKind::Differential);
     SetStatus {
         name,
         volumes,

@@ -48,7 +48,7 @@ pub use error::SetError;
 pub use extract::{ExtractStats, extract};
 pub use index::IndexEntry;
 pub use meta::{Summary, VersionInfo};
-pub use name::SetName;
+pub use name::{SetKind, SetName};
 pub use publish::PublishedVolume;
 pub use reader::{SetEntry, SetReader, VolumeCheck};
 pub use writer::{

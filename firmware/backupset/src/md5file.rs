@@ -56,11 +56,11 @@ fn parse_hex(s: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use appconfig::BackupType;
+    use crate::name::SetKind;
 
     #[test]
     fn lines() {
-        let n = SetName::new("mail", BackupType::Full, 0);
+        let n = SetName::new("mail", SetKind::Full, 0);
         let text = format!(
             "{}  {}\n{} *{}\n",
             "0".repeat(32),

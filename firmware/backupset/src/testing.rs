@@ -3,8 +3,8 @@
 //! folder, written with the real writer, and the stock tools that check a
 //! set from outside (`md5sum -c`, GNU tar).
 
+use crate::name::SetKind;
 use crate::{Outcome, Progress, WriteOptions, write_set};
-use appconfig::BackupType;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ impl Fixture {
         self.tmp.path().join(rel)
     }
 
-    pub fn options(&self, kind: BackupType, started: i64) -> WriteOptions {
+    pub fn options(&self, kind: SetKind, started: i64) -> WriteOptions {
         WriteOptions {
             data_root: self.data.clone(),
             exclude: Vec::new(),
@@ -89,7 +89,7 @@ impl Fixture {
     }
 
     pub fn full(&self, started: i64) -> Outcome {
-        self.write(&self.options(BackupType::Full, started))
+        self.write(&self.options(SetKind::Full, started))
     }
 
     /// The first volume of a written set.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::{SetError, SetReader};
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -31,7 +31,7 @@ fn exercise(dir: &std::path::Path, name: &str) {
 #[test]
 fn damaged_sets_are_refused_with_typed_errors() {
     let fx = Fixture::new(256 << 10);
-    let out = fx.write(&fx.options(BackupType::Full, NOW));
+    let out = fx.write(&fx.options(SetKind::Full, NOW));
     let tar = fx.dest.join(out.name.tar_name());
     let good = std::fs::read(&tar).expect("read");
 

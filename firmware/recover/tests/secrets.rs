@@ -4,7 +4,8 @@
 
 mod common;
 
-use appconfig::{BackupType, Config};
+use appconfig::Config;
+use backupset::SetKind;
 use backupset::{Exclude, Sealer, SecretFiles};
 use common::*;
 use std::path::Path;
@@ -35,7 +36,7 @@ fn give_secrets(data: &Path, console_pw: &str, smb_pw: &str) {
 /// A full of the fixture written as backupd writes it: the secrets file
 /// and TLS keys left out, or sealed to `to`.
 fn backupd_like_set(fx: &Fixture, started: i64, to: Option<&age::x25519::Identity>) -> String {
-    let mut opts = fx.options(BackupType::Full, started);
+    let mut opts = fx.options(SetKind::Full, started);
     opts.exclude = vec![Exclude::Secrets(SecretFiles {
         patterns: vec![
             fx.data.join("config/secrets.toml"),

@@ -12,10 +12,10 @@ pub use sink::WrittenVolume;
 use crate::catalog;
 use crate::error::SetError;
 use crate::meta::{FORMAT, Summary, VersionInfo};
+use crate::name::SetKind;
 use crate::name::SetName;
 use crate::publish::{self, PublishedVolume};
 use crate::state::{STATE_FILE, StateReader, StateWriter};
-use appconfig::BackupType;
 use sink::{Batch, VolumeWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub struct WriteOptions {
     /// The writing unit's identity (`.version.txt`'s `unit=`, and a tag in
     /// temporary names); empty for none.
     pub unit: String,
-    pub kind: BackupType,
+    pub kind: SetKind,
     /// Start time, seconds since the epoch; names the set.
     pub started: i64,
     /// 0: keep every body.
@@ -239,18 +239,18 @@ fn differential_base(opts: &WriteOptions) -> Result<StateReader, String> {
 
 /// The type a backup asked as `opts.kind` will have: a differential
 /// becomes a full when it has nothing to extend (with the reason).
-pub fn effective_kind(opts: &WriteOptions) -> (BackupType, Option<String>) {
-    if opts.kind != BackupType::Differential {
+pub fn effective_kind(opts: &WriteOptions) -> (SetKind, Option<String>) {
+    if opts.kind != SetKind::Differential {
         return (opts.kind, None);
     }
     match differential_base(opts) {
-        Ok(_) => (BackupType::Differential, None),
-        Err(why) => (BackupType::Full, Some(why)),
+        Ok(_) => (SetKind::Differential, None),
+        Err(why) => (SetKind::Full, Some(why)),
     }
 }
 
 /// The name a set of `kind` written with `opts` gets.
-pub fn set_name(opts: &WriteOptions, kind: BackupType) -> SetName {
+pub fn set_name(opts: &WriteOptions, kind: SetKind) -> SetName {
     SetName::new(&opts.hostname, kind, opts.started)
         .with_compression(opts.compress.is_some())
         .with_encryption(opts.encrypt_to.is_some())
@@ -262,13 +262,13 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     let mut kind = opts.kind;
     let mut fell_back = None;
     let mut base_reader = None;
-    if kind == BackupType::Differential {
+    if kind == SetKind::Differential {
         match differential_base(opts) {
             Ok(r) => base_reader = Some(r),
             Err(why) => {
                 log::warn!("writing a full backup instead of a differential: {why}");
                 fell_back = Some(why);
-                kind = BackupType::Full;
+                kind = SetKind::Full;
             }
         }
     }
@@ -291,7 +291,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     }
     let state_tmp = opts.state_dir.join(format!(".{STATE_FILE}.tmp"));
     let state_out = match kind {
-        BackupType::Full => Some(StateWriter::create(
+        SetKind::Full => Some(StateWriter::create(
             &state_tmp,
             &name.tar_name(),
             opts.started,
@@ -452,7 +452,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         }
     };
     written.take();
-    if kind == BackupType::Full {
+    if kind == SetKind::Full {
         // The set is published whatever happens here; without the new state
         // the next differential extends the previous full (still correct),
         // or is written as a full.
