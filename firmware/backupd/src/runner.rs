@@ -24,6 +24,11 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
+/// Folders at the top of the data partition never backed up: the sets
+/// themselves (the local destination, the FTP `restore` folder) and the
+/// services' state. The moved places in `paths` are left out too.
+pub const LEFT_OUT: [&str; 3] = ["backup", "restore", "state"];
+
 /// Folders of the data partition whose `*.key` files are TLS private keys.
 pub const KEY_FOLDERS: [&str; 2] = ["sslcert", "sslca"];
 
@@ -108,12 +113,17 @@ pub fn write_options(
 ) -> WriteOptions {
     WriteOptions {
         data_root: paths.data_root.clone(),
-        exclude: vec![
-            paths.backup_dir.clone().into(),
-            paths.restore_dir.clone().into(),
-            paths.state_dir.clone().into(),
-            Exclude::Secrets(secrets),
-        ],
+        exclude: LEFT_OUT
+            .iter()
+            .map(|d| paths.data_root.join(d))
+            .chain([
+                paths.backup_dir.clone(),
+                paths.restore_dir.clone(),
+                paths.state_dir.clone(),
+            ])
+            .map(Exclude::from)
+            .chain([Exclude::Secrets(secrets)])
+            .collect(),
         dest_dir,
         state_dir: paths.state_dir.clone(),
         hostname: config.system.hostname.to_string(),

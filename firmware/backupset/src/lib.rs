@@ -52,6 +52,6 @@ pub use name::{SetKind, SetName};
 pub use publish::PublishedVolume;
 pub use reader::{SetEntry, SetReader, VolumeCheck};
 pub use writer::{
-    EXCLUDED_TOP, Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
+    Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
     effective_kind, set_name, write_set,
 };

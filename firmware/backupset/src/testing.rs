@@ -33,6 +33,15 @@ pub struct Fixture {
     pub compress: Option<i32>,
 }
 
+/// What the appliance leaves out of a data partition laid out as
+/// `storegen` lays it out: the folders of sets and of service state.
+pub fn left_out(data: &Path) -> Vec<crate::Exclude> {
+    ["backup", "restore", "state"]
+        .iter()
+        .map(|d| data.join(d).into())
+        .collect()
+}
+
 impl Fixture {
     /// A store of about `size` bytes generated with storegen's defaults.
     pub fn new(size: u64) -> Fixture {
@@ -67,7 +76,7 @@ impl Fixture {
     pub fn options(&self, kind: SetKind, started: i64) -> WriteOptions {
         WriteOptions {
             data_root: self.data.clone(),
-            exclude: Vec::new(),
+            exclude: left_out(&self.data),
             dest_dir: self.dest.clone(),
             state_dir: self.state.clone(),
             hostname: "mail".into(),

@@ -239,8 +239,8 @@ fn excluded_folders_are_left_out_however_they_are_spelled() {
     std::fs::create_dir_all(&inside).expect("mkdir");
     std::fs::write(inside.join("old.tar"), b"not data").expect("write");
     let mut opts = fx.options(SetKind::Full, NOW);
-    opts.exclude =
-        vec![std::path::PathBuf::from(format!("{}//store/sets/", fx.data.display())).into()];
+    opts.exclude
+        .push(std::path::PathBuf::from(format!("{}//store/sets/", fx.data.display())).into());
     let out = fx.write(&opts);
     let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
     let listing = tar_list(&fx.dest, &names);

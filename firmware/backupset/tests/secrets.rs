@@ -54,7 +54,7 @@ fn secret_files_are_left_out_of_fulls_and_differentials() {
     std::fs::write(fx.data.join("config/.secrets.toml.undo"), b"pw-in-undo").expect("undo");
     let key = std::fs::read(fx.data.join("sslcert/server.key")).expect("key");
     let mut opts = fx.options(SetKind::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, None);
+    opts.exclude.extend(secret_rules(&fx, None));
     let full = fx.write(&opts);
     assert_eq!(
         full.secrets_left_out,
@@ -80,7 +80,7 @@ fn secret_files_are_left_out_of_fulls_and_differentials() {
     // recorded as deleted (it is not in the full's record either).
     std::fs::write(fx.data.join("sslcert/server.key"), b"new key").expect("key");
     let mut dopts = fx.options(SetKind::Differential, NOW + 120);
-    dopts.exclude = secret_rules(&fx, None);
+    dopts.exclude.extend(secret_rules(&fx, None));
     let diff = fx.write(&dopts);
     assert_eq!(diff.name.kind, SetKind::Differential);
     assert_eq!(diff.secrets_left_out.len(), 3);
@@ -94,7 +94,8 @@ fn secret_files_are_sealed_under_another_name() {
     let fx = Fixture::new(1 << 20);
     std::fs::write(fx.data.join("config/secrets.toml"), b"pw-in-file").expect("secrets");
     let mut opts = fx.options(SetKind::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, Some(Arc::new(Reverse)));
+    opts.exclude
+        .extend(secret_rules(&fx, Some(Arc::new(Reverse))));
     let full = fx.write(&opts);
     assert!(full.secrets_left_out.is_empty());
     assert_eq!(full.secrets_sealed, 2);
@@ -121,7 +122,8 @@ fn a_folder_or_link_named_like_a_secret_is_left_out_whole() {
     std::fs::write(fx.data.join("sslcert/server.key/part"), b"key part").expect("write");
     std::os::unix::fs::symlink("/etc/shadow", fx.data.join("sslcert/other.key")).expect("link");
     let mut opts = fx.options(SetKind::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, Some(Arc::new(Reverse)));
+    opts.exclude
+        .extend(secret_rules(&fx, Some(Arc::new(Reverse))));
     let full = fx.write(&opts);
     assert_eq!(
         full.secrets_left_out,

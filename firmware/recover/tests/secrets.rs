@@ -37,7 +37,7 @@ fn give_secrets(data: &Path, console_pw: &str, smb_pw: &str) {
 /// and TLS keys left out, or sealed to `to`.
 fn backupd_like_set(fx: &Fixture, started: i64, to: Option<&age::x25519::Identity>) -> String {
     let mut opts = fx.options(SetKind::Full, started);
-    opts.exclude = vec![Exclude::Secrets(SecretFiles {
+    opts.exclude.push(Exclude::Secrets(SecretFiles {
         patterns: vec![
             fx.data.join("config/secrets.toml"),
             fx.data.join("config/.secrets.toml*"),
@@ -45,7 +45,7 @@ fn backupd_like_set(fx: &Fixture, started: i64, to: Option<&age::x25519::Identit
             fx.data.join("sslca/*.key"),
         ],
         sealer: to.map(|i| Arc::new(Age(i.to_public())) as Arc<dyn Sealer>),
-    })];
+    }));
     let o = fx.write(&opts);
     fx.set_path(&o).display().to_string()
 }

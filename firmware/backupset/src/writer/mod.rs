@@ -6,7 +6,7 @@ mod readback;
 mod scan;
 mod sink;
 
-pub use scan::{EXCLUDED_TOP, MAX_SECRET};
+pub use scan::MAX_SECRET;
 pub use sink::WrittenVolume;
 
 use crate::catalog;
@@ -32,10 +32,9 @@ const BUFFERS: usize = 6;
 pub struct WriteOptions {
     /// The data partition (`/data`).
     pub data_root: PathBuf,
-    /// What else to leave out: paths (the destination and the state
-    /// folder when they lie inside the data root) and files that hold
-    /// secrets; `backup/`, `restore/` and `state/` at the top are always
-    /// left out.
+    /// What to leave out: paths (the destination, the state folder and
+    /// whatever else of the data root is not to be backed up; the caller
+    /// knows its layout) and files that hold secrets.
     pub exclude: Vec<Exclude>,
     /// Folder the set is published in.
     pub dest_dir: PathBuf,

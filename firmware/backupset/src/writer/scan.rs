@@ -21,9 +21,6 @@ use std::path::Path;
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::mpsc::{Receiver, SyncSender};
 
-/// Top-level folders of the data partition that are never backed up.
-pub const EXCLUDED_TOP: [&str; 3] = ["backup", "restore", "state"];
-
 /// Largest secret file sealed into a set; a larger one is left out.
 pub const MAX_SECRET: u64 = 1 << 20;
 
@@ -592,9 +589,6 @@ impl<'a> Scanner<'a> {
                 ));
                 continue;
             };
-            if rel.is_empty() && EXCLUDED_TOP.contains(&name) {
-                continue;
-            }
             // Byte comparison (cheap) against paths normalised up front.
             if self
                 .exclude

@@ -314,9 +314,14 @@ pub fn make_set_with(
         },
     )
     .expect("generate a store");
+    // The folders the appliance leaves out of its data partition.
+    let exclude = ["backup", "restore", "state"]
+        .iter()
+        .map(|d| data.join(d).into())
+        .collect();
     let opts = WriteOptions {
         data_root: data,
-        exclude: Vec::new(),
+        exclude,
         dest_dir: dest.to_path_buf(),
         state_dir: work.join(format!("state-{started}")),
         hostname: "mx1".into(),
