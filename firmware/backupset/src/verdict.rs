@@ -10,7 +10,7 @@
 
 use crate::catalog::SetStatus;
 use crate::error::SetError;
-use crate::publish::hex;
+use crate::md5file::hex;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

@@ -52,13 +52,13 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
 
     let target = fx.tmp.path().join("restored");
     let f = SetReader::open(&fx.dest, &full.name.tar_name()).expect("open full");
-    backupset::extract(&f, &target, ".").expect("full");
+    extract(&f, &target, ".").expect("full");
     let d = SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open diff");
     assert_eq!(
         d.version().expect("version").base.as_deref(),
         Some(full.name.tar_name().as_str())
     );
-    let stats = backupset::extract(&d, &target, ".").expect("diff");
+    let stats = extract(&d, &target, ".").expect("diff");
     assert!(stats.deleted > 0);
     assert_same(
         &snapshot(&fx.data, &["backup", "restore", "state"]),
@@ -134,7 +134,7 @@ fn full_plus_differential_with_the_default_body_window() {
     let target = fx.tmp.path().join("restored");
     for set in [&full, &diff] {
         let r = SetReader::open(&fx.dest, &set.name.tar_name()).expect("open");
-        backupset::extract(&r, &target, ".").expect("extract");
+        extract(&r, &target, ".").expect("extract");
     }
     let expected = snapshot(&fx.data, &["backup", "restore", "state"]);
     let got = snapshot(&target, &[]);

@@ -238,7 +238,7 @@ fn one_user_with_window(window: u32) {
     }
     // The same through the applier.
     let target = fx.tmp.path().join("one-user");
-    let stats = backupset::extract(&set, &target, &user.path).expect("extract");
+    let stats = extract(&set, &target, &user.path).expect("extract");
     assert_eq!(stats.files, user.files);
     let a = snapshot(&fx.data.join(&user.path), &[]);
     let b = snapshot(&target.join(&user.path), &[]);

@@ -7,7 +7,6 @@ mod scan;
 mod sink;
 
 pub use scan::MAX_SECRET;
-pub use sink::WrittenVolume;
 
 use crate::catalog;
 use crate::error::SetError;
@@ -430,8 +429,8 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
                 if b != d {
                     return Err(SetError::ReadBackMismatch {
                         volume: name.volume_name(i as u32),
-                        written: publish::hex(d),
-                        read: publish::hex(b),
+                        written: crate::md5file::hex(d),
+                        read: crate::md5file::hex(b),
                     });
                 }
             }

@@ -3,6 +3,9 @@
 //! folder, written with the real writer, and the stock tools that check a
 //! set from outside (`md5sum -c`, GNU tar).
 
+mod extract;
+pub use extract::{ExtractStats, extract};
+
 use crate::name::SetKind;
 use crate::{Outcome, Progress, WriteOptions, write_set};
 use std::path::{Path, PathBuf};
