@@ -280,15 +280,8 @@ struct Streamed {
 
 /// Writes, verifies and publishes one set.
 pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, SetError> {
-    let Plan {
-        kind,
-        name,
-        fell_back,
-        base_reader,
-        base,
-        state_tmp,
-        state_out,
-    } = plan(opts)?;
+    let settled = plan(opts)?;
+    let (name, kind, base) = (settled.name, settled.kind, settled.base);
     progress.set_phase(Phase::Writing);
     progress.bytes.store(0, Ordering::Relaxed);
     progress.files.store(0, Ordering::Relaxed);
@@ -304,20 +297,16 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         progress,
         &name,
         &version_info(opts, kind, base.clone()).to_text(),
-        state_out,
-        base_reader,
+        settled.state_out,
+        settled.base_reader,
     );
-    let (written, write_result) = match written {
-        Ok((w, r)) => (Some(w), r),
+    let (volumes, write_result) = match written {
+        Ok((w, r)) => (w.written, r),
         Err(_) => (
-            None,
+            Vec::new(),
             Err(SetError::Internal("the writer thread failed".into())),
         ),
     };
-    let volumes = written
-        .as_ref()
-        .map(|w| w.written.clone())
-        .unwrap_or_default();
     let published = write_result.and_then(|()| {
         // A failed write explains a stopped scanner better than the scanner does.
         compressed.map_err(|_| SetError::Internal("the compressing stage failed".into()))??;
@@ -335,12 +324,12 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
             for v in &volumes {
                 let _ = std::fs::remove_file(&v.temp);
             }
-            let _ = std::fs::remove_file(&state_tmp);
+            let _ = std::fs::remove_file(&settled.state_tmp);
             return Err(e);
         }
     };
     if kind == SetKind::Full {
-        commit_state(opts, &name, &state_tmp);
+        commit_state(opts, &name, &settled.state_tmp);
     }
     Ok(Outcome {
         name,
@@ -349,7 +338,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         problems: scanned.problems,
         problem_count: scanned.problem_count,
         base,
-        fell_back,
+        fell_back: settled.fell_back,
         secrets_left_out: scanned.secrets_left_out,
         secrets_sealed: scanned.secrets_sealed,
     })

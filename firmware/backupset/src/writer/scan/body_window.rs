@@ -2,10 +2,9 @@
 //! header section only (see [`crate::window`]), so a set stays small while
 //! recent mail is whole.
 
-use super::{Scanner, tar_path};
+use super::Scanner;
 use crate::error::SetError;
 use crate::state::StateEntry;
-use crate::tarfmt::{EntryHeader, EntryKind, padding};
 use crate::window;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
@@ -33,18 +32,7 @@ impl Scanner<'_> {
         if let Some(stored) = self.read_headers(f, abs, md.len())? {
             self.record_state(entry)?;
             self.open_pending_dirs()?;
-            self.header(&EntryHeader {
-                path: &tar_path(rel),
-                kind: EntryKind::File,
-                size: stored.len() as u64,
-                mode: md.mode(),
-                uid: md.uid(),
-                gid: md.gid(),
-                mtime: md.mtime(),
-                link: "",
-            })?;
-            self.push(&stored)?;
-            self.push_zeros(padding(stored.len() as u64) as usize)?;
+            self.file_from_memory(rel, md, md.mode(), &stored)?;
             self.count_file(stored.len() as u64, true);
             return Ok(true);
         }

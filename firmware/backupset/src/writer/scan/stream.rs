@@ -3,11 +3,12 @@
 //! cuts.
 
 use super::super::sink::Batch;
-use super::Scanner;
+use super::{Scanner, tar_path};
 use crate::error::SetError;
 use crate::tarfmt::{EntryHeader, EntryKind, padding, write_header};
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{BufWriter, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
@@ -156,6 +157,29 @@ impl Scanner<'_> {
         self.push(data)?;
         self.push_zeros(padding(data.len() as u64) as usize)?;
         Ok(data_offset)
+    }
+
+    /// A file of the data tree stored from memory (sealed, or headers
+    /// only) under `rel`, with `md`'s owner and time.
+    pub(super) fn file_from_memory(
+        &mut self,
+        rel: &str,
+        md: &fs::Metadata,
+        mode: u32,
+        data: &[u8],
+    ) -> Result<(), SetError> {
+        self.header(&EntryHeader {
+            path: &tar_path(rel),
+            kind: EntryKind::File,
+            size: data.len() as u64,
+            mode,
+            uid: md.uid(),
+            gid: md.gid(),
+            mtime: md.mtime(),
+            link: "",
+        })?;
+        self.push(data)?;
+        self.push_zeros(padding(data.len() as u64) as usize)
     }
 
     /// An entry whose data is a spool file. Returns (data offset, size).

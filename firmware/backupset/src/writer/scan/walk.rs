@@ -226,18 +226,7 @@ impl Scanner<'_> {
         };
         drop(plain);
         self.open_pending_dirs()?;
-        self.header(&EntryHeader {
-            path: &tar_path(&format!("{rel}{}", sealer.suffix())),
-            kind: EntryKind::File,
-            size: sealed.len() as u64,
-            mode: 0o600,
-            uid: md.uid(),
-            gid: md.gid(),
-            mtime: md.mtime(),
-            link: "",
-        })?;
-        self.push(&sealed)?;
-        self.push_zeros(padding(sealed.len() as u64) as usize)?;
+        self.file_from_memory(&format!("{rel}{}", sealer.suffix()), &md, 0o600, &sealed)?;
         self.count_file(sealed.len() as u64, false);
         self.secrets_sealed += 1;
         Ok(())
