@@ -29,7 +29,7 @@ const BUFFERS: usize = 6;
 /// What to back up, where, and how.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// The data partition (`/data`).
+    /// The folder backed up (the data partition).
     pub data_root: PathBuf,
     /// What to leave out: paths (the destination, the state folder and
     /// whatever else of the data root is not to be backed up; the caller
@@ -84,7 +84,7 @@ impl From<PathBuf> for Exclude {
 #[derive(Debug, Clone, Default)]
 pub struct SecretFiles {
     /// Absolute paths; `*` in the last part matches any characters of a
-    /// name (`/data/sslcert/*.key`). A folder or link that matches is left
+    /// name (`/srv/keys/*.key`). A folder or link that matches is left
     /// out with all it holds.
     pub patterns: Vec<PathBuf>,
     /// Encrypts each such file into the set (named with the sealer's
