@@ -44,16 +44,6 @@ impl BackupType {
             BackupType::Copy => 'C',
         }
     }
-
-    /// Reads a type letter; `D` is accepted as a differential too.
-    pub fn from_letter(c: char) -> Option<BackupType> {
-        match c {
-            'F' => Some(BackupType::Full),
-            'I' | 'D' => Some(BackupType::Differential),
-            'C' => Some(BackupType::Copy),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for BackupType {

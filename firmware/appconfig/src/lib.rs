@@ -38,7 +38,9 @@ pub use backup::{
 pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
-pub use persist::{lock_beside, write_atomically};
+// Callers not yet moved to `atomicfile` (recover) reach it here.
+pub use atomicfile::write_atomically;
+pub use persist::lock_beside;
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
 pub use ssh::{
     AuthorizedKey, KEY_TYPES, MAX_KEYS, SshSettings, fingerprint as key_fingerprint,

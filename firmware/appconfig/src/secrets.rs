@@ -18,7 +18,7 @@
 
 use crate::accounts::Accounts;
 use crate::error::ConfigError;
-use crate::persist::write_atomically;
+use atomicfile::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io;

@@ -13,9 +13,9 @@ pub fn write_shadow(
 ) -> io::Result<()> {
     let base = std::fs::read_to_string(base)?;
     let text = config.accounts.render_shadow(&base);
-    appconfig::write_atomically(shadow, text.as_bytes(), 0o600)?;
+    atomicfile::write_atomically(shadow, text.as_bytes(), 0o600)?;
     // Without it a configuration broken later would lock everyone out.
-    if let Err(e) = appconfig::write_atomically(last_good, text.as_bytes(), 0o600) {
+    if let Err(e) = atomicfile::write_atomically(last_good, text.as_bytes(), 0o600) {
         log::warn!(
             "cannot keep the shadow file as {}: {e}",
             last_good.display()
@@ -35,7 +35,7 @@ pub fn write_fallback_shadow(
     last_good: &Path,
 ) -> io::Result<&'static str> {
     if let Ok(text) = std::fs::read_to_string(last_good) {
-        appconfig::write_atomically(shadow, text.as_bytes(), 0o600)?;
+        atomicfile::write_atomically(shadow, text.as_bytes(), 0o600)?;
         return Ok("the passwords of the last good configuration");
     }
     let base = std::fs::read_to_string(base)?;
@@ -43,7 +43,7 @@ pub fn write_fallback_shadow(
         sysconfig: "!".into(),
         sysarchive: String::new(),
     };
-    appconfig::write_atomically(shadow, locked.render_shadow(&base).as_bytes(), 0o600)?;
+    atomicfile::write_atomically(shadow, locked.render_shadow(&base).as_bytes(), 0o600)?;
     Ok("the console account locked (no good configuration was ever read)")
 }
 

@@ -170,7 +170,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn write_resolv(configured: &[Ipv4Addr], dhcp: &[Ipv4Addr], domain: &str) -> Result<()> {
     let text = network::resolv_conf(configured, dhcp, Some(domain));
-    appconfig::write_atomically(
+    atomicfile::write_atomically(
         std::path::Path::new("/run/resolv.conf"),
         text.as_bytes(),
         0o644,
@@ -195,7 +195,7 @@ fn stop_dhcp() {
 fn write_localtime(c: &Config) -> Result<()> {
     let tzif =
         appconfig::tzif(&c.system.timezone).map_err(|e| anyhow::anyhow!("system.timezone: {e}"))?;
-    appconfig::write_atomically(std::path::Path::new(LOCALTIME), &tzif, 0o644)
+    atomicfile::write_atomically(std::path::Path::new(LOCALTIME), &tzif, 0o644)
         .with_context(|| format!("writing {LOCALTIME}"))
 }
 

@@ -7,7 +7,8 @@
 use crate::service::Service;
 use alerts::eval::{self, Clock, Facts, LastRun, Notice, Notifier};
 use alerts::{Delivery, Kind, Target};
-use appconfig::{AlertSettings, Config, write_atomically};
+use appconfig::{AlertSettings, Config};
+use atomicfile::write_atomically;
 use control::backupd::RunResult;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

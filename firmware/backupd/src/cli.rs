@@ -8,10 +8,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-fn secs_text(s: u64) -> String {
-    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 pub fn format_result(r: &RunResult) -> String {
     format!(
         "{} {} {} ({}): {}",
@@ -41,9 +37,9 @@ pub fn format_status(s: &Status) -> String {
             if p.bytes_total > 0 {
                 let _ = write!(out, " of about {}", humanfmt::bytes(p.bytes_total));
             }
-            let _ = write!(out, ", {} elapsed", secs_text(p.elapsed_secs));
+            let _ = write!(out, ", {} elapsed", humanfmt::clock(p.elapsed_secs));
             if let Some(eta) = p.eta_secs {
-                let _ = write!(out, ", about {} left", secs_text(eta));
+                let _ = write!(out, ", about {} left", humanfmt::clock(eta));
             }
             out.push('\n');
         }

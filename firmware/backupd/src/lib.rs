@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod destination;
+pub mod kind;
 pub mod paths;
 pub mod runner;
 pub mod schedule;

@@ -2,6 +2,7 @@
 //! the set, prune, and say how it went.
 
 use crate::destination::destination_for;
+use crate::kind::{backup_type, set_kind};
 use crate::paths::Paths;
 use appconfig::{BackupType, Config};
 use backupset::{Exclude, Progress, Sealer, SecretFiles, WriteOptions, retention};
@@ -19,9 +20,10 @@ pub struct RunRequest {
     pub no_verify: bool,
 }
 
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
-}
+/// Folders at the top of the data partition never backed up: the sets
+/// themselves (the local destination, the FTP `restore` folder) and the
+/// services' state. The moved places in `paths` are left out too.
+pub const LEFT_OUT: [&str; 3] = ["backup", "restore", "state"];
 
 /// Folders of the data partition whose `*.key` files are TLS private keys.
 pub const KEY_FOLDERS: [&str; 2] = ["sslcert", "sslca"];
@@ -107,17 +109,22 @@ pub fn write_options(
 ) -> WriteOptions {
     WriteOptions {
         data_root: paths.data_root.clone(),
-        exclude: vec![
-            paths.backup_dir.clone().into(),
-            paths.restore_dir.clone().into(),
-            paths.state_dir.clone().into(),
-            Exclude::Secrets(secrets),
-        ],
+        exclude: LEFT_OUT
+            .iter()
+            .map(|d| paths.data_root.join(d))
+            .chain([
+                paths.backup_dir.clone(),
+                paths.restore_dir.clone(),
+                paths.state_dir.clone(),
+            ])
+            .map(Exclude::from)
+            .chain([Exclude::Secrets(secrets)])
+            .collect(),
         dest_dir,
         state_dir: paths.state_dir.clone(),
         hostname: config.system.hostname.to_string(),
         unit: config.system.unit_id.to_string(),
-        kind: req.kind,
+        kind: set_kind(req.kind),
         started: req.started,
         body_window_hours: config.backup.body_window_hours,
         volume_size,
@@ -138,13 +145,11 @@ pub fn run(
     req: &RunRequest,
     on_named: &mut dyn FnMut(&str),
 ) -> RunResult {
-    let host = config.system.hostname.to_string();
-    let started_text = backupset::timefmt::utc_text(req.started);
     let mut result = RunResult {
         set: String::new(),
         kind: req.kind,
         destination: config.backup.destination,
-        started: started_text,
+        started: backupset::timefmt::utc_text(req.started),
         finished: String::new(),
         ok: false,
         message: String::new(),
@@ -154,20 +159,86 @@ pub fn run(
         skipped: 0,
         warnings: Vec::new(),
     };
-    let finish = |on_named: &mut dyn FnMut(&str), mut r: RunResult, ok: bool, message: String| {
-        on_named(&r.set);
-        r.ok = ok;
-        r.message = message;
-        r.finished = backupset::timefmt::utc_text(now_secs());
-        if ok {
-            log::info!("backup {}: {}", r.set, r.message);
-        } else {
-            log::error!("backup {} failed: {}", r.set, r.message);
+    let outcome = write(config, paths, req, &mut result, on_named);
+    on_named(&result.set);
+    result.ok = outcome.is_ok();
+    result.message = outcome.unwrap_or_else(|e| e);
+    result.finished = backupset::timefmt::utc_text(now_secs());
+    if result.ok {
+        log::info!("backup {}: {}", result.set, result.message);
+    } else {
+        log::error!("backup {} failed: {}", result.set, result.message);
+    }
+    result
+}
+
+/// Opens the destination, writes the set and prunes: the run's message, or
+/// why it failed. `result` gets the set's name and figures as they are known.
+fn write(
+    config: &Config,
+    paths: &Paths,
+    req: &RunRequest,
+    result: &mut RunResult,
+    on_named: &mut dyn FnMut(&str),
+) -> Result<String, String> {
+    let secrets = secrets_of_run(config, paths)?;
+    let encrypt = encrypt_to(config)?;
+    let dest = destination_for(&config.backup, &config.network.dns, paths)?;
+    let session = dest.open().map_err(|e| e.to_string())?;
+    let dir = session.dir().to_path_buf();
+    let volume_size = volume_size(config, session.max_file_size());
+    let owner = owner_of(config);
+    clean_leftovers(&dir, &owner);
+    let mut opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
+    opts.encrypt_to = encrypt;
+    let (kind, _) = backupset::effective_kind(&opts);
+    result.kind = backup_type(kind);
+    result.set = backupset::set_name(&opts, kind).tar_name();
+    on_named(&result.set);
+    let outcome = match backupset::write_set(&opts, &req.progress) {
+        Ok(o) => o,
+        Err(backupset::SetError::Cancelled) => {
+            return Err("cancelled; no set was published".into());
         }
-        r
+        Err(e) => {
+            // "Input/output error" or "Host is down" does not tell the
+            // administrator what happened; the session can.
+            return Err(match session.gone() {
+                Some(why) => {
+                    log::warn!("writing the set failed: {e}");
+                    format!("{why}; no set was published")
+                }
+                None => e.to_string(),
+            });
+        }
     };
-    // Secrets an older appliance.toml still holds move to the secrets file
-    // first; if they cannot, the file itself is treated as a secret.
+    result.set = outcome.name.tar_name();
+    result.kind = backup_type(outcome.name.kind);
+    result.bytes = outcome.size();
+    // The tar stream's length: what the next run's progress is measured in.
+    result.stream_bytes = req
+        .progress
+        .bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    result.files = outcome.summary.count_files;
+    result.skipped = outcome.summary.skipped_files;
+    let mut msg = describe(config, req, &outcome);
+    prune(
+        config,
+        &owner,
+        &dir,
+        &outcome,
+        &mut msg,
+        &mut result.warnings,
+    );
+    drop(session);
+    Ok(msg)
+}
+
+/// The secret files of this run. Secrets an older appliance.toml still
+/// holds move to the secrets file first; if they cannot, the file itself
+/// is treated as a secret.
+fn secrets_of_run(config: &Config, paths: &Paths) -> Result<SecretFiles, String> {
     let mut also_secret = Vec::new();
     match Config::move_secrets_out(&paths.config) {
         Ok(true) => log::info!(
@@ -183,31 +254,23 @@ pub fn run(
             also_secret.push(paths.config.clone());
         }
     }
-    let secrets = match secret_files(config, paths, &also_secret) {
-        Ok(s) => s,
-        Err(e) => return finish(on_named, result, false, e),
-    };
-    let encrypt = match encrypt_to(config) {
-        Ok(e) => e,
-        Err(e) => return finish(on_named, result, false, e),
-    };
-    let dest = match destination_for(&config.backup, &config.network.dns, paths) {
-        Ok(d) => d,
-        Err(e) => return finish(on_named, result, false, e),
-    };
-    let session = match dest.open() {
-        Ok(s) => s,
-        Err(e) => return finish(on_named, result, false, e.to_string()),
-    };
-    let dir = session.dir().to_path_buf();
+    secret_files(config, paths, &also_secret)
+}
+
+/// The configured volume size, capped by the largest file the destination
+/// holds.
+fn volume_size(config: &Config, max_file_size: Option<u64>) -> Option<u64> {
     let configured = (config.backup.volume_size_mib > 0)
         .then(|| config.backup.volume_size_mib.saturating_mul(1 << 20));
-    let volume_size = match (configured, session.max_file_size()) {
+    match (configured, max_file_size) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    };
-    let owner = owner_of(config);
-    match retention::clean_leftovers(&dir, &owner, None) {
+    }
+}
+
+/// Removes what an interrupted run of this unit left in `dir`.
+fn clean_leftovers(dir: &std::path::Path, owner: &retention::Owner) {
+    match retention::clean_leftovers(dir, owner, None) {
         Ok(removed) if !removed.is_empty() => log::info!(
             "removed leftovers of an interrupted backup: {}",
             removed.join(", ")
@@ -215,49 +278,14 @@ pub fn run(
         Ok(_) => {}
         Err(e) => log::warn!("cannot clean leftovers: {e}"),
     }
-    let mut opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
-    opts.encrypt_to = encrypt;
-    let (kind, _) = backupset::effective_kind(&opts);
-    result.kind = kind;
-    result.set = backupset::set_name(&opts, kind).tar_name();
-    on_named(&result.set);
-    let outcome = match backupset::write_set(&opts, &req.progress) {
-        Ok(o) => o,
-        Err(backupset::SetError::Cancelled) => {
-            return finish(
-                on_named,
-                result,
-                false,
-                "cancelled; no set was published".into(),
-            );
-        }
-        Err(e) => {
-            // "Input/output error" or "Host is down" does not tell the
-            // administrator what happened; the session can.
-            let message = match session.gone() {
-                Some(why) => {
-                    log::warn!("writing the set failed: {e}");
-                    format!("{why}; no set was published")
-                }
-                None => e.to_string(),
-            };
-            return finish(on_named, result, false, message);
-        }
-    };
-    result.set = outcome.name.tar_name();
-    result.kind = outcome.name.kind;
-    result.bytes = outcome.size();
-    // The tar stream's length: what the next run's progress is measured in.
-    result.stream_bytes = req
-        .progress
-        .bytes
-        .load(std::sync::atomic::Ordering::Relaxed);
-    result.files = outcome.summary.count_files;
-    result.skipped = outcome.summary.skipped_files;
+}
+
+/// The message of a published set: what it holds and what was special.
+fn describe(config: &Config, req: &RunRequest, outcome: &backupset::Outcome) -> String {
     let mut msg = format!(
         "verified, {} files, {}",
         outcome.summary.count_files,
-        mib(outcome.size())
+        humanfmt::bytes(outcome.size())
     );
     if req.no_verify {
         msg = msg.replacen("verified", "written (not read back)", 1);
@@ -309,6 +337,20 @@ pub fn run(
             )
         });
     }
+    msg
+}
+
+/// Prunes old sets to the configured restore points; what it says goes
+/// into `msg` (problems) and `warnings` (a clock put back).
+fn prune(
+    config: &Config,
+    owner: &retention::Owner,
+    dir: &std::path::Path,
+    outcome: &backupset::Outcome,
+    msg: &mut String,
+    warnings: &mut Vec<String>,
+) {
+    let host = &config.system.hostname;
     let keep = retention::Keep {
         restore_points: config.backup.retention as usize,
         copies: config.backup.copies_kept as usize,
@@ -319,7 +361,7 @@ pub fn run(
         );
         msg.push_str("; old sets not pruned (this unit has no identity yet)");
     } else {
-        match retention::prune(&dir, &owner, keep, &outcome.name, now_secs()) {
+        match retention::prune(dir, owner, keep, &outcome.name, now_secs()) {
             Ok(p) => {
                 if !p.removed.is_empty() {
                     log::info!("retention removed {}", p.removed.join(", "));
@@ -333,7 +375,7 @@ pub fn run(
                         p.future.join(", ")
                     );
                     log::warn!("{text}");
-                    result.warnings.push(text);
+                    warnings.push(text);
                 }
                 if !p.unmarked.is_empty() {
                     log::info!(
@@ -349,8 +391,6 @@ pub fn run(
             }
         }
     }
-    drop(session);
-    finish(on_named, result, true, msg)
 }
 
 /// Whose sets this run may prune: the local folder is the unit's own disk;

@@ -5,7 +5,8 @@ use crate::config::{self, Loaded};
 use crate::paths::Paths;
 use crate::runner::{self, RunRequest, now_secs};
 use crate::schedule;
-use appconfig::{BackupType, write_atomically};
+use appconfig::BackupType;
+use atomicfile::write_atomically;
 use backupset::{Progress, SetReader, list_sets};
 use control::backupd::{Location, Reply, Request, RunResult, SetInfo, Status, Verification};
 use std::path::PathBuf;
@@ -373,7 +374,7 @@ impl Service {
         let done = Arc::new(AtomicU64::new(0));
         self.lock().checking.push(Checking {
             set: name.to_string(),
-            kind: set.name().kind,
+            kind: crate::kind::backup_type(set.name().kind),
             since: Instant::now(),
             done: done.clone(),
             total: set.total_size(),
@@ -467,7 +468,7 @@ pub fn sets_in(dir: &std::path::Path) -> Result<Vec<SetInfo>, String> {
             SetInfo {
                 name: s.name.tar_name(),
                 host: s.name.host.clone(),
-                kind: s.name.kind,
+                kind: crate::kind::backup_type(s.name.kind),
                 time: backupset::timefmt::utc_text(s.name.time),
                 size: s.size,
                 volumes: s.volumes.len() as u32,

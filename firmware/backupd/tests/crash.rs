@@ -38,7 +38,7 @@ fn pruned_by_retention(set: &str, dir: &Path, keep: usize) -> bool {
     let newer = backupset::list_sets(dir)
         .expect("list")
         .into_iter()
-        .filter(|s| s.complete && s.name.kind != appconfig::BackupType::Copy)
+        .filter(|s| s.complete && s.name.kind != backupset::SetKind::Copy)
         .filter(|s| s.name.time > gone.time)
         .count();
     newer >= keep

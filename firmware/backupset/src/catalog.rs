@@ -3,9 +3,8 @@
 
 use crate::error::{SetError, io_at};
 use crate::md5file;
-use crate::name::{FileRole, SetName};
+use crate::name::{FileRole, SetKind, SetName};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 /// A set's files as found: its name, (volume index, file, size) and whether the `.md5` is there.
@@ -79,7 +78,7 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
     let problem = if !has_md5 {
         Some("no .md5 file".to_string())
     } else {
-        match read_md5(dir, &name) {
+        match md5file::read_md5(dir, &name) {
             Err(e) => Some(e),
             Ok(listed) => {
                 let present: Vec<&str> = volumes.iter().map(|v| v.0.as_str()).collect();
@@ -107,7 +106,7 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
         Some(Ok(r)) => r.version().map(|v| (v.unit, v.base)).unwrap_or_default(),
         _ => (None, None),
     };
-    let base = base.filter(|_| name.kind == appconfig::BackupType::Differential);
+    let base = base.filter(|_| name.kind == SetKind::Differential);
     SetStatus {
         name,
         volumes,
@@ -118,13 +117,4 @@ fn status_of(dir: &Path, name: SetName, vols: Vec<(u32, String, u64)>, has_md5: 
         base,
         unit,
     }
-}
-
-pub(crate) fn read_md5(dir: &Path, name: &SetName) -> Result<Vec<(String, [u8; 16])>, String> {
-    let path = dir.join(name.md5_name());
-    let mut text = String::new();
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(md5file::MAX_MD5_FILE).read_to_string(&mut text))
-        .map_err(|e| format!("{}: {e}", name.md5_name()))?;
-    md5file::parse(&text, name).map_err(|e| format!("{}: {e}", name.md5_name()))
 }

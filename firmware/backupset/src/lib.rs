@@ -11,21 +11,20 @@
 //!   the last full; volumes; read-back check and safe publish.
 //! - [`catalog`]: the sets in a folder and whether they are complete.
 //! - [`retention`]: pruning to N restore points, cleaning leftovers.
-//! - [`SetReader`]: verify, metadata, index, a subtree by byte range;
-//!   [`extract()`]: a safe applier for whole sets or subtrees.
+//! - [`SetReader`]: verify, metadata, index, a subtree by byte range.
 //! - [`verdict`]: which sets in a folder were checked against their `.md5`
 //!   since their files last changed.
 //! - [`crypt`]: whole sets encrypted with age (`.tar.age`).
 //! - [`zst`]: compressed sets (`.tar.zst`): independent zstd frames and a
 //!   seek table, so a range of the tar is read from the frames it touches.
 //! - `testing` (feature `test-support`): generated stores written as sets
-//!   and checked with the stock tools, for this crate's tests and others'.
+//!   and checked with the stock tools, and a minimal applier, for this
+//!   crate's tests and others'.
 
 pub mod catalog;
 pub mod crypt;
 mod error;
 pub mod escape;
-pub mod extract;
 pub mod index;
 pub mod md5file;
 pub mod meta;
@@ -45,13 +44,12 @@ pub mod zst;
 
 pub use catalog::{SetStatus, list_sets, set_status};
 pub use error::SetError;
-pub use extract::{ExtractStats, extract};
 pub use index::IndexEntry;
 pub use meta::{Summary, VersionInfo};
-pub use name::SetName;
+pub use name::{SetKind, SetName};
 pub use publish::PublishedVolume;
 pub use reader::{SetEntry, SetReader, VolumeCheck};
 pub use writer::{
-    EXCLUDED_TOP, Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
+    Exclude, MAX_SECRET, Outcome, Phase, Progress, Sealer, SecretFiles, WriteOptions,
     effective_kind, set_name, write_set,
 };

@@ -1,9 +1,64 @@
-//! The `.tar.md5` sidecar: `md5sum` lines, one per volume, in volume order.
+//! MD5 in sets: the `.tar.md5` sidecar (`md5sum` lines, one per volume,
+//! in volume order), read and written, and the digest helpers the writer,
+//! the reader and the verdicts share.
 
+use crate::error::SetError;
 use crate::name::{FileRole, SetName};
+use md5::{Digest, Md5};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Longest `.md5` file read (999 volumes fit many times over).
 pub const MAX_MD5_FILE: u64 = 256 << 10;
+
+/// Lower-case hex of a digest, as `md5sum` writes it.
+pub fn hex(d: &[u8; 16]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5 of everything `f` holds; `path` names it in errors.
+pub(crate) fn md5_of_reader(
+    f: &mut impl Read,
+    path: &Path,
+    cancel: &AtomicBool,
+) -> Result<[u8; 16], SetError> {
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(SetError::Cancelled);
+        }
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SetError::io(path, e)),
+        };
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}
+
+/// The `.md5` file's text: one `md5sum` line per volume.
+/// `volumes` are (file name, hex digest) in volume order.
+pub fn md5_text<'a>(volumes: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    volumes
+        .into_iter()
+        .map(|(name, md5)| format!("{md5}  {name}\n"))
+        .collect()
+}
+
+/// The volumes a set's `.md5` file in `dir` lists, with their digests;
+/// the error names the file and what is wrong.
+pub(crate) fn read_md5(dir: &Path, name: &SetName) -> Result<Vec<(String, [u8; 16])>, String> {
+    let path = dir.join(name.md5_name());
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_MD5_FILE).read_to_string(&mut text))
+        .map_err(|e| format!("{}: {e}", name.md5_name()))?;
+    parse(&text, name).map_err(|e| format!("{}: {e}", name.md5_name()))
+}
 
 /// Reads the lines of a set's `.md5` file: volume names (which must be the
 /// set's own volumes 0, 1, 2... in order) with their digests.
@@ -56,11 +111,11 @@ fn parse_hex(s: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use appconfig::BackupType;
+    use crate::name::SetKind;
 
     #[test]
     fn lines() {
-        let n = SetName::new("mail", BackupType::Full, 0);
+        let n = SetName::new("mail", SetKind::Full, 0);
         let text = format!(
             "{}  {}\n{} *{}\n",
             "0".repeat(32),

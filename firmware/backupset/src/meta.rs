@@ -1,8 +1,8 @@
 //! `.version.txt` (first entry) and `.summary.txt` (last entry): Kerio's
 //! fields plus what a reader needs, as `key=value` lines.
 
+use crate::name::SetKind;
 use crate::timefmt::{duration_text, utc_text};
-use appconfig::BackupType;
 use std::collections::BTreeMap;
 
 /// Version of the set layout this crate writes (and reads up to).
@@ -22,7 +22,7 @@ pub struct VersionInfo {
     pub started: i64,
     pub version: String,
     pub hostname: String,
-    pub kind: BackupType,
+    pub kind: SetKind,
     pub format: u32,
     /// 0: every body is kept.
     pub body_window_hours: u32,
@@ -191,7 +191,7 @@ mod tests {
             started: 1_795_317_495,
             version: "0.1.0".into(),
             hostname: "mail".into(),
-            kind: BackupType::Differential,
+            kind: SetKind::Differential,
             format: FORMAT,
             body_window_hours: 24,
             base: Some("mail-F20261120T220000Z.tar".into()),

@@ -5,14 +5,70 @@
 //! a compressed one (see [`crate::zst`]) `.tar.zst`, and both `.tar.zst.age`.
 
 use crate::timefmt::{parse_compact, utc_compact};
-use appconfig::BackupType;
 use std::fmt;
+use std::str::FromStr;
+
+/// The kind of a set, as the letter in its name (Kerio's scheme).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetKind {
+    /// `F`: everything.
+    Full,
+    /// `I`: everything changed since the last full, deletions included.
+    Differential,
+    /// `C`: a full outside the chain of fulls and differentials.
+    Copy,
+}
+
+impl SetKind {
+    pub fn letter(self) -> char {
+        match self {
+            SetKind::Full => 'F',
+            SetKind::Differential => 'I',
+            SetKind::Copy => 'C',
+        }
+    }
+
+    /// Reads a kind letter; `D` is accepted as a differential too.
+    pub fn from_letter(c: char) -> Option<SetKind> {
+        match c {
+            'F' => Some(SetKind::Full),
+            'I' | 'D' => Some(SetKind::Differential),
+            'C' => Some(SetKind::Copy),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SetKind::Full => "full",
+            SetKind::Differential => "differential",
+            SetKind::Copy => "copy",
+        })
+    }
+}
+
+/// Reads the `type=` of `.version.txt`: a name or a letter, any case.
+impl FromStr for SetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" | "f" => Ok(SetKind::Full),
+            "differential" | "diff" | "i" | "d" => Ok(SetKind::Differential),
+            "copy" | "c" => Ok(SetKind::Copy),
+            _ => Err(format!(
+                "{s:?} is not a backup type (full, differential, copy)"
+            )),
+        }
+    }
+}
 
 /// Which set, as its name says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SetName {
     pub host: String,
-    pub kind: BackupType,
+    pub kind: SetKind,
     /// Start of the backup, seconds since the epoch (UTC).
     pub time: i64,
     /// The letter as written (`D` stays `D` for a set named so).
@@ -59,7 +115,7 @@ pub fn unit_tag(unit: &str) -> Option<String> {
 }
 
 impl SetName {
-    pub fn new(host: &str, kind: BackupType, time: i64) -> SetName {
+    pub fn new(host: &str, kind: SetKind, time: i64) -> SetName {
         SetName {
             host: host.to_string(),
             kind,
@@ -176,7 +232,7 @@ impl SetName {
         let (host, rest) = stem.split_at(stem.len() - 17);
         let host = host.strip_suffix('-')?;
         let letter = rest.chars().next()?;
-        let kind = BackupType::from_letter(letter)?;
+        let kind = SetKind::from_letter(letter)?;
         let time = parse_compact(&rest[1..])?;
         if host.is_empty() || host.contains(['/', '\\', '\0']) {
             return None;
@@ -212,7 +268,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let n = SetName::new("mx-1.example.com", BackupType::Differential, 1_795_317_495);
+        let n = SetName::new("mx-1.example.com", SetKind::Differential, 1_795_317_495);
         assert_eq!(n.tar_name(), "mx-1.example.com-I20261122T031815Z.tar");
         assert_eq!(
             n.volume_name(2),
@@ -254,7 +310,7 @@ mod tests {
 
     #[test]
     fn encrypted_names_round_trip_and_stay_apart_from_plain_ones() {
-        let n = SetName::new("mx", BackupType::Full, 1_795_317_495).with_encryption(true);
+        let n = SetName::new("mx", SetKind::Full, 1_795_317_495).with_encryption(true);
         assert_eq!(n.tar_name(), "mx-F20261122T031815Z.tar.age");
         assert_eq!(n.volume_name(2), "mx-F20261122T031815Z.tar.age.002");
         assert_eq!(n.md5_name(), "mx-F20261122T031815Z.tar.age.md5");
@@ -281,12 +337,12 @@ mod tests {
             Some((n.volume_name(1), Some("0f8c2d3e5b7a".into())))
         );
         // A host name that holds `.tar.age` is still only a host name.
-        let host = SetName::new("m.tar.age.x", BackupType::Full, 0);
+        let host = SetName::new("m.tar.age.x", SetKind::Full, 0);
         assert_eq!(
             SetName::parse_file(&host.tar_name()),
             Some((host.clone(), FileRole::Volume(0)))
         );
-        let odd = SetName::new("a.tar.age.b", BackupType::Copy, 0).with_encryption(true);
+        let odd = SetName::new("a.tar.age.b", SetKind::Copy, 0).with_encryption(true);
         assert_eq!(
             SetName::parse_file(&odd.volume_name(3)),
             Some((odd.clone(), FileRole::Volume(3)))
@@ -306,7 +362,7 @@ mod tests {
 
     #[test]
     fn compressed_names_round_trip_alone_and_with_encryption() {
-        let z = SetName::new("mx", BackupType::Full, 1_795_317_495).with_compression(true);
+        let z = SetName::new("mx", SetKind::Full, 1_795_317_495).with_compression(true);
         assert_eq!(z.tar_name(), "mx-F20261122T031815Z.tar.zst");
         assert_eq!(z.volume_name(1), "mx-F20261122T031815Z.tar.zst.001");
         assert_eq!(z.md5_name(), "mx-F20261122T031815Z.tar.zst.md5");
@@ -328,7 +384,7 @@ mod tests {
         }
         assert_ne!(z, z.clone().with_compression(false));
         // A host name holding the suffixes is only a host name.
-        let odd = SetName::new("a.tar.zst.b", BackupType::Full, 0).with_compression(true);
+        let odd = SetName::new("a.tar.zst.b", SetKind::Full, 0).with_compression(true);
         assert_eq!(
             SetName::parse_file(&odd.md5_name()),
             Some((odd.clone(), FileRole::Md5))
@@ -347,7 +403,7 @@ mod tests {
     #[test]
     fn d_reads_as_differential_and_junk_is_refused() {
         let n = SetName::parse_tar("mail-D20260101T000000Z.tar").expect("D name");
-        assert_eq!(n.kind, BackupType::Differential);
+        assert_eq!(n.kind, SetKind::Differential);
         assert_eq!(n.tar_name(), "mail-D20260101T000000Z.tar");
         for bad in [
             "mail-X20260101T000000Z.tar",

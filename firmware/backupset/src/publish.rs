@@ -3,12 +3,19 @@
 //! place nothing about the set looks complete.
 
 use crate::error::{SetError, io_at};
+use crate::md5file;
 use crate::name::SetName;
-use md5::{Digest, Md5};
+use atomicfile::sync_dir;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A volume written to its temporary name, waiting to be published.
+#[derive(Debug, Clone)]
+pub struct WrittenVolume {
+    pub temp: PathBuf,
+    pub size: u64,
+}
 
 /// One volume of a published set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,18 +24,6 @@ pub struct PublishedVolume {
     pub size: u64,
     /// Lower-case hex MD5.
     pub md5: String,
-}
-
-pub fn hex(d: &[u8; 16]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Fsyncs a folder so renames in it survive a power cut. File systems that
-/// cannot fsync a folder (some FUSE and network ones) are let be.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(f) = File::open(dir) {
-        let _ = f.sync_all();
-    }
 }
 
 /// Fsyncs a file just renamed. vfat's rename writes the new directory entry
@@ -43,36 +38,6 @@ pub fn sync_renamed(path: &Path) -> Result<(), SetError> {
         Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => Ok(()),
         r => r.map_err(io_at(path)),
     }
-}
-
-pub(crate) fn md5_of_reader(
-    f: &mut impl Read,
-    path: &Path,
-    cancel: &AtomicBool,
-) -> Result<[u8; 16], SetError> {
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(SetError::Cancelled);
-        }
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(SetError::io(path, e)),
-        };
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().into())
-}
-
-/// The `.md5` file's text: one `md5sum` line per volume.
-pub fn md5_text(volumes: &[PublishedVolume]) -> String {
-    volumes
-        .iter()
-        .map(|v| format!("{}  {}\n", v.md5, v.name))
-        .collect()
 }
 
 /// Renames `from` to `to` unless `to` exists: a set of the same name from
@@ -98,7 +63,7 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
 pub fn publish(
     dir: &Path,
     name: &SetName,
-    temps: &[crate::writer::WrittenVolume],
+    temps: &[WrittenVolume],
     digests: &[[u8; 16]],
     unit: &str,
 ) -> Result<Vec<PublishedVolume>, SetError> {
@@ -123,7 +88,7 @@ pub fn publish(
         out.push(PublishedVolume {
             name: final_name,
             size: v.size,
-            md5: hex(d),
+            md5: md5file::hex(d),
         });
         if let Err(e) = sync_renamed(&target) {
             for p in &out {
@@ -142,8 +107,10 @@ pub fn publish(
             .truncate(true)
             .open(&md5_temp)
             .map_err(io_at(&md5_temp))?;
-        f.write_all(md5_text(&out).as_bytes())
-            .map_err(io_at(&md5_temp))?;
+        f.write_all(
+            md5file::md5_text(out.iter().map(|v| (v.name.as_str(), v.md5.as_str()))).as_bytes(),
+        )
+        .map_err(io_at(&md5_temp))?;
         f.sync_all().map_err(io_at(&md5_temp))?;
         rename_noreplace(&md5_temp, &md5_final).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {

@@ -11,14 +11,13 @@
 //! (an FTP upload of the same name) changes nothing for a reader, so what
 //! is checked against the `.md5` file is what is restored.
 
-use crate::catalog;
 use crate::crypt::{self, Keys, Notes};
 use crate::error::SetError;
 use crate::escape::unescape;
 use crate::index::{INDEX_HEADER, IndexEntry};
+use crate::md5file::{self, hex};
 use crate::meta::{DATA_DIR, DELETED_ENTRY, SUMMARY_ENTRY, Summary, VERSION_ENTRY, VersionInfo};
 use crate::name::SetName;
-use crate::publish::hex;
 use crate::tarfmt::{BLOCK, EntryKind, padding};
 use crate::zst::{Frames, SeekTable, Unzstd};
 use std::cell::Cell;
@@ -145,7 +144,7 @@ impl SetReader {
     pub fn open(dir: &Path, tar_name: &str) -> Result<SetReader, SetError> {
         let name =
             SetName::parse_tar(tar_name).ok_or_else(|| SetError::BadName(tar_name.to_string()))?;
-        let listed = catalog::read_md5(dir, &name).map_err(|reason| SetError::Incomplete {
+        let listed = md5file::read_md5(dir, &name).map_err(|reason| SetError::Incomplete {
             set: tar_name.to_string(),
             reason,
         })?;
@@ -354,7 +353,7 @@ impl SetReader {
                     inner: v.reader(),
                     done,
                 };
-                match crate::publish::md5_of_reader(&mut f, &v.path, cancel) {
+                match md5file::md5_of_reader(&mut f, &v.path, cancel) {
                     Err(SetError::Cancelled) => return Err(SetError::Cancelled),
                     Err(e) => VolumeCheck {
                         name: v.name.clone(),

@@ -18,8 +18,8 @@
 
 use crate::catalog::{SetStatus, list_sets};
 use crate::error::{SetError, io_at};
+use crate::name::SetKind;
 use crate::name::{SetName, unit_tag};
-use appconfig::BackupType;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -120,7 +120,7 @@ pub fn plan(
         chosen.push(s);
     }
     for (copies, n) in [(false, keep.restore_points), (true, keep.copies)] {
-        let is_copy = |s: &SetStatus| s.name.kind == BackupType::Copy;
+        let is_copy = |s: &SetStatus| s.name.kind == SetKind::Copy;
         let already = chosen.iter().filter(|s| is_copy(s) == copies).count();
         let more: Vec<&SetStatus> = present
             .iter()
@@ -132,12 +132,12 @@ pub fn plan(
     }
     for s in &chosen {
         out.keep.insert(s.name.tar_name());
-        if s.name.kind == BackupType::Differential {
+        if s.name.kind == SetKind::Differential {
             let base = s.base.clone().or_else(|| {
                 // Without a readable base= line: the newest full before it.
                 present
                     .iter()
-                    .filter(|f| f.name.kind == BackupType::Full && f.name.time < s.name.time)
+                    .filter(|f| f.name.kind == SetKind::Full && f.name.time < s.name.time)
                     .map(|f| f.name.tar_name())
                     .next()
             });
@@ -202,7 +202,7 @@ pub fn prune(
         remove_set(dir, s, &mut removed)?;
     }
     if !removed.is_empty() {
-        crate::publish::sync_dir(dir);
+        atomicfile::sync_dir(dir);
     }
     Ok(Pruned {
         removed,
@@ -284,7 +284,7 @@ pub fn clean_leftovers(
         }
     }
     if !removed.is_empty() {
-        crate::publish::sync_dir(dir);
+        atomicfile::sync_dir(dir);
     }
     Ok(removed)
 }
@@ -298,7 +298,7 @@ mod tests {
     const US: &str = "0f8c2d3e-5b7a-4c1d-9e2f-3a4b5c6d7e8f";
     const THEM: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 
-    fn set(host: &str, kind: BackupType, time: i64, unit: Option<&str>) -> SetStatus {
+    fn set(host: &str, kind: SetKind, time: i64, unit: Option<&str>) -> SetStatus {
         let name = SetName::new(host, kind, time);
         SetStatus {
             volumes: vec![(name.tar_name(), 1)],
@@ -330,9 +330,9 @@ mod tests {
         // The other unit's sets are newer (its clock is ahead, or it simply
         // ran later): ours stay, theirs are not ours to prune.
         let mut sets: Vec<SetStatus> = (0..5)
-            .map(|i| set("appliance", BackupType::Full, NOW + i * DAY, Some(THEM)))
+            .map(|i| set("appliance", SetKind::Full, NOW + i * DAY, Some(THEM)))
             .collect();
-        let mine = set("appliance", BackupType::Full, NOW - DAY, Some(US));
+        let mine = set("appliance", SetKind::Full, NOW - DAY, Some(US));
         sets.push(mine.clone());
         let p = plan(&sets, &shared(), KEEP3, Some(&mine.name), NOW);
         assert!(p.remove.is_empty(), "{p:?}");
@@ -342,10 +342,10 @@ mod tests {
     #[test]
     fn sets_dated_in_the_future_are_reported_not_counted() {
         let mut sets: Vec<SetStatus> = (1..=3)
-            .map(|i| set("appliance", BackupType::Full, NOW + i * DAY, Some(US)))
+            .map(|i| set("appliance", SetKind::Full, NOW + i * DAY, Some(US)))
             .collect();
-        let older = set("appliance", BackupType::Full, NOW - 2 * DAY, Some(US));
-        let fresh = set("appliance", BackupType::Full, NOW, Some(US));
+        let older = set("appliance", SetKind::Full, NOW - 2 * DAY, Some(US));
+        let fresh = set("appliance", SetKind::Full, NOW, Some(US));
         sets.push(older.clone());
         sets.push(fresh.clone());
         let p = plan(&sets, &shared(), KEEP3, Some(&fresh.name), NOW);
@@ -360,9 +360,9 @@ mod tests {
         // Clock put back by a day without any slack to catch it: the fresh
         // set is older than three sets made before.
         let mut sets: Vec<SetStatus> = (1..=3)
-            .map(|i| set("appliance", BackupType::Full, NOW + i * 60, Some(US)))
+            .map(|i| set("appliance", SetKind::Full, NOW + i * 60, Some(US)))
             .collect();
-        let fresh = set("appliance", BackupType::Full, NOW, Some(US));
+        let fresh = set("appliance", SetKind::Full, NOW, Some(US));
         sets.push(fresh.clone());
         let p = plan(&sets, &shared(), KEEP3, Some(&fresh.name), NOW + 240);
         assert!(p.keep.contains(&fresh.name.tar_name()), "{p:?}");
@@ -372,12 +372,12 @@ mod tests {
     #[test]
     fn copies_are_counted_apart_and_never_evict_nightlies() {
         let mut sets = vec![
-            set("appliance", BackupType::Full, NOW - 3 * DAY, Some(US)),
-            set("appliance", BackupType::Full, NOW - 2 * DAY, Some(US)),
-            set("appliance", BackupType::Full, NOW - DAY, Some(US)),
+            set("appliance", SetKind::Full, NOW - 3 * DAY, Some(US)),
+            set("appliance", SetKind::Full, NOW - 2 * DAY, Some(US)),
+            set("appliance", SetKind::Full, NOW - DAY, Some(US)),
         ];
         let copies: Vec<SetStatus> = (1..=4)
-            .map(|i| set("appliance", BackupType::Copy, NOW - DAY + i * 60, Some(US)))
+            .map(|i| set("appliance", SetKind::Copy, NOW - DAY + i * 60, Some(US)))
             .collect();
         sets.extend(copies.iter().cloned());
         let last = copies.last().map(|c| c.name.clone());
@@ -395,8 +395,8 @@ mod tests {
     #[test]
     fn unmarked_sets_on_a_shared_folder_are_left_and_reported() {
         let sets = vec![
-            set("appliance", BackupType::Full, NOW - 9 * DAY, None),
-            set("appliance", BackupType::Full, NOW, Some(US)),
+            set("appliance", SetKind::Full, NOW - 9 * DAY, None),
+            set("appliance", SetKind::Full, NOW, Some(US)),
         ];
         let p = plan(&sets, &shared(), KEEP3, Some(&sets[1].name), NOW);
         assert!(p.remove.is_empty());

@@ -1,8 +1,8 @@
 //! Results of checking sets against their `.md5` files, kept in a hidden
 //! file beside them (`.verified`) so that whoever lists the folder knows
-//! which sets were verified since their files last changed. ftpd records a
-//! verdict for every set uploaded to the FTP `restore` folder; backupd
-//! reports it when it lists that folder for the console.
+//! which sets were verified since their files last changed. The program
+//! that checks a set records the verdict; a program that lists the folder
+//! reports it.
 //!
 //! A verdict holds a fingerprint of the set's files (inode, size, times of
 //! each volume and of the `.md5` file): a set replaced or touched since has
@@ -10,7 +10,7 @@
 
 use crate::catalog::SetStatus;
 use crate::error::SetError;
-use crate::publish::hex;
+use crate::md5file::hex;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -19,7 +19,7 @@ use std::path::Path;
 /// The record's name in the folder of sets.
 pub const VERDICT_FILE: &str = ".verified";
 
-const HEADER: &str = "# Sets checked against their .md5 files; written by ftpd, do not edit.";
+const HEADER: &str = "# Sets checked against their .md5 files; do not edit.";
 
 /// Largest record read (a few lines per set).
 const MAX_RECORD: u64 = 1 << 20;
@@ -129,7 +129,7 @@ pub fn record(
         ));
     }
     let path = dir.join(VERDICT_FILE);
-    appconfig::write_atomically(&path, text.as_bytes(), 0o640).map_err(|e| SetError::io(&path, e))
+    atomicfile::write_atomically(&path, text.as_bytes(), 0o640).map_err(|e| SetError::io(&path, e))
 }
 
 #[cfg(test)]

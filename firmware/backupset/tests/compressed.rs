@@ -4,20 +4,13 @@
 //! whose frames lie is refused.
 
 mod common;
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::SetReader;
 use backupset::zst::{FrameSize, SeekTable, seek_table};
 use common::*;
 
 use std::path::Path;
 use std::process::Command;
-
-/// The level a new unit writes with.
-fn default_level() -> i32 {
-    let b = appconfig::BackupSettings::default();
-    assert_eq!(b.compression, appconfig::Compression::Zstd);
-    b.compression_level
-}
 
 fn sh(dir: &Path, cmd: &str) {
     let out = Command::new("sh")
@@ -37,13 +30,13 @@ fn sh(dir: &Path, cmd: &str) {
 fn a_compressed_set_opens_with_the_stock_tools_and_holds_what_a_plain_one_holds() {
     let mut fx = Fixture::new(10 << 20);
     let started = NOW + 60;
-    let plain = fx.write(&fx.options(BackupType::Full, started));
+    let plain = fx.write(&fx.options(SetKind::Full, started));
     assert!(!plain.name.compressed);
     // The same store and start time, compressed, in volumes.
-    fx.compress = Some(default_level());
+    fx.compress = Some(UNIT_LEVEL);
     let zdir = fx.path("zdest");
     std::fs::create_dir_all(&zdir).expect("mkdir");
-    let mut opts = fx.options(BackupType::Copy, started);
+    let mut opts = fx.options(SetKind::Copy, started);
     opts.dest_dir = zdir.clone();
     opts.volume_size = Some(64 * 1024 + 3);
     let z = fx.write(&opts);
@@ -74,7 +67,7 @@ fn a_compressed_set_opens_with_the_stock_tools_and_holds_what_a_plain_one_holds(
     // One volume: GNU tar's --zstd and zstd -dc open it as they are.
     let one = fx.path("one");
     std::fs::create_dir_all(&one).expect("mkdir");
-    let mut opts = fx.options(BackupType::Copy, started + 1);
+    let mut opts = fx.options(SetKind::Copy, started + 1);
     opts.dest_dir = one.clone();
     let single = fx.write(&opts);
     assert_eq!(single.volumes.len(), 1);
@@ -125,7 +118,7 @@ fn a_compressed_set_opens_with_the_stock_tools_and_holds_what_a_plain_one_holds(
 /// A compressed set of enough frames that one user lies in a few of them.
 fn many_frames() -> (Fixture, backupset::Outcome) {
     let mut fx = Fixture::new(96 << 20);
-    fx.compress = Some(default_level());
+    fx.compress = Some(UNIT_LEVEL);
     let out = fx.full(NOW + 60);
     (fx, out)
 }
@@ -235,7 +228,7 @@ fn refused(dir: &Path, out: &backupset::Outcome) -> String {
 #[test]
 fn compressed_sets_whose_frames_lie_are_refused() {
     let mut fx = Fixture::new(2 << 20);
-    fx.compress = Some(default_level());
+    fx.compress = Some(UNIT_LEVEL);
     // A frame that says it holds fewer bytes than it does.
     let a = fx.full(NOW + 60);
     retable(&fx.dest, &a, |f, _| f[0].plain -= 512);

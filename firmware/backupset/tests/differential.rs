@@ -1,13 +1,13 @@
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::SetReader;
 use common::*;
 
 #[test]
 fn full_plus_differential_restores_the_tree_at_the_differential() {
     let fx = Fixture::new(4 << 20);
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
     opts.body_window_hours = 0;
     let full = fx.write(&opts);
 
@@ -31,12 +31,12 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
     std::fs::create_dir(fx.data.join("sslcert/server.key")).expect("mkdir");
     std::fs::write(fx.data.join("sslcert/server.key/part"), b"now a folder").expect("write");
 
-    let mut dopts = fx.options(BackupType::Differential, NOW + 86_400 + 60);
+    let mut dopts = fx.options(SetKind::Differential, NOW + 86_400 + 60);
     dopts.body_window_hours = 0;
     let diff = fx.write(&dopts);
     assert_eq!(
         diff.name.kind,
-        BackupType::Differential,
+        SetKind::Differential,
         "{:?}",
         diff.fell_back
     );
@@ -52,13 +52,13 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
 
     let target = fx.tmp.path().join("restored");
     let f = SetReader::open(&fx.dest, &full.name.tar_name()).expect("open full");
-    backupset::extract(&f, &target, ".").expect("full");
+    extract(&f, &target, ".").expect("full");
     let d = SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open diff");
     assert_eq!(
         d.version().expect("version").base.as_deref(),
         Some(full.name.tar_name().as_str())
     );
-    let stats = backupset::extract(&d, &target, ".").expect("diff");
+    let stats = extract(&d, &target, ".").expect("diff");
     assert!(stats.deleted > 0);
     assert_same(
         &snapshot(&fx.data, &["backup", "restore", "state"]),
@@ -95,7 +95,7 @@ fn full_plus_differential_restores_the_tree_at_the_differential() {
 
     // A second differential is again against the full, not the first one.
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"changed again").expect("write");
-    let mut d2 = fx.options(BackupType::Differential, NOW + 2 * 86_400);
+    let mut d2 = fx.options(SetKind::Differential, NOW + 2 * 86_400);
     d2.body_window_hours = 0;
     let diff2 = fx.write(&d2);
     assert_eq!(diff2.base.as_deref(), Some(full.name.tar_name().as_str()));
@@ -121,10 +121,10 @@ fn full_plus_differential_with_the_default_body_window() {
         },
     )
     .expect("mutate");
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 86_400 + 60));
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 86_400 + 60));
     assert_eq!(
         diff.name.kind,
-        BackupType::Differential,
+        SetKind::Differential,
         "{:?}",
         diff.fell_back
     );
@@ -134,7 +134,7 @@ fn full_plus_differential_with_the_default_body_window() {
     let target = fx.tmp.path().join("restored");
     for set in [&full, &diff] {
         let r = SetReader::open(&fx.dest, &set.name.tar_name()).expect("open");
-        backupset::extract(&r, &target, ".").expect("extract");
+        extract(&r, &target, ".").expect("extract");
     }
     let expected = snapshot(&fx.data, &["backup", "restore", "state"]);
     let got = snapshot(&target, &[]);
@@ -172,8 +172,8 @@ fn full_plus_differential_with_the_default_body_window() {
 fn after_the_clock_was_put_back_a_differential_becomes_a_full() {
     let fx = Fixture::new(1 << 20);
     fx.full(NOW + 86_400);
-    let out = fx.write(&fx.options(BackupType::Differential, NOW + 60));
-    assert_eq!(out.name.kind, BackupType::Full);
+    let out = fx.write(&fx.options(SetKind::Differential, NOW + 60));
+    assert_eq!(out.name.kind, SetKind::Full);
     let why = out.fell_back.expect("a reason");
     assert!(why.contains("clock was put back"), "{why}");
 }
@@ -181,8 +181,8 @@ fn after_the_clock_was_put_back_a_differential_becomes_a_full() {
 #[test]
 fn differential_without_state_falls_back_to_a_full() {
     let fx = Fixture::new(1 << 20);
-    let out = fx.write(&fx.options(BackupType::Differential, NOW + 60));
-    assert_eq!(out.name.kind, BackupType::Full);
+    let out = fx.write(&fx.options(SetKind::Differential, NOW + 60));
+    assert_eq!(out.name.kind, SetKind::Full);
     assert!(
         out.fell_back
             .as_deref()
@@ -192,8 +192,8 @@ fn differential_without_state_falls_back_to_a_full() {
     );
     // The full's set removed by hand: the next differential is a full again.
     std::fs::remove_file(fx.dest.join(out.name.md5_name())).expect("rm");
-    let again = fx.write(&fx.options(BackupType::Differential, NOW + 120));
-    assert_eq!(again.name.kind, BackupType::Full);
+    let again = fx.write(&fx.options(SetKind::Differential, NOW + 120));
+    assert_eq!(again.name.kind, SetKind::Full);
     assert!(
         again
             .fell_back
@@ -207,9 +207,9 @@ fn differential_without_state_falls_back_to_a_full() {
 #[test]
 fn unchanged_tree_gives_an_almost_empty_differential() {
     let fx = Fixture::new(2 << 20);
-    let full = fx.write(&fx.options(BackupType::Full, NOW + 60));
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
-    assert_eq!(diff.name.kind, BackupType::Differential);
+    let full = fx.write(&fx.options(SetKind::Full, NOW + 60));
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 120));
+    assert_eq!(diff.name.kind, SetKind::Differential);
     assert_eq!(diff.summary.count_files, 0);
     assert_eq!(diff.summary.deleted_entries, 0);
     assert!(diff.size() < 16 << 10, "{} bytes", diff.size());

@@ -5,7 +5,7 @@
 mod common;
 
 use age::secrecy::ExposeSecret;
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::crypt::Keys;
 use backupset::{SetError, SetReader, list_sets};
 use common::*;
@@ -66,7 +66,7 @@ fn the_stock_age_and_tar_open_an_encrypted_set() {
 
     let plain = fx.full(started);
     fx.encrypt_to = Some(id.to_public());
-    let mut opts = fx.options(BackupType::Copy, started);
+    let mut opts = fx.options(SetKind::Copy, started);
     opts.volume_size = Some(64 << 10);
     let split = fx.write(&opts);
     assert!(split.name.encrypted);
@@ -104,7 +104,7 @@ fn the_stock_age_and_tar_open_an_encrypted_set() {
     assert_same(&tree_of(&reference), &tree_of(&by_hand));
 
     // One volume: `age -d -i key set.tar.age | tar -x`.
-    let one = fx.write(&fx.options(BackupType::Copy, started + 1));
+    let one = fx.write(&fx.options(SetKind::Copy, started + 1));
     assert_eq!(one.volumes.len(), 1);
     md5sum_check(&fx.dest, &one.name.md5_name());
     let single = fx.path("single");
@@ -138,7 +138,7 @@ fn the_reader_opens_an_encrypted_set_with_its_identity_only() {
     let plain = fx.full(started);
     let id = age::x25519::Identity::generate();
     fx.encrypt_to = Some(id.to_public());
-    let mut opts = fx.options(BackupType::Copy, started);
+    let mut opts = fx.options(SetKind::Copy, started);
     opts.volume_size = Some(100 << 10);
     let enc = fx.write(&opts);
     let keys = Keys::new(vec![id.clone()]);
@@ -169,7 +169,7 @@ fn the_reader_opens_an_encrypted_set_with_its_identity_only() {
 
     let e = raw.with_keys(Some(&keys)).expect("opens with its key");
     let (ve, vp) = (e.version().expect("version"), p.version().expect("version"));
-    assert_eq!((ve.kind, vp.kind), (BackupType::Copy, BackupType::Full));
+    assert_eq!((ve.kind, vp.kind), (SetKind::Copy, SetKind::Full));
     assert_eq!((ve.started, ve.unit), (vp.started, vp.unit));
     let (se, sp) = (e.summary().expect("summary"), p.summary().expect("summary"));
     assert_eq!(se.index_offset, sp.index_offset);
@@ -214,8 +214,8 @@ fn an_encrypted_differential_names_its_full_without_a_key() {
     let mut fx = Fixture::new(2 << 20);
     fx.encrypt_to = Some(age::x25519::Identity::generate().to_public());
     let full = fx.full(NOW + 10);
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 20));
-    assert_eq!(diff.name.kind, BackupType::Differential);
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 20));
+    assert_eq!(diff.name.kind, SetKind::Differential);
     assert_eq!(diff.base.as_deref(), Some(full.name.tar_name().as_str()));
     let sets = list_sets(&fx.dest).expect("list");
     let d = sets

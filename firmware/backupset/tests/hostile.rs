@@ -2,7 +2,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::{SetError, SetReader};
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -24,14 +24,14 @@ fn exercise(dir: &std::path::Path, name: &str) {
             });
         }
     }
-    let _ = backupset::extract(&set, &dir.join("x-restore"), ".");
+    let _ = extract(&set, &dir.join("x-restore"), ".");
     let _ = std::fs::remove_dir_all(dir.join("x-restore"));
 }
 
 #[test]
 fn damaged_sets_are_refused_with_typed_errors() {
     let fx = Fixture::new(256 << 10);
-    let out = fx.write(&fx.options(BackupType::Full, NOW));
+    let out = fx.write(&fx.options(SetKind::Full, NOW));
     let tar = fx.dest.join(out.name.tar_name());
     let good = std::fs::read(&tar).expect("read");
 
@@ -71,7 +71,7 @@ fn damaged_sets_are_refused_with_typed_errors() {
     evil[first_data..first_data + name.len()].copy_from_slice(name);
     fix_checksum(&mut evil[first_data..first_data + 512]);
     std::fs::write(&tar, &evil).expect("write");
-    let err = backupset::extract(&set, &fx.tmp.path().join("evil"), ".").expect_err("refused");
+    let err = extract(&set, &fx.tmp.path().join("evil"), ".").expect_err("refused");
     assert!(matches!(err, SetError::Malformed { .. }), "{err:?}");
     assert!(!fx.tmp.path().join("evil/../evil").is_file());
     std::fs::write(&tar, &good).expect("restore");

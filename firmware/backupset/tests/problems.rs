@@ -1,7 +1,7 @@
 mod common;
 
-use appconfig::BackupType;
 use backupset::SetError;
+use backupset::SetKind;
 use common::*;
 use std::os::unix::ffi::OsStrExt;
 
@@ -28,7 +28,7 @@ fn sockets_fifos_odd_names_are_reported_and_the_rest_backed_up() {
     std::fs::write(deep.join(&long_name), b"deep file").expect("long");
     std::fs::write(odd.join("plain.txt"), b"kept").expect("plain");
 
-    let out = fx.write(&fx.options(BackupType::Full, NOW + 60));
+    let out = fx.write(&fx.options(SetKind::Full, NOW + 60));
     assert_eq!(out.problem_count, 3, "{:?}", out.problems);
     let text = out.problems.join("\n");
     assert!(text.contains("a.sock: is a socket"), "{text}");
@@ -52,7 +52,7 @@ fn sockets_fifos_odd_names_are_reported_and_the_rest_backed_up() {
 #[test]
 fn missing_data_root_is_a_clear_error() {
     let fx = Fixture::new(256 << 10);
-    let mut opts = fx.options(BackupType::Full, NOW);
+    let mut opts = fx.options(SetKind::Full, NOW);
     opts.data_root = fx.tmp.path().join("nope");
     match backupset::write_set(&opts, &backupset::Progress::default()) {
         Err(SetError::DataRoot { .. }) => {}
@@ -71,7 +71,7 @@ fn missing_data_root_is_a_clear_error() {
 #[test]
 fn a_full_destination_stops_a_compressed_backup_cleanly() {
     let mut fx = Fixture::new(1 << 20);
-    fx.compress = Some(appconfig::BackupSettings::default().compression_level);
+    fx.compress = Some(UNIT_LEVEL);
     let queue = fx.data.join("store/queue/incoming");
     std::fs::create_dir_all(&queue).expect("queue");
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -103,7 +103,7 @@ fn a_full_destination_stops_a_compressed_backup_cleanly() {
         }
     }
     let _guard = Unmount(&small);
-    let mut opts = fx.options(BackupType::Full, NOW);
+    let mut opts = fx.options(SetKind::Full, NOW);
     opts.dest_dir = small.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -142,7 +142,7 @@ fn destination_full_is_a_clear_error_and_leaves_older_sets() {
         }
     }
     let _guard = Unmount(&small);
-    let mut opts = fx.options(BackupType::Full, NOW);
+    let mut opts = fx.options(SetKind::Full, NOW);
     opts.dest_dir = small.clone();
     let first = fx.write(&opts);
     let before: Vec<_> = first
@@ -160,7 +160,7 @@ fn destination_full_is_a_clear_error_and_leaves_older_sets() {
         },
     )
     .expect("more data");
-    let mut opts2 = fx.options(BackupType::Full, NOW + 60);
+    let mut opts2 = fx.options(SetKind::Full, NOW + 60);
     opts2.dest_dir = small.clone();
     let err =
         backupset::write_set(&opts2, &backupset::Progress::default()).expect_err("must not fit");
@@ -210,7 +210,7 @@ fn a_file_growing_during_the_backup_is_stored_as_read_and_reported() {
             }
         })
     };
-    let out = fx.write(&fx.options(BackupType::Full, NOW + 60));
+    let out = fx.write(&fx.options(SetKind::Full, NOW + 60));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     writer.join().expect("writer");
     assert_eq!(out.summary.changed_files, 1, "{:?}", out.problems);
@@ -223,7 +223,7 @@ fn a_file_growing_during_the_backup_is_stored_as_read_and_reported() {
     );
     md5sum_check(&fx.dest, &out.name.md5_name());
     // Marked so the next differential stores it again.
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 120));
     let set = backupset::SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open");
     let queue = set
         .find("store/queue/incoming")
@@ -238,9 +238,9 @@ fn excluded_folders_are_left_out_however_they_are_spelled() {
     let inside = fx.data.join("store/sets");
     std::fs::create_dir_all(&inside).expect("mkdir");
     std::fs::write(inside.join("old.tar"), b"not data").expect("write");
-    let mut opts = fx.options(BackupType::Full, NOW);
-    opts.exclude =
-        vec![std::path::PathBuf::from(format!("{}//store/sets/", fx.data.display())).into()];
+    let mut opts = fx.options(SetKind::Full, NOW);
+    opts.exclude
+        .push(std::path::PathBuf::from(format!("{}//store/sets/", fx.data.display())).into());
     let out = fx.write(&opts);
     let names: Vec<String> = out.volumes.iter().map(|v| v.name.clone()).collect();
     let listing = tar_list(&fx.dest, &names);

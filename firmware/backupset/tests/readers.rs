@@ -2,7 +2,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 use std::process::Command;
 
@@ -11,7 +11,7 @@ use std::process::Command;
 #[test]
 fn bsdtar_reads_a_set_with_the_default_window_as_gnu_tar_does() {
     let fx = Fixture::new(1 << 20);
-    let opts = fx.options(BackupType::Full, NOW + 60);
+    let opts = fx.options(SetKind::Full, NOW + 60);
     assert_eq!(opts.body_window_hours, 24, "the default window");
     let out = fx.write(&opts);
     assert!(out.summary.headers_only_files > 0, "{:?}", out.summary);
@@ -49,7 +49,7 @@ fn bsdtar_and_7zip_extract_the_same_tree() {
         b"Subject: deep\n\nbody\n",
     )
     .expect("write");
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
     opts.body_window_hours = 0;
     let out = fx.write(&opts);
     let tar = fx.dest.join(out.name.tar_name());

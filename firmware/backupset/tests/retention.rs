@@ -1,6 +1,6 @@
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::retention::{Keep, Owner, clean_leftovers, prune};
 use backupset::{SetName, list_sets};
 use common::*;
@@ -37,20 +37,20 @@ fn prune_keeps_restore_points_and_copies_apart_and_the_fulls_they_need() {
     let fx = Fixture::new(256 << 10);
     let mut made = Vec::new();
     for (i, kind) in [
-        BackupType::Full,
-        BackupType::Differential,
-        BackupType::Differential,
-        BackupType::Full,
-        BackupType::Differential,
-        BackupType::Copy,
-        BackupType::Differential,
+        SetKind::Full,
+        SetKind::Differential,
+        SetKind::Differential,
+        SetKind::Full,
+        SetKind::Differential,
+        SetKind::Copy,
+        SetKind::Differential,
     ]
     .into_iter()
     .enumerate()
     {
         let out = fx.write(&fx.options(kind, NOW + i as i64 * DAY));
         assert_eq!(out.name.kind, kind);
-        if kind != BackupType::Differential {
+        if kind != SetKind::Differential {
             assert!(out.summary.headers_only_files > 0, "default body window");
         }
         made.push(out.name.clone());
@@ -96,7 +96,7 @@ fn prune_keeps_restore_points_and_copies_apart_and_the_fulls_they_need() {
 
 /// Writes a full as another unit with the same host name.
 fn write_as_other_unit(fx: &Fixture, started: i64) -> SetName {
-    let mut o = fx.options(BackupType::Full, started);
+    let mut o = fx.options(SetKind::Full, started);
     o.unit = OTHER_UNIT.into();
     o.state_dir = fx.path("other-state");
     fx.write(&o).name
@@ -148,9 +148,9 @@ fn compressed_leftovers_are_told_apart_by_the_unit_in_their_first_frame() {
     // A new unit's sets: compressed, cut into volumes so that the first
     // holds neither the end of its frame nor the seek table.
     let mut fx = Fixture::new(512 << 10);
-    fx.compress = Some(appconfig::BackupSettings::default().compression_level);
+    fx.compress = Some(UNIT_LEVEL);
     let us = backupset::name::unit_tag(UNIT).expect("tag");
-    let mut o = fx.options(BackupType::Full, NOW + DAY);
+    let mut o = fx.options(SetKind::Full, NOW + DAY);
     o.volume_size = Some(8 << 10);
     let mine = fx.write(&o);
     o.unit = OTHER_UNIT.into();
@@ -194,7 +194,7 @@ fn leftovers_of_interrupted_runs_are_cleaned_only_for_this_unit() {
     }
     // Volumes of sets that never got their .md5: one of ours (its first
     // volume names our unit), one of the other unit's.
-    let mut o = fx.options(BackupType::Full, NOW + DAY);
+    let mut o = fx.options(SetKind::Full, NOW + DAY);
     let mine = fx.write(&o);
     o.unit = OTHER_UNIT.into();
     o.started = NOW + 2 * DAY;
@@ -242,7 +242,7 @@ fn leftovers_of_interrupted_runs_are_cleaned_only_for_this_unit() {
 fn two_units_with_one_host_name_in_one_second_never_overwrite_each_other() {
     let fx = Fixture::new(256 << 10);
     let ours = fx.full(NOW);
-    let mut o = fx.options(BackupType::Full, NOW);
+    let mut o = fx.options(SetKind::Full, NOW);
     o.unit = OTHER_UNIT.into();
     o.state_dir = fx.path("other-state");
     let err = backupset::write_set(&o, &backupset::Progress::default())

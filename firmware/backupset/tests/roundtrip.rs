@@ -1,6 +1,6 @@
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::{SetReader, window};
 use common::*;
 
@@ -8,7 +8,7 @@ use common::*;
 fn full_backup_round_trips_through_gnu_tar() {
     let fx = Fixture::new(4 << 20);
     let started = NOW + 3600;
-    let opts = fx.options(BackupType::Full, started);
+    let opts = fx.options(SetKind::Full, started);
     let out = fx.write(&opts);
     assert_eq!(out.name.tar_name(), "mail-F20261122T041815Z.tar");
     assert_eq!(out.volumes.len(), 1);
@@ -80,7 +80,7 @@ fn full_backup_round_trips_through_gnu_tar() {
     let v = set.version().expect("version");
     assert_eq!(
         (v.hostname.as_str(), v.kind, v.body_window_hours, v.base),
-        ("mail", BackupType::Full, 24, None)
+        ("mail", SetKind::Full, 24, None)
     );
     let root = set.find(".").expect("index").expect("root in index");
     assert_eq!(root.headers_only, headers_only);
@@ -146,7 +146,7 @@ fn volumes_split_join_and_verify_each() {
 fn volumes_with_window(window: u32) {
     // More data than the writer's buffers hold at once, so they are reused.
     let fx = Fixture::new(10 << 20);
-    let mut opts = fx.options(BackupType::Copy, NOW + 60);
+    let mut opts = fx.options(SetKind::Copy, NOW + 60);
     opts.volume_size = Some(1024 * 1024 + 7);
     assert_eq!(opts.body_window_hours, 24, "the default window");
     opts.body_window_hours = window;
@@ -190,7 +190,7 @@ fn one_user_is_read_by_its_byte_range_only() {
 
 fn one_user_with_window(window: u32) {
     let fx = Fixture::new(4 << 20);
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
     opts.body_window_hours = window;
     opts.volume_size = Some(512 * 1024);
     let out = fx.write(&opts);
@@ -238,7 +238,7 @@ fn one_user_with_window(window: u32) {
     }
     // The same through the applier.
     let target = fx.tmp.path().join("one-user");
-    let stats = backupset::extract(&set, &target, &user.path).expect("extract");
+    let stats = extract(&set, &target, &user.path).expect("extract");
     assert_eq!(stats.files, user.files);
     let a = snapshot(&fx.data.join(&user.path), &[]);
     let b = snapshot(&target.join(&user.path), &[]);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::{Exclude, Sealer, SecretFiles, SetReader};
 use common::*;
 use std::sync::Arc;
@@ -53,8 +53,8 @@ fn secret_files_are_left_out_of_fulls_and_differentials() {
     .expect("secrets");
     std::fs::write(fx.data.join("config/.secrets.toml.undo"), b"pw-in-undo").expect("undo");
     let key = std::fs::read(fx.data.join("sslcert/server.key")).expect("key");
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, None);
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
+    opts.exclude.extend(secret_rules(&fx, None));
     let full = fx.write(&opts);
     assert_eq!(
         full.secrets_left_out,
@@ -79,10 +79,10 @@ fn secret_files_are_left_out_of_fulls_and_differentials() {
     // A differential after the key changed: left out again, and never
     // recorded as deleted (it is not in the full's record either).
     std::fs::write(fx.data.join("sslcert/server.key"), b"new key").expect("key");
-    let mut dopts = fx.options(BackupType::Differential, NOW + 120);
-    dopts.exclude = secret_rules(&fx, None);
+    let mut dopts = fx.options(SetKind::Differential, NOW + 120);
+    dopts.exclude.extend(secret_rules(&fx, None));
     let diff = fx.write(&dopts);
-    assert_eq!(diff.name.kind, BackupType::Differential);
+    assert_eq!(diff.name.kind, SetKind::Differential);
     assert_eq!(diff.secrets_left_out.len(), 3);
     let r = SetReader::open(&fx.dest, &diff.name.tar_name()).expect("open");
     assert!(r.deleted().expect("deleted").is_empty());
@@ -93,8 +93,9 @@ fn secret_files_are_left_out_of_fulls_and_differentials() {
 fn secret_files_are_sealed_under_another_name() {
     let fx = Fixture::new(1 << 20);
     std::fs::write(fx.data.join("config/secrets.toml"), b"pw-in-file").expect("secrets");
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, Some(Arc::new(Reverse)));
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
+    opts.exclude
+        .extend(secret_rules(&fx, Some(Arc::new(Reverse))));
     let full = fx.write(&opts);
     assert!(full.secrets_left_out.is_empty());
     assert_eq!(full.secrets_sealed, 2);
@@ -120,8 +121,9 @@ fn a_folder_or_link_named_like_a_secret_is_left_out_whole() {
     std::fs::create_dir(fx.data.join("sslcert/server.key")).expect("mkdir");
     std::fs::write(fx.data.join("sslcert/server.key/part"), b"key part").expect("write");
     std::os::unix::fs::symlink("/etc/shadow", fx.data.join("sslcert/other.key")).expect("link");
-    let mut opts = fx.options(BackupType::Full, NOW + 60);
-    opts.exclude = secret_rules(&fx, Some(Arc::new(Reverse)));
+    let mut opts = fx.options(SetKind::Full, NOW + 60);
+    opts.exclude
+        .extend(secret_rules(&fx, Some(Arc::new(Reverse))));
     let full = fx.write(&opts);
     assert_eq!(
         full.secrets_left_out,

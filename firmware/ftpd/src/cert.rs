@@ -109,7 +109,7 @@ pub fn generate(files: &TlsFiles, hostname: &str) -> Result<(), CertError> {
     let key = KeyPair::generate().map_err(gen_err)?;
     let cert = params.self_signed(&key).map_err(gen_err)?;
     let write = |path: &Path, text: &str, mode: u32| {
-        appconfig::write_atomically(path, text.as_bytes(), mode).map_err(|source| {
+        atomicfile::write_atomically(path, text.as_bytes(), mode).map_err(|source| {
             CertError::Write {
                 path: path.to_path_buf(),
                 source,

@@ -117,9 +117,11 @@ impl Env {
 
     /// Writes the block atomically (temporary file, fsync, rename).
     pub fn save(&self, path: &Path) -> Result<(), EnvError> {
-        appconfig::write_atomically(path, &self.to_block()?, 0o644).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
+        atomicfile::write_atomically(path, &self.to_block()?, 0o644).map_err(|source| {
+            EnvError::Io {
+                path: path.display().to_string(),
+                source,
+            }
         })
     }
 }

@@ -46,6 +46,12 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// `0:00:42`, `1:03:07`: hours always shown, so that a line read by a
+/// script keeps one shape.
+pub fn clock(secs: u64) -> String {
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 /// `[#########...........]  45%` in `width` characters of bar.
 pub fn bar(done: u64, total: u64, width: usize) -> String {
     let fraction = if total == 0 {
@@ -88,6 +94,8 @@ mod tests {
     fn durations() {
         assert_eq!(duration(42), "0:42");
         assert_eq!(duration(3787), "1:03:07");
+        assert_eq!(clock(42), "0:00:42");
+        assert_eq!(clock(3787), "1:03:07");
     }
 
     #[test]

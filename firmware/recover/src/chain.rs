@@ -3,7 +3,7 @@
 //! says); a file means that set, and its full when it is a differential.
 
 use crate::error::RecoverError;
-use appconfig::BackupType;
+use backupset::SetKind;
 use backupset::crypt::Keys;
 use backupset::meta::FORMAT;
 use backupset::name::SetName;
@@ -24,7 +24,7 @@ impl OpenSet {
         self.reader.name().tar_name()
     }
 
-    pub fn kind(&self) -> BackupType {
+    pub fn kind(&self) -> SetKind {
         self.reader.name().kind
     }
 
@@ -95,7 +95,7 @@ pub fn open_set_with(
 
 fn open_chain(dir: &Path, newest: &SetName, keys: Option<&Keys>) -> Result<Chain, RecoverError> {
     let top = open_set_with(dir, newest, keys)?;
-    if top.kind() != BackupType::Differential {
+    if top.kind() != SetKind::Differential {
         return Ok(Chain {
             sets: vec![top],
             passed_over: Vec::new(),
@@ -116,7 +116,7 @@ fn open_chain(dir: &Path, newest: &SetName, keys: Option<&Keys>) -> Result<Chain
     let base = SetName::parse_tar(&base_name).ok_or_else(|| {
         RecoverError::damaged(&set, format!("its base {base_name:?} is not a set name"))
     })?;
-    if base.kind == BackupType::Differential {
+    if base.kind == SetKind::Differential {
         return Err(RecoverError::damaged(
             &set,
             format!("its base {base_name} is a differential, not a full backup"),
@@ -152,7 +152,7 @@ pub fn newest_in(dir: &Path, keys: Option<&Keys>) -> Result<Chain, RecoverError>
             ));
             continue;
         }
-        if s.name.kind == BackupType::Differential {
+        if s.name.kind == SetKind::Differential {
             let base_ok = s.base.as_deref().is_some_and(|b| {
                 sets.iter()
                     .any(|o| o.complete && o.name.tar_name() == b && o.name.kind != s.name.kind)

@@ -71,7 +71,7 @@ fn set_header(out: &mut String, set: &OpenSet, index: &SetIndex) {
              a restore puts them back only where the message is missing"
         );
     }
-    if s.deleted_entries > 0 || set.kind() == appconfig::BackupType::Differential {
+    if s.deleted_entries > 0 || set.kind() == backupset::SetKind::Differential {
         let _ = writeln!(
             out,
             "  changed or added since the full: the files below; deleted since: {} paths",

@@ -6,7 +6,7 @@
 mod common;
 
 use age::secrecy::ExposeSecret;
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -53,8 +53,8 @@ fn whole_restore_and_listing_of_an_encrypted_chain() {
     let full = full_checked(&fx, NOW + 60);
     assert!(full.name.tar_name().ends_with(".tar.age"));
     mutate(&fx, 4);
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
-    assert_eq!(diff.name.kind, BackupType::Differential);
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 120));
+    assert_eq!(diff.name.kind, SetKind::Differential);
     let expected = snapshot(&fx.data, &SKIP);
 
     let out = fx.path("out");
@@ -295,8 +295,8 @@ fn compressed_and_encrypted_sets_restore_whole_and_in_part() {
         full.name
     );
     mutate(&fx, 4);
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 120));
-    assert_eq!(diff.name.kind, BackupType::Differential);
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 120));
+    assert_eq!(diff.name.kind, SetKind::Differential);
     let expected = snapshot(&fx.data, &SKIP);
     let out = fx.path("out");
     let (ok, stdout, stderr) = run(&[

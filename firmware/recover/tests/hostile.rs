@@ -4,7 +4,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 use rand::{Rng, SeedableRng};
 use std::os::unix::ffi::OsStrExt;
@@ -380,7 +380,7 @@ fn names_that_are_not_utf8_in_the_current_data_are_kept_or_moved_whole() {
         user.join(odd).exists(),
         "a selective restore keeps what the set does not have"
     );
-    let _ = BackupType::Full;
+    let _ = SetKind::Full;
 }
 
 #[test]

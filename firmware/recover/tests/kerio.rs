@@ -3,7 +3,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -596,7 +596,7 @@ fn an_appliance_configuration_this_firmware_cannot_run_is_not_restored() {
         "[system]\nhostname = \"restored\"\n",
     )
     .expect("config");
-    fx.write(&fx.options(BackupType::Copy, NOW + 60));
+    fx.write(&fx.options(SetKind::Copy, NOW + 60));
     let (ok, stdout, stderr) = run(&["-m", "system", "-c", s(&live), s(&fx.dest)]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("applies at the next boot"), "{stdout}");

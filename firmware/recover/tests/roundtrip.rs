@@ -6,7 +6,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 
 const SKIP: [&str; 3] = ["backup", "restore", "state"];
@@ -62,10 +62,10 @@ fn full_plus_differential(fx: &Fixture) {
     std::fs::remove_file(fx.data.join("sslcert/server.key")).expect("rm");
     std::fs::create_dir(fx.data.join("sslcert/server.key")).expect("mkdir");
     std::fs::write(fx.data.join("sslcert/server.key/part"), b"now a folder").expect("write");
-    let diff = fx.write(&fx.options(BackupType::Differential, NOW + 86_400 + 60));
+    let diff = fx.write(&fx.options(SetKind::Differential, NOW + 86_400 + 60));
     assert_eq!(
         diff.name.kind,
-        BackupType::Differential,
+        SetKind::Differential,
         "{:?}",
         diff.fell_back
     );
@@ -135,7 +135,7 @@ fn split_volumes_are_joined() {
 }
 
 fn split_volumes(fx: &Fixture) {
-    let mut opts = fx.options(BackupType::Full, NOW);
+    let mut opts = fx.options(SetKind::Full, NOW);
     // Headers-only messages make a set of the same store much smaller.
     // Compression makes it smaller again.
     opts.volume_size = Some(if fx.compress.is_some() {
@@ -188,9 +188,9 @@ fn a_folder_means_its_newest_restore_point() {
     let fx = fixture(1 << 20);
     let f1 = fx.full(NOW);
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"after the full").expect("w");
-    let i1 = fx.write(&fx.options(BackupType::Differential, NOW + 3600));
+    let i1 = fx.write(&fx.options(SetKind::Differential, NOW + 3600));
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"in the copy").expect("w");
-    let c1 = fx.write(&fx.options(BackupType::Copy, NOW + 7200));
+    let c1 = fx.write(&fx.options(SetKind::Copy, NOW + 7200));
     let sets = fx.dest.to_str().expect("utf-8").to_string();
     let point = |args: &[&str]| {
         let (ok, stdout, stderr) = run(args);
@@ -205,7 +205,7 @@ fn a_folder_means_its_newest_restore_point() {
     assert!(point(&["-l", &sets]).contains(&c1.name.tar_name()));
     // A newer differential of the full makes the full + differential newest.
     std::fs::write(fx.data.join("config/mailserver.cfg"), b"in the second diff").expect("w");
-    let i2 = fx.write(&fx.options(BackupType::Differential, NOW + 9000));
+    let i2 = fx.write(&fx.options(SetKind::Differential, NOW + 9000));
     let p = point(&["-l", &sets]);
     assert!(
         p.contains(&i2.name.tar_name()) && p.contains(&f1.name.tar_name()),

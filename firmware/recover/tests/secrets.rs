@@ -4,7 +4,8 @@
 
 mod common;
 
-use appconfig::{BackupType, Config};
+use appconfig::Config;
+use backupset::SetKind;
 use backupset::{Exclude, Sealer, SecretFiles};
 use common::*;
 use std::path::Path;
@@ -35,8 +36,8 @@ fn give_secrets(data: &Path, console_pw: &str, smb_pw: &str) {
 /// A full of the fixture written as backupd writes it: the secrets file
 /// and TLS keys left out, or sealed to `to`.
 fn backupd_like_set(fx: &Fixture, started: i64, to: Option<&age::x25519::Identity>) -> String {
-    let mut opts = fx.options(BackupType::Full, started);
-    opts.exclude = vec![Exclude::Secrets(SecretFiles {
+    let mut opts = fx.options(SetKind::Full, started);
+    opts.exclude.push(Exclude::Secrets(SecretFiles {
         patterns: vec![
             fx.data.join("config/secrets.toml"),
             fx.data.join("config/.secrets.toml*"),
@@ -44,7 +45,7 @@ fn backupd_like_set(fx: &Fixture, started: i64, to: Option<&age::x25519::Identit
             fx.data.join("sslca/*.key"),
         ],
         sealer: to.map(|i| Arc::new(Age(i.to_public())) as Arc<dyn Sealer>),
-    })];
+    }));
     let o = fx.write(&opts);
     fx.set_path(&o).display().to_string()
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use appconfig::BackupType;
+use backupset::SetKind;
 use common::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -288,7 +288,7 @@ fn a_failed_restore_leaves_the_old_data_and_restarts_the_services() {
     );
     std::fs::write(&md5, &md5_text).expect("md5 back");
     let split = fixture(1 << 20);
-    let mut o = split.options(BackupType::Full, NOW);
+    let mut o = split.options(SetKind::Full, NOW);
     o.volume_size = Some(16 << 10);
     let out = split.write(&o);
     std::fs::remove_file(split.dest.join(&out.volumes[1].name)).expect("rm volume");

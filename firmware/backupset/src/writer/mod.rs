@@ -6,16 +6,15 @@ mod readback;
 mod scan;
 mod sink;
 
-pub use scan::{EXCLUDED_TOP, MAX_SECRET};
-pub use sink::WrittenVolume;
+pub use scan::MAX_SECRET;
 
 use crate::catalog;
 use crate::error::SetError;
 use crate::meta::{FORMAT, Summary, VersionInfo};
+use crate::name::SetKind;
 use crate::name::SetName;
-use crate::publish::{self, PublishedVolume};
+use crate::publish::{self, PublishedVolume, WrittenVolume};
 use crate::state::{STATE_FILE, StateReader, StateWriter};
-use appconfig::BackupType;
 use sink::{Batch, VolumeWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,12 +29,11 @@ const BUFFERS: usize = 6;
 /// What to back up, where, and how.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// The data partition (`/data`).
+    /// The folder backed up (the data partition).
     pub data_root: PathBuf,
-    /// What else to leave out: paths (the destination and the state
-    /// folder when they lie inside the data root) and files that hold
-    /// secrets; `backup/`, `restore/` and `state/` at the top are always
-    /// left out.
+    /// What to leave out: paths (the destination, the state folder and
+    /// whatever else of the data root is not to be backed up; the caller
+    /// knows its layout) and files that hold secrets.
     pub exclude: Vec<Exclude>,
     /// Folder the set is published in.
     pub dest_dir: PathBuf,
@@ -45,7 +43,7 @@ pub struct WriteOptions {
     /// The writing unit's identity (`.version.txt`'s `unit=`, and a tag in
     /// temporary names); empty for none.
     pub unit: String,
-    pub kind: BackupType,
+    pub kind: SetKind,
     /// Start time, seconds since the epoch; names the set.
     pub started: i64,
     /// 0: keep every body.
@@ -86,7 +84,7 @@ impl From<PathBuf> for Exclude {
 #[derive(Debug, Clone, Default)]
 pub struct SecretFiles {
     /// Absolute paths; `*` in the last part matches any characters of a
-    /// name (`/data/sslcert/*.key`). A folder or link that matches is left
+    /// name (`/srv/keys/*.key`). A folder or link that matches is left
     /// out with all it holds.
     pub patterns: Vec<PathBuf>,
     /// Encrypts each such file into the set (named with the sealer's
@@ -239,36 +237,141 @@ fn differential_base(opts: &WriteOptions) -> Result<StateReader, String> {
 
 /// The type a backup asked as `opts.kind` will have: a differential
 /// becomes a full when it has nothing to extend (with the reason).
-pub fn effective_kind(opts: &WriteOptions) -> (BackupType, Option<String>) {
-    if opts.kind != BackupType::Differential {
+pub fn effective_kind(opts: &WriteOptions) -> (SetKind, Option<String>) {
+    if opts.kind != SetKind::Differential {
         return (opts.kind, None);
     }
     match differential_base(opts) {
-        Ok(_) => (BackupType::Differential, None),
-        Err(why) => (BackupType::Full, Some(why)),
+        Ok(_) => (SetKind::Differential, None),
+        Err(why) => (SetKind::Full, Some(why)),
     }
 }
 
 /// The name a set of `kind` written with `opts` gets.
-pub fn set_name(opts: &WriteOptions, kind: BackupType) -> SetName {
+pub fn set_name(opts: &WriteOptions, kind: SetKind) -> SetName {
     SetName::new(&opts.hostname, kind, opts.started)
         .with_compression(opts.compress.is_some())
         .with_encryption(opts.encrypt_to.is_some())
 }
 
+/// What a run settles before it writes: the kind (a differential with
+/// nothing to extend becomes a full), the name, and the state files.
+struct Plan {
+    kind: SetKind,
+    name: SetName,
+    fell_back: Option<String>,
+    base_reader: Option<StateReader>,
+    /// For a differential, the full it extends.
+    base: Option<String>,
+    /// Where a full's new state is written before the set is published.
+    state_tmp: PathBuf,
+    state_out: Option<StateWriter>,
+}
+
+/// Each stage's result as its thread handed it back.
+struct Streamed {
+    scanned: Result<scan::ScanResult, SetError>,
+    digests: std::thread::Result<Vec<[u8; 16]>>,
+    written: std::thread::Result<(VolumeWriter, Result<(), SetError>)>,
+    read_back: std::thread::Result<Result<Vec<[u8; 16]>, SetError>>,
+    compressed: std::thread::Result<Result<(), SetError>>,
+    encrypted: std::thread::Result<Result<(), SetError>>,
+}
+
 /// Writes, verifies and publishes one set.
 pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, SetError> {
+    let settled = plan(opts)?;
+    let (name, kind, base) = (settled.name, settled.kind, settled.base);
+    progress.set_phase(Phase::Writing);
+    progress.bytes.store(0, Ordering::Relaxed);
+    progress.files.store(0, Ordering::Relaxed);
+    let Streamed {
+        scanned,
+        digests,
+        written,
+        read_back,
+        compressed,
+        encrypted,
+    } = stream(
+        opts,
+        progress,
+        &name,
+        &version_info(opts, kind, base.clone()).to_text(),
+        settled.state_out,
+        settled.base_reader,
+    );
+    let (volumes, write_result) = match written {
+        Ok((w, r)) => (w.written, r),
+        Err(_) => (
+            Vec::new(),
+            Err(SetError::Internal("the writer thread failed".into())),
+        ),
+    };
+    let published = write_result.and_then(|()| {
+        // A failed write explains a stopped scanner better than the scanner does.
+        compressed.map_err(|_| SetError::Internal("the compressing stage failed".into()))??;
+        encrypted.map_err(|_| SetError::Internal("the encrypting stage failed".into()))??;
+        let scanned = scanned?;
+        let digests = digests.map_err(|_| SetError::Internal("the hasher stopped".into()))?;
+        check(opts, &name, &volumes, &digests, read_back)?;
+        progress.set_phase(Phase::Publishing);
+        let published = publish::publish(&opts.dest_dir, &name, &volumes, &digests, &opts.unit)?;
+        Ok((scanned, published))
+    });
+    let (scanned, published) = match published {
+        Ok(x) => x,
+        Err(e) => {
+            for v in &volumes {
+                let _ = std::fs::remove_file(&v.temp);
+            }
+            let _ = std::fs::remove_file(&settled.state_tmp);
+            return Err(e);
+        }
+    };
+    if kind == SetKind::Full {
+        commit_state(opts, &name, &settled.state_tmp);
+    }
+    Ok(Outcome {
+        name,
+        volumes: published,
+        summary: scanned.summary,
+        problems: scanned.problems,
+        problem_count: scanned.problem_count,
+        base,
+        fell_back: settled.fell_back,
+        secrets_left_out: scanned.secrets_left_out,
+        secrets_sealed: scanned.secrets_sealed,
+    })
+}
+
+/// The set's `.version.txt`.
+fn version_info(opts: &WriteOptions, kind: SetKind, base: Option<String>) -> VersionInfo {
+    VersionInfo {
+        started: opts.started,
+        version: opts.version.clone(),
+        hostname: opts.hostname.clone(),
+        kind,
+        format: FORMAT,
+        body_window_hours: opts.body_window_hours,
+        base,
+        unit: (!opts.unit.is_empty()).then(|| opts.unit.clone()),
+    }
+}
+
+/// Settles the kind and the name, refuses a name already taken, and opens
+/// a full's new state.
+fn plan(opts: &WriteOptions) -> Result<Plan, SetError> {
     std::fs::create_dir_all(&opts.state_dir).map_err(|e| SetError::io(&opts.state_dir, e))?;
     let mut kind = opts.kind;
     let mut fell_back = None;
     let mut base_reader = None;
-    if kind == BackupType::Differential {
+    if kind == SetKind::Differential {
         match differential_base(opts) {
             Ok(r) => base_reader = Some(r),
             Err(why) => {
                 log::warn!("writing a full backup instead of a differential: {why}");
                 fell_back = Some(why);
-                kind = BackupType::Full;
+                kind = SetKind::Full;
             }
         }
     }
@@ -291,33 +394,42 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
     }
     let state_tmp = opts.state_dir.join(format!(".{STATE_FILE}.tmp"));
     let state_out = match kind {
-        BackupType::Full => Some(StateWriter::create(
+        SetKind::Full => Some(StateWriter::create(
             &state_tmp,
             &name.tar_name(),
             opts.started,
         )?),
         _ => None,
     };
-    let version = VersionInfo {
-        started: opts.started,
-        version: opts.version.clone(),
-        hostname: opts.hostname.clone(),
+    Ok(Plan {
         kind,
-        format: FORMAT,
-        body_window_hours: opts.body_window_hours,
-        base: base.clone(),
-        unit: (!opts.unit.is_empty()).then(|| opts.unit.clone()),
-    };
-    progress.set_phase(Phase::Writing);
-    progress.bytes.store(0, Ordering::Relaxed);
-    progress.files.store(0, Ordering::Relaxed);
+        name,
+        fell_back,
+        base_reader,
+        base,
+        state_tmp,
+        state_out,
+    })
+}
 
+/// Runs the stages on their threads (scan → compress → encrypt → hash →
+/// write, and the read-back check beside them) with a fixed pool of
+/// buffers, until the scanner is done and every stage has ended.
+fn stream(
+    opts: &WriteOptions,
+    progress: &Progress,
+    name: &SetName,
+    version_text: &str,
+    state_out: Option<StateWriter>,
+    base_reader: Option<StateReader>,
+) -> Streamed {
     let volume_size = opts.volume_size.filter(|&v| v > 0).unwrap_or(u64::MAX);
     let temp_of = {
         let n = name.clone();
         let unit = opts.unit.clone();
         move |i: u32| SetName::temp_name(&n.volume_name(i), &unit)
     };
+    let base = base_reader.as_ref().map(|r| r.base.clone());
     let (back_tx, back_rx) = std::sync::mpsc::channel::<sink::ReadBack>();
     let out = VolumeWriter::new(
         &opts.dest_dir,
@@ -339,8 +451,7 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
             cut: false,
         });
     }
-
-    let (scanned, digests, joined_writer, read_back, packed) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         // The tar stream as it is, or compressed.
         let compress = s.spawn(move || match opts.compress {
             Some(level) => compress::compressor(tar_rx, zst_tx, level, compress::workers()),
@@ -367,119 +478,83 @@ pub fn write_set(opts: &WriteOptions, progress: &Progress) -> Result<Outcome, Se
         let writer = s.spawn(move || sink::writer(write_rx, free_tx, out));
         let checker = s.spawn(|| readback::read_back(back_rx, &opts.cancel));
         let scanned = scan::Scanner::new(opts, progress, scan_tx, free_rx, state_out, base_reader)
-            .and_then(|sc| sc.run(&version.to_text()));
+            .and_then(|sc| sc.run(version_text));
         let compressed = compress.join();
         let encrypted = crypt.join();
-        let hashed = hasher.join();
+        let digests = hasher.join();
         let written = writer.join();
         // The writer is done: the check has everything; report it as verifying.
         progress.set_phase(Phase::Verifying);
-        (
+        Streamed {
             scanned,
-            hashed,
+            digests,
             written,
-            checker.join(),
-            (compressed, encrypted),
-        )
-    });
-    let (mut written, write_result) = match joined_writer {
-        Ok((w, r)) => (Some(w), r),
-        Err(_) => (
-            None,
-            Err(SetError::Internal("the writer thread failed".into())),
-        ),
-    };
-
-    let cleanup = |written: &Option<VolumeWriter>| {
-        if let Some(w) = written {
-            for v in &w.written {
-                let _ = std::fs::remove_file(&v.temp);
-            }
+            read_back: checker.join(),
+            compressed,
+            encrypted,
         }
-        let _ = std::fs::remove_file(&state_tmp);
-    };
-    let result = (|| {
-        // A failed write explains a stopped scanner better than the scanner does.
-        write_result?;
-        let (compressed, encrypted) = packed;
-        compressed.map_err(|_| SetError::Internal("the compressing stage failed".into()))??;
-        encrypted.map_err(|_| SetError::Internal("the encrypting stage failed".into()))??;
-        let scanned = scanned?;
-        let digests = digests.map_err(|_| SetError::Internal("the hasher stopped".into()))?;
-        let volumes = written
-            .as_ref()
-            .map(|w| w.written.clone())
-            .unwrap_or_default();
-        if digests.len() != volumes.len() {
+    })
+}
+
+/// Every volume written was hashed and, when asked, read back with the
+/// same digest; and the run was not cancelled meanwhile.
+fn check(
+    opts: &WriteOptions,
+    name: &SetName,
+    volumes: &[WrittenVolume],
+    digests: &[[u8; 16]],
+    read_back: std::thread::Result<Result<Vec<[u8; 16]>, SetError>>,
+) -> Result<(), SetError> {
+    if digests.len() != volumes.len() {
+        return Err(SetError::Internal(format!(
+            "{} volumes written but {} hashed",
+            volumes.len(),
+            digests.len()
+        )));
+    }
+    if opts.verify {
+        let back =
+            read_back.map_err(|_| SetError::Internal("the read-back check failed".into()))??;
+        if back.len() != digests.len() {
             return Err(SetError::Internal(format!(
-                "{} volumes written but {} hashed",
-                volumes.len(),
-                digests.len()
+                "{} volumes written but {} read back",
+                digests.len(),
+                back.len()
             )));
         }
-        if opts.verify {
-            let back = read_back
-                .map_err(|_| SetError::Internal("the read-back check failed".into()))??;
-            if back.len() != digests.len() {
-                return Err(SetError::Internal(format!(
-                    "{} volumes written but {} read back",
-                    digests.len(),
-                    back.len()
-                )));
-            }
-            for (i, (b, d)) in back.iter().zip(&digests).enumerate() {
-                if b != d {
-                    return Err(SetError::ReadBackMismatch {
-                        volume: name.volume_name(i as u32),
-                        written: publish::hex(d),
-                        read: publish::hex(b),
-                    });
-                }
-            }
-        }
-        if opts.cancel.load(Ordering::Relaxed) {
-            return Err(SetError::Cancelled);
-        }
-        progress.set_phase(Phase::Publishing);
-        let published = publish::publish(&opts.dest_dir, &name, &volumes, &digests, &opts.unit)?;
-        Ok((scanned, published))
-    })();
-    let (scanned, published) = match result {
-        Ok(x) => x,
-        Err(e) => {
-            cleanup(&written);
-            return Err(e);
-        }
-    };
-    written.take();
-    if kind == BackupType::Full {
-        // The set is published whatever happens here; without the new state
-        // the next differential extends the previous full (still correct),
-        // or is written as a full.
-        let target = opts.state_dir.join(STATE_FILE);
-        match std::fs::rename(&state_tmp, &target) {
-            Ok(()) => publish::sync_dir(&opts.state_dir),
-            Err(e) => {
-                log::warn!(
-                    "cannot record {} as the last full ({}: {e})",
-                    name.tar_name(),
-                    target.display()
-                );
-                let _ = std::fs::remove_file(&state_tmp);
+        for (i, (b, d)) in back.iter().zip(digests).enumerate() {
+            if b != d {
+                return Err(SetError::ReadBackMismatch {
+                    volume: name.volume_name(i as u32),
+                    written: crate::md5file::hex(d),
+                    read: crate::md5file::hex(b),
+                });
             }
         }
     }
-    Ok(Outcome {
-        name,
-        volumes: published,
-        summary: scanned.summary,
-        problems: scanned.problems,
-        problem_count: scanned.problem_count,
-        base,
-        fell_back,
-        secrets_left_out: scanned.secrets_left_out,
-        secrets_sealed: scanned.secrets_sealed,
-    })
+    if opts.cancel.load(Ordering::Relaxed) {
+        return Err(SetError::Cancelled);
+    }
+    Ok(())
+}
+
+/// Makes a published full's state the one the next differential extends.
+/// The set is published whatever happens here; without the new state the
+/// next differential extends the previous full (still correct), or is
+/// written as a full.
+fn commit_state(opts: &WriteOptions, name: &SetName, state_tmp: &Path) {
+    let target = opts.state_dir.join(STATE_FILE);
+    match std::fs::rename(state_tmp, &target) {
+        Ok(()) => atomicfile::sync_dir(&opts.state_dir),
+        Err(e) => {
+            log::warn!(
+                "cannot record {} as the last full ({}: {e})",
+                name.tar_name(),
+                target.display()
+            );
+            let _ = std::fs::remove_file(state_tmp);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! stays at a fixed number of buffers whatever the store size.
 
 use crate::error::{SetError, io_at};
+use crate::publish::WrittenVolume;
 use md5::{Digest, Md5};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -112,13 +113,6 @@ pub fn encrypter(
         cut: false,
     });
     Ok(())
-}
-
-/// A volume written to its temporary name.
-#[derive(Debug, Clone)]
-pub struct WrittenVolume {
-    pub temp: PathBuf,
-    pub size: u64,
 }
 
 /// A range of a volume that is on the storage and out of the page cache,

@@ -2,7 +2,7 @@
 //! and the stock clients (curl, lftp, tnftp, Python's ftplib) that talk to it.
 #![allow(dead_code)]
 
-use appconfig::{AccessList, BackupType, Config, PortRange};
+use appconfig::{AccessList, Config, PortRange};
 use backupset::{Progress, WriteOptions, write_set};
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
@@ -314,14 +314,19 @@ pub fn make_set_with(
         },
     )
     .expect("generate a store");
+    // The folders the appliance leaves out of its data partition.
+    let exclude = ["backup", "restore", "state"]
+        .iter()
+        .map(|d| data.join(d).into())
+        .collect();
     let opts = WriteOptions {
         data_root: data,
-        exclude: Vec::new(),
+        exclude,
         dest_dir: dest.to_path_buf(),
         state_dir: work.join(format!("state-{started}")),
         hostname: "mx1".into(),
         unit: "5d1c0ffe-0000-4000-8000-000000000001".into(),
-        kind: BackupType::Full,
+        kind: backupset::SetKind::Full,
         started,
         body_window_hours: 24,
         volume_size: volume,

@@ -3,8 +3,11 @@
 //! folder, written with the real writer, and the stock tools that check a
 //! set from outside (`md5sum -c`, GNU tar).
 
+mod extract;
+pub use extract::{ExtractStats, extract};
+
+use crate::name::SetKind;
 use crate::{Outcome, Progress, WriteOptions, write_set};
-use appconfig::BackupType;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -31,6 +34,15 @@ pub struct Fixture {
     pub encrypt_to: Option<age::x25519::Recipient>,
     /// Compress the sets [`Fixture::options`] writes at this zstd level.
     pub compress: Option<i32>,
+}
+
+/// What the appliance leaves out of a data partition laid out as
+/// `storegen` lays it out: the folders of sets and of service state.
+pub fn left_out(data: &Path) -> Vec<crate::Exclude> {
+    ["backup", "restore", "state"]
+        .iter()
+        .map(|d| data.join(d).into())
+        .collect()
 }
 
 impl Fixture {
@@ -64,10 +76,10 @@ impl Fixture {
         self.tmp.path().join(rel)
     }
 
-    pub fn options(&self, kind: BackupType, started: i64) -> WriteOptions {
+    pub fn options(&self, kind: SetKind, started: i64) -> WriteOptions {
         WriteOptions {
             data_root: self.data.clone(),
-            exclude: Vec::new(),
+            exclude: left_out(&self.data),
             dest_dir: self.dest.clone(),
             state_dir: self.state.clone(),
             hostname: "mail".into(),
@@ -89,7 +101,7 @@ impl Fixture {
     }
 
     pub fn full(&self, started: i64) -> Outcome {
-        self.write(&self.options(BackupType::Full, started))
+        self.write(&self.options(SetKind::Full, started))
     }
 
     /// The first volume of a written set.

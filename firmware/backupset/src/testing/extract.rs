@@ -1,7 +1,7 @@
-//! A minimal, safe applier: restores a set (or one subtree of it) into a
-//! folder, a differential's deletions first. Never writes outside the
-//! target: paths are checked, and no existing link inside the target is
-//! followed. The `recover` tool builds on the reader for its own options.
+//! A minimal applier for tests: restores a set (or one subtree of it) into
+//! a folder, a differential's deletions first, through the reader's own
+//! path checks. Never writes outside the target: no existing link inside
+//! the target is followed.
 
 use crate::error::{SetError, io_at};
 use crate::reader::SetReader;
