@@ -70,7 +70,7 @@ cp "$set_zst" "$seeds/set_zst/set"
 for t in md5_file journal verdict config control ftp_command; do mkdir -p "$seeds/$t" "corpus/$t"; done
 find "$tmp/data/backup" -name '*.tar.md5' -exec cp {} "$seeds/md5_file/set.md5" \;
 printf '# recover journal 1\nset mail-F20261122T220000Z.tar\nstage /data/state/recover\nunit 1 1 /data/config /data/state/recover/new/config /data/state/recover/old/config\nunit 1 0 /data/only-here /data/state/recover/new/only-here /data/only-here.BAK\nend\n' >"$seeds/journal/journal"
-printf '# Sets checked against their .md5 files; written by ftpd, do not edit.\nmail-F20260101T000000Z.tar\t0123456789abcdef0123456789abcdef\tok\tverified\nmail-F20260102T000000Z.tar\tffffffffffffffffffffffffffffffff\tfailed\tMD5 differs\n' >"$seeds/verdict/verified"
+printf '# Sets checked against their .md5 files; do not edit.\nmail-F20260101T000000Z.tar\t0123456789abcdef0123456789abcdef\tok\tverified\nmail-F20260102T000000Z.tar\tffffffffffffffffffffffffffffffff\tfailed\tMD5 differs\n' >"$seeds/verdict/verified"
 cp "$tmp/data/config/appliance.toml" "$seeds/config/generated.toml"
 cat >"$seeds/config/full.toml" <<'TOML'
 version = 1

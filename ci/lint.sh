@@ -20,3 +20,5 @@ mapfile -t scripts < <({
 done)
 shellcheck -x "${scripts[@]}"
 note "shellcheck: ${#scripts[@]} scripts clean"
+note "crate layers"
+python3 "$REPO/ci/check-layers.py"
