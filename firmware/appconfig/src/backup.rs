@@ -343,6 +343,12 @@ impl Default for BackupSettings {
 }
 
 impl BackupSettings {
+    /// `volume_size_mib` in bytes, `None` for 0 (split only where the
+    /// file system needs it).
+    pub fn volume_size(&self) -> Option<u64> {
+        (self.volume_size_mib > 0).then(|| self.volume_size_mib.saturating_mul(1 << 20))
+    }
+
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.retention == 0 {
             return Err("backup.retention must keep at least 1 restore point".into());

@@ -200,12 +200,9 @@ pub fn run(
         Err(e) => return finish(on_named, result, false, e.to_string()),
     };
     let dir = session.dir().to_path_buf();
-    let configured = (config.backup.volume_size_mib > 0)
-        .then(|| config.backup.volume_size_mib.saturating_mul(1 << 20));
-    let volume_size = match (configured, session.max_file_size()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    // The configured volume size below the file system's limit, as the
+    // destination worked it out.
+    let volume_size = session.max_file_size();
     let owner = owner_of(config);
     match retention::clean_leftovers(&dir, &owner, None) {
         Ok(removed) if !removed.is_empty() => log::info!(
