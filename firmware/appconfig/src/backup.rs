@@ -236,29 +236,26 @@ impl fmt::Debug for SmbSettings {
 
 impl SmbSettings {
     /// Field-by-field problems, for the console to show next to each field.
+    /// The same rules the mount keeps (see [`crate::smb`]).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
+        use crate::smb;
         let mut out = Vec::new();
-        if self.host.trim().is_empty() {
-            out.push(("host", "the server's address or name is empty".to_string()));
-        } else if self.host.contains(['/', '\\', ' ']) {
-            out.push((
-                "host",
-                "a host is an address or name, without slashes or spaces".into(),
-            ));
+        if let Err(why) = smb::Server::parse(&self.host) {
+            out.push(("host", why));
         }
-        if self.share.trim().is_empty() {
-            out.push(("share", "the share name is empty".into()));
-        } else if self.share.contains(['/', '\\']) {
-            out.push((
-                "share",
-                "a share name has no slashes; put sub-folders in Path".into(),
-            ));
+        if let Some(why) = smb::share_problem(&self.share) {
+            out.push(("share", why));
         }
-        if self.path.split(['/', '\\']).any(|p| p == "..") {
-            out.push(("path", "the path may not contain '..'".into()));
+        if let Some(why) = smb::path_problem(&self.path) {
+            out.push(("path", why));
         }
         if self.username.trim().is_empty() {
             out.push(("username", "the user name is empty".into()));
+        } else if let Err(why) = smb::user_parts(&self.username, false) {
+            out.push(("username", why));
+        }
+        if let Some(why) = smb::password_problem(&self.password) {
+            out.push(("password", why));
         }
         out
     }
