@@ -58,9 +58,7 @@ impl Session for UsbSession {
     fn gone(&self) -> Option<String> {
         let deadline = std::time::Instant::now() + GONE_WAIT;
         loop {
-            let mounted = std::fs::read_to_string("/proc/self/mountinfo")
-                .ok()
-                .and_then(|t| smbmount::mountinfo::mount_entry(&t, &self.dir));
+            let mounted = mountinfo::current(&self.dir);
             let same = mounted.is_some_and(|e| e.source == self.device);
             let node = Path::new(&self.device).exists();
             if !same || !node {
@@ -86,8 +84,7 @@ impl Usb {
     /// The device of the FAT file system mounted at the mount point (not
     /// just the empty folder on the root file system), if one is.
     fn mounted_device(&self) -> Option<String> {
-        let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-        smbmount::mountinfo::mount_entry(&text, &self.mount_point)
+        mountinfo::current(&self.mount_point)
             .filter(|e| e.fstype == "vfat")
             .map(|e| e.source)
     }
