@@ -411,9 +411,24 @@ pub fn recipient_problem(text: &str) -> Option<String> {
     let Some(values) = values.filter(|v| v.len() == 58) else {
         return Some(format!("is not {example}"));
     };
-    // Bech32's checksum over the human-readable part "age" and the data.
+    if bech32_polymod(&values) != 1 {
+        return Some(
+            "is not a valid age public key (a character is wrong or missing): copy it again from age-keygen's output"
+                .into(),
+        );
+    }
+    // 52 data characters carry the key's 32 bytes and 4 bits that must be
+    // zero: age refuses the key otherwise, so backupd would at the backup.
+    if values[51] & 0x0f != 0 {
+        return Some("is not a valid age public key (its last bits are not zero)".into());
+    }
+    None
+}
+
+/// Bech32's checksum over the human-readable part "age" and `values`
+/// (the data and the checksum's 6 characters): 1 when it holds.
+fn bech32_polymod(values: &[u8]) -> u32 {
     const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let mut chk: u32 = 1;
     let hrp = b"age";
     let expanded = hrp
         .iter()
@@ -421,6 +436,7 @@ pub fn recipient_problem(text: &str) -> Option<String> {
         .chain([0])
         .chain(hrp.iter().map(|c| c & 31))
         .chain(values.iter().copied());
+    let mut chk: u32 = 1;
     for v in expanded {
         let top = chk >> 25;
         chk = ((chk & 0x1ff_ffff) << 5) ^ u32::from(v);
@@ -430,13 +446,7 @@ pub fn recipient_problem(text: &str) -> Option<String> {
             }
         }
     }
-    if chk != 1 {
-        return Some(
-            "is not a valid age public key (a character is wrong or missing): copy it again from age-keygen's output"
-                .into(),
-        );
-    }
-    None
+    chk
 }
 
 #[cfg(test)]
@@ -487,6 +497,31 @@ mod tests {
             assert!(why.starts_with("backup.compression_level"), "{why}");
         }
         assert!(toml::from_str::<BackupSettings>("compression = \"gzip\"\n").is_err());
+    }
+
+    /// A key whose checksum holds but whose last 4 bits are set: age
+    /// refuses it, so the check must too.
+    #[test]
+    fn recipient_padding_must_be_zero() {
+        const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let good = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        let mut values: Vec<u8> = good[4..]
+            .bytes()
+            .map(|c| CHARSET.iter().position(|&x| x == c).expect("bech32") as u8)
+            .collect();
+        values.truncate(52);
+        values[51] |= 1;
+        let mut padded = values.clone();
+        padded.extend([0; 6]);
+        let m = bech32_polymod(&padded) ^ 1;
+        values.extend((0..6).map(|i| ((m >> (5 * (5 - i))) & 31) as u8));
+        let text: String = "age1"
+            .chars()
+            .chain(values.iter().map(|&v| CHARSET[v as usize] as char))
+            .collect();
+        assert_eq!(bech32_polymod(&values), 1, "the checksum holds");
+        let why = recipient_problem(&text).expect("refused");
+        assert!(why.contains("last bits are not zero"), "{why}");
     }
 
     #[test]
