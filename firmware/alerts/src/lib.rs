@@ -16,7 +16,7 @@ pub mod syslog;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-use appconfig::{AlertSettings, SmtpSecurity};
+use appconfig::AlertSettings;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -161,7 +161,14 @@ impl Target<'_> {
     }
 
     fn relay(&self) -> Result<smtp::Relay, AlertError> {
+        // The configuration's own rules (a password only over TLS among
+        // them): settings under test come from the console unsaved.
+        if let Some((field, why)) = self.settings.problems().into_iter().next() {
+            return Err(AlertError::Settings(format!("alerts.{field}: {why}")));
+        }
         let s = &self.settings.smtp;
+        // The password lives in the secrets file, which a restore may
+        // leave out: missing, it stops the sending, not the configuration.
         if let Some(why) = s.password_problem() {
             return Err(AlertError::Settings(why));
         }
@@ -169,11 +176,6 @@ impl Target<'_> {
             "" => None,
             p => Some(appconfig::parse_pin(p).map_err(AlertError::Settings)?),
         };
-        if s.security == SmtpSecurity::Plain && !s.username.is_empty() {
-            return Err(AlertError::Settings(
-                "a password is only sent over TLS".into(),
-            ));
-        }
         Ok(smtp::Relay {
             addr: resolve("SMTP relay", &s.host, s.port, self.dns)?,
             name: s.host.clone(),

@@ -226,29 +226,26 @@ impl fmt::Debug for SmbSettings {
 
 impl SmbSettings {
     /// Field-by-field problems, for the console to show next to each field.
+    /// The same rules the mount keeps (see [`crate::smb`]).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
+        use crate::smb;
         let mut out = Vec::new();
-        if self.host.trim().is_empty() {
-            out.push(("host", "the server's address or name is empty".to_string()));
-        } else if self.host.contains(['/', '\\', ' ']) {
-            out.push((
-                "host",
-                "a host is an address or name, without slashes or spaces".into(),
-            ));
+        if let Err(why) = smb::Server::parse(&self.host) {
+            out.push(("host", why));
         }
-        if self.share.trim().is_empty() {
-            out.push(("share", "the share name is empty".into()));
-        } else if self.share.contains(['/', '\\']) {
-            out.push((
-                "share",
-                "a share name has no slashes; put sub-folders in Path".into(),
-            ));
+        if let Some(why) = smb::share_problem(&self.share) {
+            out.push(("share", why));
         }
-        if self.path.split(['/', '\\']).any(|p| p == "..") {
-            out.push(("path", "the path may not contain '..'".into()));
+        if let Some(why) = smb::path_problem(&self.path) {
+            out.push(("path", why));
         }
         if self.username.trim().is_empty() {
             out.push(("username", "the user name is empty".into()));
+        } else if let Err(why) = smb::user_parts(&self.username, false) {
+            out.push(("username", why));
+        }
+        if let Some(why) = smb::password_problem(&self.password) {
+            out.push(("password", why));
         }
         out
     }
@@ -333,6 +330,12 @@ impl Default for BackupSettings {
 }
 
 impl BackupSettings {
+    /// `volume_size_mib` in bytes, `None` for 0 (split only where the
+    /// file system needs it).
+    pub fn volume_size(&self) -> Option<u64> {
+        (self.volume_size_mib > 0).then(|| self.volume_size_mib.saturating_mul(1 << 20))
+    }
+
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.retention == 0 {
             return Err("backup.retention must keep at least 1 restore point".into());
@@ -398,9 +401,24 @@ pub fn recipient_problem(text: &str) -> Option<String> {
     let Some(values) = values.filter(|v| v.len() == 58) else {
         return Some(format!("is not {example}"));
     };
-    // Bech32's checksum over the human-readable part "age" and the data.
+    if bech32_polymod(&values) != 1 {
+        return Some(
+            "is not a valid age public key (a character is wrong or missing): copy it again from age-keygen's output"
+                .into(),
+        );
+    }
+    // 52 data characters carry the key's 32 bytes and 4 bits that must be
+    // zero: age refuses the key otherwise, so backupd would at the backup.
+    if values[51] & 0x0f != 0 {
+        return Some("is not a valid age public key (its last bits are not zero)".into());
+    }
+    None
+}
+
+/// Bech32's checksum over the human-readable part "age" and `values`
+/// (the data and the checksum's 6 characters): 1 when it holds.
+fn bech32_polymod(values: &[u8]) -> u32 {
     const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let mut chk: u32 = 1;
     let hrp = b"age";
     let expanded = hrp
         .iter()
@@ -408,6 +426,7 @@ pub fn recipient_problem(text: &str) -> Option<String> {
         .chain([0])
         .chain(hrp.iter().map(|c| c & 31))
         .chain(values.iter().copied());
+    let mut chk: u32 = 1;
     for v in expanded {
         let top = chk >> 25;
         chk = ((chk & 0x1ff_ffff) << 5) ^ u32::from(v);
@@ -417,13 +436,7 @@ pub fn recipient_problem(text: &str) -> Option<String> {
             }
         }
     }
-    if chk != 1 {
-        return Some(
-            "is not a valid age public key (a character is wrong or missing): copy it again from age-keygen's output"
-                .into(),
-        );
-    }
-    None
+    chk
 }
 
 #[cfg(test)]
@@ -474,6 +487,31 @@ mod tests {
             assert!(why.starts_with("backup.compression_level"), "{why}");
         }
         assert!(toml::from_str::<BackupSettings>("compression = \"gzip\"\n").is_err());
+    }
+
+    /// A key whose checksum holds but whose last 4 bits are set: age
+    /// refuses it, so the check must too.
+    #[test]
+    fn recipient_padding_must_be_zero() {
+        const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let good = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        let mut values: Vec<u8> = good[4..]
+            .bytes()
+            .map(|c| CHARSET.iter().position(|&x| x == c).expect("bech32") as u8)
+            .collect();
+        values.truncate(52);
+        values[51] |= 1;
+        let mut padded = values.clone();
+        padded.extend([0; 6]);
+        let m = bech32_polymod(&padded) ^ 1;
+        values.extend((0..6).map(|i| ((m >> (5 * (5 - i))) & 31) as u8));
+        let text: String = "age1"
+            .chars()
+            .chain(values.iter().map(|&v| CHARSET[v as usize] as char))
+            .collect();
+        assert_eq!(bech32_polymod(&values), 1, "the checksum holds");
+        let why = recipient_problem(&text).expect("refused");
+        assert!(why.contains("last bits are not zero"), "{why}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod layout;
 mod network;
 mod persist;
 mod secrets;
+pub mod smb;
 mod ssh;
 mod system;
 mod timezone;
@@ -346,6 +347,60 @@ mod tests {
         assert_eq!(c.backup.schedule.to_string(), "22:00");
         assert_eq!(c.backup.retention, 3);
         assert_eq!(c.backup.body_window_hours, 24);
+    }
+
+    /// What the services would refuse at work (the SMB mount, the
+    /// resolver) is refused here, where the console and every service
+    /// check, with the setting named, in one line.
+    #[test]
+    fn what_a_service_would_refuse_is_refused_by_the_check() {
+        let smb = |host: &str, share: &str, path: &str, user: &str| {
+            format!(
+                "[backup]\ndestination = \"smb\"\n[backup.smb]\nhost = {host:?}\n\
+                 share = {share:?}\npath = {path:?}\nusername = {user:?}\n"
+            )
+        };
+        for (text, words) in [
+            (
+                smb("fs1:99999", "b", "", "u"),
+                "backup.smb.host: server \"fs1:99999\": the port must be a number from 1 to 65535",
+            ),
+            (
+                smb("fs1", "a,b", "", "u"),
+                "backup.smb.share: share names and paths with commas cannot be mounted",
+            ),
+            (
+                smb("fs1", "b", "x,y", "u"),
+                "backup.smb.path: share names and paths with commas cannot be mounted",
+            ),
+            (
+                smb("fs1", "b", "", "CORP\\"),
+                "backup.smb.username: user name \"CORP\\\\\": the user part is empty",
+            ),
+            (
+                smb("fs1", "b", "", "A\\b@c"),
+                "backup.smb.username: user name \"A\\\\b@c\": use DOMAIN\\user or user@domain, not both",
+            ),
+            (
+                "[network]\ndns = [\"10.0.0.1\", \"10.0.0.2\", \"10.0.0.3\", \"10.0.0.4\"]\n"
+                    .to_string(),
+                "network.dns: at most 3 DNS servers",
+            ),
+        ] {
+            let err = Config::from_toml(&text, Path::new("a.toml"))
+                .expect_err("refused")
+                .to_string();
+            assert!(err.ends_with(words), "{words:?} in {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+        // The same settings a mount takes pass.
+        let text = smb(
+            "fs1.example.com:4450",
+            "backups",
+            "nightly/a",
+            "CORP\\backup",
+        );
+        Config::from_toml(&text, Path::new("a.toml")).expect("accepted");
     }
 
     #[test]

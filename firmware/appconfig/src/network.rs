@@ -36,8 +36,14 @@ impl Default for NetworkSettings {
     }
 }
 
+/// DNS servers the resolver asks, at most.
+pub const MAX_DNS: usize = 3;
+
 impl NetworkSettings {
     pub(crate) fn check(&self) -> Result<(), String> {
+        if self.dns.len() > MAX_DNS {
+            return Err(format!("network.dns: at most {MAX_DNS} DNS servers"));
+        }
         if self.interface.is_empty() || self.interface.len() > 15 || self.interface.contains('/') {
             return Err(format!(
                 "network.interface {:?} is not an interface name",

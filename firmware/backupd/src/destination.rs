@@ -3,7 +3,8 @@
 
 use crate::paths::Paths;
 use appconfig::BackupSettings;
-use destinations::Destination;
+use control::backupd::{ConnectivityReport, SetInfo};
+use destinations::{Connectivity, Destination};
 use std::net::Ipv4Addr;
 
 /// The configured destination, ready to be opened. `dns` is the appliance's
@@ -30,6 +31,33 @@ pub fn destination_paths(paths: &Paths) -> destinations::Paths {
         local_dir: paths.backup_dir.clone(),
         restore_dir: paths.restore_dir.clone(),
         ..destinations::Paths::from_env()
+    }
+}
+
+/// Test Connectivity for the control protocol: the destination is opened
+/// once, probed, and the sets in it listed before it is closed (one mount
+/// of a share, not two).
+pub fn test_connectivity(dest: &dyn Destination) -> ConnectivityReport {
+    let mut sets = Vec::new();
+    let c = dest.test_connectivity_then(&mut |dir| {
+        sets = crate::service::sets_in(dir).unwrap_or_default();
+    });
+    report(c, sets)
+}
+
+/// The destination's own report in the control protocol's terms, with the
+/// sets found there.
+pub fn report(c: Connectivity, sets: Vec<SetInfo>) -> ConnectivityReport {
+    ConnectivityReport {
+        destination: c.destination,
+        ok: c.ok,
+        summary: c.summary,
+        steps: c.steps,
+        free_bytes: c.free_bytes,
+        total_bytes: c.total_bytes,
+        filesystem: c.filesystem,
+        dialect: c.dialect,
+        sets,
     }
 }
 

@@ -186,7 +186,9 @@ fn write(
     let dest = destination_for(&config.backup, &config.network.dns, paths)?;
     let session = dest.open().map_err(|e| e.to_string())?;
     let dir = session.dir().to_path_buf();
-    let volume_size = volume_size(config, session.max_file_size());
+    // The configured volume size below the file system's limit, as the
+    // destination worked it out.
+    let volume_size = session.max_file_size();
     let owner = owner_of(config);
     clean_leftovers(&dir, &owner);
     let mut opts = write_options(config, paths, req, dir.clone(), volume_size, secrets);
@@ -255,17 +257,6 @@ fn secrets_of_run(config: &Config, paths: &Paths) -> Result<SecretFiles, String>
         }
     }
     secret_files(config, paths, &also_secret)
-}
-
-/// The configured volume size, capped by the largest file the destination
-/// holds.
-fn volume_size(config: &Config, max_file_size: Option<u64>) -> Option<u64> {
-    let configured = (config.backup.volume_size_mib > 0)
-        .then(|| config.backup.volume_size_mib.saturating_mul(1 << 20));
-    match (configured, max_file_size) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Removes what an interrupted run of this unit left in `dir`.

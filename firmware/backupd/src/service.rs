@@ -428,15 +428,7 @@ impl Service {
                     &self.paths,
                 ) {
                     Err(message) => Reply::Error { message },
-                    Ok(dest) => {
-                        let mut report = dest.test_connectivity();
-                        if report.ok
-                            && let Ok(session) = dest.open()
-                        {
-                            report.sets = sets_in(session.dir()).unwrap_or_default();
-                        }
-                        Reply::Connectivity(report)
-                    }
+                    Ok(dest) => Reply::Connectivity(crate::destination::test_connectivity(&*dest)),
                 }
             }
             Request::Reload => match self.reload() {

@@ -329,7 +329,6 @@ impl Form {
 
     /// Applies a key to the focused field or moves the focus.
     pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Tab | KeyCode::Down => return self.step(true),
             KeyCode::BackTab | KeyCode::Up => return self.step(false),
@@ -339,130 +338,38 @@ impl Form {
             return FormEvent::Ignored;
         };
         let id = field.id;
-        let event = match &mut field.widget {
-            Widget::Button => match key.code {
-                KeyCode::Enter | KeyCode::Char(' ') => FormEvent::Pressed(id),
-                KeyCode::Left => return self.step(false),
-                KeyCode::Right => return self.step(true),
-                _ => FormEvent::Ignored,
-            },
+        let keyed = match &mut field.widget {
+            Widget::Button => button_key(id, key),
             Widget::Choice {
                 options,
                 selected,
                 cursor,
-            } => match key.code {
-                KeyCode::Left => {
-                    *cursor = cursor.saturating_sub(1);
-                    FormEvent::Nothing
-                }
-                KeyCode::Right => {
-                    *cursor = (*cursor + 1).min(options.len().saturating_sub(1));
-                    FormEvent::Nothing
-                }
-                KeyCode::Char(' ') if *selected != *cursor => {
-                    *selected = *cursor;
-                    FormEvent::Changed(id)
-                }
-                KeyCode::Char(' ') => FormEvent::Nothing,
-                KeyCode::Enter => return self.step(true),
-                _ => FormEvent::Ignored,
-            },
+            } => choice_key(id, key, options.len(), selected, cursor),
             Widget::Toggles {
                 options,
                 on,
                 cursor,
-            } => match key.code {
-                KeyCode::Left => {
-                    *cursor = cursor.saturating_sub(1);
-                    FormEvent::Nothing
-                }
-                KeyCode::Right => {
-                    *cursor = (*cursor + 1).min(options.len().saturating_sub(1));
-                    FormEvent::Nothing
-                }
-                KeyCode::Char(' ') => {
-                    if let Some(v) = on.get_mut(*cursor) {
-                        *v = !*v;
-                    }
-                    FormEvent::Changed(id)
-                }
-                KeyCode::Enter => return self.step(true),
-                _ => FormEvent::Ignored,
-            },
-            Widget::Text { value, cursor, .. } => match key.code {
-                KeyCode::Enter => return self.step(true),
-                KeyCode::Left => {
-                    *cursor = cursor.saturating_sub(1);
-                    FormEvent::Nothing
-                }
-                KeyCode::Right => {
-                    *cursor = (*cursor + 1).min(value.chars().count());
-                    FormEvent::Nothing
-                }
-                KeyCode::Home => {
-                    *cursor = 0;
-                    FormEvent::Nothing
-                }
-                KeyCode::Char('a') if ctrl => {
-                    *cursor = 0;
-                    FormEvent::Nothing
-                }
-                KeyCode::End => {
-                    *cursor = value.chars().count();
-                    FormEvent::Nothing
-                }
-                KeyCode::Char('e') if ctrl => {
-                    *cursor = value.chars().count();
-                    FormEvent::Nothing
-                }
-                // Serial terminals send ^H or DEL for the backspace key.
-                KeyCode::Backspace | KeyCode::Char('h')
-                    if key.code == KeyCode::Backspace || ctrl =>
-                {
-                    if *cursor > 0 {
-                        remove_char(value, *cursor - 1);
-                        *cursor -= 1;
-                        FormEvent::Changed(id)
-                    } else {
-                        FormEvent::Nothing
-                    }
-                }
-                KeyCode::Delete => {
-                    if *cursor < value.chars().count() {
-                        remove_char(value, *cursor);
-                        FormEvent::Changed(id)
-                    } else {
-                        FormEvent::Nothing
-                    }
-                }
-                KeyCode::Char('u') if ctrl => {
-                    value.clear();
-                    *cursor = 0;
-                    FormEvent::Changed(id)
-                }
-                KeyCode::Char(c)
-                    if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) && !c.is_control() =>
-                {
-                    if value.chars().count() >= MAX_TEXT {
-                        FormEvent::Nothing
-                    } else {
-                        let at = byte_offset(value, *cursor);
-                        value.insert(at, c);
-                        *cursor += 1;
-                        FormEvent::Changed(id)
-                    }
-                }
-                _ => FormEvent::Ignored,
-            },
+            } => toggles_key(id, key, options.len(), on, cursor),
+            Widget::Text { value, cursor, .. } => text_key(id, key, value, cursor),
         };
-        if let FormEvent::Changed(id) = event {
+        match keyed {
+            Keyed::Step(forward) => self.step(forward),
+            Keyed::Event(event) => {
+                self.note(&event);
+                event
+            }
+        }
+    }
+
+    /// A changed value makes the form dirty and clears that field's
+    /// refusal: the old reason would mislead.
+    fn note(&mut self, event: &FormEvent) {
+        if let FormEvent::Changed(id) = *event {
             self.dirty = true;
-            // A new value deserves a new verdict: the old reason would mislead.
             if let Some(f) = self.field_mut(id) {
                 f.error = None;
             }
         }
-        event
     }
 }
 
@@ -478,6 +385,147 @@ fn remove_char(s: &mut String, chars: usize) {
     if at < s.len() {
         s.remove(at);
     }
+}
+
+/// What a key did to the focused widget: an event for the view, or a move
+/// to the next or previous field.
+enum Keyed {
+    Event(FormEvent),
+    Step(bool),
+}
+
+fn button_key(id: &'static str, key: KeyEvent) -> Keyed {
+    match key.code {
+        KeyCode::Enter | KeyCode::Char(' ') => Keyed::Event(FormEvent::Pressed(id)),
+        KeyCode::Left => Keyed::Step(false),
+        KeyCode::Right => Keyed::Step(true),
+        _ => Keyed::Event(FormEvent::Ignored),
+    }
+}
+
+/// Left and Right move a cursor over `len` options; Enter goes on to the
+/// next field. `None`: another key.
+fn option_cursor_key(key: KeyEvent, len: usize, cursor: &mut usize) -> Option<Keyed> {
+    match key.code {
+        KeyCode::Left => *cursor = cursor.saturating_sub(1),
+        KeyCode::Right => *cursor = (*cursor + 1).min(len.saturating_sub(1)),
+        KeyCode::Enter => return Some(Keyed::Step(true)),
+        _ => return None,
+    }
+    Some(Keyed::Event(FormEvent::Nothing))
+}
+
+fn choice_key(
+    id: &'static str,
+    key: KeyEvent,
+    len: usize,
+    selected: &mut usize,
+    cursor: &mut usize,
+) -> Keyed {
+    if let Some(k) = option_cursor_key(key, len, cursor) {
+        return k;
+    }
+    Keyed::Event(match key.code {
+        KeyCode::Char(' ') if *selected != *cursor => {
+            *selected = *cursor;
+            FormEvent::Changed(id)
+        }
+        KeyCode::Char(' ') => FormEvent::Nothing,
+        _ => FormEvent::Ignored,
+    })
+}
+
+fn toggles_key(
+    id: &'static str,
+    key: KeyEvent,
+    len: usize,
+    on: &mut [bool],
+    cursor: &mut usize,
+) -> Keyed {
+    if let Some(k) = option_cursor_key(key, len, cursor) {
+        return k;
+    }
+    Keyed::Event(match key.code {
+        KeyCode::Char(' ') => {
+            if let Some(v) = on.get_mut(*cursor) {
+                *v = !*v;
+            }
+            FormEvent::Changed(id)
+        }
+        _ => FormEvent::Ignored,
+    })
+}
+
+fn text_key(id: &'static str, key: KeyEvent, value: &mut String, cursor: &mut usize) -> Keyed {
+    if key.code == KeyCode::Enter {
+        return Keyed::Step(true);
+    }
+    if text_cursor_key(key, value, cursor) {
+        return Keyed::Event(FormEvent::Nothing);
+    }
+    Keyed::Event(match text_edit_key(key, value, cursor) {
+        Some(true) => FormEvent::Changed(id),
+        Some(false) => FormEvent::Nothing,
+        None => FormEvent::Ignored,
+    })
+}
+
+/// Moves the cursor in a text field (arrows, Home/End, ^A/^E); whether the
+/// key was one of those.
+fn text_cursor_key(key: KeyEvent, value: &str, cursor: &mut usize) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let end = value.chars().count();
+    match key.code {
+        KeyCode::Left => *cursor = cursor.saturating_sub(1),
+        KeyCode::Right => *cursor = (*cursor + 1).min(end),
+        KeyCode::Home => *cursor = 0,
+        KeyCode::Char('a') if ctrl => *cursor = 0,
+        KeyCode::End => *cursor = end,
+        KeyCode::Char('e') if ctrl => *cursor = end,
+        _ => return false,
+    }
+    true
+}
+
+/// Edits a text field: `Some(changed)` for an editing key, `None` for
+/// any other.
+fn text_edit_key(key: KeyEvent, value: &mut String, cursor: &mut usize) -> Option<bool> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let len = value.chars().count();
+    Some(match key.code {
+        // Serial terminals send ^H or DEL for the backspace key.
+        KeyCode::Backspace | KeyCode::Char('h') if key.code == KeyCode::Backspace || ctrl => {
+            let changed = *cursor > 0;
+            if changed {
+                remove_char(value, *cursor - 1);
+                *cursor -= 1;
+            }
+            changed
+        }
+        KeyCode::Delete => {
+            let changed = *cursor < len;
+            if changed {
+                remove_char(value, *cursor);
+            }
+            changed
+        }
+        KeyCode::Char('u') if ctrl => {
+            value.clear();
+            *cursor = 0;
+            true
+        }
+        KeyCode::Char(c)
+            if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) && !c.is_control() =>
+        {
+            let room = len < MAX_TEXT;
+            if room {
+                value.insert(byte_offset(value, *cursor), c);
+                *cursor += 1;
+            }
+            room
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -190,8 +190,21 @@ fn network_static_address_bad_input_then_save() {
     );
     assert_eq!(rig.config_bytes(), before);
 
+    // Four DNS servers: appconfig's rule too, next to the field.
     rig.focus("Gateway");
     rig.replace_text("10.0.2.2");
+    rig.focus("DNS servers");
+    rig.replace_text("10.0.2.3, 1.1.1.1, 8.8.8.8, 9.9.9.9");
+    rig.press("Save");
+    assert!(
+        rig.field("DNS servers").contains("at most 3 DNS servers"),
+        "{}",
+        rig.screen()
+    );
+    assert_eq!(rig.config_bytes(), before);
+
+    rig.focus("DNS servers");
+    rig.replace_text("10.0.2.3, 1.1.1.1");
     rig.press("Save");
     let screen = rig.screen();
     assert!(screen.contains("Configuration saved"), "{screen}");

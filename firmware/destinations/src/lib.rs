@@ -5,7 +5,9 @@
 //! system. The session unmounts, if it mounted anything, when dropped.
 //! [`Destination::test_connectivity`] is Sendio's "Test Connectivity": it
 //! opens the destination, writes, reads back and deletes a probe file, and
-//! reports free space and file system in plain words.
+//! reports free space and file system in plain words, as a [`Connectivity`]
+//! of this crate's own (backupd turns it into the control protocol's
+//! answer).
 
 mod local;
 mod probe;
@@ -17,7 +19,7 @@ pub use probe::{FsInfo, probe_folder, statfs_info};
 pub use smb::Smb;
 pub use usb::Usb;
 
-use control::backupd::ConnectivityReport;
+use appconfig::DestinationKind;
 use std::path::{Path, PathBuf};
 
 /// Largest file FAT32 can hold (4 GiB - 1).
@@ -42,8 +44,9 @@ pub trait Session {
     /// this session's own: other sessions (a backup and the console's
     /// listing, say) use the share at the same time in folders of theirs.
     fn dir(&self) -> &Path;
-    /// Largest single file the file system holds, when it has a limit:
-    /// sets are split into volumes below it.
+    /// The size sets are split into, if they are: the configured volume
+    /// size, below the largest file the file system holds. The one place
+    /// it is worked out (backupd writes with it as it is).
     fn max_file_size(&self) -> Option<u64>;
     /// File system type as the kernel names it ("ext4", "vfat", "cifs").
     fn filesystem(&self) -> String;
@@ -53,15 +56,150 @@ pub trait Session {
     fn gone(&self) -> Option<String> {
         None
     }
+    /// Ends the session now, where ending it is a step that can fail (an
+    /// SMB share's unmount): that step's name and outcome. Dropping the
+    /// session ends it too, without telling.
+    fn close(self: Box<Self>) -> Option<(String, Result<(), String>)> {
+        None
+    }
+}
+
+/// One step of Test Connectivity and its outcome: `ok`, `ok (detail)` or
+/// `failed: why`.
+pub type Step = (String, String);
+
+/// The result of Test Connectivity: what was checked, and the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connectivity {
+    pub destination: DestinationKind,
+    pub ok: bool,
+    /// In plain words: what is ready, or what went wrong.
+    pub summary: String,
+    /// The steps taken, in order.
+    pub steps: Vec<Step>,
+    pub free_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+    pub filesystem: Option<String>,
+    /// SMB dialect negotiated, e.g. "3.1.1".
+    pub dialect: Option<String>,
+}
+
+/// A destination opened for Test Connectivity, with what the report says
+/// of it.
+pub(crate) struct Opened {
+    pub session: Box<dyn Session>,
+    pub filesystem: String,
+    pub dialect: Option<String>,
+    /// The summary when every step passes.
+    pub ready: String,
 }
 
 /// A configured place for backup sets.
 pub trait Destination {
-    fn kind(&self) -> appconfig::DestinationKind;
+    fn kind(&self) -> DestinationKind;
     /// Makes the destination ready (mounts it if needed).
     fn open(&self) -> Result<Box<dyn Session>, DestinationError>;
     /// Checks that sets can be written here, without writing one.
-    fn test_connectivity(&self) -> ConnectivityReport;
+    fn test_connectivity(&self) -> Connectivity {
+        self.test_connectivity_then(&mut |_| {})
+    }
+    /// [`Destination::test_connectivity`] that, once the probe passed,
+    /// hands the open folder to `while_open` before the destination is
+    /// closed: backupd lists the sets there, on the same mount.
+    fn test_connectivity_then(&self, while_open: &mut dyn FnMut(&Path)) -> Connectivity;
+}
+
+/// Test Connectivity, the same for every destination: `open` opens it
+/// noting each step; then a probe file is written, read back and deleted,
+/// the free space read, `while_open` run (if the probe passed) and the
+/// session closed.
+pub(crate) fn test_connectivity(
+    destination: DestinationKind,
+    open: impl FnOnce(&mut Vec<Step>) -> Result<Opened, String>,
+    while_open: &mut dyn FnMut(&Path),
+) -> Connectivity {
+    let mut c = Connectivity {
+        destination,
+        ok: false,
+        summary: String::new(),
+        steps: Vec::new(),
+        free_bytes: None,
+        total_bytes: None,
+        filesystem: None,
+        dialect: None,
+    };
+    let opened = match open(&mut c.steps) {
+        Ok(o) => o,
+        Err(why) => {
+            c.summary = why;
+            return c;
+        }
+    };
+    c.filesystem = Some(opened.filesystem);
+    c.dialect = opened.dialect;
+    let dir = opened.session.dir().to_path_buf();
+    let (steps, verdict) = probe_folder(&dir);
+    c.steps.extend(steps);
+    if let Ok(info) = statfs_info(&dir) {
+        c.free_bytes = Some(info.free_bytes);
+        c.total_bytes = Some(info.total_bytes);
+    }
+    if verdict.is_ok() {
+        while_open(&dir);
+    }
+    let closed = match opened.session.close() {
+        Some((step, outcome)) => {
+            let text = match &outcome {
+                Ok(()) => "ok".into(),
+                Err(why) => format!("failed: {why}"),
+            };
+            c.steps.push((step, text));
+            outcome
+        }
+        None => Ok(()),
+    };
+    match verdict.and(closed) {
+        Ok(()) => {
+            c.ok = true;
+            c.summary = opened.ready;
+        }
+        Err(why) => c.summary = why,
+    }
+    c
+}
+
+/// Notes a step of opening for Test Connectivity, `ok`, `ok (detail)` or
+/// `failed: why`, and passes its result on with the error in words.
+pub(crate) fn noted<T, E: std::fmt::Display>(
+    steps: &mut Vec<Step>,
+    step: String,
+    result: Result<T, E>,
+    detail: impl FnOnce(&T) -> Option<String>,
+) -> Result<T, String> {
+    match result {
+        Ok(t) => {
+            let outcome = detail(&t).map_or_else(|| "ok".into(), |d| format!("ok ({d})"));
+            steps.push((step, outcome));
+            Ok(t)
+        }
+        Err(e) => Err(failed(steps, step, e)),
+    }
+}
+
+/// Notes a failed step (`failed: why`) and gives the why.
+pub(crate) fn failed(steps: &mut Vec<Step>, step: String, e: impl std::fmt::Display) -> String {
+    let why = e.to_string();
+    steps.push((step, format!("failed: {why}")));
+    why
+}
+
+/// The size sets are split into: the configured volume size, kept below
+/// the file system's largest file where it has one.
+pub(crate) fn split_size(volume_size: Option<u64>, fs_limit: Option<u64>) -> Option<u64> {
+    match (volume_size, fs_limit) {
+        (Some(v), Some(l)) => Some(v.min(l)),
+        (v, l) => v.or(l),
+    }
 }
 
 /// Where the destinations live on the appliance; each path can be
@@ -115,6 +253,16 @@ impl Paths {
     }
 }
 
+/// The configured destination in a few words: "local folder", "USB
+/// drive" or the share's `\\server\share`.
+pub fn describe(backup: &appconfig::BackupSettings) -> String {
+    match backup.destination {
+        DestinationKind::Local => "local folder".into(),
+        DestinationKind::Usb => "USB drive".into(),
+        DestinationKind::Smb => format!("\\\\{}\\{}", backup.smb.host, backup.smb.share),
+    }
+}
+
 /// The configured destination, as backupd and the console use it. `dns` is
 /// `network.dns`, for an SMB server given by name. Paths come from
 /// [`Paths::from_env`].
@@ -131,8 +279,7 @@ pub fn from_config_with(
     dns: &[std::net::Ipv4Addr],
     paths: &Paths,
 ) -> Box<dyn Destination> {
-    let volume_size =
-        (backup.volume_size_mib > 0).then_some(backup.volume_size_mib.saturating_mul(1 << 20));
+    let volume_size = backup.volume_size();
     match backup.destination {
         appconfig::DestinationKind::Local => Box::new(Local {
             dir: paths.local_dir.clone(),

@@ -1,6 +1,5 @@
-use crate::{Destination, DestinationError, Session, probe_folder, statfs_info};
+use crate::{Connectivity, Destination, DestinationError, Opened, Session, noted, statfs_info};
 use appconfig::DestinationKind;
-use control::backupd::ConnectivityReport;
 use std::path::{Path, PathBuf};
 
 /// The appliance's own backup folder, `/data/backup` (the FTP `backup` folder).
@@ -58,10 +57,7 @@ impl Destination for Local {
             return Err(DestinationError::ReadOnly);
         }
         let fs_limit = (info.filesystem == "vfat").then_some(crate::FAT32_MAX_FILE);
-        let max = match (self.volume_size, fs_limit) {
-            (Some(v), Some(l)) => Some(v.min(l)),
-            (a, b) => a.or(b),
-        };
+        let max = crate::split_size(self.volume_size, fs_limit);
         Ok(Box::new(LocalSession {
             dir: self.dir.clone(),
             max,
@@ -69,48 +65,19 @@ impl Destination for Local {
         }))
     }
 
-    fn test_connectivity(&self) -> ConnectivityReport {
-        let mut report = ConnectivityReport {
-            destination: DestinationKind::Local,
-            ok: false,
-            summary: String::new(),
-            steps: Vec::new(),
-            free_bytes: None,
-            total_bytes: None,
-            filesystem: None,
-            dialect: None,
-            sets: Vec::new(),
+    fn test_connectivity_then(&self, while_open: &mut dyn FnMut(&Path)) -> Connectivity {
+        let open = |steps: &mut Vec<crate::Step>| {
+            let session = noted(steps, "open the backup folder".into(), self.open(), |s| {
+                Some(s.dir().display().to_string())
+            })?;
+            Ok(Opened {
+                filesystem: session.filesystem(),
+                session,
+                dialect: None,
+                ready: "The local backup folder is ready".into(),
+            })
         };
-        match self.open() {
-            Err(e) => {
-                report
-                    .steps
-                    .push(("open the backup folder".into(), format!("failed: {e}")));
-                report.summary = e.to_string();
-                return report;
-            }
-            Ok(s) => {
-                report.steps.push((
-                    "open the backup folder".into(),
-                    format!("ok ({})", s.dir().display()),
-                ));
-                report.filesystem = Some(s.filesystem());
-            }
-        }
-        if let Ok(info) = statfs_info(&self.dir) {
-            report.free_bytes = Some(info.free_bytes);
-            report.total_bytes = Some(info.total_bytes);
-        }
-        let (steps, verdict) = probe_folder(&self.dir);
-        report.steps.extend(steps);
-        match verdict {
-            Ok(()) => {
-                report.ok = true;
-                report.summary = "The local backup folder is ready".into();
-            }
-            Err(why) => report.summary = why,
-        }
-        report
+        crate::test_connectivity(DestinationKind::Local, open, while_open)
     }
 }
 
@@ -132,6 +99,50 @@ mod tests {
         assert_eq!(std::fs::read_dir(&local.dir).expect("dir").count(), 0);
         let s = local.open().expect("open");
         assert_eq!(s.max_file_size(), Some(1 << 20));
+    }
+
+    /// What runs while the destination is open sees the folder tested,
+    /// after the probe; a failed probe runs nothing.
+    #[test]
+    fn the_open_folder_is_handed_on_after_a_good_probe() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = Local {
+            dir: dir.path().join("backup"),
+            volume_size: None,
+        };
+        std::fs::create_dir_all(&local.dir).expect("mkdir");
+        std::fs::write(local.dir.join("mx1-F20261204T010000Z.tar"), b"set").expect("set");
+        let mut seen = Vec::new();
+        let r = local.test_connectivity_then(&mut |d| {
+            seen = std::fs::read_dir(d)
+                .expect("open folder")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+        });
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            seen,
+            ["mx1-F20261204T010000Z.tar"],
+            "the probe file is gone"
+        );
+        assert_eq!(r.summary, "The local backup folder is ready");
+        assert_eq!(
+            r.steps[0],
+            (
+                "open the backup folder".to_string(),
+                format!("ok ({})", local.dir.display())
+            )
+        );
+
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"x").expect("write");
+        let mut ran = false;
+        let r = Local {
+            dir: blocker,
+            volume_size: None,
+        }
+        .test_connectivity_then(&mut |_| ran = true);
+        assert!(!r.ok && !ran, "{r:?}");
     }
 
     #[test]

@@ -3,9 +3,8 @@
 //! private folder of the session's own under the mount base, and unmounted
 //! after. Sessions side by side never touch each other's mounts.
 
-use crate::{Destination, DestinationError, Session, probe_folder, statfs_info};
+use crate::{Connectivity, Destination, DestinationError, Opened, Session, Step, failed, noted};
 use appconfig::{DestinationKind, SmbSettings};
-use control::backupd::ConnectivityReport;
 use smbmount::{Host, MountConfig, Resolver, Share, SmbMount, UpnForm};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -41,6 +40,40 @@ impl Smb {
             encrypt: self.settings.encrypt,
             ..Default::default()
         }
+    }
+
+    /// Mounts the share, noting each step: the settings (when wrong), the
+    /// server's name looked up, the connection, the mount. Also gives the
+    /// share's UNC name.
+    fn mount(&self, steps: &mut Vec<Step>) -> Result<(SmbSession, String), String> {
+        let (share, login) = Share::from_settings(&self.settings, self.upn)
+            .map_err(|e| failed(steps, "check the settings".into(), e))?;
+        let addr = smbmount::resolve(&share.server, &Resolver::new(&self.dns))
+            .map_err(|e| failed(steps, format!("look up {}", share.server.host_text()), e))?;
+        if let Host::Name(n) = &share.server.host {
+            steps.push((format!("look up {n}"), format!("ok ({addr})")));
+        }
+        let cfg = self.mount_config();
+        let port = share.server.port;
+        let reach = smbmount::reach::check_reachable(addr, port, cfg.connect_timeout);
+        noted(
+            steps,
+            format!("connect to {addr} port {port}"),
+            reach,
+            |_| None,
+        )?;
+        let step = format!("mount {} as {}", share.unc(), self.settings.username.trim());
+        let mount = smbmount::mount_at(&share, addr, &login, &cfg);
+        let mount = noted(steps, step, mount, |m| {
+            Some(format!("SMB {}, {}", m.dialect(), m.protection()))
+        })?;
+        let session = SmbSession {
+            mount,
+            max: crate::split_size(self.volume_size, None),
+            addr,
+            port,
+        };
+        Ok((session, share.unc()))
     }
 }
 
@@ -87,10 +120,10 @@ impl Session for SmbSession {
             self.addr
         ))
     }
-}
-
-fn other(e: smbmount::SmbError) -> DestinationError {
-    DestinationError::Other(e.to_string())
+    fn close(self: Box<Self>) -> Option<(String, Result<(), String>)> {
+        let unmounted = self.mount.unmount().map_err(|e| e.to_string());
+        Some(("unmount".into(), unmounted))
+    }
 }
 
 impl Destination for Smb {
@@ -99,105 +132,28 @@ impl Destination for Smb {
     }
 
     fn open(&self) -> Result<Box<dyn Session>, DestinationError> {
-        let (share, login) = Share::from_settings(&self.settings, self.upn).map_err(other)?;
-        let cfg = self.mount_config();
-        let addr = smbmount::resolve(&share.server, &Resolver::new(&self.dns)).map_err(other)?;
-        let port = share.server.port;
-        smbmount::reach::check_reachable(addr, port, cfg.connect_timeout).map_err(other)?;
-        let mount = smbmount::mount_at(&share, addr, &login, &cfg).map_err(other)?;
-        Ok(Box::new(SmbSession {
-            mount,
-            max: self.volume_size,
-            addr,
-            port,
-        }))
+        let (session, _) = self
+            .mount(&mut Vec::new())
+            .map_err(DestinationError::Other)?;
+        Ok(Box::new(session))
     }
 
-    fn test_connectivity(&self) -> ConnectivityReport {
-        let mut r = ConnectivityReport {
-            destination: DestinationKind::Smb,
-            ok: false,
-            summary: String::new(),
-            steps: Vec::new(),
-            free_bytes: None,
-            total_bytes: None,
-            filesystem: None,
-            dialect: None,
-            sets: Vec::new(),
+    fn test_connectivity_then(&self, while_open: &mut dyn FnMut(&Path)) -> Connectivity {
+        let open = |steps: &mut Vec<Step>| {
+            let (session, unc) = self.mount(steps)?;
+            let how = format!(
+                "SMB {}, {}",
+                session.mount.dialect(),
+                session.mount.protection()
+            );
+            Ok(Opened {
+                filesystem: "cifs".into(),
+                dialect: Some(session.mount.dialect().to_string()),
+                ready: format!("Connected to {unc} ({how})"),
+                session: Box::new(session),
+            })
         };
-        let fail = |r: &mut ConnectivityReport, step: String, why: String| {
-            r.steps.push((step, format!("failed: {why}")));
-            r.summary = why;
-        };
-        let (share, login) = match Share::from_settings(&self.settings, self.upn) {
-            Ok(x) => x,
-            Err(e) => {
-                fail(&mut r, "check the settings".into(), e.to_string());
-                return r;
-            }
-        };
-        let resolver = Resolver::new(&self.dns);
-        let addr = match smbmount::resolve(&share.server, &resolver) {
-            Ok(a) => {
-                if let Host::Name(n) = &share.server.host {
-                    r.steps.push((format!("look up {n}"), format!("ok ({a})")));
-                }
-                a
-            }
-            Err(e) => {
-                fail(
-                    &mut r,
-                    format!("look up {}", share.server.host_text()),
-                    e.to_string(),
-                );
-                return r;
-            }
-        };
-        let cfg = self.mount_config();
-        let port = share.server.port;
-        let step = format!("connect to {addr} port {port}");
-        if let Err(e) = smbmount::reach::check_reachable(addr, port, cfg.connect_timeout) {
-            fail(&mut r, step, e.to_string());
-            return r;
-        }
-        r.steps.push((step, "ok".into()));
-        let step = format!("mount {} as {}", share.unc(), self.settings.username.trim());
-        let mount = match smbmount::mount_at(&share, addr, &login, &cfg) {
-            Ok(m) => m,
-            Err(e) => {
-                fail(&mut r, step, e.to_string());
-                return r;
-            }
-        };
-        let protection = mount.protection();
-        r.steps
-            .push((step, format!("ok (SMB {}, {protection})", mount.dialect())));
-        r.dialect = Some(mount.dialect().to_string());
-        r.filesystem = Some("cifs".into());
-        let (steps, verdict) = probe_folder(mount.dir());
-        r.steps.extend(steps);
-        if let Ok(info) = statfs_info(mount.dir()) {
-            r.free_bytes = Some(info.free_bytes);
-            r.total_bytes = Some(info.total_bytes);
-        }
-        let dialect = mount.dialect().to_string();
-        let unmounted = mount.unmount();
-        r.steps.push((
-            "unmount".into(),
-            match &unmounted {
-                Ok(()) => "ok".into(),
-                Err(e) => format!("failed: {e}"),
-            },
-        ));
-        match (verdict, unmounted) {
-            (Err(why), _) => r.summary = why,
-            (Ok(()), Err(e)) => r.summary = e.to_string(),
-            (Ok(()), Ok(())) => {
-                r.ok = true;
-                r.summary = format!("Connected to {} (SMB {dialect}, {protection})", share.unc());
-            }
-        }
-        r
+        crate::test_connectivity(DestinationKind::Smb, open, while_open)
     }
 }
 
@@ -448,6 +404,10 @@ mod tests {
             b.destination = kind;
             assert_eq!(crate::from_config_with(&b, &[], &paths).kind(), kind);
         }
+        b.destination = DestinationKind::Smb;
+        b.smb.host = "fs1".into();
+        b.smb.share = "backups".into();
+        assert_eq!(crate::describe(&b), "\\\\fs1\\backups");
         b.destination = DestinationKind::Usb;
         let r = crate::from_config_with(&b, &[], &paths).test_connectivity();
         assert!(r.summary.starts_with("no drive"), "{}", r.summary);

@@ -2,9 +2,11 @@
 //! mounted, hotplugd's status says why (none plugged in, not FAT32,
 //! ejected...). Sets are split into volumes below FAT32's 4 GiB limit.
 
-use crate::{Destination, DestinationError, FAT32_MAX_FILE, Session, probe_folder, statfs_info};
+use crate::{
+    Connectivity, Destination, DestinationError, FAT32_MAX_FILE, Opened, Session, noted,
+    statfs_info,
+};
 use appconfig::DestinationKind;
-use control::backupd::ConnectivityReport;
 use control::hotplug::{Client, UsbDrive};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,9 +58,7 @@ impl Session for UsbSession {
     fn gone(&self) -> Option<String> {
         let deadline = std::time::Instant::now() + GONE_WAIT;
         loop {
-            let mounted = std::fs::read_to_string("/proc/self/mountinfo")
-                .ok()
-                .and_then(|t| smbmount::mountinfo::mount_entry(&t, &self.dir));
+            let mounted = mountinfo::current(&self.dir);
             let same = mounted.is_some_and(|e| e.source == self.device);
             let node = Path::new(&self.device).exists();
             if !same || !node {
@@ -84,8 +84,7 @@ impl Usb {
     /// The device of the FAT file system mounted at the mount point (not
     /// just the empty folder on the root file system), if one is.
     fn mounted_device(&self) -> Option<String> {
-        let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-        smbmount::mountinfo::mount_entry(&text, &self.mount_point)
+        mountinfo::current(&self.mount_point)
             .filter(|e| e.fstype == "vfat")
             .map(|e| e.source)
     }
@@ -157,52 +156,26 @@ impl Destination for Usb {
         }
         Ok(Box::new(UsbSession {
             dir: self.mount_point.clone(),
-            max: self
-                .volume_size
-                .map_or(FAT32_MAX_FILE, |v| v.min(FAT32_MAX_FILE)),
+            max: crate::split_size(self.volume_size, Some(FAT32_MAX_FILE))
+                .unwrap_or(FAT32_MAX_FILE),
             device,
         }))
     }
 
-    fn test_connectivity(&self) -> ConnectivityReport {
-        let mut r = ConnectivityReport {
-            destination: DestinationKind::Usb,
-            ok: false,
-            summary: String::new(),
-            steps: Vec::new(),
-            free_bytes: None,
-            total_bytes: None,
-            filesystem: None,
-            dialect: None,
-            sets: Vec::new(),
+    fn test_connectivity_then(&self, while_open: &mut dyn FnMut(&Path)) -> Connectivity {
+        let open = |steps: &mut Vec<crate::Step>| {
+            let step = "find the mounted USB drive".to_string();
+            let session = noted(steps, step, self.open(), |_| {
+                Some(self.mount_point.display().to_string())
+            })?;
+            Ok(Opened {
+                session,
+                filesystem: "vfat (FAT32)".into(),
+                dialect: None,
+                ready: "The USB drive is ready".into(),
+            })
         };
-        let step = "find the mounted USB drive".to_string();
-        match self.open() {
-            Err(e) => {
-                let why = e.to_string();
-                r.steps.push((step, format!("failed: {why}")));
-                r.summary = why;
-                return r;
-            }
-            Ok(_) => r
-                .steps
-                .push((step, format!("ok ({})", self.mount_point.display()))),
-        }
-        r.filesystem = Some("vfat (FAT32)".into());
-        let (steps, verdict) = probe_folder(&self.mount_point);
-        r.steps.extend(steps);
-        if let Ok(info) = statfs_info(&self.mount_point) {
-            r.free_bytes = Some(info.free_bytes);
-            r.total_bytes = Some(info.total_bytes);
-        }
-        match verdict {
-            Ok(()) => {
-                r.ok = true;
-                r.summary = "The USB drive is ready".into();
-            }
-            Err(why) => r.summary = why,
-        }
-        r
+        crate::test_connectivity(DestinationKind::Usb, open, while_open)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Numbers for people, in plain ASCII: byte sizes, durations, progress
-//! bars. The console and the command-line tools show them alike.
+//! bars, digests. The console and the command-line tools show them alike.
 
 /// `1.5 GiB`, `12.0 MiB`, `512 B`.
 pub fn bytes(n: u64) -> String {
@@ -52,6 +52,11 @@ pub fn clock(secs: u64) -> String {
     format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// Lower-case hex, as `md5sum` prints a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `[#########...........]  45%` in `width` characters of bar.
 pub fn bar(done: u64, total: u64, width: usize) -> String {
     let fraction = if total == 0 {
@@ -96,6 +101,11 @@ mod tests {
         assert_eq!(duration(3787), "1:03:07");
         assert_eq!(clock(42), "0:00:42");
         assert_eq!(clock(3787), "1:03:07");
+    }
+
+    #[test]
+    fn digests() {
+        assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
     }
 
     #[test]

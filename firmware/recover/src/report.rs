@@ -37,10 +37,6 @@ pub struct Reporter {
     last_line: Instant,
 }
 
-pub fn secs_text(s: u64) -> String {
-    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 impl Reporter {
     pub fn new(progress: ProgressMode, verbosity: Verbosity) -> Reporter {
         let progress = if verbosity == Verbosity::Quiet {
@@ -149,7 +145,7 @@ impl Reporter {
                 };
                 let left = if done > 0 && self.total > done {
                     let secs = elapsed * (self.total - done) as f64 / done as f64;
-                    format!(", about {} left", secs_text(secs.round() as u64))
+                    format!(", about {} left", humanfmt::clock(secs.round() as u64))
                 } else {
                     String::new()
                 };

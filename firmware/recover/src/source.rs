@@ -89,14 +89,7 @@ pub fn open(
     if *location == Location::Configured {
         report.info(format!(
             "Opening the backup location ({})",
-            match config.backup.destination {
-                appconfig::DestinationKind::Local => "local folder".to_string(),
-                appconfig::DestinationKind::Usb => "USB drive".to_string(),
-                appconfig::DestinationKind::Smb => format!(
-                    "\\\\{}\\{}",
-                    config.backup.smb.host, config.backup.smb.share
-                ),
-            }
+            destinations::describe(&config.backup)
         ));
     }
     let session =

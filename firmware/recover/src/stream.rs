@@ -43,10 +43,6 @@ pub struct VerifiedStream {
     consumed: Arc<AtomicU64>,
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads and hashes `volumes` on a thread; `consumed` counts the bytes
 /// the caller has taken.
 pub fn open(
@@ -123,8 +119,8 @@ fn hash_volumes(
             Some(format!(
                 "{}: MD5 {} expected, {} found",
                 v.name,
-                hex(&v.md5),
-                hex(&digest)
+                humanfmt::hex(&v.md5),
+                humanfmt::hex(&digest)
             ))
         } else {
             None

@@ -282,6 +282,32 @@ pub fn restore_whole(
     result.map(|()| outcome)
 }
 
+/// The staging folders: the first takes everything but the store, the
+/// last (on the store's file system) the store.
+struct Stages<'a> {
+    all: &'a [PathBuf],
+    default: &'a Path,
+    store: &'a Path,
+}
+
+impl<'a> Stages<'a> {
+    fn new(all: &'a [PathBuf]) -> Stages<'a> {
+        let default = all.first().map_or(Path::new(""), PathBuf::as_path);
+        Stages {
+            all,
+            default,
+            store: all.last().map_or(default, PathBuf::as_path),
+        }
+    }
+
+    fn pick(&self, store: bool) -> &'a Path {
+        if store { self.store } else { self.default }
+    }
+}
+
+/// Set path -> where it is staged, for each top-level name staged.
+type StagedTop = RefCell<HashMap<String, PathBuf>>;
+
 fn stage_and_swap(
     chain: &Chain,
     opts: &WholeOptions,
@@ -289,34 +315,70 @@ fn stage_and_swap(
     report: &mut Reporter,
     outcome: &mut WholeOutcome,
 ) -> Result<(), RecoverError> {
-    let t = &opts.targets;
-    let default_stage = &stage_dirs[0];
-    let marker = stages_path(&t.cfgdir);
-    let list: String = stage_dirs
+    let stages = Stages::new(stage_dirs);
+    let marker = open_stages(&stages, &opts.targets.cfgdir)?;
+    let staged_top = stream_into_stages(chain, opts, &stages, report, outcome)?;
+    stage_config_and_secrets(opts, stages.default, &staged_top, report, outcome)?;
+    report.info("Writing the restored data to disk");
+    for st in stage_dirs {
+        if let Ok(d) = fs::File::open(st) {
+            let _ = nix::unistd::syncfs(&d);
+        }
+    }
+    let units = plan_units(opts, &stages, staged_top.into_inner());
+    prepare_swap(opts, stage_dirs, &units)?;
+    let journal = Journal {
+        set: chain.newest().name(),
+        stages: stage_dirs.to_vec(),
+        units,
+    };
+    commit_and_swap(&journal, opts, report)?;
+    for u in journal.units.iter().filter(|u| u.had_old) {
+        outcome.replaced.push(u.dest.clone());
+        if opts.keep_bak {
+            outcome.kept_as_bak.push(u.old.clone());
+        }
+    }
+    report.info("Removing the replaced data");
+    clean_stages(stage_dirs, &marker, outcome);
+    Ok(())
+}
+
+/// Names the staging folders in the marker (so that an interrupted run's
+/// are found) and makes their `new/`. Returns the marker's path.
+fn open_stages(stages: &Stages, cfgdir: &Path) -> Result<PathBuf, RecoverError> {
+    let marker = stages_path(cfgdir);
+    let list: String = stages
+        .all
         .iter()
         .map(|s| format!("{}\n", s.display()))
         .collect();
     fs::write(&marker, list).map_err(|e| RecoverError::io(&marker, e))?;
-    for st in stage_dirs {
+    for st in stages.all {
         let new = st.join("new");
         fs::create_dir_all(&new).map_err(|e| RecoverError::io(&new, e))?;
     }
-    let store_stage = stage_dirs.last().cloned().unwrap_or_default();
-    // Set path -> (root, staged path), with the live path a headers-only
-    // message keeps the current file of; the appliance's own folders are
-    // left out.
-    let staged_top: RefCell<HashMap<String, PathBuf>> = RefCell::new(HashMap::new());
+    Ok(marker)
+}
+
+/// Streams the chain into the staging folders' `new/`, with the live path
+/// a headers-only message keeps the current file of; the appliance's own
+/// folders are left out. Returns what was staged, by top-level name.
+fn stream_into_stages(
+    chain: &Chain,
+    opts: &WholeOptions,
+    stages: &Stages,
+    report: &mut Reporter,
+    outcome: &mut WholeOutcome,
+) -> Result<StagedTop, RecoverError> {
+    let t = &opts.targets;
+    let staged_top: StagedTop = RefCell::new(HashMap::new());
     let map = |rel: &str| -> Option<Placement> {
         let top = rel.split('/').next().unwrap_or(rel);
         if is_kept(top, t) && top != "store" {
             return None;
         }
-        let stage = if top == "store" {
-            &store_stage
-        } else {
-            default_stage
-        };
-        let root = stage.join("new");
+        let root = stages.pick(top == "store").join("new");
         staged_top
             .borrow_mut()
             .entry(top.to_string())
@@ -335,11 +397,21 @@ fn stage_and_swap(
             "Left out of the restore: {left} (the appliance's own)"
         ));
     }
+    Ok(staged_top)
+}
 
+/// The staged configuration checked (it must be one this firmware runs)
+/// and given the chosen identity and secrets; the secrets file written.
+fn stage_config_and_secrets(
+    opts: &WholeOptions,
+    default_stage: &Path,
+    staged_top: &StagedTop,
+    report: &mut Reporter,
+    outcome: &mut WholeOutcome,
+) -> Result<(), RecoverError> {
     // Secrets: the set has none in clear. The unit keeps its own, unless
     // an identity opens the set's encrypted ones.
-    let secrets = secrets_for_stage(opts, default_stage, &staged_top, report, outcome)?;
-    // The restored appliance configuration must be one this firmware runs.
+    let secrets = secrets_for_stage(opts, default_stage, staged_top, report, outcome)?;
     let staged_config = default_stage.join("new/config/appliance.toml");
     let staged_secrets = default_stage.join("new").join(SECRETS_REL);
     if let Ok(text) = fs::read_to_string(&staged_config) {
@@ -378,15 +450,17 @@ fn stage_and_swap(
             .entry("config".into())
             .or_insert_with(|| default_stage.join("new/config"));
     }
-    report.info("Writing the restored data to disk");
-    for st in stage_dirs {
-        if let Ok(d) = fs::File::open(st) {
-            let _ = nix::unistd::syncfs(&d);
-        }
-    }
+    Ok(())
+}
 
-    // The units: every top-level name staged, and every current one that
-    // the restored data no longer has.
+/// The units to swap: every top-level name staged, and every current one
+/// that the restored data no longer has.
+fn plan_units(
+    opts: &WholeOptions,
+    stages: &Stages,
+    staged_top: HashMap<String, PathBuf>,
+) -> Vec<Unit> {
+    let t = &opts.targets;
     let dest_of = |top: &str| -> PathBuf {
         if top == "store" {
             t.store.clone()
@@ -402,20 +476,14 @@ fn stage_and_swap(
         }
     };
     let mut units = Vec::new();
-    let staged: Vec<(String, PathBuf)> = staged_top.into_inner().into_iter().collect();
-    for (top, staged_path) in &staged {
-        let dest = dest_of(top);
-        let stage = if top == "store" {
-            &store_stage
-        } else {
-            default_stage
-        };
+    for (top, staged_path) in staged_top {
+        let dest = dest_of(&top);
         units.push(Unit {
             had_old: fs::symlink_metadata(&dest).is_ok(),
             has_new: true,
-            old: old_of(stage, top, &dest),
+            old: old_of(stages.pick(top == "store"), &top, &dest),
             dest,
-            staged: staged_path.clone(),
+            staged: staged_path,
         });
     }
     let mut current: Vec<(String, PathBuf)> = Vec::new();
@@ -437,11 +505,7 @@ fn stage_and_swap(
         if (is_kept(&name, t) && dest != t.store) || units.iter().any(|u| u.dest == dest) {
             continue;
         }
-        let stage = if dest == t.store {
-            &store_stage
-        } else {
-            default_stage
-        };
+        let stage = stages.pick(dest == t.store);
         units.push(Unit {
             had_old: true,
             has_new: false,
@@ -451,6 +515,16 @@ fn stage_and_swap(
         });
     }
     units.sort_by(|a, b| a.dest.cmp(&b.dest));
+    units
+}
+
+/// Makes room for the swap: old `.BAK`s of the units removed (when kept
+/// as `.BAK`), each staging folder's `old/` and `trash/` made.
+fn prepare_swap(
+    opts: &WholeOptions,
+    stage_dirs: &[PathBuf],
+    units: &[Unit],
+) -> Result<(), RecoverError> {
     if opts.keep_bak {
         for u in units.iter().filter(|u| u.had_old) {
             bak::remove_any(&u.old)?;
@@ -462,19 +536,25 @@ fn stage_and_swap(
             fs::create_dir_all(&p).map_err(|e| RecoverError::io(&p, e))?;
         }
     }
-    let journal = Journal {
-        set: chain.newest().name(),
-        stages: stage_dirs.to_vec(),
-        units,
-    };
+    Ok(())
+}
+
+/// The commit point, then the swap: from the journal's commit on, the new
+/// data is what the appliance gets (the next boot finishes a swap cut
+/// short).
+fn commit_and_swap(
+    journal: &Journal,
+    opts: &WholeOptions,
+    report: &mut Reporter,
+) -> Result<(), RecoverError> {
+    let cfgdir = &opts.targets.cfgdir;
     if let Some(secs) = test_pause("staged") {
         pause(secs, report);
     }
     if opts.stop.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(RecoverError::Interrupted);
     }
-    // The commit point: from here on the new data is what the appliance gets.
-    let jpath = journal_path(&t.cfgdir);
+    let jpath = journal_path(cfgdir);
     journal.commit(&jpath)?;
     log::warn!("restore of {} committed; swapping it in", journal.set);
     report.info("Swapping the restored data in");
@@ -490,18 +570,13 @@ fn stage_and_swap(
     journal.roll_forward()?;
     fs::remove_file(&jpath)
         .map_err(|e| RecoverError::Unfinished(format!("{}: {e}", jpath.display())))?;
-    journal::sync_dir(&recover_dir(&t.cfgdir));
-    for u in &journal.units {
-        if u.had_old {
-            outcome.replaced.push(u.dest.clone());
-            if opts.keep_bak {
-                outcome.kept_as_bak.push(u.old.clone());
-            }
-        }
-    }
-    // The restore is done; what is left is housekeeping (the next run or
-    // boot retries it), so a failure here is only a warning.
-    report.info("Removing the replaced data");
+    journal::sync_dir(&recover_dir(cfgdir));
+    Ok(())
+}
+
+/// The restore is done; what is left is housekeeping (the next run or
+/// boot retries it), so a failure here is only a warning.
+fn clean_stages(stage_dirs: &[PathBuf], marker: &Path, outcome: &mut WholeOutcome) {
     for st in stage_dirs {
         for sub in ["new", "old", "trash"] {
             if let Err(e) = bak::remove_any(&st.join(sub)) {
@@ -514,8 +589,7 @@ fn stage_and_swap(
             let _ = fs::remove_dir(st);
         }
     }
-    let _ = fs::remove_file(&marker);
-    Ok(())
+    let _ = fs::remove_file(marker);
 }
 
 /// Where the secrets file lies, relative to the data partition.
@@ -577,7 +651,7 @@ fn sealed_in_stage(new: &Path) -> Vec<String> {
 fn secrets_for_stage(
     opts: &WholeOptions,
     default_stage: &Path,
-    staged_top: &RefCell<HashMap<String, PathBuf>>,
+    staged_top: &StagedTop,
     report: &mut Reporter,
     outcome: &mut WholeOutcome,
 ) -> Result<appconfig::Secrets, RecoverError> {

@@ -34,39 +34,13 @@ impl std::fmt::Debug for Login {
 }
 
 impl Login {
+    /// The rules are the configuration's own ([`appconfig::smb`]).
     pub fn parse(username: &str, password: &str, upn: UpnForm) -> Result<Login, SmbError> {
-        let username = username.trim();
-        let bad = |why: &str| SmbError::Setting(format!("user name {username:?}: {why}"));
-        // The kernel's option parser has no escape for commas outside the
-        // password, and NUL ends the whole option string.
-        if username.contains([',', '\0']) {
-            return Err(bad("may not contain a comma"));
+        if let Some(why) = appconfig::smb::password_problem(password) {
+            return Err(SmbError::Setting(why));
         }
-        if password.contains('\0') {
-            return Err(SmbError::Setting(
-                "the password may not contain a NUL".into(),
-            ));
-        }
-        let (user, domain) = if let Some((d, u)) = username.split_once('\\') {
-            (u, Some(d))
-        } else if let Some((u, d)) = username.rsplit_once('@') {
-            match upn {
-                UpnForm::Split => (u, Some(d)),
-                UpnForm::Whole => (username, None),
-            }
-        } else {
-            (username, None)
-        };
-        if user.is_empty() {
-            return Err(bad("the user part is empty"));
-        }
-        if domain.is_some_and(|d| d.is_empty()) {
-            return Err(bad("the domain part is empty"));
-        }
-        let both_forms = username.contains('\\') && user.contains('@');
-        if both_forms || user.contains('\\') || domain.is_some_and(|d| d.contains(['\\', '@'])) {
-            return Err(bad("use DOMAIN\\user or user@domain, not both"));
-        }
+        let (user, domain) = appconfig::smb::user_parts(username, upn == UpnForm::Whole)
+            .map_err(SmbError::Setting)?;
         Ok(Login {
             user: user.to_string(),
             domain: domain.map(str::to_string),
@@ -79,28 +53,19 @@ impl Login {
 mod tests {
     use super::*;
 
-    fn l(u: &str, upn: UpnForm) -> (String, Option<String>) {
-        let x = Login::parse(u, "pw", upn).expect("parses");
-        (x.user, x.domain)
-    }
-
+    /// The forms themselves are tested in appconfig; here, that a Login
+    /// carries them and refuses what the configuration refuses.
     #[test]
     fn forms() {
+        let x = Login::parse("CORP\\backup", "pw", UpnForm::Split).expect("parses");
         assert_eq!(
-            l("CORP\\backup", UpnForm::Split),
-            ("backup".into(), Some("CORP".into()))
+            (x.user.as_str(), x.domain.as_deref()),
+            ("backup", Some("CORP"))
         );
-        assert_eq!(
-            l("backup@corp.example.com", UpnForm::Split),
-            ("backup".into(), Some("corp.example.com".into()))
-        );
-        assert_eq!(
-            l("backup@corp.example.com", UpnForm::Whole),
-            ("backup@corp.example.com".into(), None)
-        );
-        assert_eq!(l(" backup ", UpnForm::Split), ("backup".into(), None));
-        for bad in ["", "CORP\\", "\\x", "a,b", "@corp", "x@", "A\\b@c"] {
-            assert!(Login::parse(bad, "", UpnForm::Split).is_err(), "{bad:?}");
+        let x = Login::parse("backup@corp", "pw", UpnForm::Whole).expect("parses");
+        assert_eq!((x.user.as_str(), x.domain), ("backup@corp", None));
+        for (user, pw) in [("a,b", "pw"), ("u", "a\0b")] {
+            assert!(Login::parse(user, pw, UpnForm::Split).is_err(), "{user:?}");
         }
     }
 

@@ -25,7 +25,7 @@ impl Share {
     pub fn new(server: &str, share: &str, path: &str) -> Result<Share, SmbError> {
         check_share(share.trim(), path)?;
         Ok(Share {
-            server: Server::parse(server)?,
+            server: Server::parse(server).map_err(SmbError::Setting)?,
             share: share.trim().to_string(),
             path: clean_path(path),
         })

@@ -30,23 +30,10 @@ pub struct CifsOptions<'a> {
 
 /// Checks a share name or path for what the option syntax cannot carry.
 pub fn check_share(share: &str, path: &str) -> Result<(), SmbError> {
-    if share.trim().is_empty() {
-        return Err(SmbError::Setting("the share name is empty".into()));
+    match appconfig::smb::share_problem(share).or_else(|| appconfig::smb::path_problem(path)) {
+        Some(why) => Err(SmbError::Setting(why)),
+        None => Ok(()),
     }
-    if share.contains(['/', '\\']) {
-        return Err(SmbError::Setting(
-            "a share name has no slashes; put sub-folders in Path".into(),
-        ));
-    }
-    if share.contains([',', '\0']) || path.contains([',', '\0']) {
-        return Err(SmbError::Setting(
-            "share names and paths with commas cannot be mounted".into(),
-        ));
-    }
-    if path.split(['/', '\\']).any(|p| p == "..") {
-        return Err(SmbError::Setting("the path may not contain '..'".into()));
-    }
-    Ok(())
 }
 
 /// The path inside the share as `a/b`: separators unified, no empty parts.

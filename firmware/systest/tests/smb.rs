@@ -118,6 +118,19 @@ fn smb_share_backups_and_failures_in_plain_words() {
     md5sum_check(&share_dir, &sets[0]);
     vm.ok(NOTHING_MOUNTED).expect("unmounted after the backup");
 
+    // Test Connectivity lists the sets it finds there on the mount it
+    // tested: the kernel is asked to mount the share once, not twice.
+    let mounts = "dmesg | grep -c 'Attempting to mount' || true";
+    let before: u32 = vm.ok(mounts).expect("dmesg").trim().parse().expect("count");
+    let t = test_connectivity(&mut vm);
+    assert_eq!(t.status, 0, "{}", t.output);
+    let set = sets[0].trim_end_matches(".md5");
+    assert!(t.output.contains(set), "{set} in:\n{}", t.output);
+    let after: u32 = vm.ok(mounts).expect("dmesg").trim().parse().expect("count");
+    assert_eq!(after, before + 1, "one mount for Test Connectivity");
+    vm.ok(NOTHING_MOUNTED)
+        .expect("unmounted after Test Connectivity");
+
     // user@fqdn: the kernel is given user and domain apart (the default);
     // the whole name as the user is refused by Samba, which is why.
     configure_backup(

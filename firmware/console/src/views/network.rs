@@ -102,7 +102,6 @@ impl NetworkView {
         }
         // Under DHCP the static fields are kept as they were saved.
         match parse_ip_list(&f.text("dns")) {
-            Ok(list) if list.len() > 3 => f.set_error("dns", "at most 3 DNS servers"),
             Ok(list) => config.network.dns = list,
             Err(e) => f.set_error("dns", e),
         }
@@ -118,6 +117,7 @@ impl NetworkView {
                 ("network.address", "address"),
                 ("network.gateway", "gateway"),
                 ("network.interface", "mode"),
+                ("network.dns", "dns"),
             ],
             "mode",
         )
