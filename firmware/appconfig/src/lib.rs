@@ -40,7 +40,6 @@ pub use error::ConfigError;
 pub use ftp::{AccessList, AccessRule, FtpSettings, PortRange};
 pub use network::{AddressMode, NetworkSettings, netmask_prefix};
 // Callers not yet moved to `atomicfile` (recover) reach it here.
-pub use atomicfile::write_atomically;
 pub use persist::lock_beside;
 pub use secrets::{SECRETS_FILE, Secrets, secret_file_patterns, secrets_path};
 pub use ssh::{

@@ -14,7 +14,7 @@ pub const MAX_MD5_FILE: u64 = 256 << 10;
 
 /// Lower-case hex of a digest, as `md5sum` writes it.
 pub fn hex(d: &[u8; 16]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    humanfmt::hex(d)
 }
 
 /// The MD5 of everything `f` holds; `path` names it in errors.

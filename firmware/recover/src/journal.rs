@@ -87,13 +87,6 @@ fn exists(p: &Path) -> bool {
     fs::symlink_metadata(p).is_ok()
 }
 
-/// Syncs a folder so renames in it survive a power cut.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// A staging folder is `.../state/recover` or `.../.recover`; nothing else
 /// is ever deleted on a journal's word.
 fn stage_ok(p: &Path) -> bool {
@@ -205,7 +198,7 @@ impl Journal {
             .and_then(|()| f.sync_all())
             .map_err(|e| RecoverError::io(&tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| RecoverError::io(path, e))?;
-        sync_dir(dir);
+        atomicfile::sync_dir(dir);
         Ok(())
     }
 
@@ -284,7 +277,7 @@ impl Journal {
                 .into_iter()
                 .flatten()
             {
-                sync_dir(d);
+                atomicfile::sync_dir(d);
             }
         }
         Ok(())

@@ -16,7 +16,7 @@ use crate::apply::{self, Applied};
 use crate::bak::{self, bak_path};
 use crate::chain::Chain;
 use crate::error::RecoverError;
-use crate::journal::{self, Journal, Unit};
+use crate::journal::{Journal, Unit};
 use crate::place::{Mode, PlaceStats, Placement, Placer};
 use crate::report::Reporter;
 use crate::services::{self, Hooks};
@@ -134,7 +134,7 @@ pub fn finish_leftovers(cfgdir: &Path, report: &Reporter) -> Result<Option<Strin
         log::warn!("finishing the interrupted restore of {}", j.set);
         j.roll_forward()?;
         fs::remove_file(&jpath).map_err(|e| RecoverError::io(&jpath, e))?;
-        journal::sync_dir(&recover_dir(cfgdir));
+        atomicfile::sync_dir(&recover_dir(cfgdir));
         stages.extend(j.stages.iter().cloned());
         finished = Some(j.set);
     }
@@ -443,7 +443,7 @@ fn stage_config_and_secrets(
             Err(e) => return Err(RecoverError::io(&staged_secrets, e)),
         }
     } else {
-        appconfig::write_atomically(&staged_secrets, secrets.to_toml().as_bytes(), 0o600)
+        atomicfile::write_atomically(&staged_secrets, secrets.to_toml().as_bytes(), 0o600)
             .map_err(|e| RecoverError::io(&staged_secrets, e))?;
         staged_top
             .borrow_mut()
@@ -570,7 +570,7 @@ fn commit_and_swap(
     journal.roll_forward()?;
     fs::remove_file(&jpath)
         .map_err(|e| RecoverError::Unfinished(format!("{}: {e}", jpath.display())))?;
-    journal::sync_dir(&recover_dir(cfgdir));
+    atomicfile::sync_dir(&recover_dir(cfgdir));
     Ok(())
 }
 
@@ -684,7 +684,7 @@ fn secrets_for_stage(
                             .map_err(|e| RecoverError::BadConfig(e.to_string()))?,
                     );
                 } else {
-                    appconfig::write_atomically(&to, &plain, 0o600)
+                    atomicfile::write_atomically(&to, &plain, 0o600)
                         .map_err(|e| RecoverError::io(&to, e))?;
                 }
                 fs::remove_file(&from).map_err(|e| RecoverError::io(&from, e))?;
@@ -753,7 +753,7 @@ fn secrets_for_stage(
                     .map(|m| m.mode() & 0o777)
                     .unwrap_or(0o600);
                 let bytes = fs::read(&from).map_err(|err| RecoverError::io(&from, err))?;
-                appconfig::write_atomically(&to, &bytes, mode)
+                atomicfile::write_atomically(&to, &bytes, mode)
                     .map_err(|err| RecoverError::io(&to, err))?;
             }
             staged_top
