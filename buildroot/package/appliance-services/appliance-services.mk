@@ -15,6 +15,7 @@ APPLIANCE_SERVICES_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 	--include=/Cargo.lock \
 	--include=/.cargo/*** \
 	--include=/firmware/*** \
+	--include=/testing/*** \
 	--exclude=/*
 
 # The programs to build and install: the list the local build uses too.

@@ -27,7 +27,7 @@ pub use vm::{CmdOutput, Firmware, Vm, VmConfig};
 
 use std::path::PathBuf;
 
-/// The repository's root (this crate lives in `firmware/systest`).
+/// The repository's root (this crate lives in `testing/systest`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
