@@ -4,15 +4,31 @@
 # UEFI, median of N boots) and the guest's memory in use when idle.
 #
 #   ci/bench-image.sh [N]      (N boots per firmware, default 3)
+#   ci/bench-image.sh --buildroot DIR [N]
+#        the Buildroot build's images in DIR (out/buildroot/<defconfig>/images):
+#        disk.img, rootfs.squashfs and the bundle; boots its disk.img
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
-[ -f out/appliance.img ] || "$REPO/ci/build-image.sh"
-raw=$(stat -c %s out/appliance.img)
-alloc=$(($(stat -c %b out/appliance.img) * $(stat -c %B out/appliance.img)))
-xz_size=$(xz -T2 -6 -c out/appliance.img | wc -c)
-rootfs=$(stat -c %s build/images/rootfs.squashfs)
+if [ "${1:-}" = --buildroot ]; then
+	images=$2
+	shift 2
+	image=$images/disk.img
+	rootfs=$images/rootfs.squashfs
+	bundle=$(find "$images" -maxdepth 1 -name '*.raucb' | head -n 1)
+	boot_image=$image
+else
+	[ -f out/appliance.img ] || "$REPO/ci/build-image.sh"
+	image=out/appliance.img
+	rootfs=build/images/rootfs.squashfs
+	bundle=$(find out -maxdepth 1 -name '*.raucb' | head -n 1)
+	boot_image=${APPLIANCE_IMAGE:-out/appliance-test.img}
+fi
+raw=$(stat -c %s "$image")
+alloc=$(($(stat -c %b "$image") * $(stat -c %B "$image")))
+xz_size=$(xz -T2 -6 -c "$image" | wc -c)
 echo "image: $(mib "$raw") raw, $(mib "$alloc") allocated (sparse), $(mib "$xz_size") xz -6"
-echo "rootfs slot: $(mib "$rootfs") squashfs (gzip)"
-cargo run -q --release -p systest --example bench_boot -- "${1:-3}"
+echo "rootfs slot: $(mib "$(stat -c %s "$rootfs")") squashfs"
+[ -z "$bundle" ] || echo "bundle: $(mib "$(stat -c %s "$bundle")") ($(basename "$bundle"))"
+APPLIANCE_IMAGE=$boot_image cargo run -q --release -p systest --example bench_boot -- "${1:-3}"
