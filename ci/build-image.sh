@@ -226,8 +226,9 @@ make_grub() { # IMAGES_DIR
 make_disk() { # TARGET_DIR IMAGES_DIR OUTPUT_NAME SIGNING_KEY SIGNING_CERT
 	note "laying out $3"
 	# SOURCE_DATE_EPOCH sets the creation time and clamps file times.
-	mksquashfs "$1" "$2/rootfs.squashfs" -noappend -comp gzip -all-root -no-xattrs \
-		-quiet -no-progress >/dev/null
+	# shellcheck disable=SC2046 # the options file holds words to split
+	mksquashfs "$1" "$2/rootfs.squashfs" -noappend $(grep -v '^#' "$REPO/board/appliance/squashfs-options") \
+		-all-root -no-xattrs -quiet -no-progress >/dev/null
 	make_grub "$2"
 	if ! BINARIES_DIR=$2 TARGET_DIR=$1 RAUC_KEY=$4 RAUC_CERT=$5 \
 		"$REPO/board/appliance/post-image.sh" "$2" >"$2/post-image.log" 2>&1; then

@@ -307,6 +307,31 @@ def check_grub(values: dict[Path, dict[str, str]]) -> None:
     print("GRUB: both images have board/appliance/grub-modules and grub-early.cfg built in")
 
 
+def squashfs_options() -> list[str]:
+    path = REPO / "board" / "appliance" / "squashfs-options"
+    return [w for line in path.read_text().splitlines() if not line.startswith("#") for w in line.split()]
+
+
+def check_squashfs(values: dict[Path, dict[str, str]]) -> None:
+    """Buildroot's fs/squashfs/squashfs.mk turns the symbols into options:
+    the compressor, the block size, and with EXTREME_COMP xz's branch filter."""
+    want = squashfs_options()
+    blocks = {"1M": "1024K", "512K": "512K", "256K": "256K", "128K": "128K"}
+    for defconfig, v in values.items():
+        comps = [c for c in ("GZIP", "LZ4", "LZMA", "LZO", "XZ", "ZSTD") if v.get(f"BR2_TARGET_ROOTFS_SQUASHFS4_{c}") == "y"]
+        got = ["-comp", comps[0].lower() if comps else "gzip"]
+        size = next((b for b, s in blocks.items() if v.get(f"BR2_TARGET_ROOTFS_SQUASHFS_BS_{s}") == "y"), "128K")
+        got += ["-b", size]
+        if got[1] == "xz" and v.get("BR2_TARGET_ROOTFS_SQUASHFS_EXTREME_COMP") == "y":
+            got += ["-Xbcj", "x86"]
+        if got != want:
+            raise CheckFailed(
+                f"{defconfig.name}: the root file system's squashfs options are not board/appliance/squashfs-options':\n"
+                f"  defconfig: {' '.join(got)}\n  wanted:    {' '.join(want)}"
+            )
+    print(f"squashfs: both builds compress the root with {' '.join(want)} (board/appliance/squashfs-options)")
+
+
 def check_cargo_profile() -> None:
     """appliance-services.mk reads Cargo.toml's release profile right.
 
@@ -499,6 +524,7 @@ def run_checks() -> None:
     values = check_defconfigs(listed, own)
     check_defconfig_pair(values)
     check_grub(values)
+    check_squashfs(values)
     check_cargo_profile()
     check_lock_sources()
     check_versions(values)
