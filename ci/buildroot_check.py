@@ -6,12 +6,18 @@ and the generator of the list of Buildroot symbols the tree uses.
         What CI runs (ci/check-buildroot.sh): the external tree's Kconfig
         files parse; the defconfigs assign only symbols that exist (the
         committed list, ci/buildroot-symbols.txt, plus the tree's own), with
-        values of their type, and name files that exist; the GRUB modules
+        values of their type, and name files that exist; each defconfig is
+        configs/fragments/common.config joined with its own fragment; the GRUB modules
         are board/appliance/grub-modules; the package keeps Cargo.toml's
         release profile and can vendor every crate of Cargo.lock; the pinned
         versions agree with their hash files; every source of the offline
         build has an origin and a hash (buildroot/mirror/sources.txt, made by
         ci/buildroot-mirror.sh) and that manifest is current.
+
+    buildroot_check.py defconfigs --write
+        Joins configs/fragments/common.config with release.config and
+        qemu.config into the two defconfigs (Buildroot reads only whole
+        defconfigs; the fragments are where they are edited).
 
     buildroot_check.py symbols BUILDROOT_DIR [--write | --compare]
         Reads a Buildroot source tree with kconfiglib and lists every symbol
@@ -48,6 +54,9 @@ DEFCONFIGS = sorted((EXTERNAL / "configs").glob("*_defconfig"))
 HARDWARE_DEFCONFIG = EXTERNAL / "configs" / "appliance_x86_64_defconfig"
 QEMU_DEFCONFIG = EXTERNAL / "configs" / "appliance_qemu_x86_64_defconfig"
 PACKAGE_MK = EXTERNAL / "package" / "appliance-services" / "appliance-services.mk"
+FRAGMENTS = EXTERNAL / "configs" / "fragments"
+# Each defconfig is fragments/common.config joined with its own fragment.
+VARIANTS = {HARDWARE_DEFCONFIG: "release.config", QEMU_DEFCONFIG: "qemu.config"}
 
 ASSIGNMENT = re.compile(r"^(BR2_[A-Za-z0-9_]+)=(.*)$")
 UNSET = re.compile(r"^# (BR2_[A-Za-z0-9_]+) is not set$")
@@ -258,24 +267,18 @@ def check_defconfigs(listed: dict[str, str], own: set[str]) -> dict[Path, dict[s
 
 
 def check_defconfig_pair(values: dict[Path, dict[str, str]]) -> None:
-    """The QEMU image is the hardware one plus the test overlay and the test
-    builds of the Rust programs, less the hardware's firmware files."""
+    """What the two fragments must say: the QEMU image is the release one
+    plus the test overlay and the test builds of the Rust programs (what
+    else they share, common.config holds)."""
     hw, qemu = values[HARDWARE_DEFCONFIG], values[QEMU_DEFCONFIG]
-    allowed = {"BR2_ROOTFS_OVERLAY"}
     if "BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS" in hw:
         raise CheckFailed(f"{HARDWARE_DEFCONFIG.name}: a release image never has the test builds")
     if qemu.get("BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS") != "y":
         raise CheckFailed(f"{QEMU_DEFCONFIG.name}: the test image needs BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS=y")
-    allowed.add("BR2_PACKAGE_APPLIANCE_SERVICES_TEST_BUILDS")
-    for name in set(hw) | set(qemu):
-        if name in allowed or (name.startswith("BR2_PACKAGE_LINUX_FIRMWARE") and name not in qemu):
-            continue
-        if hw.get(name) != qemu.get(name):
-            raise CheckFailed(f"the defconfigs differ in {name}: {hw.get(name)} and {qemu.get(name)}")
     want = unquote(hw.get("BR2_ROOTFS_OVERLAY", '""')).split() + [f"$(BR2_EXTERNAL_{EXTERNAL_NAME}_PATH)/../board/appliance/test-overlay"]
     if unquote(qemu.get("BR2_ROOTFS_OVERLAY", '""')).split() != want:
         raise CheckFailed(f"{QEMU_DEFCONFIG.name}: BR2_ROOTFS_OVERLAY should be {' '.join(want)}")
-    print("defconfigs: the QEMU one is the hardware one with the test overlay and test builds, without firmware files")
+    print("defconfigs: the QEMU one has the release one's overlay, the test overlay and the test builds")
 
 
 def grub_modules() -> dict[str, list[str]]:
@@ -521,6 +524,7 @@ def check_mirror() -> None:
 def run_checks() -> None:
     listed = symbol_list()
     own = check_kconfig(listed)
+    check_fragments()
     values = check_defconfigs(listed, own)
     check_defconfig_pair(values)
     check_grub(values)
@@ -529,6 +533,59 @@ def run_checks() -> None:
     check_lock_sources()
     check_versions(values)
     check_mirror()
+
+
+# --- the defconfigs, joined from their fragments --------------------------------
+
+
+def leading_comments(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The comment block a file opens with, and the rest without the blank
+    lines that separate them."""
+    i = 0
+    while i < len(lines) and lines[i].startswith("#"):
+        i += 1
+    rest = lines[i:]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    return lines[:i], rest
+
+
+def joined_defconfig(variant: str) -> str:
+    """The variant's opening comment, then what both images have, then what
+    only this one has."""
+    _, common = leading_comments((FRAGMENTS / "common.config").read_text().splitlines())
+    header, own = leading_comments((FRAGMENTS / variant).read_text().splitlines())
+    note = [
+        "#",
+        "# Made by ci/buildroot_check.py defconfigs --write from configs/fragments/",
+        f"# common.config and {variant}: edit those, not this file.",
+        "",
+    ]
+    return "\n".join(header + note + common + [""] + own) + "\n"
+
+
+def check_fragments() -> None:
+    common = read_defconfig(FRAGMENTS / "common.config")
+    for defconfig, variant in VARIANTS.items():
+        twice = sorted(set(common) & set(read_defconfig(FRAGMENTS / variant)))
+        if twice:
+            raise CheckFailed(f"configs/fragments/{variant} sets what common.config sets: {', '.join(twice)}")
+        if defconfig.read_text() != joined_defconfig(variant):
+            raise CheckFailed(
+                f"{defconfig.name} is not common.config joined with {variant}: edit configs/fragments/ "
+                "and run ci/buildroot_check.py defconfigs --write"
+            )
+    print("defconfigs: each is configs/fragments/common.config joined with its own fragment")
+
+
+def write_defconfigs() -> None:
+    for defconfig, variant in VARIANTS.items():
+        text = joined_defconfig(variant)
+        if defconfig.read_text() != text:
+            defconfig.write_text(text)
+            print(f"wrote {defconfig.relative_to(REPO)}")
+        else:
+            print(f"{defconfig.relative_to(REPO)} is current")
 
 
 # --- the symbol list, from a Buildroot tree ------------------------------------------
@@ -596,6 +653,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="the checks CI runs")
+    joined = sub.add_parser("defconfigs", help="join configs/fragments/ into the defconfigs")
+    joined.add_argument("--write", action="store_true", required=True)
     gen = sub.add_parser("symbols", help="list the Buildroot symbols the tree uses")
     gen.add_argument("buildroot", type=Path, help="a Buildroot source tree")
     mode = gen.add_mutually_exclusive_group()
@@ -605,6 +664,8 @@ def main() -> int:
     try:
         if args.command == "check":
             run_checks()
+        elif args.command == "defconfigs":
+            write_defconfigs()
         else:
             symbols(args.buildroot.resolve(), args.mode)
     except (CheckFailed, OSError, ValueError, tomllib.TOMLDecodeError) as e:
