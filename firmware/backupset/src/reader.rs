@@ -819,14 +819,7 @@ impl Read for Joined {
 impl Seek for Joined {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         let total: u64 = self.volumes.iter().map(|v| v.2).sum();
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => total.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        }
-        .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        let new = crate::seekpos::target(to, self.pos, total)?;
         self.pos = new;
         Ok(new)
     }
