@@ -102,6 +102,19 @@ pub struct VolumeCheck {
     pub detail: String,
 }
 
+impl VolumeCheck {
+    /// What failed among `checks`, one `name: detail` after the other
+    /// (joined by "; "), or `None` when every volume passed.
+    pub fn failures(checks: &[VolumeCheck]) -> Option<String> {
+        let bad: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        (!bad.is_empty()).then(|| bad.join("; "))
+    }
+}
+
 /// One entry of the data, as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetEntry {
@@ -860,6 +873,27 @@ mod tests {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn failed_volumes_are_named_with_why() {
+        let check = |name: &str, ok: bool, detail: &str| VolumeCheck {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        };
+        let good = check("a.tar.zst", true, "OK");
+        assert_eq!(VolumeCheck::failures(&[]), None);
+        assert_eq!(VolumeCheck::failures(std::slice::from_ref(&good)), None);
+        let checks = [
+            check("a.tar.zst", false, "MD5 differs"),
+            good,
+            check("b.tar.zst", false, "missing"),
+        ];
+        assert_eq!(
+            VolumeCheck::failures(&checks).as_deref(),
+            Some("a.tar.zst: MD5 differs; b.tar.zst: missing")
+        );
     }
 
     #[test]
