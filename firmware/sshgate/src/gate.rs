@@ -126,15 +126,9 @@ impl Gate {
         }
     }
 
-    /// The log line for a refusal, or `None` when this address was logged
-    /// recently (the refusal is counted for the next line).
-    pub fn refusal_line(
-        &mut self,
-        peer: IpAddr,
-        refusal: &Refusal,
-        now: Instant,
-    ) -> Option<String> {
-        self.gate.refusal_line(peer, refusal, now)
+    /// The refusal's log line, as [`admission::Gate::refusal_line`].
+    pub fn refusal_line(&mut self, peer: IpAddr, r: &Refusal, now: Instant) -> Option<String> {
+        self.gate.refusal_line(peer, r, now)
     }
 }
 
