@@ -4,8 +4,7 @@
 //! and the time left, Eject USB drive, and the last backups.
 
 use super::menu::fetch_status;
-use super::screen;
-use super::{Nav, Notify, View};
+use super::{Nav, Notify, View, screen};
 use crate::app::{Note, Shared};
 use crate::dialog::{Dialog, DialogEvent};
 use crate::form::{Field, Form, FormEvent};

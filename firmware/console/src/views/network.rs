@@ -1,8 +1,7 @@
 //! Network Configuration: DHCP or a static address, mask, gateway and DNS
 //! servers, with the interface's current state above; Save applies it.
 
-use super::screen;
-use super::{Nav, Notify, View};
+use super::{Nav, Notify, View, screen};
 use crate::app::Shared;
 use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};

@@ -52,7 +52,8 @@ pub fn dialog_key<P: PopupDialog>(popup: &mut Option<P>, key: KeyEvent) -> Answe
     };
     match popup.take() {
         Some(closed) => Answer::Closed(button, closed),
-        None => Answer::Open,
+        // Not reached: the dialog came from the pop-up.
+        None => Answer::NotOpen,
     }
 }
 

@@ -3,8 +3,7 @@
 //! console password, and the appliance's host key fingerprints to compare
 //! on the first connection.
 
-use super::screen;
-use super::{Nav, Notify, View};
+use super::{Nav, Notify, View, screen};
 use crate::app::Shared;
 use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};
