@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"applog", "atomicfile", "humanfmt", "mountinfo", "privs", "svcsignals"}),
     ("formats", {"appconfig", "backupset", "grubenv"}),
-    ("protocol and transports", {"control", "smbmount"}),
+    ("protocol and transports", {"admission", "control", "smbmount"}),
     ("destinations and alerts", {"destinations", "alerts"}),
     ("services and tools", {"appctl", "backupd", "ftpd", "hotplugd", "recover", "sshgate", "timesync"}),
     ("console", {"console"}),

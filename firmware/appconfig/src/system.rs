@@ -2,6 +2,35 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// The conversions of a checked string (a newtype over `String` whose
+/// `FromStr` is the check): shown as itself, and read by serde through the
+/// check (`#[serde(try_from = "String", into = "String")]`).
+macro_rules! checked_string {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                s.parse()
+            }
+        }
+    };
+}
+
+checked_string!(UnitId);
+checked_string!(Hostname);
+
 /// Host name, time zone and time source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -134,25 +163,6 @@ impl UnitId {
     }
 }
 
-impl fmt::Display for UnitId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<UnitId> for String {
-    fn from(u: UnitId) -> String {
-        u.0
-    }
-}
-
-impl TryFrom<String> for UnitId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
 impl FromStr for UnitId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -198,25 +208,6 @@ impl Hostname {
     /// Still the factory name every unit starts with.
     pub fn is_factory(&self) -> bool {
         self.0 == FACTORY_HOSTNAME
-    }
-}
-
-impl fmt::Display for Hostname {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<Hostname> for String {
-    fn from(h: Hostname) -> String {
-        h.0
-    }
-}
-
-impl TryFrom<String> for Hostname {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
     }
 }
 

@@ -32,6 +32,7 @@ pub mod name;
 pub mod publish;
 pub mod reader;
 pub mod retention;
+mod seekpos;
 pub mod state;
 pub mod tarfmt;
 #[cfg(feature = "test-support")]

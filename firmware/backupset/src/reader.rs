@@ -102,6 +102,19 @@ pub struct VolumeCheck {
     pub detail: String,
 }
 
+impl VolumeCheck {
+    /// What failed among `checks`, one `name: detail` after the other
+    /// (joined by "; "), or `None` when every volume passed.
+    pub fn failures(checks: &[VolumeCheck]) -> Option<String> {
+        let bad: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        (!bad.is_empty()).then(|| bad.join("; "))
+    }
+}
+
 /// One entry of the data, as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetEntry {
@@ -819,14 +832,7 @@ impl Read for Joined {
 impl Seek for Joined {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         let total: u64 = self.volumes.iter().map(|v| v.2).sum();
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => total.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        }
-        .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        let new = crate::seekpos::target(to, self.pos, total)?;
         self.pos = new;
         Ok(new)
     }
@@ -867,6 +873,27 @@ mod tests {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn failed_volumes_are_named_with_why() {
+        let check = |name: &str, ok: bool, detail: &str| VolumeCheck {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        };
+        let good = check("a.tar.zst", true, "OK");
+        assert_eq!(VolumeCheck::failures(&[]), None);
+        assert_eq!(VolumeCheck::failures(std::slice::from_ref(&good)), None);
+        let checks = [
+            check("a.tar.zst", false, "MD5 differs"),
+            good,
+            check("b.tar.zst", false, "missing"),
+        ];
+        assert_eq!(
+            VolumeCheck::failures(&checks).as_deref(),
+            Some("a.tar.zst: MD5 differs; b.tar.zst: missing")
+        );
     }
 
     #[test]

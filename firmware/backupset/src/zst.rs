@@ -414,14 +414,7 @@ impl<R: Read + Seek> Read for Unzstd<R> {
 
 impl<R: Read + Seek> Seek for Unzstd<R> {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.frames.table.plain_len().checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        }
-        .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        let new = crate::seekpos::target(to, self.pos, self.frames.table.plain_len())?;
         self.pos = new;
         Ok(new)
     }

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use std::cell::Cell;
 
 #[derive(Debug, Clone)]
@@ -135,10 +135,7 @@ impl Dialog {
             width,
             wanted.min(area.height.saturating_sub(1)).max(5),
         );
-        frame.render_widget(Clear, popup);
-        let block = ui::block(&self.title);
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
+        let inner = ui::popup(frame, popup, &self.title);
         let (text_area, button_row) = if self.buttons.is_empty() {
             (inner, None)
         } else {

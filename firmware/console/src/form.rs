@@ -243,6 +243,16 @@ impl Form {
         self.fields.iter().any(|f| f.error.is_some() && !f.hidden)
     }
 
+    /// Whether some visible field has a reason after a check; if so the
+    /// focus goes to the first of them.
+    pub fn refused(&mut self) -> bool {
+        let refused = self.has_errors();
+        if refused {
+            self.focus_first_error();
+        }
+        refused
+    }
+
     /// Moves the focus to the first visible field with an error.
     pub fn focus_first_error(&mut self) {
         if let Some(i) = self
@@ -252,6 +262,14 @@ impl Form {
         {
             self.focus = i;
         }
+    }
+
+    /// Leaving field `id` runs the whole-form `check`, but only that field
+    /// gets a new verdict: the other fields' reasons and the focus stay.
+    pub fn check_left<T>(&mut self, id: &str, check: impl FnOnce(&mut Form) -> T) {
+        let before = self.snapshot();
+        let _ = check(self);
+        self.restore_except(before, id);
     }
 
     /// The focus and every field's reason, to put back after a trial check.

@@ -7,7 +7,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 /// Borders a VT100 draws everywhere (no line-drawing characters).
 pub const ASCII: border::Set<'static> = border::Set {
@@ -58,6 +58,27 @@ pub fn block(title: &str) -> Block<'static> {
     Block::bordered()
         .border_set(ASCII)
         .title(format!(" {title} "))
+}
+
+/// A pop-up's frame: clears `outer`, draws the titled border there and
+/// returns the inside.
+pub fn popup(frame: &mut Frame, outer: Rect, title: &str) -> Rect {
+    frame.render_widget(Clear, outer);
+    let block = block(title);
+    let inner = block.inner(outer);
+    frame.render_widget(block, outer);
+    inner
+}
+
+/// The rows a form in a pop-up asks for: one a field, two for a field with
+/// its reason (it may not fit beside the value), and one for the buttons.
+pub fn form_rows(form: &Form) -> u16 {
+    form.fields
+        .iter()
+        .filter(|f| !f.hidden && !f.is_button())
+        .map(|f| if f.error.is_some() { 2 } else { 1 })
+        .sum::<u16>()
+        + 1
 }
 
 /// Widths of a form's columns.

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 pub struct ZonePicker {
     all: Vec<&'static str>,
@@ -99,10 +99,7 @@ impl ZonePicker {
 
     pub fn render(&self, frame: &mut Frame, area: Rect) {
         let outer = ui::centered(area, 46, area.height.min(18));
-        frame.render_widget(Clear, outer);
-        let block = ui::block("Time zone");
-        let inner = block.inner(outer);
-        frame.render_widget(block, outer);
+        let inner = ui::popup(frame, outer, "Time zone");
         let rows = inner.height.saturating_sub(3) as usize;
         let mut lines = vec![
             Line::styled(format!("Find: {}_", self.filter), ui::heading()),

@@ -87,7 +87,7 @@ impl Authenticator for Login {
                 self.close_with(format!(
                     "421 Too many failed logins from {}; try again in {}.",
                     self.peer,
-                    crate::supervisor::minutes(secs)
+                    humanfmt::minutes(secs)
                 ));
                 Err(AuthenticationError::BadPassword)
             }

@@ -67,15 +67,6 @@ pub struct Supervisor {
     verifier: Verifier,
 }
 
-/// A time for people: seconds under two minutes, else minutes (rounded up).
-pub fn minutes(secs: u64) -> String {
-    if secs < 120 {
-        format!("{secs} s")
-    } else {
-        format!("{} min", secs.div_ceil(60))
-    }
-}
-
 /// Why a login was refused.
 enum Refused {
     UnknownUser,
@@ -263,7 +254,7 @@ impl Supervisor {
             listener,
             config,
             tls,
-            gate: Gate::default(),
+            gate: crate::gate::gate(),
             logins: Logins::default(),
             checker: Checker::start().context("starting the login checker")?,
             sessions: Vec::new(),
@@ -433,14 +424,14 @@ impl Supervisor {
                     format!(
                         " ({} failed from this address; the next login is checked in {})",
                         rec.failures,
-                        minutes(rec.next_in.as_secs())
+                        humanfmt::minutes(rec.next_in.as_secs())
                     )
                 };
                 log::warn!("{ip}: login refused: {why}{pace}");
                 if rec.blocked {
                     log::warn!(
                         "{ip}: refused for {} after {} failed logins",
-                        minutes(logins::BLOCK_FOR.as_secs()),
+                        humanfmt::minutes(logins::BLOCK_FOR.as_secs()),
                         rec.failures
                     );
                 }
@@ -492,7 +483,7 @@ impl Supervisor {
             }
             // Best effort: a client that does not read just gets the close.
             let _ = stream.set_nonblocking(true);
-            let _ = stream.write(refusal.reply());
+            let _ = stream.write(crate::gate::reply(&refusal));
             let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }

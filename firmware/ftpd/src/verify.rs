@@ -4,7 +4,7 @@
 //! ([`backupset::verdict`]), where backupd reads it for the console.
 
 use backupset::verdict::{self, Verdict};
-use backupset::{SetError, SetReader, SetStatus, list_sets};
+use backupset::{SetError, SetReader, SetStatus, VolumeCheck, list_sets};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,16 +24,8 @@ fn check_set(dir: &Path, set: &SetStatus, cancel: &AtomicBool) -> Result<Verdict
         }
     };
     let checks = reader.verify(cancel)?;
-    let bad: Vec<String> = checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    if !bad.is_empty() {
-        return Ok(Verdict {
-            ok: false,
-            detail: bad.join("; "),
-        });
+    if let Some(detail) = VolumeCheck::failures(&checks) {
+        return Ok(Verdict { ok: false, detail });
     }
     // The bytes match; the set must also read as a set (an encrypted set:
     // its age header; its contents need the key, which ftpd never has).

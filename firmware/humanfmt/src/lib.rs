@@ -46,6 +46,16 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// A wait for people: seconds under two minutes (`90 s`), else minutes
+/// rounded up (`15 min`).
+pub fn minutes(secs: u64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
+    }
+}
+
 /// `0:00:42`, `1:03:07`: hours always shown, so that a line read by a
 /// script keeps one shape.
 pub fn clock(secs: u64) -> String {
@@ -101,6 +111,8 @@ mod tests {
         assert_eq!(duration(3787), "1:03:07");
         assert_eq!(clock(42), "0:00:42");
         assert_eq!(clock(3787), "1:03:07");
+        assert_eq!(minutes(119), "119 s");
+        assert_eq!(minutes(890), "15 min");
     }
 
     #[test]

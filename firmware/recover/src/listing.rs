@@ -217,92 +217,77 @@ fn part_section(
     part: Part,
 ) -> Result<(), RecoverError> {
     let title = format!("  {} ({})", part.title(), part.name());
+    if let Part::Cfg | Part::System = part {
+        let files = config_files(set, index)?;
+        let mine: Vec<&String> = files
+            .iter()
+            .filter(|f| part.paths().contains(&f.as_str()))
+            .collect();
+        let shown = if mine.is_empty() {
+            "not in this set".to_string()
+        } else {
+            mine.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "{title}: {shown}");
+        return Ok(());
+    }
+    // Each of the other parts is one folder of the data tree.
+    let base = part.paths()[0];
+    let Some(e) = index.get(base) else {
+        let _ = writeln!(out, "{title}: not in this set");
+        return Ok(());
+    };
     match part {
-        Part::Cfg | Part::System => {
-            let files = config_files(set, index)?;
-            let mine: Vec<&String> = files
-                .iter()
-                .filter(|f| part.paths().contains(&f.as_str()))
-                .collect();
-            let shown = if mine.is_empty() {
-                "not in this set".to_string()
-            } else {
-                mine.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let _ = writeln!(out, "{title}: {shown}");
-        }
         Part::Mail | Part::Public => {
-            let base = part.paths()[0];
-            match index.get(base) {
-                None => {
-                    let _ = writeln!(out, "{title}: not in this set");
-                }
-                Some(e) => {
-                    let _ = writeln!(
-                        out,
-                        "{title}: {} messages ({} of them headers only), {}",
-                        e.files,
-                        e.headers_only,
-                        humanfmt::bytes(e.bytes)
-                    );
-                    let _ = writeln!(out, "{:<44} {COLUMNS}", "    folder");
-                    mailboxes(out, index, sel, base);
-                }
-            }
+            let _ = writeln!(
+                out,
+                "{title}: {} messages ({} of them headers only), {}",
+                e.files,
+                e.headers_only,
+                humanfmt::bytes(e.bytes)
+            );
+            let _ = writeln!(out, "{:<44} {COLUMNS}", "    folder");
+            mailboxes(out, index, sel, base);
         }
         Part::Lists | Part::Contacts => {
-            let base = part.paths()[0];
-            match index.get(base) {
-                None => {
-                    let _ = writeln!(out, "{title}: not in this set");
-                }
-                Some(e) => {
-                    let _ = writeln!(
-                        out,
-                        "{title}: {}, {}",
-                        plural(e.files, "file"),
-                        humanfmt::bytes(e.bytes)
-                    );
-                    per_domain_counts(
-                        out,
-                        index,
-                        sel,
-                        base,
-                        if part == Part::Lists { "list" } else { "user" },
-                    );
-                }
-            }
+            let _ = writeln!(
+                out,
+                "{title}: {}, {}",
+                plural(e.files, "file"),
+                humanfmt::bytes(e.bytes)
+            );
+            per_domain_counts(
+                out,
+                index,
+                sel,
+                base,
+                if part == Part::Lists { "list" } else { "user" },
+            );
         }
         Part::License | Part::SslCa | Part::SslCert | Part::SpamAssassin | Part::Queue => {
-            let base = part.paths()[0];
-            match index.get(base) {
-                None => {
-                    let _ = writeln!(out, "{title}: not in this set");
-                }
-                Some(e) => {
-                    let _ = write!(
-                        out,
-                        "{title}: {}, {}",
-                        plural(e.files, "file"),
-                        humanfmt::bytes(e.bytes)
-                    );
-                    if part == Part::Queue {
-                        let q: Vec<String> = index
-                            .child_names(base)
-                            .iter()
-                            .map(|(n, e)| format!("{n} {}", e.files))
-                            .collect();
-                        if !q.is_empty() {
-                            let _ = write!(out, " ({})", q.join(", "));
-                        }
-                    }
-                    out.push('\n');
+            let _ = write!(
+                out,
+                "{title}: {}, {}",
+                plural(e.files, "file"),
+                humanfmt::bytes(e.bytes)
+            );
+            if part == Part::Queue {
+                let q: Vec<String> = index
+                    .child_names(base)
+                    .iter()
+                    .map(|(n, e)| format!("{n} {}", e.files))
+                    .collect();
+                if !q.is_empty() {
+                    let _ = write!(out, " ({})", q.join(", "));
                 }
             }
+            out.push('\n');
         }
+        // Listed above, from the configuration files.
+        Part::Cfg | Part::System => {}
     }
     Ok(())
 }

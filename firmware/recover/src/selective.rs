@@ -16,6 +16,7 @@ use crate::place::{Mode, PlaceStats, Placement, Placer};
 use crate::report::Reporter;
 use crate::selection::Target;
 use crate::targets::Targets;
+use backupset::VolumeCheck;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,16 +51,8 @@ pub fn verify_chain(
             .reader
             .verify(stop)
             .map_err(|e| RecoverError::from_set(&name, e))?;
-        let bad: Vec<String> = checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| format!("{}: {}", c.name, c.detail))
-            .collect();
-        if !bad.is_empty() {
-            return Err(RecoverError::Md5Mismatch {
-                set: name,
-                detail: bad.join("; "),
-            });
+        if let Some(detail) = VolumeCheck::failures(&checks) {
+            return Err(RecoverError::Md5Mismatch { set: name, detail });
         }
     }
     Ok(())

@@ -1,9 +1,12 @@
 //! Who gets a Dropbear: the SSH Access List first (empty: nobody), then a
 //! block on addresses that kept failing logins, then limits on sessions at
-//! once and on new sessions per minute. A refused connection is closed at
-//! once, before any SSH byte, and logged at most once a minute per address
-//! with a count of the rest, so a flood cannot flood the log too.
+//! once ([`admission`], shared with ftpd) and on new sessions per minute. A
+//! refused connection is closed at once, before any SSH byte, and logged at
+//! most once a minute per address with a count of the rest, so a flood
+//! cannot flood the log too.
 
+use admission::{Limits, Load};
+pub use admission::{MAX_REMEMBERED, Refusal};
 use appconfig::AccessList;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -19,70 +22,29 @@ pub const MAX_NEW_PER_MINUTE: usize = 30;
 pub const MAX_FAILURES: usize = 10;
 /// How long failures are remembered, and how long the block lasts.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Refusals of one address are logged at most this often.
-const LOG_EVERY: Duration = Duration::from_secs(60);
-/// Addresses remembered in each table: the tables stay small whatever comes.
-const MAX_REMEMBERED: usize = 1024;
 const MINUTE: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The SSH Access List is empty.
-    ListEmpty,
-    NotListed,
-    Blocked {
-        secs_left: u64,
-    },
-    TooManySessions,
-    TooManyFromAddress,
-    TooFast,
-}
-
-impl Refusal {
-    /// The reason, for the log.
-    pub fn reason(&self) -> String {
-        match self {
-            Refusal::ListEmpty => "the SSH Access List is empty (SSH access is off)".into(),
-            Refusal::NotListed => "not on the SSH Access List".into(),
-            Refusal::Blocked { secs_left } => format!(
-                "too many failed logins (refused for {} more)",
-                minutes(*secs_left)
-            ),
-            Refusal::TooManySessions => format!("already {MAX_SESSIONS} sessions"),
-            Refusal::TooManyFromAddress => {
-                format!("already {MAX_PER_ADDRESS} sessions from this address")
-            }
-            Refusal::TooFast => {
-                format!("more than {MAX_NEW_PER_MINUTE} connections in a minute")
-            }
-        }
-    }
-}
-
-/// A time for people: seconds under two minutes, else minutes (rounded up).
-pub fn minutes(secs: u64) -> String {
-    if secs < 120 {
-        format!("{secs} s")
-    } else {
-        format!("{} min", secs.div_ceil(60))
-    }
-}
-
-/// Admission state: recent starts and failures per address, and the
-/// refusal log's memory.
+/// Admission state: the shared gate (with the refusal log's memory), and
+/// recent starts and failures per address.
 #[derive(Debug)]
 pub struct Gate {
+    gate: admission::Gate,
     starts: HashMap<IpAddr, VecDeque<Instant>>,
     failures: HashMap<IpAddr, VecDeque<Instant>>,
-    logged: applog::Throttle<IpAddr>,
 }
 
 impl Default for Gate {
     fn default() -> Gate {
         Gate {
+            gate: admission::Gate::new(
+                "SSH",
+                Limits {
+                    sessions: MAX_SESSIONS,
+                    per_address: MAX_PER_ADDRESS,
+                },
+            ),
             starts: HashMap::new(),
             failures: HashMap::new(),
-            logged: applog::Throttle::new(LOG_EVERY, MAX_REMEMBERED),
         }
     }
 }
@@ -117,39 +79,35 @@ impl Gate {
         from_peer: usize,
         now: Instant,
     ) -> Result<(), Refusal> {
-        if list.is_empty() {
-            return Err(Refusal::ListEmpty);
-        }
-        if !list.allows(peer) {
-            return Err(Refusal::NotListed);
-        }
-        if let Some(q) = self.failures.get_mut(&peer) {
-            prune(q, now, FAILURE_WINDOW);
-            if q.len() >= MAX_FAILURES
-                && let Some(last) = q.back()
-            {
-                let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*last));
-                return Err(Refusal::Blocked {
-                    secs_left: left.as_secs().max(1),
-                });
-            }
-        }
-        if sessions >= MAX_SESSIONS {
-            return Err(Refusal::TooManySessions);
-        }
-        if from_peer >= MAX_PER_ADDRESS {
-            return Err(Refusal::TooManyFromAddress);
-        }
+        let load = Load {
+            sessions,
+            from_peer,
+            blocked: self.blocked(peer, now),
+        };
+        self.gate.admit(list, peer, load)?;
         bound(&mut self.starts, peer, |q| {
             q.back().is_some_and(|t| now.duration_since(*t) < MINUTE)
         });
         let q = self.starts.entry(peer).or_default();
         prune(q, now, MINUTE);
         if q.len() >= MAX_NEW_PER_MINUTE {
-            return Err(Refusal::TooFast);
+            return Err(Refusal::TooFast {
+                per_minute: MAX_NEW_PER_MINUTE,
+            });
         }
         q.push_back(now);
         Ok(())
+    }
+
+    /// Seconds `peer` is still refused for failed logins, if it is.
+    fn blocked(&mut self, peer: IpAddr, now: Instant) -> Option<u64> {
+        let q = self.failures.get_mut(&peer)?;
+        prune(q, now, FAILURE_WINDOW);
+        if q.len() < MAX_FAILURES {
+            return None;
+        }
+        let left = FAILURE_WINDOW.saturating_sub(now.duration_since(*q.back()?));
+        Some(left.as_secs().max(1))
     }
 
     /// A failed login of `peer` (from Dropbear's log).
@@ -168,17 +126,9 @@ impl Gate {
         }
     }
 
-    /// The log line for a refusal, or `None` when this address was logged
-    /// recently (the refusal is counted for the next line).
-    pub fn refusal_line(
-        &mut self,
-        peer: IpAddr,
-        refusal: &Refusal,
-        now: Instant,
-    ) -> Option<String> {
-        self.logged.line(&peer, now, "refused", || {
-            format!("SSH connection from {peer} refused: {}", refusal.reason())
-        })
+    /// The refusal's log line, as [`admission::Gate::refusal_line`].
+    pub fn refusal_line(&mut self, peer: IpAddr, r: &Refusal, now: Instant) -> Option<String> {
+        self.gate.refusal_line(peer, r, now)
     }
 }
 
@@ -244,7 +194,9 @@ mod tests {
         }
         assert_eq!(
             g.admit(&list, ip("10.1.1.1"), 0, 0, t0),
-            Err(Refusal::TooFast)
+            Err(Refusal::TooFast {
+                per_minute: MAX_NEW_PER_MINUTE
+            })
         );
         assert_eq!(g.admit(&list, ip("10.1.1.2"), 0, 0, t0), Ok(()), "others");
         let later = t0 + MINUTE;
@@ -269,7 +221,7 @@ mod tests {
         let later = t0 + FAILURE_WINDOW;
         assert_eq!(g.admit(&list, ip("10.0.2.2"), 0, 0, later), Ok(()));
         assert_eq!(
-            Refusal::Blocked { secs_left: 890 }.reason(),
+            g.gate.reason(&Refusal::Blocked { secs_left: 890 }),
             "too many failed logins (refused for 15 min more)"
         );
     }
@@ -287,7 +239,7 @@ mod tests {
         }
         assert!(g.starts.len() <= MAX_REMEMBERED);
         assert!(g.failures.len() <= MAX_REMEMBERED);
-        assert!(g.logged.len() <= MAX_REMEMBERED);
+        assert!(g.gate.remembered() <= MAX_REMEMBERED);
     }
 
     #[test]
@@ -305,7 +257,11 @@ mod tests {
             assert_eq!(g.refusal_line(ip("1.2.3.4"), &Refusal::NotListed, t0), None);
         }
         let line = g
-            .refusal_line(ip("1.2.3.4"), &Refusal::NotListed, t0 + LOG_EVERY)
+            .refusal_line(
+                ip("1.2.3.4"),
+                &Refusal::NotListed,
+                t0 + admission::LOG_EVERY,
+            )
             .expect("a minute later");
         assert!(
             line.ends_with("(5 more refused since the last report)"),

@@ -2,9 +2,10 @@
 //! which SMTP relay, trusted how), the remote syslog host, and "Send test
 //! e-mail" with what the relay answered.
 
+use super::screen::{self, PopupDialog};
 use super::{Nav, Notify, View};
 use crate::app::{Note, Shared};
-use crate::dialog::{Dialog, DialogEvent};
+use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};
 use crate::pending::Pending;
 use crate::ui;
@@ -21,6 +22,15 @@ const TRANSPORT: &[&str] = &["UDP", "TCP"];
 enum Popup {
     Still(Dialog),
     Testing(Pending<Result<(bool, Vec<String>), String>>),
+}
+
+impl PopupDialog for Popup {
+    fn buttons_dialog(&mut self) -> Option<&mut Dialog> {
+        match self {
+            Popup::Still(d) => Some(d),
+            Popup::Testing(_) => None,
+        }
+    }
 }
 
 pub struct AlertsView {
@@ -86,8 +96,7 @@ impl AlertsView {
     }
 
     /// The settings the fields describe, or `None` with the reasons beside them.
-    fn build_settings(&mut self, base: &AlertSettings) -> Option<AlertSettings> {
-        let f = &mut self.form;
+    fn build_settings(f: &mut Form, base: &AlertSettings) -> Option<AlertSettings> {
         f.clear_errors();
         let mut a = base.clone();
         match f.text("stale").trim().parse::<u32>() {
@@ -133,43 +142,24 @@ impl AlertsView {
         if let Some(why) = a.smtp.password_problem() {
             f.set_error("smtp_pw", why);
         }
-        if f.has_errors() {
-            f.focus_first_error();
-            return None;
-        }
-        Some(a)
+        (!f.refused()).then_some(a)
     }
 
-    fn build(&mut self, shared: &Shared) -> Option<Config> {
-        let alerts = self.build_settings(&shared.config.alerts)?;
-        let config = Config {
-            alerts,
-            ..shared.config.clone()
-        };
-        super::check_into_form(&config, shared, &mut self.form, &[], "stale").then_some(config)
+    fn build(f: &mut Form, shared: &Shared) -> Option<Config> {
+        let mut config = shared.config.clone();
+        config.alerts = Self::build_settings(f, &shared.config.alerts)?;
+        super::check_into_form(&config, shared, f, &[], "stale").then_some(config)
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared) else {
-            shared.note = Note::bad("Not saved: correct the fields marked with !");
-            return;
-        };
-        match super::save_and_notify(shared, config, &[Notify::Backupd]) {
-            Ok(lines) => {
-                self.form.dirty = false;
-                self.popup = Some(Popup::Still(Dialog::info("Saved", lines)));
-            }
-            Err(e) => {
-                self.popup = Some(Popup::Still(Dialog::info(
-                    "Not saved",
-                    vec![ui::text_line(&e, ui::error())],
-                )))
-            }
+        let notify = [Notify::Backupd];
+        if let Some(saved) = screen::save_form(shared, &mut self.form, Self::build, &notify) {
+            self.popup = Some(Popup::Still(saved.dialog));
         }
     }
 
     fn test(&mut self, shared: &mut Shared) {
-        let Some(settings) = self.build_settings(&shared.config.alerts) else {
+        let Some(settings) = Self::build_settings(&mut self.form, &shared.config.alerts) else {
             shared.note = Note::bad("Correct the fields marked with ! before testing");
             return;
         };
@@ -224,18 +214,12 @@ impl View for AlertsView {
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
-        match &mut self.popup {
-            Some(Popup::Still(d)) => {
-                if let DialogEvent::Chosen(_) = d.handle_key(key) {
-                    self.popup = None;
-                }
-                return Nav::Stay;
-            }
-            Some(Popup::Testing(_)) => {
-                shared.note = Note::info("Sending... please wait for the answer");
-                return Nav::Stay;
-            }
-            None => {}
+        if screen::dialog_key(&mut self.popup, key).taken() {
+            return Nav::Stay;
+        }
+        if let Some(Popup::Testing(_)) = self.popup {
+            shared.note = Note::info("Sending... please wait for the answer");
+            return Nav::Stay;
         }
         if key.code == KeyCode::Esc {
             return Nav::Back;
@@ -244,11 +228,9 @@ impl View for AlertsView {
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Pressed("test") => self.test(shared),
             FormEvent::Pressed("cancel") => return Nav::Back,
-            FormEvent::Left(id) => {
-                let before = self.form.snapshot();
-                let _ = self.build_settings(&shared.config.alerts);
-                self.form.restore_except(before, id);
-            }
+            FormEvent::Left(id) => self
+                .form
+                .check_left(id, |f| Self::build_settings(f, &shared.config.alerts)),
             _ => {}
         }
         Nav::Stay

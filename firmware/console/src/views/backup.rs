@@ -4,7 +4,7 @@
 //! and the time left, Eject USB drive, and the last backups.
 
 use super::menu::fetch_status;
-use super::{Nav, Notify, View};
+use super::{Nav, Notify, View, screen};
 use crate::app::{Note, Shared};
 use crate::dialog::{Dialog, DialogEvent};
 use crate::form::{Field, Form, FormEvent};
@@ -160,8 +160,7 @@ impl BackupView {
     }
 
     /// The backup settings the fields describe, reasons next to fields.
-    fn build_settings(&mut self, base: &BackupSettings) -> Option<BackupSettings> {
-        let f = &mut self.form;
+    fn build_settings(f: &mut Form, base: &BackupSettings) -> Option<BackupSettings> {
         f.clear_errors();
         let mut b = base.clone();
         b.destination = match f.selected("location") {
@@ -217,23 +216,16 @@ impl BackupView {
         if let Some(why) = appconfig::recipient_problem(&b.encrypt_recipient) {
             f.set_error("encrypt_key", why);
         }
-        if f.has_errors() {
-            f.focus_first_error();
-            return None;
-        }
-        Some(b)
+        (!f.refused()).then_some(b)
     }
 
-    fn build(&mut self, shared: &Shared) -> Option<Config> {
-        let backup = self.build_settings(&shared.config.backup)?;
-        let config = Config {
-            backup,
-            ..shared.config.clone()
-        };
+    fn build(f: &mut Form, shared: &Shared) -> Option<Config> {
+        let mut config = shared.config.clone();
+        config.backup = Self::build_settings(f, &shared.config.backup)?;
         super::check_into_form(
             &config,
             shared,
-            &mut self.form,
+            f,
             &[
                 ("backup.smb.host", "host"),
                 ("backup.smb.share", "share"),
@@ -250,27 +242,18 @@ impl BackupView {
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared) else {
-            shared.note = Note::bad("Not saved: correct the fields marked with !");
+        let notify = [Notify::Backupd];
+        let Some(saved) = screen::save_form(shared, &mut self.form, Self::build, &notify) else {
             return;
         };
-        match super::save_and_notify(shared, config, &[Notify::Backupd]) {
-            Ok(lines) => {
-                self.form.dirty = false;
-                self.popup = Some(Popup::Still(Dialog::info("Saved", lines)));
-                self.status_call = Some(fetch_status(shared, Duration::from_secs(3)));
-            }
-            Err(e) => {
-                self.popup = Some(Popup::Still(Dialog::info(
-                    "Not saved",
-                    vec![ui::text_line(&e, ui::error())],
-                )))
-            }
+        if saved.ok {
+            self.status_call = Some(fetch_status(shared, Duration::from_secs(3)));
         }
+        self.popup = Some(Popup::Still(saved.dialog));
     }
 
     fn test(&mut self, shared: &mut Shared) {
-        let Some(settings) = self.build_settings(&shared.config.backup) else {
+        let Some(settings) = Self::build_settings(&mut self.form, &shared.config.backup) else {
             shared.note = Note::bad("Correct the fields marked with ! before testing");
             return;
         };
@@ -597,11 +580,7 @@ impl View for BackupView {
         }
         match self.form.handle_key(key) {
             FormEvent::Changed("location") => show_smb_fields(&mut self.form),
-            FormEvent::Left(id) => {
-                let before = self.form.snapshot();
-                let _ = self.build(shared);
-                self.form.restore_except(before, id);
-            }
+            FormEvent::Left(id) => self.form.check_left(id, |f| Self::build(f, shared)),
             FormEvent::Pressed("test") => self.test(shared),
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Pressed("backup_now") => self.ask_kind(shared),

@@ -1,10 +1,11 @@
 //! Firmware Update: `.raucb` bundles on a USB drive or in the FTP `restore`
 //! folder; choose one, confirm, and `rauc install` it with its output shown.
 
+use super::screen::{self, Answer, PopupDialog};
 use super::{Nav, View};
 use crate::app::{Note, Shared};
 use crate::bundles::Bundle;
-use crate::dialog::{Dialog, DialogEvent};
+use crate::dialog::Dialog;
 use crate::format;
 use crate::jobview::JobView;
 use crate::picker::{Picker, PickerEvent};
@@ -20,6 +21,16 @@ enum Popup {
     Still(Dialog),
     Confirm(Dialog, usize),
     Running(JobView),
+}
+
+impl PopupDialog for Popup {
+    fn buttons_dialog(&mut self) -> Option<&mut Dialog> {
+        match self {
+            Popup::Still(d) | Popup::Confirm(d, _) => Some(d),
+            // Its buttons come once the installation has ended.
+            Popup::Running(j) => (!j.running()).then_some(&mut j.dialog),
+        }
+    }
 }
 
 pub struct FirmwareView {
@@ -145,44 +156,27 @@ impl View for FirmwareView {
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
-        match &mut self.popup {
-            Some(Popup::Still(d)) => {
-                if let DialogEvent::Chosen(_) = d.handle_key(key) {
-                    self.popup = None;
-                }
+        match screen::dialog_key(&mut self.popup, key) {
+            Answer::NotOpen => {}
+            Answer::Closed("Install", Popup::Confirm(_, i)) => {
+                self.install(shared, i);
                 return Nav::Stay;
             }
-            Some(Popup::Confirm(d, i)) => {
-                let i = *i;
-                match d.handle_key(key) {
-                    DialogEvent::Chosen("Install") => self.install(shared, i),
-                    DialogEvent::Chosen(_) => self.popup = None,
-                    DialogEvent::Nothing => {}
-                }
-                return Nav::Stay;
-            }
-            Some(Popup::Running(j)) => {
-                if j.running() {
-                    shared.note = Note::info("Installing; wait for it to finish");
+            Answer::Closed("Reboot", Popup::Running(_)) => {
+                let argv = shared.sys.settings().reboot.clone();
+                let outcome = shared.sys.run(&argv);
+                shared.note = if outcome.is_ok() {
+                    Note::good("Rebooting...")
                 } else {
-                    match j.dialog.handle_key(key) {
-                        DialogEvent::Chosen("Reboot") => {
-                            let argv = shared.sys.settings().reboot.clone();
-                            let outcome = shared.sys.run(&argv);
-                            shared.note = if outcome.is_ok() {
-                                Note::good("Rebooting...")
-                            } else {
-                                Note::bad(format!("Reboot: {}", outcome.summary()))
-                            };
-                            self.popup = None;
-                        }
-                        DialogEvent::Chosen(_) => self.popup = None,
-                        DialogEvent::Nothing => {}
-                    }
-                }
+                    Note::bad(format!("Reboot: {}", outcome.summary()))
+                };
                 return Nav::Stay;
             }
-            None => {}
+            Answer::Open | Answer::Closed(..) => return Nav::Stay,
+        }
+        if let Some(Popup::Running(_)) = self.popup {
+            shared.note = Note::info("Installing; wait for it to finish");
+            return Nav::Stay;
         }
         match self.picker.handle_key(key) {
             PickerEvent::Back | PickerEvent::Pressed("Back") => return Nav::Back,

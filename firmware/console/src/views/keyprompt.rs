@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 /// The sealed secrets: of an encrypted set (its key may open them too), of
 /// a plain one.
@@ -159,8 +159,7 @@ impl KeyPrompt {
                 Err(e) => self.form.set_error("secrets_key", e),
             }
         }
-        if self.form.has_errors() {
-            self.form.focus_first_error();
+        if self.form.refused() {
             return None;
         }
         let mut keys = RestoreKeys::default();
@@ -239,20 +238,10 @@ impl KeyPrompt {
             u16::try_from(rows).unwrap_or(u16::MAX)
         };
         let (top_rows, bottom_rows) = (count(&top), count(&bottom));
-        let form_rows = self
-            .form
-            .fields
-            .iter()
-            .filter(|f| !f.hidden && !f.is_button())
-            .map(|f| if f.error.is_some() { 2 } else { 1 })
-            .sum::<u16>()
-            + 1;
+        let form_rows = ui::form_rows(&self.form);
         let wanted = top_rows + 1 + form_rows + 1 + bottom_rows + 2;
-        let popup = ui::centered(area, width, wanted.min(area.height));
-        frame.render_widget(Clear, popup);
-        let block = ui::block(TITLE);
-        let inner = block.inner(popup);
-        frame.render_widget(block, popup);
+        let outer = ui::centered(area, width, wanted.min(area.height));
+        let inner = ui::popup(frame, outer, TITLE);
         let mut y = inner.y;
         let take = |y: &mut u16, rows: u16| {
             let r = Rect::new(

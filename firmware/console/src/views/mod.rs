@@ -9,6 +9,7 @@ mod menu;
 mod network;
 mod password;
 mod restore;
+mod screen;
 mod selective;
 mod ssh;
 mod sysconf;

@@ -1,9 +1,9 @@
 //! Network Configuration: DHCP or a static address, mask, gateway and DNS
 //! servers, with the interface's current state above; Save applies it.
 
-use super::{Nav, Notify, View};
+use super::{Nav, Notify, View, screen};
 use crate::app::Shared;
-use crate::dialog::{Dialog, DialogEvent};
+use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};
 use crate::livenet::LiveNetwork;
 use crate::ui;
@@ -64,8 +64,7 @@ impl NetworkView {
 
     /// The configuration the fields describe, or `None` with the reasons
     /// put next to the fields.
-    fn build(&mut self, shared: &Shared) -> Option<Config> {
-        let f = &mut self.form;
+    fn build(f: &mut Form, shared: &Shared) -> Option<Config> {
         f.clear_errors();
         let mut config = shared.config.clone();
         let is_static = f.selected("mode") == 1;
@@ -105,14 +104,13 @@ impl NetworkView {
             Ok(list) => config.network.dns = list,
             Err(e) => f.set_error("dns", e),
         }
-        if f.has_errors() {
-            f.focus_first_error();
+        if f.refused() {
             return None;
         }
         super::check_into_form(
             &config,
             shared,
-            &mut self.form,
+            f,
             &[
                 ("network.address", "address"),
                 ("network.gateway", "gateway"),
@@ -125,23 +123,14 @@ impl NetworkView {
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared) else {
-            shared.note = crate::app::Note::bad("Not saved: correct the fields marked with !");
+        let notify = [Notify::Network];
+        let Some(saved) = screen::save_form(shared, &mut self.form, Self::build, &notify) else {
             return;
         };
-        match super::save_and_notify(shared, config, &[Notify::Network]) {
-            Ok(lines) => {
-                self.form.dirty = false;
-                self.live = shared.sys.live_network(&shared.config.network.interface);
-                self.dialog = Some(Dialog::info("Saved", lines));
-            }
-            Err(e) => {
-                self.dialog = Some(Dialog::info(
-                    "Not saved",
-                    vec![ui::text_line(&e, ui::error())],
-                ))
-            }
+        if saved.ok {
+            self.live = shared.sys.live_network(&shared.config.network.interface);
         }
+        self.dialog = Some(saved.dialog);
     }
 }
 
@@ -248,10 +237,7 @@ impl View for NetworkView {
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
-        if let Some(d) = &mut self.dialog {
-            if let DialogEvent::Chosen(_) = d.handle_key(key) {
-                self.dialog = None;
-            }
+        if screen::dialog_key(&mut self.dialog, key).taken() {
             return Nav::Stay;
         }
         if key.code == KeyCode::Esc {
@@ -259,11 +245,7 @@ impl View for NetworkView {
         }
         match self.form.handle_key(key) {
             FormEvent::Changed("mode") => set_static_enabled(&mut self.form),
-            FormEvent::Left(id) => {
-                let before = self.form.snapshot();
-                let _ = self.build(shared);
-                self.form.restore_except(before, id);
-            }
+            FormEvent::Left(id) => self.form.check_left(id, |f| Self::build(f, shared)),
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Pressed("cancel") => return Nav::Back,
             _ => {}

@@ -38,8 +38,7 @@ impl SetPasswordView {
             self.form
                 .set_error("repeat", "the two passwords do not match");
         }
-        if self.form.has_errors() {
-            self.form.focus_first_error();
+        if self.form.refused() {
             return Nav::Stay;
         }
         let hash = match appconfig::hash_password(&new) {

@@ -14,6 +14,7 @@
 //! configured location is a share or a drive.
 
 use super::keyprompt::{KeyPrompt, PromptEvent};
+use super::screen::{self, Answer, PopupDialog};
 use super::selective;
 use super::{Nav, View};
 use crate::app::{Note, Shared};
@@ -144,6 +145,15 @@ enum Popup {
         poll: Option<Pending<Result<Status, String>>>,
         polled: Option<Instant>,
     },
+}
+
+impl PopupDialog for Popup {
+    fn buttons_dialog(&mut self) -> Option<&mut Dialog> {
+        match self {
+            Popup::Still(d) | Popup::Confirm(d, _) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 pub struct RestoreView {
@@ -670,23 +680,16 @@ impl View for RestoreView {
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
+        match screen::dialog_key(&mut self.popup, key) {
+            Answer::NotOpen => {}
+            Answer::Closed(b @ (RESTORE | KEEP_UNIT), Popup::Confirm(_, i)) => {
+                self.begin(shared, i, b == KEEP_UNIT);
+                return Nav::Stay;
+            }
+            Answer::Open | Answer::Closed(..) => return Nav::Stay,
+        }
         match &mut self.popup {
-            Some(Popup::Still(d)) => {
-                if let DialogEvent::Chosen(_) = d.handle_key(key) {
-                    self.popup = None;
-                }
-                return Nav::Stay;
-            }
-            Some(Popup::Confirm(d, i)) => {
-                let i = *i;
-                match d.handle_key(key) {
-                    DialogEvent::Chosen(RESTORE) => self.begin(shared, i, false),
-                    DialogEvent::Chosen(KEEP_UNIT) => self.begin(shared, i, true),
-                    DialogEvent::Chosen(_) => self.popup = None,
-                    DialogEvent::Nothing => {}
-                }
-                return Nav::Stay;
-            }
+            Some(Popup::Still(_)) | Some(Popup::Confirm(..)) => {}
             Some(Popup::Keys(p)) => {
                 match p.handle_key(key, shared.sys.as_ref()) {
                     PromptEvent::Nothing => {}

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 /// recover's part names (`-m`), as `recover -h` lists them.
 pub const PARTS: &[&str] = &[
@@ -107,11 +107,7 @@ pub fn selection(form: &mut Form, restoring: bool) -> Option<MailSelection> {
             "choose a domain, user, folder or parts (Whole system restores all)",
         );
     }
-    if form.has_errors() {
-        form.focus_first_error();
-        return None;
-    }
-    Some(s)
+    (!form.refused()).then_some(s)
 }
 
 /// The form in a pop-up, the set it restores from above it.
@@ -126,18 +122,9 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, set: &str, place: &str
             ui::dim(),
         ),
     ];
-    let rows = form
-        .fields
-        .iter()
-        .filter(|f| !f.hidden && !f.is_button())
-        .map(|f| if f.error.is_some() { 2 } else { 1 })
-        .sum::<u16>()
-        + 1;
-    let popup = ui::centered(area, area.width, rows + 4 + 2 + 1);
-    frame.render_widget(Clear, popup);
-    let block = ui::block("Restore selected mail");
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
+    let rows = ui::form_rows(form);
+    let outer = ui::centered(area, area.width, rows + 4 + 2 + 1);
+    let inner = ui::popup(frame, outer, "Restore selected mail");
     let head = Rect::new(inner.x, inner.y, inner.width, 3.min(inner.height));
     frame.render_widget(Paragraph::new(top).wrap(Wrap { trim: false }), head);
     let body = Rect::new(

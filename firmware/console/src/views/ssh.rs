@@ -3,9 +3,9 @@
 //! console password, and the appliance's host key fingerprints to compare
 //! on the first connection.
 
-use super::{Nav, Notify, View};
-use crate::app::{Note, Shared};
-use crate::dialog::{Dialog, DialogEvent};
+use super::{Nav, Notify, View, screen};
+use crate::app::Shared;
+use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};
 use crate::ui;
 use appconfig::{AccessList, AuthorizedKey, Config};
@@ -91,8 +91,7 @@ impl SshView {
 
     /// The configuration the fields describe, or `None` with the reasons
     /// next to the fields.
-    fn build(&mut self, shared: &Shared) -> Option<Config> {
-        let f = &mut self.form;
+    fn build(f: &mut Form, keys: &[AuthorizedKey], shared: &Shared) -> Option<Config> {
         f.clear_errors();
         let mut config = shared.config.clone();
         config.ssh.enabled = f.selected("enabled") == 0;
@@ -100,7 +99,7 @@ impl SshView {
             Ok(list) => config.ssh.access_list = list,
             Err(e) => f.set_error("access", e),
         }
-        let mut keys = self.keys.clone();
+        let mut keys = keys.to_vec();
         match parse_numbers(&f.text("remove"), keys.len()) {
             Ok(numbers) => {
                 let mut i = 0;
@@ -119,14 +118,13 @@ impl SshView {
             }
         }
         config.ssh.authorized_keys = keys;
-        if f.has_errors() {
-            f.focus_first_error();
+        if f.refused() {
             return None;
         }
         super::check_into_form(
             &config,
             shared,
-            &mut self.form,
+            f,
             &[("ssh.authorized_keys", "add"), ("ssh.", "access")],
             "access",
         )
@@ -134,26 +132,18 @@ impl SshView {
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared) else {
-            shared.note = Note::bad("Not saved: correct the fields marked with !");
+        let keys = &self.keys;
+        let build = |f: &mut Form, shared: &Shared| Self::build(f, keys, shared);
+        let Some(saved) = screen::save_form(shared, &mut self.form, build, &[Notify::Ssh]) else {
             return;
         };
-        match super::save_and_notify(shared, config, &[Notify::Ssh]) {
-            Ok(lines) => {
-                self.keys = shared.config.ssh.authorized_keys.clone();
-                self.form.set_text("add", "");
-                self.form.set_text("remove", "");
-                self.form.dirty = false;
-                self.host_keys = host_fingerprints(&shared.sys.settings().ssh_host_keys);
-                self.dialog = Some(Dialog::info("Saved", lines));
-            }
-            Err(e) => {
-                self.dialog = Some(Dialog::info(
-                    "Not saved",
-                    vec![ui::text_line(&e, ui::error())],
-                ))
-            }
+        if saved.ok {
+            self.keys = shared.config.ssh.authorized_keys.clone();
+            self.form.set_text("add", "");
+            self.form.set_text("remove", "");
+            self.host_keys = host_fingerprints(&shared.sys.settings().ssh_host_keys);
         }
+        self.dialog = Some(saved.dialog);
     }
 
     fn list_lines(&self, shared: &Shared) -> Vec<Line<'static>> {
@@ -225,10 +215,7 @@ impl View for SshView {
     }
 
     fn handle_key(&mut self, key: KeyEvent, shared: &mut Shared) -> Nav {
-        if let Some(d) = &mut self.dialog {
-            if let DialogEvent::Chosen(_) = d.handle_key(key) {
-                self.dialog = None;
-            }
+        if screen::dialog_key(&mut self.dialog, key).taken() {
             return Nav::Stay;
         }
         if key.code == KeyCode::Esc {
@@ -237,9 +224,8 @@ impl View for SshView {
         match self.form.handle_key(key) {
             FormEvent::Pressed("save") => self.save(shared),
             FormEvent::Left(id) => {
-                let before = self.form.snapshot();
-                let _ = self.build(shared);
-                self.form.restore_except(before, id);
+                let keys = &self.keys;
+                self.form.check_left(id, |f| Self::build(f, keys, shared));
             }
             FormEvent::Pressed("cancel") => return Nav::Back,
             _ => {}

@@ -2,9 +2,10 @@
 //! built-in list) with the time now, NTP servers, the FTP Access List, plain
 //! FTP (asked twice) and the passwords of the FTP and console accounts.
 
+use super::screen::{self, Answer};
 use super::{Nav, Notify, View};
 use crate::app::{Note, Shared};
-use crate::dialog::{Dialog, DialogEvent};
+use crate::dialog::Dialog;
 use crate::form::{Field, Form, FormEvent};
 use crate::ui;
 use crate::zonepick::{ZoneEvent, ZonePicker};
@@ -75,8 +76,7 @@ impl SystemView {
     /// next to the fields. A wrong current password is delayed and logged.
     /// `saving` checks the current console password too (only on Save, so
     /// that moving through the fields never counts as a failed try).
-    fn build(&mut self, shared: &Shared, saving: bool) -> Option<Config> {
-        let f = &mut self.form;
+    fn build(f: &mut Form, shared: &Shared, saving: bool) -> Option<Config> {
         f.clear_errors();
         let mut config = shared.config.clone();
         match f.text("hostname").trim().parse::<Hostname>() {
@@ -131,14 +131,13 @@ impl SystemView {
                 }
             }
         }
-        if f.has_errors() {
-            f.focus_first_error();
+        if f.refused() {
             return None;
         }
         super::check_into_form(
             &config,
             shared,
-            &mut self.form,
+            f,
             &[("ftp.", "access"), ("system.timezone", "timezone")],
             "hostname",
         )
@@ -146,8 +145,8 @@ impl SystemView {
     }
 
     fn save(&mut self, shared: &mut Shared) {
-        let Some(config) = self.build(shared, true) else {
-            shared.note = Note::bad("Not saved: correct the fields marked with !");
+        let Some(config) = Self::build(&mut self.form, shared, true) else {
+            shared.note = Note::bad(screen::CORRECT_FIELDS);
             return;
         };
         if config.ftp.allow_plain && !shared.config.ftp.allow_plain {
@@ -190,21 +189,13 @@ impl SystemView {
         if config.system.ntp_server != old.system.ntp_server {
             notify.push(Notify::Time);
         }
-        match super::save_and_notify(shared, config, &notify) {
-            Ok(lines) => {
-                for id in PASSWORD_FIELDS {
-                    self.form.set_text(id, "");
-                }
-                self.form.dirty = false;
-                self.dialog = Some(Dialog::info("Saved", lines));
-            }
-            Err(e) => {
-                self.dialog = Some(Dialog::info(
-                    "Not saved",
-                    vec![ui::text_line(&e, ui::error())],
-                ))
+        let saved = screen::save_config(shared, &mut self.form, config, &notify);
+        if saved.ok {
+            for id in PASSWORD_FIELDS {
+                self.form.set_text(id, "");
             }
         }
+        self.dialog = Some(saved.dialog);
     }
 }
 
@@ -272,16 +263,17 @@ impl View for SystemView {
             }
             return Nav::Stay;
         }
-        if let Some(d) = &mut self.dialog {
-            if let DialogEvent::Chosen(b) = d.handle_key(key) {
-                self.dialog = None;
+        match screen::dialog_key(&mut self.dialog, key) {
+            Answer::NotOpen => {}
+            Answer::Open => return Nav::Stay,
+            Answer::Closed(b, _) => {
                 match (b, self.confirming.take()) {
                     (ALLOW_PLAIN, Some(config)) => self.commit(shared, config),
                     (_, Some(_)) => shared.note = Note::info("Not saved: plain FTP stays off"),
                     _ => {}
                 }
+                return Nav::Stay;
             }
-            return Nav::Stay;
         }
         if key.code == KeyCode::Esc {
             return Nav::Back;
@@ -291,11 +283,7 @@ impl View for SystemView {
             FormEvent::Pressed("zones") => {
                 self.zones = Some(ZonePicker::new(self.form.text("timezone").trim()))
             }
-            FormEvent::Left(id) => {
-                let before = self.form.snapshot();
-                let _ = self.build(shared, false);
-                self.form.restore_except(before, id);
-            }
+            FormEvent::Left(id) => self.form.check_left(id, |f| Self::build(f, shared, false)),
             FormEvent::Pressed("cancel") => return Nav::Back,
             _ => {}
         }

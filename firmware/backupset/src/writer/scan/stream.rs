@@ -12,6 +12,21 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
+/// The header of a file the writer makes itself (the version, the summary,
+/// the index, the deleted list): readable by all, owned by root.
+fn own_file(path: &str, size: u64, mtime: i64) -> EntryHeader<'_> {
+    EntryHeader {
+        path,
+        kind: EntryKind::File,
+        size,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime,
+        link: "",
+    }
+}
+
 impl Scanner<'_> {
     pub(super) fn take_batch(&mut self) -> Result<Batch, SetError> {
         if let Some(b) = self.batch.take() {
@@ -143,16 +158,7 @@ impl Scanner<'_> {
         data: &[u8],
         mtime: i64,
     ) -> Result<u64, SetError> {
-        self.header(&EntryHeader {
-            path,
-            kind: EntryKind::File,
-            size: data.len() as u64,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            mtime,
-            link: "",
-        })?;
+        self.header(&own_file(path, data.len() as u64, mtime))?;
         let data_offset = self.offset;
         self.push(data)?;
         self.push_zeros(padding(data.len() as u64) as usize)?;
@@ -197,16 +203,7 @@ impl Scanner<'_> {
             .map_err(|e| SetError::io(&self.opts.state_dir, e))?;
         f.seek(SeekFrom::Start(0))
             .map_err(|e| SetError::io(&self.opts.state_dir, e))?;
-        self.header(&EntryHeader {
-            path,
-            kind: EntryKind::File,
-            size,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            mtime,
-            link: "",
-        })?;
+        self.header(&own_file(path, size, mtime))?;
         let data_offset = self.offset;
         let dir = self.opts.state_dir.clone();
         if self.push_file(&mut f, &dir, size)? {
