@@ -14,7 +14,8 @@
 #     --prune; borg prune --keep-last 3 and compact
 #   - one user's restore (the mailbox nearest 1 % of the store) from the
 #     newest restore point: recover against restic restore --include,
-#     borg extract and tar -xf of a plain set; warm, then again with the
+#     borg extract and tar -xf of a plain set; warm, again with each peer
+#     followed by sync (recover syncs what it restored), and again with the
 #     page cache dropped before each tool (cold, when run as root)
 #   - whole restore of the compressed full: recover (MD5 checked in the
 #     same pass) against zstd -dc | tar -x followed by sync
@@ -49,10 +50,12 @@ bytes_of() { du -sb "$@" | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 # A command under /usr/bin/time -v; prints "seconds max_rss_kib".
 timed() {
 	sync
+	# Wall time from bash's microsecond clock: GNU time's has 10 ms steps,
+	# coarse for a one-user restore of a few hundredths of a second.
+	local start=$EPOCHREALTIME el rss
 	/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/run.txt" 2>&1 ||
 		die "$1 failed: $(tail -5 "$work/run.txt")"
-	local el rss
-	el=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$work/time.txt")
+	el=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { t = b - a; printf(t < 1 ? "%.3f" : "%.2f", t) }')
 	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
 	echo "$el $rss"
 }
@@ -140,12 +143,19 @@ for size in "${sizes[@]}"; do
 		local o t rss
 		o=$(restore_dir); $cold; read -r t rss < <(timed "$bin/recover" -d "$dom" -u "$usr" -m mail -s "$o" "$root/backup/$diff_set")
 		printf '%s ' "$t"
-		o=$(restore_dir); $cold; read -r t _ < <(timed restic -r "$work/restic" restore latest --target "$o" --include "$user"); printf '%s ' "$t"
-		o=$(restore_dir); $cold; read -r t _ < <(cd "$o" && timed borg extract "$work/borg::n2" "${user#/}"); printf '%s ' "$t"
-		o=$(restore_dir); $cold; read -r t _ < <(timed tar -xf "$root/backup/$plain_set" -C "$o" "@backup/$rel"); echo "$t $rss"
+		o=$(restore_dir); $cold; read -r t _ < <(timed "${then_sync[@]}" restic -r "$work/restic" restore latest --target "$o" --include "$user"); printf '%s ' "$t"
+		o=$(restore_dir); $cold; read -r t _ < <(cd "$o" && timed "${then_sync[@]}" borg extract "$work/borg::n2" "${user#/}"); printf '%s ' "$t"
+		o=$(restore_dir); $cold; read -r t _ < <(timed "${then_sync[@]}" tar -xf "$root/backup/$plain_set" -C "$o" "@backup/$rel"); echo "$t $rss"
 	}
 	cold=:
+	then_sync=()
 	read -r our_user restic_user borg_user tar_user rec_rss < <(one_user)
+	# recover syncs what it restored before it says done (syncfs); the
+	# peers do not. Again with each peer followed by sync: the same files
+	# on the disk at the end, as the whole-restore row compares.
+	then_sync=(sh -c '"$@" && sync' sh)
+	read -r -a synced_user < <(one_user)
+	then_sync=()
 	# Cold: the page cache dropped before each tool, as when a set or
 	# repository is first read from a drive (root only).
 	cold_user=()
@@ -205,6 +215,8 @@ for size in "${sizes[@]}"; do
 		"ours with differentials on 6 days: $(mib "$our_week_diff")" \
 		"one user (s)" "$our_user" "$restic_user" "$borg_user" \
 		"tar -xf plain $tar_user s; restic $(ratio "$restic_user" "$our_user")x, borg $(ratio "$borg_user" "$our_user")x, tar $(ratio "$tar_user" "$our_user")x (>= 5x)" \
+		"one user, peers + sync (s)" "${synced_user[0]}" "${synced_user[1]}" "${synced_user[2]}" \
+		"tar -xf plain; sync ${synced_user[3]} s; restic $(ratio "${synced_user[1]}" "${synced_user[0]}")x, borg $(ratio "${synced_user[2]}" "${synced_user[0]}")x, tar $(ratio "${synced_user[3]}" "${synced_user[0]}")x (>= 5x)" \
 		"one user, cold cache (s)" "${cold_user[0]:-}" "${cold_user[1]:-}" "${cold_user[2]:-}" \
 		"$([ ${#cold_user[@]} -ge 4 ] && echo "tar -xf plain ${cold_user[3]} s; restic $(ratio "${cold_user[1]}" "${cold_user[0]}")x, borg $(ratio "${cold_user[2]}" "${cold_user[0]}")x, tar $(ratio "${cold_user[3]}" "${cold_user[0]}")x" || echo "not measured (needs root)")" \
 		"whole restore (s)" "$our_whole" "" "" \
