@@ -93,7 +93,12 @@ impl<S: Service> Client<S> {
         timeout: Duration,
         pick: impl FnOnce(S::Reply) -> Result<T, Box<S::Reply>>,
     ) -> Result<T, ClientError> {
-        let reply: S::Reply = call(&self.socket, request, self.timeout.unwrap_or(timeout))?;
+        let reply: S::Reply = call(
+            S::NAME,
+            &self.socket,
+            request,
+            self.timeout.unwrap_or(timeout),
+        )?;
         if let Some(message) = refusal(&reply) {
             return Err(ClientError::Refused(message));
         }

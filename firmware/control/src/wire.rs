@@ -66,19 +66,15 @@ pub enum ControlError {
     Protocol { service: String, reason: String },
 }
 
-fn service_name(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
-}
-
-/// Sends one request and reads one reply.
+/// Sends one request to `service` (its name in errors: the socket may have
+/// been moved anywhere) and reads one reply.
 pub fn call<Req: Serialize, Rep: DeserializeOwned>(
+    service: &str,
     socket: &Path,
     request: &Req,
     timeout: Duration,
 ) -> Result<Rep, ControlError> {
-    let service = service_name(socket);
+    let service = service.to_string();
     let io = |source: std::io::Error| {
         if matches!(
             source.kind(),
@@ -192,9 +188,9 @@ mod tests {
                     .expect("serve");
             }
         });
-        let r: Result<u32, String> = call(&path, &41u32, DEFAULT_TIMEOUT).expect("call");
+        let r: Result<u32, String> = call("echo", &path, &41u32, DEFAULT_TIMEOUT).expect("call");
         assert_eq!(r, Ok(42));
-        let r: Result<u32, String> = call(&path, &"text", DEFAULT_TIMEOUT).expect("call");
+        let r: Result<u32, String> = call("echo", &path, &"text", DEFAULT_TIMEOUT).expect("call");
         assert!(r.unwrap_err().contains("malformed"));
         server.join().expect("server");
     }
@@ -230,13 +226,19 @@ mod tests {
     #[test]
     fn missing_socket_says_not_running() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = call::<_, u32>(&dir.path().join("backupd.sock"), &1u32, DEFAULT_TIMEOUT)
-            .expect_err("no socket");
+        // Named by the caller, not by the socket's file (moved by BACKUPD_SOCKET).
+        let err = call::<_, u32>(
+            "backupd",
+            &dir.path().join("x.sock"),
+            &1u32,
+            DEFAULT_TIMEOUT,
+        )
+        .expect_err("no socket");
         assert_eq!(
             err.to_string(),
             format!(
                 "backupd is not running (no socket at {})",
-                dir.path().join("backupd.sock").display()
+                dir.path().join("x.sock").display()
             )
         );
     }

@@ -12,7 +12,7 @@ struct Args {
     #[arg(long, short)]
     foreground: bool,
     /// Control socket.
-    #[arg(long, env = "HOTPLUGD_SOCKET", default_value = control::hotplug::SOCKET)]
+    #[arg(long, env = control::hotplug::SOCKET_ENV, default_value = control::hotplug::SOCKET)]
     socket: PathBuf,
     /// Where a FAT32 drive is mounted.
     #[arg(long, env = "HOTPLUGD_MOUNT_POINT", default_value = control::hotplug::MOUNT_POINT)]

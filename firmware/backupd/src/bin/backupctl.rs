@@ -13,7 +13,7 @@ use std::path::PathBuf;
 )]
 struct Cli {
     /// backupd's control socket.
-    #[arg(long, default_value = control::backupd::SOCKET, global = true)]
+    #[arg(long, env = control::backupd::SOCKET_ENV, default_value = control::backupd::SOCKET, global = true)]
     socket: PathBuf,
     #[command(subcommand)]
     command: Command,

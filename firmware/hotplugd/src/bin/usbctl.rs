@@ -10,7 +10,7 @@ use std::path::PathBuf;
 )]
 struct Cli {
     /// hotplugd's control socket.
-    #[arg(long, env = "HOTPLUGD_SOCKET", default_value = control::hotplug::SOCKET, global = true)]
+    #[arg(long, env = control::hotplug::SOCKET_ENV, default_value = control::hotplug::SOCKET, global = true)]
     socket: PathBuf,
     #[command(subcommand)]
     command: Command,
