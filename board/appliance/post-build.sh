@@ -35,6 +35,24 @@ echo "$version" >"$TARGET_DIR/etc/appliance-version"
 # the console.
 rm -f "$TARGET_DIR/etc/init.d/S50dropbear" "$TARGET_DIR/usr/bin/scp"
 
+# Programs and libraries the packages RAUC needs install beside it, which
+# nothing on the appliance runs or loads: GLib's, PCRE2's and D-Bus's
+# developer tools, squashfs-tools' writers (RAUC only mounts bundles),
+# OpenSSL's engines and legacy provider, glibc's vector maths. Less to
+# carry in every bundle, less to misuse. (The local build copies only what
+# it needs, so none of these is there.)
+for f in usr/bin/pcre2test usr/bin/pcre2grep usr/bin/gi-compile-repository \
+	usr/bin/gi-decompile-typelib usr/bin/gi-inspect-typelib usr/bin/gio \
+	usr/bin/gsettings usr/bin/gdbus usr/bin/gapplication usr/bin/gresource \
+	usr/bin/gio-querymodules usr/bin/dbus-monitor usr/bin/dbus-test-tool \
+	usr/bin/dbus-run-session usr/bin/dbus-update-activation-environment \
+	usr/bin/dbus-cleanup-sockets usr/bin/dbus-launch usr/bin/mksquashfs \
+	usr/bin/sqfscat usr/bin/sqfstar usr/lib/ossl-modules/legacy.so lib/libmvec.so.1; do
+	rm -f "${TARGET_DIR:?}/$f"
+done
+rm -rf "${TARGET_DIR:?}/usr/lib/engines-3"
+rm -f "$TARGET_DIR"/usr/lib/libgirepository-2.0.so* "$TARGET_DIR"/usr/lib/libpcre2-posix.so*
+
 # The kernel of the slot: Buildroot installs it with
 # BR2_LINUX_KERNEL_INSTALL_TARGET, the local build copies it there.
 [ -f "$TARGET_DIR/boot/bzImage" ] || die "no kernel at $TARGET_DIR/boot/bzImage"
