@@ -197,7 +197,8 @@ fn write(
     result.kind = backup_type(kind);
     result.set = backupset::set_name(&opts, kind).tar_name();
     on_named(&result.set);
-    let outcome = match backupset::write_set(&opts, &req.progress) {
+    let written = write_watched(session.as_ref(), &opts, &req.progress);
+    let outcome = match written {
         Ok(o) => o,
         Err(backupset::SetError::Cancelled) => {
             return Err("cancelled; no set was published".into());
@@ -235,6 +236,26 @@ fn write(
     );
     drop(session);
     Ok(msg)
+}
+
+/// Writes the set while the stall watch (see [`crate::stall`]) looks on,
+/// where the destination can leave the writer waiting.
+fn write_watched(
+    session: &dyn destinations::Session,
+    opts: &WriteOptions,
+    progress: &backupset::Progress,
+) -> Result<backupset::Outcome, backupset::SetError> {
+    let Some(watch) = session.watch() else {
+        return backupset::write_set(opts, progress);
+    };
+    std::thread::scope(|s| {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let watch = watch.as_ref();
+        s.spawn(move || crate::stall::watch(watch, progress, &stopped, &Default::default()));
+        let written = backupset::write_set(opts, progress);
+        drop(stop);
+        written
+    })
 }
 
 /// The secret files of this run. Secrets an older appliance.toml still

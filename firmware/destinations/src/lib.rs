@@ -56,12 +56,28 @@ pub trait Session {
     fn gone(&self) -> Option<String> {
         None
     }
+    /// A watch on the destination for the length of a backup, where a
+    /// writer can be left waiting on it (an SMB share whose server is
+    /// gone); `None` where writes fail by themselves (a local disk, a
+    /// pulled USB drive). Dropped before the session is closed.
+    fn watch(&self) -> Option<Box<dyn Watch + '_>> {
+        None
+    }
     /// Ends the session now, where ending it is a step that can fail (an
     /// SMB share's unmount): that step's name and outcome. Dropping the
     /// session ends it too, without telling.
     fn close(self: Box<Self>) -> Option<(String, Result<(), String>)> {
         None
     }
+}
+
+/// What backupd's stall watch asks of a session (see [`Session::watch`]).
+pub trait Watch: Send + Sync {
+    /// Whether the destination is gone now, in plain words (asks it).
+    fn gone(&self) -> Option<String>;
+    /// Makes every write still queued for the destination, and every later
+    /// one, fail at once, so that a writer waiting on it returns.
+    fn cut_off(&self) -> Result<(), String>;
 }
 
 /// One step of Test Connectivity and its outcome: `ok`, `ok (detail)` or

@@ -3,7 +3,9 @@
 //! private folder of the session's own under the mount base, and unmounted
 //! after. Sessions side by side never touch each other's mounts.
 
-use crate::{Connectivity, Destination, DestinationError, Opened, Session, Step, failed, noted};
+use crate::{
+    Connectivity, Destination, DestinationError, Opened, Session, Step, Watch, failed, noted,
+};
 use appconfig::{DestinationKind, SmbSettings};
 use smbmount::{Host, MountConfig, Resolver, Share, SmbMount, UpnForm};
 use std::net::{IpAddr, Ipv4Addr};
@@ -106,23 +108,57 @@ impl Session for SmbSession {
                 "the SMB share was unmounted during the backup (not by the backup)".into(),
             );
         }
-        let now = match smbmount::reach::check_reachable(
-            self.addr,
-            self.port,
-            smbmount::reach::CONNECT_TIMEOUT,
-        ) {
-            Ok(()) => return None,
-            Err(smbmount::SmbError::ConnectionRefused { .. }) => "it refuses connections now",
-            Err(_) => "it does not answer now",
-        };
-        Some(format!(
-            "the SMB server {} went away during the backup ({now})",
-            self.addr
-        ))
+        server_gone(self.addr, self.port)
+    }
+    fn watch(&self) -> Option<Box<dyn Watch + '_>> {
+        match self.mount.cutoff() {
+            Ok(cutoff) => Some(Box::new(SmbWatch {
+                cutoff,
+                addr: self.addr,
+                port: self.port,
+                _session: std::marker::PhantomData,
+            })),
+            Err(e) => {
+                log::warn!("no stall watch on the share: {e}");
+                None
+            }
+        }
     }
     fn close(self: Box<Self>) -> Option<(String, Result<(), String>)> {
         let unmounted = self.mount.unmount().map_err(|e| e.to_string());
         Some(("unmount".into(), unmounted))
+    }
+}
+
+/// Whether the server still takes connections: after a failure, or while
+/// a writer is stalled.
+fn server_gone(addr: IpAddr, port: u16) -> Option<String> {
+    let now = match smbmount::reach::check_reachable(addr, port, smbmount::reach::CONNECT_TIMEOUT) {
+        Ok(()) => return None,
+        Err(smbmount::SmbError::ConnectionRefused { .. }) => "it refuses connections now",
+        Err(_) => "it does not answer now",
+    };
+    Some(format!(
+        "the SMB server {addr} went away during the backup ({now})"
+    ))
+}
+
+/// A backup's watch on the share: the server's address to ask, and the
+/// handle that cuts the mount off (it borrows the session, so it is gone
+/// before the share is unmounted).
+struct SmbWatch<'a> {
+    cutoff: smbmount::Cutoff,
+    addr: IpAddr,
+    port: u16,
+    _session: std::marker::PhantomData<&'a SmbSession>,
+}
+
+impl Watch for SmbWatch<'_> {
+    fn gone(&self) -> Option<String> {
+        server_gone(self.addr, self.port)
+    }
+    fn cut_off(&self) -> Result<(), String> {
+        self.cutoff.cut().map_err(|e| e.to_string())
     }
 }
 

@@ -29,6 +29,6 @@ pub mod testserver;
 pub use dns::Resolver;
 pub use error::SmbError;
 pub use login::{Login, UpnForm};
-pub use mount::{MountConfig, Share, SmbMount, mount, mount_at, resolve};
+pub use mount::{Cutoff, MountConfig, Share, SmbMount, mount, mount_at, resolve};
 pub use mountpoint::DEFAULT_MOUNT_BASE;
 pub use server::{Host, Server};

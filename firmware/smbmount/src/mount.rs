@@ -383,6 +383,47 @@ impl SmbMount {
         self.mounted = false;
         unmount_share(self.point.path())
     }
+    /// A handle that can cut this mount off from its server (see
+    /// [`Cutoff`]); taken while the share answers. It holds the mount busy:
+    /// drop it before unmounting.
+    pub fn cutoff(&self) -> Result<Cutoff, SmbError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY)
+            .open(self.dir())
+            .map(|dir| Cutoff { dir })
+            .map_err(|e| SmbError::Mount(format!("opening the mount point failed: {e}")))
+    }
+}
+
+/// Cuts a mounted share off from its server (the cifs "shut down" ioctl):
+/// from then on every write still queued for the server and every later
+/// call on the mount fails at once with an I/O error, instead of each one
+/// waiting for a server that is gone. On kernel 6.12 a soft mount waits up
+/// to 10 s per 4 MiB of dirty data before failing it, so a writer that
+/// keeps writing while the server is gone would take hours to notice.
+/// The mount stays unusable until it is unmounted.
+#[derive(Debug)]
+pub struct Cutoff {
+    dir: std::fs::File,
+}
+
+// CIFS_IOC_SHUTDOWN in the kernel's fs/smb/client/cifs_ioctl.h: _IOR('X', 125, __u32).
+nix::ioctl_read!(cifs_ioc_shutdown, b'X', 125, u32);
+/// CIFS_GOING_FLAGS_NOLOGFLUSH: flush nothing (the server is gone).
+const GOING_FLAGS_NOLOGFLUSH: u32 = 2;
+
+impl Cutoff {
+    /// Cuts the share off; needs CAP_SYS_ADMIN.
+    pub fn cut(&self) -> Result<(), SmbError> {
+        use std::os::fd::AsRawFd;
+        let mut flags = GOING_FLAGS_NOLOGFLUSH;
+        // SAFETY: the ioctl reads one u32 from `flags`, which outlives the call.
+        unsafe { cifs_ioc_shutdown(self.dir.as_raw_fd(), &mut flags) }
+            .map(|_| ())
+            .map_err(|e| SmbError::Mount(format!("cutting the share off failed: {}", e.desc())))
+    }
 }
 
 fn is_share(e: &mountinfo::MountEntry) -> bool {

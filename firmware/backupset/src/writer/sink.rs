@@ -131,8 +131,11 @@ const SEGMENT: u64 = 16 << 20;
 /// Segments in flight to the storage before the oldest is waited for.
 const LAG: usize = 2;
 
-/// Starts (`wait == false`) or completes (`wait == true`) writeback of a range.
-fn sync_range(f: &File, start: u64, len: u64, wait: bool) -> bool {
+/// Starts (`wait == false`) or completes (`wait == true`) writeback of a
+/// range. Waiting reports a write the storage failed (the kernel keeps the
+/// error for the file): the set cannot be whole, so the writer stops there
+/// instead of writing on into the page cache of a dead share.
+fn sync_range(f: &File, start: u64, len: u64, wait: bool) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let flags = if wait {
         nix::libc::SYNC_FILE_RANGE_WAIT_BEFORE
@@ -143,7 +146,10 @@ fn sync_range(f: &File, start: u64, len: u64, wait: bool) -> bool {
     };
     // SAFETY: a plain system call on a file descriptor `f` keeps open; no memory is passed.
     let r = unsafe { nix::libc::sync_file_range(f.as_raw_fd(), start as i64, len as i64, flags) };
-    r == 0
+    match r {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 fn drop_cache(f: &File, start: u64, len: u64) {
@@ -246,18 +252,19 @@ impl VolumeWriter {
 
     /// Cuts a segment at the current end, starts its writeback, and hands
     /// older durable segments to the check.
-    fn segment(&mut self, size: u64) {
+    fn segment(&mut self, size: u64) -> Result<(), SetError> {
         let Some(cur) = self.current.as_mut() else {
-            return;
+            return Ok(());
         };
         if size - cur.cut < SEGMENT {
-            return;
+            return Ok(());
         }
         let (start, len) = (cur.cut, size - cur.cut);
         cur.cut = size;
-        sync_range(&cur.file, start, len, false);
+        // Only a start: a failure shows when the range is waited for.
+        let _ = sync_range(&cur.file, start, len, false);
         cur.pending.push_back((start, len));
-        self.segment_more();
+        self.segment_more()
     }
 
     /// Waits for the oldest segments beyond the lag to be durable, drops
@@ -265,20 +272,18 @@ impl VolumeWriter {
     /// without the check: a nightly set is not read again soon, and left
     /// cached it would push the mail store's own pages out (and the page
     /// reclaim that follows costs the writer as much system time as MD5).
-    fn segment_more(&mut self) {
+    fn segment_more(&mut self) -> Result<(), SetError> {
         loop {
             let Some(cur) = self.current.as_mut() else {
-                return;
+                return Ok(());
             };
             if cur.pending.len() <= LAG {
-                return;
+                return Ok(());
             }
             let Some(&(s, l)) = cur.pending.front() else {
-                return;
+                return Ok(());
             };
-            if !sync_range(&cur.file, s, l, true) {
-                return;
-            }
+            sync_range(&cur.file, s, l, true).map_err(io_at(&cur.path))?;
             cur.pending.pop_front();
             drop_cache(&cur.file, s, l);
             let (index, path) = (cur.index, cur.path.clone());
@@ -322,7 +327,7 @@ impl VolumeWriter {
                 }
                 None => 0,
             };
-            self.segment(size);
+            self.segment(size)?;
         }
         self.offset += data.len() as u64;
         Ok(())
