@@ -235,12 +235,23 @@ fn smb_share_backups_and_failures_in_plain_words() {
         )
         .expect("backup running");
     assert_eq!(started.status, 0, "{}", started.output);
+    let stopped = Instant::now();
     srv.stop();
+    // A bound, not a speed (docs/destinations.md): on the Buildroot kernel
+    // (6.12) backupd's stall watch cuts the share off and the backup ends
+    // about 22 s after the server went; without it 250 s for these 80 MiB,
+    // and hours for a set of some GiB. The local image's 6.1 kernel does not
+    // honour the cut in its writeback and takes about 110 s whatever the
+    // set's size (its writer's window of dirty data, 10 s per 4 MiB).
     vm.run_timeout(
         "until backupctl status | grep -q '^Running: *nothing'; do sleep 1; done; backupctl status",
-        Duration::from_secs(240),
+        Duration::from_secs(180),
     )
-    .expect("the backup ends");
+    .expect("the backup ends within 180 s of the server going away");
+    println!(
+        "the backup ended {:.1} s after the server stopped",
+        stopped.elapsed().as_secs_f64()
+    );
     let status = vm.ok("backupctl status").expect("status");
     let last = status
         .lines()
