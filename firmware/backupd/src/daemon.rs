@@ -115,27 +115,28 @@ pub fn run(paths: Paths) -> Result<()> {
             .spawn(move || serve(listener, svc))
             .context("starting the control socket")?;
     }
-    let (mut next_at, mut next_kind) = svc.next_run();
+    let next_after = |from| svc.next_run_after(from);
+    let mut plan = crate::schedule::Plan::new(jiff::Timestamp::now(), svc.reloads(), next_after);
     log::info!(
-        "started; next backup {} ({next_kind}); control socket {}",
-        crate::schedule::local_text(next_at, &svc.loaded().zone),
+        "started; next backup {} ({}); control socket {}",
+        crate::schedule::local_text(plan.at, &svc.loaded().zone),
+        plan.kind,
         paths.socket.display()
     );
     loop {
         let now = jiff::Timestamp::now();
-        if now >= next_at {
+        if let Some(kind) = plan.due(now, svc.reloads(), next_after) {
             if svc.is_running() {
-                log::warn!(
-                    "the scheduled {next_kind} backup is skipped: a backup is still running"
-                );
-            } else if let Err(e) = svc.start_backup(next_kind) {
+                log::warn!("the scheduled {kind} backup is skipped: a backup is still running");
+            } else if let Err(e) = svc.start_backup(kind) {
                 log::error!("the scheduled backup could not start: {e}");
             }
-            (next_at, next_kind) = svc.next_run();
             continue;
         }
-        // Wake at least every 30 s so a changed clock is noticed.
-        let wait = next_at
+        // Wake at least every 30 s so a changed clock or configuration is
+        // noticed.
+        let wait = plan
+            .at
             .duration_since(now)
             .unsigned_abs()
             .min(Duration::from_secs(30));
@@ -143,7 +144,6 @@ pub fn run(paths: Paths) -> Result<()> {
             Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Ok(Request::Reload) => {
                 let _ = svc.reload();
-                (next_at, next_kind) = svc.next_run();
             }
             Err(RecvTimeoutError::Timeout) => {}
         }

@@ -36,6 +36,58 @@ pub fn next_run(
     (now, BackupType::Full)
 }
 
+/// The service loop's view of the schedule: the next run, recomputed when
+/// the configuration changed from the moment up to which the loop had
+/// looked. Without that a schedule changed from the console took effect
+/// only after the run planned under the old one (which still ran).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub at: Timestamp,
+    pub kind: BackupType,
+    /// Runs planned up to here were started (or were not due).
+    checked: Timestamp,
+    generation: u64,
+}
+
+impl Plan {
+    /// `next_after(t)`: the next run strictly after `t` under the current
+    /// configuration, whose `generation` says which it is.
+    pub fn new(
+        now: Timestamp,
+        generation: u64,
+        next_after: impl Fn(Timestamp) -> (Timestamp, BackupType),
+    ) -> Plan {
+        let (at, kind) = next_after(now);
+        Plan {
+            at,
+            kind,
+            checked: now,
+            generation,
+        }
+    }
+
+    /// Looked at each time the loop wakes: the run to start now, if one is
+    /// due.
+    pub fn due(
+        &mut self,
+        now: Timestamp,
+        generation: u64,
+        next_after: impl Fn(Timestamp) -> (Timestamp, BackupType),
+    ) -> Option<BackupType> {
+        if generation != self.generation {
+            self.generation = generation;
+            // A clock put back: from now.
+            (self.at, self.kind) = next_after(self.checked.min(now));
+        }
+        let due = (now >= self.at).then_some(self.kind);
+        if due.is_some() {
+            (self.at, self.kind) = next_after(now);
+        }
+        self.checked = now;
+        due
+    }
+}
+
 /// `YYYY-MM-DD HH:MM` in the zone.
 pub fn local_text(t: Timestamp, zone: &TimeZone) -> String {
     t.to_zoned(zone.clone())
@@ -80,6 +132,56 @@ mod tests {
         assert_eq!(k, BackupType::Differential);
         let (_, k) = next_run(&s, &TimeZone::UTC, at("2026-11-22T08:00:00Z"));
         assert_eq!(k, BackupType::Full);
+    }
+
+    /// The plan under settings that a test changes (`TimeOfDay` "HH:MM").
+    fn plan_at(hhmm: &str) -> BackupSettings {
+        BackupSettings {
+            schedule: hhmm.parse().expect("time of day"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_plan_runs_once_when_due_then_the_next_day() {
+        let s = plan_at("22:00");
+        let next = |t| next_run(&s, &TimeZone::UTC, t);
+        let mut p = Plan::new(at("2026-12-04T20:00:00Z"), 0, next);
+        assert_eq!(p.due(at("2026-12-04T21:59:59Z"), 0, next), None);
+        assert_eq!(
+            p.due(at("2026-12-04T22:00:00Z"), 0, next),
+            Some(BackupType::Full)
+        );
+        assert_eq!(p.due(at("2026-12-04T22:00:01Z"), 0, next), None);
+        assert_eq!(p.at, at("2026-12-05T22:00:00Z"));
+    }
+
+    #[test]
+    fn a_schedule_changed_by_a_reload_counts_at_once() {
+        let old = plan_at("22:00");
+        let mut p = Plan::new(at("2026-12-04T20:00:00Z"), 0, |t| {
+            next_run(&old, &TimeZone::UTC, t)
+        });
+        // Moved to 08:00 at 20:41 (backupctl reload): no run at 22:00, nor
+        // when the clock is then put 2 h on (the alert system test).
+        let new = plan_at("08:00");
+        let next = |t| next_run(&new, &TimeZone::UTC, t);
+        assert_eq!(p.due(at("2026-12-04T20:41:00Z"), 1, next), None);
+        assert_eq!(p.at, at("2026-12-05T08:00:00Z"));
+        assert_eq!(p.due(at("2026-12-04T22:41:00Z"), 1, next), None);
+        // Moved to a time already past since the loop last looked: runs now.
+        let mut p = Plan::new(at("2026-12-04T20:00:00Z"), 0, |t| {
+            next_run(&old, &TimeZone::UTC, t)
+        });
+        assert_eq!(p.due(at("2026-12-04T20:59:50Z"), 0, next), None);
+        let soon = plan_at("21:00");
+        let next = |t| next_run(&soon, &TimeZone::UTC, t);
+        assert_eq!(
+            p.due(at("2026-12-04T21:00:20Z"), 1, next),
+            Some(BackupType::Full),
+            "21:00 fell between two looks"
+        );
+        assert_eq!(p.at, at("2026-12-05T21:00:00Z"));
     }
 
     #[test]

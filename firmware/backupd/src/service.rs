@@ -85,6 +85,10 @@ pub struct Service {
     started: Instant,
     /// When alerting began to watch this unit, Unix seconds.
     watching_since: i64,
+    /// Configurations loaded since start: the schedule loop recomputes
+    /// the next run when it changes (a reload comes by the control socket
+    /// as well as by SIGHUP).
+    reloads: AtomicU64,
 }
 
 impl Service {
@@ -110,6 +114,7 @@ impl Service {
             stopping: Arc::new(AtomicBool::new(false)),
             started: Instant::now(),
             watching_since: alert_state.watching_since,
+            reloads: AtomicU64::new(0),
             paths,
         })
     }
@@ -125,8 +130,18 @@ impl Service {
 
     /// The next scheduled run after now.
     pub fn next_run(&self) -> (jiff::Timestamp, BackupType) {
+        self.next_run_after(jiff::Timestamp::now())
+    }
+
+    /// The next scheduled run strictly after `from`.
+    pub fn next_run_after(&self, from: jiff::Timestamp) -> (jiff::Timestamp, BackupType) {
         let l = self.loaded();
-        schedule::next_run(&l.config.backup, &l.zone, jiff::Timestamp::now())
+        schedule::next_run(&l.config.backup, &l.zone, from)
+    }
+
+    /// How many times a configuration was loaded since start.
+    pub fn reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
     }
 
     pub fn is_running(&self) -> bool {
@@ -267,6 +282,7 @@ impl Service {
                 {
                     let mut inner = self.lock();
                     inner.loaded = loaded;
+                    self.reloads.fetch_add(1, Ordering::Relaxed);
                     // New alert settings are looked at now.
                     if let Some(w) = &inner.alert_wake {
                         let _ = w.send(());
