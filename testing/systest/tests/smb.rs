@@ -264,6 +264,10 @@ fn smb_share_backups_and_failures_in_plain_words() {
         "{status}"
     );
     assert_eq!(vm.ok("pidof backupd").expect("pid"), backupd_pid);
+    // The stall watch saw the writer stop with the server gone and cut the
+    // share off (which 6.12's writeback honours, 6.1's does not).
+    vm.ok("grep 'went away during the backup.*cutting the destination off' /data/log/messages")
+        .expect("backupd's stall watch cut the share off");
     vm.ok(NOTHING_MOUNTED).expect("nothing left mounted");
     let after = listing(&share_dir);
     assert_eq!(sets_in(&share_dir), sets, "no new set: {after:?}");
