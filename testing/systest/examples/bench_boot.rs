@@ -26,18 +26,19 @@ fn main() {
             match vm.ok("awk '/MemTotal/{t=$2} /MemAvailable/{a=$2} END{print t-a}' /proc/meminfo")
             {
                 Ok(s) => used_kib.push(s.trim().parse::<u64>().unwrap_or(0)),
-                Err(e) => {
-                    eprintln!("reading memory failed: {e}");
-                    std::process::exit(1);
-                }
+                // A release image lets no one log in as root: the boot
+                // time still counts. (The VM is dropped, so QEMU ends.)
+                Err(e) => eprintln!("reading memory failed: {e}"),
             }
         }
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
-        let mem = used_kib.iter().max().copied().unwrap_or(0);
+        let mem = match used_kib.iter().max() {
+            Some(k) => format!("{:.1} MiB (max)", *k as f64 / 1024.0),
+            None => "not read (no root login)".into(),
+        };
         println!(
-            "{fw:?}: QEMU start to login prompt {median:.1} s (median of {runs}: {times:.1?}); memory in use when idle {:.1} MiB (max)",
-            mem as f64 / 1024.0
+            "{fw:?}: QEMU start to login prompt {median:.1} s (median of {runs}: {times:.1?}); memory in use when idle {mem}"
         );
     }
 }
