@@ -116,7 +116,6 @@ impl Session for SmbSession {
                 cutoff,
                 addr: self.addr,
                 port: self.port,
-                _session: std::marker::PhantomData,
             })),
             Err(e) => {
                 log::warn!("no stall watch on the share: {e}");
@@ -144,16 +143,15 @@ fn server_gone(addr: IpAddr, port: u16) -> Option<String> {
 }
 
 /// A backup's watch on the share: the server's address to ask, and the
-/// handle that cuts the mount off (it borrows the session, so it is gone
-/// before the share is unmounted).
-struct SmbWatch<'a> {
+/// handle that cuts the mount off (`Session::watch` lends it for the
+/// session's borrow, so it is gone before the share is unmounted).
+struct SmbWatch {
     cutoff: smbmount::Cutoff,
     addr: IpAddr,
     port: u16,
-    _session: std::marker::PhantomData<&'a SmbSession>,
 }
 
-impl Watch for SmbWatch<'_> {
+impl Watch for SmbWatch {
     fn gone(&self) -> Option<String> {
         server_gone(self.addr, self.port)
     }
