@@ -45,6 +45,10 @@ pub enum SmbError {
     TimedOut,
     #[error("mounting the share failed: {0}")]
     Mount(String),
+    #[error("unmounting the share failed: {0}")]
+    Unmount(String),
+    #[error("cutting the share off from its server failed: {0}")]
+    Cutoff(String),
     #[error(
         "the server does not encrypt (SMB 3 encryption): {0}; turn encryption on for the share (Samba: smb encrypt = desired; Windows: Set-SmbShare -EncryptData $true) or set Encryption to auto"
     )]

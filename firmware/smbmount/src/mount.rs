@@ -393,7 +393,7 @@ impl SmbMount {
             .custom_flags(nix::libc::O_DIRECTORY)
             .open(self.dir())
             .map(|dir| Cutoff { dir })
-            .map_err(|e| SmbError::Mount(format!("opening the mount point failed: {e}")))
+            .map_err(|e| SmbError::Cutoff(format!("opening the mount point: {e}")))
     }
 }
 
@@ -422,7 +422,7 @@ impl Cutoff {
         // SAFETY: the ioctl reads one u32 from `flags`, which outlives the call.
         unsafe { cifs_ioc_shutdown(self.dir.as_raw_fd(), &mut flags) }
             .map(|_| ())
-            .map_err(|e| SmbError::Mount(format!("cutting the share off failed: {}", e.desc())))
+            .map_err(|e| SmbError::Cutoff(e.desc().to_string()))
     }
 }
 
@@ -434,15 +434,15 @@ fn is_share(e: &mountinfo::MountEntry) -> bool {
 /// share already be gone.
 fn unmount_share(target: &Path) -> Result<(), SmbError> {
     if !mountinfo::current(target).is_some_and(|e| is_share(&e)) {
-        return Err(SmbError::Mount(
+        return Err(SmbError::Unmount(
             "the share was no longer mounted (unmounted by someone else)".into(),
         ));
     }
     match nix::mount::umount2(target, MntFlags::empty()) {
         Ok(()) => Ok(()),
         Err(Errno::EBUSY) => nix::mount::umount2(target, MntFlags::MNT_DETACH)
-            .map_err(|e| SmbError::Mount(format!("unmounting failed: {}", e.desc()))),
-        Err(e) => Err(SmbError::Mount(format!("unmounting failed: {}", e.desc()))),
+            .map_err(|e| SmbError::Unmount(e.desc().to_string())),
+        Err(e) => Err(SmbError::Unmount(e.desc().to_string())),
     }
 }
 
@@ -543,6 +543,15 @@ mod tests {
         assert_eq!(
             SmbError::BadCredentials.to_string(),
             "bad user name or password"
+        );
+        // Unmounting and the cut-off say what failed, not "mounting".
+        assert_eq!(
+            SmbError::Unmount("Device or resource busy".into()).to_string(),
+            "unmounting the share failed: Device or resource busy"
+        );
+        assert_eq!(
+            SmbError::Cutoff("Operation not permitted".into()).to_string(),
+            "cutting the share off from its server failed: Operation not permitted"
         );
     }
 
