@@ -197,23 +197,13 @@ fn write(
     result.kind = backup_type(kind);
     result.set = backupset::set_name(&opts, kind).tar_name();
     on_named(&result.set);
-    let written = write_watched(session.as_ref(), &opts, &req.progress);
+    let (written, cut) = write_watched(session.as_ref(), &opts, &req.progress);
     let outcome = match written {
         Ok(o) => o,
         Err(backupset::SetError::Cancelled) => {
             return Err("cancelled; no set was published".into());
         }
-        Err(e) => {
-            // "Input/output error" or "Host is down" does not tell the
-            // administrator what happened; the session can.
-            return Err(match session.gone() {
-                Some(why) => {
-                    log::warn!("writing the set failed: {e}");
-                    format!("{why}; no set was published")
-                }
-                None => e.to_string(),
-            });
-        }
+        Err(e) => return Err(write_failure(&e, cut, session.as_ref())),
     };
     result.set = outcome.name.tar_name();
     result.kind = backup_type(outcome.name.kind);
@@ -238,23 +228,49 @@ fn write(
     Ok(msg)
 }
 
+/// Why writing the set failed, in words for the administrator.
+/// "Input/output error" or "Host is down" does not say what happened; the
+/// stall watch's reason for cutting the destination off does, or else the
+/// session. The watch's reason comes first: asked after the cut, a server
+/// that is back by then would leave only the raw error.
+fn write_failure(
+    e: &backupset::SetError,
+    cut: Option<String>,
+    session: &dyn destinations::Session,
+) -> String {
+    match cut.or_else(|| session.gone()) {
+        Some(why) => {
+            log::warn!("writing the set failed: {e}");
+            format!("{why}; no set was published")
+        }
+        None => e.to_string(),
+    }
+}
+
 /// Writes the set while the stall watch (see [`crate::stall`]) looks on,
-/// where the destination can leave the writer waiting.
+/// where the destination can leave the writer waiting; also returns why
+/// the watch cut the destination off, if it did.
 fn write_watched(
     session: &dyn destinations::Session,
     opts: &WriteOptions,
     progress: &backupset::Progress,
-) -> Result<backupset::Outcome, backupset::SetError> {
+) -> (
+    Result<backupset::Outcome, backupset::SetError>,
+    Option<String>,
+) {
     let Some(watch) = session.watch() else {
-        return backupset::write_set(opts, progress);
+        return (backupset::write_set(opts, progress), None);
     };
     std::thread::scope(|s| {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let watch = watch.as_ref();
-        s.spawn(move || crate::stall::watch(watch, progress, &stopped, &Default::default()));
+        let watcher =
+            s.spawn(move || crate::stall::watch(watch, progress, &stopped, &Default::default()));
         let written = backupset::write_set(opts, progress);
         drop(stop);
-        written
+        // A watch thread that panicked cut nothing off that we know of.
+        let cut = watcher.join().ok().flatten();
+        (written, cut)
     })
 }
 
@@ -420,4 +436,61 @@ pub fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A session whose server answers (`gone` = None) or not.
+    struct Answering(Option<&'static str>);
+
+    impl destinations::Session for Answering {
+        fn dir(&self) -> &Path {
+            Path::new("/nonexistent")
+        }
+        fn max_file_size(&self) -> Option<u64> {
+            None
+        }
+        fn filesystem(&self) -> String {
+            "cifs".into()
+        }
+        fn gone(&self) -> Option<String> {
+            self.0.map(str::to_string)
+        }
+    }
+
+    fn io_error() -> backupset::SetError {
+        backupset::SetError::Io {
+            path: "/mnt/share/.set.tar.part".into(),
+            source: std::io::Error::from_raw_os_error(5),
+        }
+    }
+
+    #[test]
+    fn a_cut_says_why_even_when_the_server_is_back() {
+        let words = write_failure(
+            &io_error(),
+            Some("the SMB server 10.0.2.2 went away during the backup".into()),
+            &Answering(None),
+        );
+        assert_eq!(
+            words,
+            "the SMB server 10.0.2.2 went away during the backup; no set was published"
+        );
+    }
+
+    #[test]
+    fn without_a_cut_the_session_is_asked() {
+        let gone = write_failure(
+            &io_error(),
+            None,
+            &Answering(Some("the USB drive was pulled")),
+        );
+        assert_eq!(gone, "the USB drive was pulled; no set was published");
+        let raw = write_failure(&io_error(), None, &Answering(None));
+        assert_eq!(raw, io_error().to_string());
+        assert!(raw.contains("Input/output error"), "{raw}");
+    }
 }
