@@ -36,16 +36,28 @@ require_tools() {
 
 # apt_install PACKAGE...: installs what is not installed yet.
 apt_install() {
-	local need=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-	done
-	[ ${#need[@]} -eq 0 ] && return 0
-	local sudo=
+	local sudo='' updated=0 round need p
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	note "installing ${need[*]}"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	# Twice: installing one package can remove another that was there (a
+	# machine's backported qemu-utils goes when Debian 12's qemu-system-x86
+	# comes in), so what is missing after the first round is installed in
+	# the second, from Debian's own versions.
+	for round in 1 2; do
+		need=()
+		for p in "$@"; do
+			dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+		done
+		[ ${#need[@]} -eq 0 ] && return 0
+		[ "$round" = 2 ] && note "installing again what the first round removed: ${need[*]}"
+		[ "$round" = 1 ] && note "installing ${need[*]}"
+		[ "$updated" = 1 ] || $sudo apt-get update -qq
+		updated=1
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	done
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			die "$p is not installed after two rounds of apt-get install"
+	done
 }
 
 # ---- for the benchmark scripts ----
