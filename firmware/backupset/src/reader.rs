@@ -146,6 +146,10 @@ pub struct SetReader {
     plain: Option<u64>,
     /// A compressed set's seek table, once read.
     table: OnceLock<Arc<SeekTable>>,
+    /// The summary, once read: the index and deletion readers all start
+    /// from it, and in a compressed set each read of the last frame
+    /// decompresses it from its start.
+    summary: OnceLock<Summary>,
 }
 
 /// A plaintext stream with seeking.
@@ -187,6 +191,7 @@ impl SetReader {
             keys: None,
             plain: None,
             table: OnceLock::new(),
+            summary: OnceLock::new(),
         })
     }
 
@@ -205,6 +210,7 @@ impl SetReader {
         self.keys = keys.cloned();
         self.plain = None;
         self.table = OnceLock::new();
+        self.summary = OnceLock::new();
         let mut s = self.decrypted_stream()?;
         let len = s.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
         self.plain = Some(len);
@@ -455,41 +461,64 @@ impl SetReader {
 
     /// `.summary.txt`, the last entry, found from the end of the set.
     pub fn summary(&self) -> Result<Summary, SetError> {
+        if let Some(s) = self.summary.get() {
+            return Ok(s.clone());
+        }
+        let s = self.read_summary()?;
+        Ok(self.summary.get_or_init(|| s).clone())
+    }
+
+    fn read_summary(&self) -> Result<Summary, SetError> {
         let bad = |why: &str| SetError::malformed(&self.set(), why.to_string());
         let total = self.plain_len()?;
         if total < 3 * BLOCK || !total.is_multiple_of(BLOCK) {
             return Err(bad("the set is not a whole number of tar blocks"));
         }
         let end = total - 2 * BLOCK;
-        if self.read_range(end..total)?.iter().any(|&b| b != 0) {
-            return Err(bad(
-                "the set does not end with the end-of-archive blocks (cut short?)",
-            ));
-        }
-        for k in 1..=SUMMARY_SEARCH_BLOCKS.min(end / BLOCK) {
-            let at = end - k * BLOCK;
-            let block = self.read_range(at..at + BLOCK)?;
-            let Some((name, size)) = parse_header(&block) else {
-                continue;
-            };
-            if name != SUMMARY_ENTRY || at + BLOCK + size + padding(size) != end || size > MAX_META
-            {
-                continue;
+        // A summary takes a few blocks: the last 8 are read first, and the
+        // whole search window only if it is not among them. One read each:
+        // every read of a compressed set's last frame decompresses it from
+        // its start, and a wider first read would reach into the frames
+        // before the index (which a selective restore never reads).
+        for blocks in [8, SUMMARY_SEARCH_BLOCKS] {
+            let search = blocks.min(end / BLOCK);
+            let from = end - search * BLOCK;
+            let tail = self.read_range(from..total)?;
+            let at_ = |at: u64| (at - from) as usize;
+            if tail[at_(end)..].iter().any(|&b| b != 0) {
+                return Err(bad(
+                    "the set does not end with the end-of-archive blocks (cut short?)",
+                ));
             }
-            let data = self.read_range(at + BLOCK..at + BLOCK + size)?;
-            let text = String::from_utf8(data).map_err(|_| bad("the summary is not UTF-8"))?;
-            let s = Summary::parse(&text).map_err(|e| bad(&format!("{SUMMARY_ENTRY}: {e}")))?;
-            for (off, len, what) in [
-                (s.index_offset, s.index_size, "index"),
-                (s.deleted_offset, s.deleted_size, "deletions"),
-            ] {
-                if off.checked_add(len).is_none_or(|e| e > at) {
-                    return Err(bad(&format!(
-                        "the summary places the {what} outside the set"
-                    )));
+            for k in 1..=search {
+                let at = end - k * BLOCK;
+                let Some((name, size)) = parse_header(&tail[at_(at)..at_(at + BLOCK)]) else {
+                    continue;
+                };
+                if name != SUMMARY_ENTRY
+                    || at + BLOCK + size + padding(size) != end
+                    || size > MAX_META
+                {
+                    continue;
                 }
+                let data = tail[at_(at + BLOCK)..at_(at + BLOCK + size)].to_vec();
+                let text = String::from_utf8(data).map_err(|_| bad("the summary is not UTF-8"))?;
+                let s = Summary::parse(&text).map_err(|e| bad(&format!("{SUMMARY_ENTRY}: {e}")))?;
+                for (off, len, what) in [
+                    (s.index_offset, s.index_size, "index"),
+                    (s.deleted_offset, s.deleted_size, "deletions"),
+                ] {
+                    if off.checked_add(len).is_none_or(|e| e > at) {
+                        return Err(bad(&format!(
+                            "the summary places the {what} outside the set"
+                        )));
+                    }
+                }
+                return Ok(s);
             }
-            return Ok(s);
+            if search == end / BLOCK {
+                break;
+            }
         }
         Err(bad("no .summary.txt at the end (the set is incomplete)"))
     }

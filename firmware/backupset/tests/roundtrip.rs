@@ -245,3 +245,46 @@ fn one_user_with_window(window: u32) {
     same_or_headers_only(&a, &b, window);
     assert_eq!(set.find("store/mail/no.such/domain").expect("find"), None);
 }
+
+/// A summary longer than the eight blocks the reader looks at first (a
+/// later writer's extra lines) is still found: the search widens.
+#[test]
+fn a_summary_longer_than_eight_blocks_is_found() {
+    let fx = Fixture::new(256 << 10);
+    let out = fx.write(&fx.options(SetKind::Full, NOW));
+    let name = out.name.tar_name();
+    let before = SetReader::open(&fx.dest, &name)
+        .expect("open")
+        .summary()
+        .expect("summary");
+    let path = fx.dest.join(&name);
+    let bytes = std::fs::read(&path).expect("read");
+    // The summary's header: the last entry before the two end blocks.
+    let end = bytes.len() - 1024;
+    let at = (0..end)
+        .step_by(512)
+        .rev()
+        .find(|&at| bytes[at..].starts_with(b".summary.txt\0"))
+        .expect("the summary's header");
+    let text = std::str::from_utf8(&bytes[at + 512..end])
+        .expect("utf-8")
+        .trim_end_matches('\0');
+    let longer = format!("{text}note={}\n", "x".repeat(6000));
+    let mut h = tar::Header::new_ustar();
+    h.set_path(".summary.txt").expect("name");
+    h.set_size(longer.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    let mut set = bytes[..at].to_vec();
+    set.extend_from_slice(h.as_bytes());
+    set.extend_from_slice(longer.as_bytes());
+    set.resize(set.len().div_ceil(512) * 512 + 1024, 0);
+    assert!(set.len() - 1024 - at > 8 * 512, "longer than eight blocks");
+    std::fs::write(&path, &set).expect("write");
+    let after = SetReader::open(&fx.dest, &name)
+        .expect("open")
+        .summary()
+        .expect("the longer summary is found");
+    assert_eq!(after, before);
+}
