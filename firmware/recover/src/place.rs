@@ -431,17 +431,26 @@ impl Placer {
     ) -> Result<(), RecoverError> {
         let mut written = 0u64;
         loop {
-            let n = match data.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    return Err(RecoverError::damaged(
-                        set,
-                        format!("{} cannot be read: {err}", e.path),
-                    ));
+            // The buffer filled before it is written: a decompressor hands
+            // out a file in pieces (frame and block ends), and each write
+            // call costs a page-cache walk of its own.
+            let mut n = 0;
+            while n < self.buf.len() {
+                match data.read(&mut self.buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(err) => {
+                        return Err(RecoverError::damaged(
+                            set,
+                            format!("{} cannot be read: {err}", e.path),
+                        ));
+                    }
                 }
-            };
+            }
+            if n == 0 {
+                break;
+            }
             f.write_all(&self.buf[..n])
                 .map_err(|err| RecoverError::io(path, err))?;
             written += n as u64;
