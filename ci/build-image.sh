@@ -201,6 +201,8 @@ cp -a "$REPO/rootfs-overlay/." "$TARGET/"
 "$REPO/ci/install-debian-rauc.sh" "$TARGET" "$BUILD" >"$BUILD/rauc-packages.txt"
 # Dropbear (SSH to the console, behind sshgate): Debian's, as RAUC.
 "$REPO/ci/install-debian-dropbear.sh" "$TARGET" "$BUILD" >"$BUILD/dropbear-packages.txt"
+# fsck.fat (a USB drive not ejected, the EFI partition): Debian's, as RAUC.
+"$REPO/ci/install-debian-dosfstools.sh" "$TARGET" "$BUILD" >"$BUILD/dosfstools-packages.txt"
 
 BINARIES_DIR=$IMAGES TARGET_DIR=$TARGET "$REPO/board/appliance/post-build.sh" "$TARGET"
 
@@ -281,6 +283,7 @@ fi
 	echo "test-signer $(openssl x509 -in "$TEST_CERT" -noout -subject)"
 	sed 's/^/rauc-image /' "$BUILD/rauc-packages.txt"
 	sed 's/^/dropbear-image /' "$BUILD/dropbear-packages.txt"
+	sed 's/^/dosfstools-image /' "$BUILD/dosfstools-packages.txt"
 	echo "rootfs $(stat -c %s "$IMAGES/rootfs.squashfs") bytes"
 	for b in "${BINARIES[@]}"; do echo "bin $b $(stat -c %s "$TARGET/usr/bin/$b") bytes"; done
 } >"$OUT/manifest.txt"

@@ -3,7 +3,8 @@
 //! reports.
 
 use crate::mount::{MountError, Mounter};
-use crate::superblock::{Content, FatKind, Identity, identify};
+use crate::repair::Repair;
+use crate::superblock::{Content, FatKind, Identity, fat_unclean, identify};
 use crate::sysfs::{BlockInfo, Sysfs};
 use crate::uevent::{Action, BlockEvent};
 use control::hotplug::{UsbDrive, UsbStatus};
@@ -234,6 +235,7 @@ impl<M: Mounter> Drives<M> {
         };
         let node = self.paths.dev_dir.join(&self.drives[i].info.name);
         let target = self.paths.mount_point.clone();
+        self.repair_if_unclean(i, &node);
         match self.mounter.mount_fat(&node, &target) {
             Ok(()) => {
                 self.drives[i].state = State::Mounted;
@@ -251,6 +253,47 @@ impl<M: Mounter> Drives<M> {
                 log::error!("{}: cannot mount: {e}", describe(&self.drives[i]));
                 self.drives[i].state = State::Refused(format!("cannot mount: {e}"));
             }
+        }
+    }
+
+    /// A drive left mounted last time (pulled without an eject, a power
+    /// cut) is checked and repaired before it is mounted: the kernel would
+    /// turn it read-only at the first damage a backup's writes meet. The
+    /// device is opened exclusively to read its state, which fails while
+    /// anything has it mounted: a mounted file system is never repaired.
+    fn repair_if_unclean(&mut self, i: usize, node: &Path) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let unclean = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_EXCL)
+            .open(node)
+            .and_then(|f| fat_unclean(&f));
+        match unclean {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(e) => {
+                log::warn!(
+                    "{}: cannot read its state before mounting ({e}); not checked",
+                    describe(&self.drives[i])
+                );
+                return;
+            }
+        }
+        let t = std::time::Instant::now();
+        let who = describe(&self.drives[i]);
+        match self.mounter.repair_fat(node) {
+            Repair::Clean => log::warn!(
+                "{who}: not ejected last time; fsck.fat found nothing else wrong ({} ms)",
+                t.elapsed().as_millis()
+            ),
+            Repair::Repaired(what) => log::warn!(
+                "{who}: not ejected last time; fsck.fat repaired its file system ({} ms): {what}",
+                t.elapsed().as_millis()
+            ),
+            Repair::Failed(why) => log::error!(
+                "{who}: not ejected last time, and its file system could not be repaired \
+                 ({why}); mounted as it is: copy the sets off and format it"
+            ),
         }
     }
 
@@ -438,6 +481,14 @@ mod tests {
             self.calls.lock().expect("lock").push("detach".into());
             Ok(())
         }
+        fn repair_fat(&mut self, device: &Path) -> Repair {
+            let name = device.file_name().expect("name").to_string_lossy();
+            self.calls
+                .lock()
+                .expect("lock")
+                .push(format!("repair {name}"));
+            Repair::Clean
+        }
     }
 
     struct Rig {
@@ -529,6 +580,26 @@ mod tests {
         // Another stick plugged in later is used.
         let other = fat32(rig.dir.path(), "f.img", "NIGHTLY");
         rig.plug("sdb", &other, false, true);
+        rig.event(Action::Add, "sdb");
+        assert_eq!(rig.rec.take(), ["mount sdb"]);
+    }
+
+    /// A drive left mounted last time (its FAT state byte set) is checked
+    /// and repaired before it is mounted; a drive ejected cleanly is not.
+    #[test]
+    fn a_drive_not_ejected_last_time_is_repaired_before_it_is_mounted() {
+        let mut rig = Rig::new();
+        let img = fat32(rig.dir.path(), "f.img", "NIGHTLY");
+        let mut bytes = std::fs::read(&img).expect("read");
+        bytes[0x41] |= 1;
+        std::fs::write(&img, &bytes).expect("write");
+        rig.plug("sda", &img, true, true);
+        rig.drives.start(None);
+        assert_eq!(rig.rec.take(), ["repair sda1", "mount sda1"]);
+        rig.event(Action::Remove, "sda");
+        rig.rec.take();
+        let clean = fat32(rig.dir.path(), "clean.img", "NIGHTLY");
+        rig.plug("sdb", &clean, false, true);
         rig.event(Action::Add, "sdb");
         assert_eq!(rig.rec.take(), ["mount sdb"]);
     }

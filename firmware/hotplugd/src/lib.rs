@@ -10,6 +10,7 @@
 //! - [`superblock`]: which file system a device holds (pure, fuzzed)
 //! - [`sysfs`]: USB or not, size, vendor, model
 //! - [`mount`]: safe FAT32 mount options, mount/unmount
+//! - [`repair`]: fsck.fat on a drive that was left mounted, before mounting it
 //! - [`drives`]: the state the events change and status reports
 //! - [`daemon`]: the service's loop
 //! - [`ctl`]: usbctl's commands (status, eject) over the control socket
@@ -19,6 +20,7 @@ pub mod daemon;
 pub mod drives;
 pub mod mount;
 pub mod netlink;
+pub mod repair;
 mod server;
 pub mod superblock;
 pub mod sysfs;

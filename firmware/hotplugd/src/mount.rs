@@ -1,5 +1,6 @@
 //! Mounting a FAT32 drive with safe options, flushing and unmounting it.
 
+use crate::repair::{FSCK_FAT, FSCK_LIMIT, Repair, repair_fat};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use std::path::Path;
@@ -51,6 +52,9 @@ pub trait Mounter: Send {
     fn unmount(&mut self, target: &Path) -> Result<(), MountError>;
     /// Detaches at once (the drive is already gone); open files see errors.
     fn detach(&mut self, target: &Path) -> Result<(), MountError>;
+    /// Checks and repairs the FAT file system on `device` (not mounted),
+    /// which was left mounted last time (see [`crate::repair`]).
+    fn repair_fat(&mut self, device: &Path) -> Repair;
 }
 
 /// The real thing: mount(2) and umount2(2).
@@ -87,6 +91,10 @@ impl Mounter for KernelMounter {
             Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
             Err(e) => Err(MountError::from_errno("unmount", e)),
         }
+    }
+
+    fn repair_fat(&mut self, device: &Path) -> Repair {
+        repair_fat(Path::new(FSCK_FAT), device, FSCK_LIMIT)
     }
 }
 

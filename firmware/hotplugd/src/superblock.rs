@@ -221,6 +221,21 @@ pub fn identify<R: ReadAt + ?Sized>(dev: &R) -> std::io::Result<Identity> {
     Ok(plain(Content::Unknown))
 }
 
+/// Whether a FAT file system was left mounted (pulled without an eject,
+/// a power cut): Linux and Windows set bit 0 of the boot sector's state
+/// byte while they have it mounted and clear it when they unmount it.
+/// `false` for anything that is not FAT.
+pub fn fat_unclean<R: ReadAt + ?Sized>(dev: &R) -> std::io::Result<bool> {
+    let mut s = [0u8; 512];
+    if dev.read_at(0, &mut s)? < s.len() {
+        return Ok(false);
+    }
+    Ok(Bpb::parse(&s).is_some_and(|b| {
+        let state = if b.kind == FatKind::Fat32 { 0x41 } else { 0x25 };
+        s[state] & 1 != 0
+    }))
+}
+
 fn at(buf: &[u8], offset: usize, len: usize) -> Option<&[u8]> {
     buf.get(offset..offset.checked_add(len)?)
 }
@@ -513,6 +528,26 @@ mod image_tests {
         let f12 = mkfs(d.path(), "f12.img", 4, "mkfs.vfat", &["-F", "12"]);
         assert_eq!(id(&f12).content, Content::Fat(FatKind::Fat12));
         assert_eq!(id(&f12).label, "");
+    }
+
+    /// The state byte Linux sets while it has a FAT file system mounted.
+    #[test]
+    fn a_fat_left_mounted_is_unclean() {
+        let d = tempfile::tempdir().expect("tempdir");
+        for (img, at) in [
+            (fat32(d.path(), "f32.img", "DIRTY"), 0x41),
+            (
+                mkfs(d.path(), "f16.img", 32, "mkfs.vfat", &["-F", "16"]),
+                0x25,
+            ),
+        ] {
+            let mut bytes = std::fs::read(&img).expect("read");
+            assert!(!fat_unclean(&bytes[..]).expect("read"), "fresh from mkfs");
+            bytes[at] |= 1;
+            assert!(fat_unclean(&bytes[..]).expect("read"), "state byte set");
+        }
+        assert!(!fat_unclean(&[0u8; 512][..]).expect("read"), "not FAT");
+        assert!(!fat_unclean(&[0xEBu8; 100][..]).expect("read"), "short");
     }
 
     /// Windows renames a drive in the root directory only: that label wins.

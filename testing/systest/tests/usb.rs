@@ -369,6 +369,42 @@ fn drive_pulled_mid_backup_then_next_drive_works() {
         !names.iter().any(|n| systest::operator::is_first_volume(n)),
         "no volume under its final name: {names:?}"
     );
+
+    // The pulled drive comes back: the kernel left its file system marked
+    // in use, so hotplugd has fsck.fat check and repair it before mounting,
+    // and the next backup to it works (the kernel would otherwise turn the
+    // drive read-only at the first damage the backup's writes met).
+    let state = std::fs::read(&first).expect("first image")[0x41];
+    assert_eq!(state & 1, 1, "the pulled drive is marked in use");
+    vm.usb_plug("usb3", &first)
+        .expect("plug the pulled drive again");
+    wait_until(&mut vm, MOUNTED, 60);
+    let log = vm
+        .ok("grep 'hotplugd.*\"FIRST\": not ejected last time; fsck.fat' /data/log/messages")
+        .expect("the check is logged");
+    println!("{}", log.trim());
+    vm.ok("sleep 1").expect("sleep");
+    let b = backup_full(&mut vm);
+    assert_eq!(b.status, 0, "{}", b.output);
+    let ejected = vm.run("usbctl eject").expect("eject");
+    assert_eq!(ejected.status, 0, "{}", ejected.output);
+    vm.usb_unplug("usb3").expect("pull after the eject");
+    let fsck = Command::new("fsck.fat")
+        .arg("-n")
+        .arg(&first)
+        .output()
+        .expect("fsck.fat");
+    assert!(
+        fsck.status.success(),
+        "clean after the repair and an eject: {}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    let out = dir.path().join("from-first-again");
+    let names = files_on(&first, &out);
+    let sets = complete_sets(&names);
+    assert_eq!(sets.len(), 1, "retention keeps one set: {names:?}");
+    let checked = md5sum_check(&out, &sets[0]);
+    assert!(checked.contains(": OK"), "{checked}");
 }
 
 /// The console restores the whole appliance from a set on the USB drive:
