@@ -199,6 +199,9 @@ mod tests {
         fn detach(&mut self, _: &Path) -> Result<(), hotplugd::MountError> {
             Ok(())
         }
+        fn repair_fat(&mut self, _: &Path) -> hotplugd::repair::Repair {
+            hotplugd::repair::Repair::Clean
+        }
     }
 
     /// A USB disk `sda` in a sysfs tree, its node holding an image made by `mkfs`.
