@@ -68,9 +68,10 @@ struct Ran {
 
 impl Ran {
     /// fsck.fat's findings in one line: without its version banner, the
-    /// closing counts, and the differences from the boot sector's backup
-    /// copy (the state byte is set in the first copy only, so there always
-    /// are some after a pull).
+    /// closing counts, its notes on code page tables (the appliance has no
+    /// iconv modules; fsck.fat then uses its own CP850 table), and the
+    /// differences from the boot sector's backup copy (the state byte is
+    /// set in the first copy only, so there always are some after a pull).
     fn said(&self) -> String {
         let lines: Vec<&str> = self
             .output
@@ -87,7 +88,10 @@ impl Ran {
                 while i < lines.len() && !lines[i].starts_with("Not automatically fixing") {
                     i += 1;
                 }
-            } else if !(i + 1 == lines.len() && l.contains(" files, ") && l.contains(" clusters")) {
+            } else if !(l.contains(" files, ") && l.ends_with(" clusters")
+                || l.starts_with("Cannot initialize conversion ")
+                || l.starts_with("Using internal CP850 conversion table"))
+            {
                 out.push(l);
             }
             i += 1;
@@ -302,7 +306,10 @@ mod tests {
                      Dirty bit is set. Fs was not properly unmounted and some data may be corrupt.\n\
                      \x20Automatically removing dirty bit.\n\
                      Free cluster summary wrong (129020 vs. really 129010)\n  Auto-correcting.\n\
-                     /dev/sda1: 2 files, 12/129022 clusters\n"
+                     /dev/sda1: 2 files, 12/129022 clusters\n\
+                     Cannot initialize conversion from codepage 850 to ANSI_X3.4-1968: Invalid argument\n\
+                     Cannot initialize conversion from ANSI_X3.4-1968 to codepage 850: Invalid argument\n\
+                     Using internal CP850 conversion table\n"
                 .into(),
         };
         assert_eq!(
@@ -311,5 +318,18 @@ mod tests {
                 "{DIRTY_ONLY} Free cluster summary wrong (129020 vs. really 129010) Auto-correcting."
             )
         );
+        // What the appliance's fsck.fat said of a drive pulled with nothing
+        // else wrong (its stderr after its stdout): nothing but the mark.
+        let dirty = Ran {
+            code: Some(1),
+            output: "fsck.fat 4.2 (2021-01-31)\n\
+                     Dirty bit is set. Fs was not properly unmounted and some data may be corrupt.\n\
+                     \x20Automatically removing dirty bit.\n\
+                     /dev/sda: 1 files, 1/516190 clusters\n\
+                     Cannot initialize conversion from codepage 850 to ANSI_X3.4-1968: Invalid argument\n\
+                     Using internal CP850 conversion table\n"
+                .into(),
+        };
+        assert_eq!(dirty.said(), DIRTY_ONLY);
     }
 }
