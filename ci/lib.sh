@@ -30,7 +30,7 @@ require_tools() {
 		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
-		die "missing tools; install them with: sudo apt-get install ${missing[*]} (or run ci/setup.sh)"
+		die "missing tools; install them with: sudo apt-get install ${missing[*]} (or run ci/setup.sh, with --bench for the benchmarks' peers)"
 	fi
 }
 
