@@ -7,7 +7,7 @@
 //! allocation tables right; complete sets are whole files it leaves alone,
 //! and what the interrupted backup left is removed by the next one anyway.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,15 +109,23 @@ impl Ran {
     }
 }
 
+/// What fsck.fat says is read up to this much (it prints a line per
+/// finding: a badly damaged drive can give thousands).
+const MAX_OUTPUT: u64 = 64 << 10;
+
 fn run(fsck: &Path, args: &[&str], device: &Path, limit: Duration) -> Result<Ran, String> {
+    let failed = |e: std::io::Error| format!("{} cannot be run: {e}", fsck.display());
+    // Its output goes to an unlinked file, not a pipe: a pipe that filled
+    // up while nothing read it would stop fsck.fat until the limit.
+    let out = output_file().map_err(failed)?;
     let mut child = Command::new(fsck)
         .args(args)
         .arg(device)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out.try_clone().map_err(failed)?)
+        .stderr(out.try_clone().map_err(failed)?)
         .spawn()
-        .map_err(|e| format!("{} cannot be run: {e}", fsck.display()))?;
+        .map_err(failed)?;
     let deadline = Instant::now() + limit;
     let status = loop {
         match child.try_wait() {
@@ -135,19 +143,23 @@ fn run(fsck: &Path, args: &[&str], device: &Path, limit: Duration) -> Result<Ran
             Err(e) => return Err(format!("waiting for {}: {e}", fsck.display())),
         }
     };
-    // fsck.fat says little (a line per finding): the pipes do not fill up
-    // before it exits.
-    let mut output = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut output);
-    }
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut output);
-    }
+    let mut output = Vec::new();
+    let mut out = out;
+    let _ = out
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| (&mut out).take(MAX_OUTPUT).read_to_end(&mut output));
     Ok(Ran {
         code: status.code(),
-        output,
+        output: String::from_utf8_lossy(&output).into_owned(),
     })
+}
+
+/// An unlinked file in the temporary folder.
+fn output_file() -> std::io::Result<std::fs::File> {
+    let template = std::env::temp_dir().join("hotplugd-fsck-XXXXXX");
+    let (fd, path) = nix::unistd::mkstemp(&template).map_err(std::io::Error::from)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(std::fs::File::from(fd))
 }
 
 #[cfg(test)]
@@ -293,6 +305,31 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    /// A checker with a great deal to say (a line per damaged file) is
+    /// not held up by its output, which is read up to a bound.
+    #[test]
+    fn a_checker_that_says_a_lot_is_not_held_up() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let loud = d.path().join("fsck.fat");
+        std::fs::write(
+            &loud,
+            "#!/bin/sh\nyes 'Deleted file with a bad cluster chain.' | head -c 1000000\nexit 1\n",
+        )
+        .expect("script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&loud, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let t = Instant::now();
+        match repair_fat(&loud, Path::new("/dev/null"), Duration::from_secs(30)) {
+            // Its -n pass says as much again, with the same status.
+            Repair::Failed(why) => assert!(
+                why.starts_with("still damaged after the repair: Deleted file"),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     }
 
     #[test]
