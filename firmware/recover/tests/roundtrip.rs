@@ -331,14 +331,25 @@ fn a_selective_restore_reads_only_the_index_and_its_range() {
 
 /// One user of a compressed set comes back from its own frames: every
 /// other frame of the set is spoiled first. Every body is kept so that a
-/// small store makes many frames (backupset's
-/// one_user_of_a_compressed_set_is_read_from_its_own_frames_only does the
-/// same with the default window).
+/// small store makes many frames; the default window's case follows.
 #[test]
 fn a_selective_restore_of_a_compressed_set_reads_only_its_frames() {
     let mut fx = fixture_all_bodies(48 << 20);
     fx.compress = fixture(0).compress;
-    let out = full_checked(&fx, NOW);
+    selective_restore_reads_only_its_frames(&fx);
+}
+
+/// The same with the settings a customer has (24-hour body window).
+#[test]
+fn a_selective_restore_of_a_default_compressed_set_reads_only_its_frames() {
+    let fx = fixture(256 << 20);
+    assert_eq!(fx.body_window_hours, 24, "the default window");
+    assert!(fx.compress.is_some(), "compressed, as a new unit writes");
+    selective_restore_reads_only_its_frames(&fx);
+}
+
+fn selective_restore_reads_only_its_frames(fx: &Fixture) {
+    let out = full_checked(fx, NOW);
     let reader = backupset::SetReader::open(&fx.dest, &out.name.tar_name()).expect("open");
     let table = reader.seek_table().expect("table");
     assert!(table.frames() >= 5, "{:?}", table.sizes());
@@ -389,7 +400,7 @@ fn a_selective_restore_of_a_compressed_set_reads_only_its_frames() {
     ]);
     assert!(ok, "{stdout} {stderr}");
     assert_restored(
-        &fx,
+        fx,
         &expected,
         &snapshot(&tmp.join(format!("mail/{d}/{u}")), &[]),
     );
