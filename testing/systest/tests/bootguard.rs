@@ -265,7 +265,9 @@ fn overwrite(vm: &Vm, offset: u64, len: u64, pattern: u8) {
     );
 }
 
-fn booted_on_slot_b(vm: &mut Vm) -> String {
+/// Logs in on slot B; returns GRUB's environment and the boot's log lines
+/// that say why the slot was (or was not) marked good.
+fn booted_on_slot_b(vm: &mut Vm) -> (String, String) {
     vm.login().expect("login on slot B");
     let cmdline = vm.ok("cat /proc/cmdline").expect("cmdline");
     assert!(cmdline.contains("rauc.slot=B"), "{cmdline}");
@@ -276,8 +278,14 @@ fn booted_on_slot_b(vm: &mut Vm) -> String {
             .any(|l| l.starts_with("/dev/vda4 / squashfs ro")),
         "{mounts}"
     );
-    vm.ok("grub-editenv /boot/efi/grub/grubenv list")
-        .expect("grubenv")
+    let env = vm
+        .ok("grub-editenv /boot/efi/grub/grubenv list")
+        .expect("grubenv");
+    // Why the slot was (not) marked good: S99boot-ok's words and RAUC's.
+    let log = vm
+        .ok("grep -E 'boot-ok|boot:|rauc' /data/log/messages | tail -n 20")
+        .unwrap_or_default();
+    (env, log)
 }
 
 fn no_shell(seen: &str) {
@@ -319,10 +327,33 @@ fn unmountable_root_slot_falls_back_to_the_other_slot() {
         );
     }
     no_shell(&seen);
-    let env = booted_on_slot_b(&mut vm);
+    let (env, log) = booted_on_slot_b(&mut vm);
     assert!(
         env.contains("A_OK=0") && env.contains("A_TRY=0") && env.contains("B_OK=1"),
-        "slot A marked bad, slot B good: {env}"
+        "slot A marked bad, slot B good: {env}\nthe boot's log:\n{log}"
+    );
+
+    // A RAUC service slow to answer on D-Bus (a loaded machine) must not
+    // get a healthy slot marked bad: slot B tried again, RAUC started so
+    // that it answers only 8 s later (its pid alive all along), then the
+    // boot's last step.
+    vm.ok("grub-editenv /boot/efi/grub/grubenv set B_TRY=1 && /etc/init.d/S16rauc stop")
+        .expect("slot B tried, RAUC stopped");
+    vm.ok(
+        "start-stop-daemon -S -q -b -m -p /run/rauc.pid -x /bin/sh -- \
+         -c 'sleep 8; exec /usr/bin/rauc service'",
+    )
+    .expect("RAUC started late");
+    let out = vm
+        .run_timeout("/etc/init.d/S99boot-ok start", Duration::from_secs(120))
+        .expect("S99boot-ok");
+    let env = vm
+        .ok("grub-editenv /boot/efi/grub/grubenv list")
+        .expect("grubenv");
+    assert!(
+        out.status == 0 && env.contains("B_OK=1") && env.contains("B_TRY=0"),
+        "slot B marked good once RAUC answered: {env}\n{}",
+        out.output
     );
 }
 
@@ -344,9 +375,9 @@ fn unreadable_root_slot_falls_back_in_grub() {
         "GRUB falls back to slot B:\n{seen}"
     );
     no_shell(&seen);
-    let env = booted_on_slot_b(&mut vm);
+    let (env, log) = booted_on_slot_b(&mut vm);
     assert!(
         env.contains("A_TRY=1") && env.contains("B_OK=1") && env.contains("B_TRY=0"),
-        "slot A stays tried, slot B good: {env}"
+        "slot A stays tried, slot B good: {env}\nthe boot's log:\n{log}"
     );
 }
