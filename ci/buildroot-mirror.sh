@@ -18,6 +18,7 @@
 #   ci/buildroot-mirror.sh [--buildroot DIR] [--dl DIR] [--state DIR]
 #                          [--tools DIR] [--update] [DEFCONFIG...]
 #   ci/buildroot-mirror.sh --candidates SRCPKG...
+#   ci/buildroot-mirror.sh --crates [--dl DIR] [--state DIR]
 #
 # --buildroot: Buildroot 2026.02.3 source tree (default /work/br/buildroot-2026.02.3)
 # --dl: the download folder to fill (default /work/br/dl)
@@ -30,6 +31,9 @@
 # --candidates: list the versions of these Debian source packages and
 #   whether the archive still serves their .orig tarball (to choose a
 #   substitute), and do nothing else
+# --crates: only the workspace's crates (a crate added or bumped changes
+#   Cargo.lock, nothing else): vendor them into the download folder and
+#   refresh their row of sources.txt; needs neither Buildroot nor Debian
 set -euo pipefail
 shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +43,7 @@ DL=/work/br/dl
 STATE=/work/br/mirror-state
 TOOLS=/work/br/tools
 UPDATE=0
+CRATES_ONLY=0
 DEFCONFIGS=()
 CANDIDATES=()
 while [ $# -gt 0 ]; do
@@ -48,15 +53,46 @@ while [ $# -gt 0 ]; do
 	--state) STATE=$2; shift 2 ;;
 	--tools) TOOLS=$2; shift 2 ;;
 	--update) UPDATE=1; shift ;;
+	--crates) CRATES_ONLY=1; shift ;;
 	--candidates) shift; CANDIDATES=("$@"); set -- ;;
 	-h | --help)
-		sed -n '2,32s/^# \{0,1\}//p' "$0"
+		sed -n '2,36s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	-*) die "unknown option $1 (see --help)" ;;
 	*) DEFCONFIGS+=("$1"); shift ;;
 	esac
 done
+# The workspace's crates, vendored as buildroot/package/appliance-services
+# would at "make source" (same folder name and stamp, so the offline build
+# finds them and does not try crates.io).
+vendor_crates() {
+	local lock_id vendor
+	lock_id=$(sha256sum "$REPO/Cargo.lock" | cut -c1-16)
+	vendor=$DL/appliance-services/vendor-$lock_id
+	[ -f "$vendor/.stamp_vendored" ] && return 0
+	note "cargo vendor into $vendor"
+	require_tools cargo:cargo
+	rm -rf "$vendor.tmp"
+	mkdir -p "$DL/appliance-services" "$STATE"
+	(cd "$REPO" && cargo vendor --locked --versioned-dirs --manifest-path Cargo.toml "$vendor.tmp") \
+		>"$STATE/vendor.log" 2>&1 || { tail -n 20 "$STATE/vendor.log" >&2; die "cargo vendor failed"; }
+	touch "$vendor.tmp/.stamp_vendored"
+	mv "$vendor.tmp" "$vendor"
+}
+
+if [ "$CRATES_ONLY" = 1 ]; then
+	vendor_crates
+	# The row mirror_py writes for them (the same fields, in place).
+	lock=$(sha256sum "$REPO/Cargo.lock" | cut -d' ' -f1)
+	manifest=$REPO/buildroot/mirror/sources.txt
+	grep -q '^appliance-services	' "$manifest" ||
+		die "$manifest has no row for the crates: run ci/buildroot-mirror.sh in full"
+	sed -i "s/^appliance-services	.*/appliance-services	vendor-${lock:0:16}	crates.io	$lock/" "$manifest"
+	note "crates vendored; their row of buildroot/mirror/sources.txt is Cargo.lock's ${lock:0:16}"
+	exit 0
+fi
+
 [ -f "$BUILDROOT/Makefile" ] || die "no Buildroot tree in $BUILDROOT (see docs/buildroot.md)"
 if [ ${#DEFCONFIGS[@]} -eq 0 ]; then
 	for f in "$REPO"/buildroot/configs/*_defconfig; do DEFCONFIGS+=("$(basename "$f")"); done
@@ -492,21 +528,7 @@ for d in "${DEFCONFIGS[@]}"; do
 		{ tail -n 20 "$STATE/make.log" >&2; die "make show-info ($d) failed"; }
 done
 
-# The workspace's crates, vendored as buildroot/package/appliance-services
-# would at "make source" (same folder name and stamp, so the offline build
-# finds them and does not try crates.io).
-lock_id=$(sha256sum "$REPO/Cargo.lock" | cut -c1-16)
-vendor=$DL/appliance-services/vendor-$lock_id
-if [ ! -f "$vendor/.stamp_vendored" ]; then
-	note "cargo vendor into $vendor"
-	require_tools cargo:cargo
-	rm -rf "$vendor.tmp"
-	mkdir -p "$DL/appliance-services"
-	(cd "$REPO" && cargo vendor --locked --versioned-dirs --manifest-path Cargo.toml "$vendor.tmp") \
-		>"$STATE/vendor.log" 2>&1 || { tail -n 20 "$STATE/vendor.log" >&2; die "cargo vendor failed"; }
-	touch "$vendor.tmp/.stamp_vendored"
-	mv "$vendor.tmp" "$vendor"
-fi
+vendor_crates
 
 note "filling $DL"
 mirror_py "$REPO" "$BUILDROOT" "$DL" "$STATE" "${DEFCONFIGS[@]}"

@@ -489,7 +489,10 @@ def check_mirror() -> None:
     lock = hashlib.sha256((REPO / "Cargo.lock").read_bytes()).hexdigest()
     vendored = [d for (p, o, d) in rows.values() if p == "appliance-services" and o == "crates.io"]
     if vendored != [lock]:
-        raise CheckFailed(f"{MANIFEST.name}: the vendored crates are not those of Cargo.lock (a crate changed since): {stale}")
+        raise CheckFailed(
+            f"{MANIFEST.name}: the vendored crates are not those of Cargo.lock (a crate changed since): "
+            "run ci/buildroot-mirror.sh --crates and commit buildroot/mirror/sources.txt"
+        )
     # Every substitute the overrides name is in the manifest...
     overrides = DEBIAN_SOURCES / "debian-sources.mk"
     named = re.findall(r"^override ([A-Z0-9_]+)_SOURCE = (\S+)$", overrides.read_text(), re.MULTILINE)

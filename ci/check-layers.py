@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Bottom to top. docs/architecture.md draws the same picture.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"applog", "atomicfile", "humanfmt", "mountinfo", "privs", "svcsignals"}),
+    ("foundation", {"applog", "atomicfile", "humanfmt", "mountinfo", "privs", "svcsignals", "timedcmd"}),
     ("formats", {"appconfig", "backupset", "grubenv"}),
     ("protocol and transports", {"admission", "control", "smbmount"}),
     ("destinations and alerts", {"destinations", "alerts"}),

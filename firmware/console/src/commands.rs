@@ -2,7 +2,7 @@
 //! (`appctl network apply`), and long ones whose output is shown live
 //! (`rauc install`, `recover`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
@@ -122,69 +122,36 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-/// Runs a short command to its end, killing it after `timeout`.
+/// Runs a short command to its end, killing it after `timeout`. Its output
+/// goes to a file, not a pipe, so that neither a chatty command nor a
+/// daemon it starts can hold the screen up.
 pub fn run(argv: &[String], timeout: Duration) -> Outcome {
-    let (mut child, reader) = match spawn_merged(argv) {
-        Ok(c) => c,
-        Err(outcome) => return outcome,
+    let Some((program, args)) = argv.split_first() else {
+        return Outcome::Error {
+            reason: "no command configured".into(),
+        };
     };
-    // Read on a thread so that a chatty command cannot fill the pipe and stall.
-    let collector = std::thread::spawn(move || {
-        let mut text = String::new();
-        let mut limited = reader.take(MAX_OUTPUT);
-        let mut bytes = Vec::new();
-        let _ = limited.read_to_end(&mut bytes);
-        // Drain the rest so the command is never blocked on a full pipe.
-        let _ = std::io::copy(&mut limited.into_inner(), &mut std::io::sink());
-        text.push_str(&String::from_utf8_lossy(&bytes));
-        text
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break Err(Outcome::TimedOut {
-                    secs: timeout.as_secs(),
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => {
-                break Err(Outcome::Error {
-                    reason: e.to_string(),
-                });
-            }
-        }
-    };
-    match status {
-        Err(outcome) => outcome,
-        Ok(status) => {
-            // The pipe closes when the command and any children it left exit;
-            // a daemon it started could keep it open, so do not wait forever.
-            let output = wait_thread(collector, Duration::from_secs(2)).unwrap_or_default();
-            if status.success() {
-                Outcome::Ok { output }
-            } else {
-                Outcome::Failed {
-                    status: describe(status),
-                    output,
-                }
-            }
-        }
+    if !available(program) {
+        return Outcome::Missing {
+            program: program.clone(),
+        };
     }
-}
-
-fn wait_thread<T>(handle: std::thread::JoinHandle<T>, limit: Duration) -> Option<T> {
-    let deadline = Instant::now() + limit;
-    while !handle.is_finished() {
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    match timedcmd::run(Command::new(program).args(args), timeout, MAX_OUTPUT) {
+        Ok(done) if done.status.success() => Outcome::Ok {
+            output: done.output,
+        },
+        Ok(done) => Outcome::Failed {
+            status: describe(done.status),
+            output: done.output,
+        },
+        Err(e) if e.is_not_found() => Outcome::Missing {
+            program: program.clone(),
+        },
+        Err(timedcmd::RunError::TimedOut { secs, .. }) => Outcome::TimedOut { secs },
+        Err(e) => Outcome::Error {
+            reason: e.to_string(),
+        },
     }
-    handle.join().ok()
 }
 
 /// A long command whose output is shown as it comes.

@@ -7,10 +7,9 @@
 //! allocation tables right; complete sets are whole files it leaves alone,
 //! and what the interrupted backup left is removed by the next one anyway.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// The checker (dosfstools' place in both images' and Debian's layout).
 pub const FSCK_FAT: &str = "/sbin/fsck.fat";
@@ -38,21 +37,24 @@ pub fn repair_fat(fsck: &Path, device: &Path, limit: Duration) -> Repair {
         Ok(r) => r,
         Err(why) => return Repair::Failed(why),
     };
-    match first.code {
+    match first.status.code() {
         Some(0) => return Repair::Clean,
         Some(1) => {}
-        _ => return Repair::Failed(first.said()),
+        _ => return Repair::Failed(said(&first.output)),
     }
     match run(fsck, &["-n"], device, limit) {
-        Ok(again) if again.code == Some(0) => {
-            let said = first.said();
+        Ok(again) if again.status.code() == Some(0) => {
+            let said = said(&first.output);
             if said.is_empty() || said == DIRTY_ONLY {
                 Repair::Clean
             } else {
                 Repair::Repaired(said)
             }
         }
-        Ok(again) => Repair::Failed(format!("still damaged after the repair: {}", again.said())),
+        Ok(again) => Repair::Failed(format!(
+            "still damaged after the repair: {}",
+            said(&again.output)
+        )),
         Err(why) => Repair::Failed(why),
     }
 }
@@ -61,105 +63,61 @@ pub fn repair_fat(fsck: &Path, device: &Path, limit: Duration) -> Repair {
 const DIRTY_ONLY: &str = "Dirty bit is set. Fs was not properly unmounted and some data may be \
                           corrupt. Automatically removing dirty bit.";
 
-struct Ran {
-    code: Option<i32>,
-    output: String,
-}
-
-impl Ran {
-    /// fsck.fat's findings in one line: without its version banner, the
-    /// closing counts, its notes on code page tables (the appliance has no
-    /// iconv modules; fsck.fat then uses its own CP850 table), and the
-    /// differences from the boot sector's backup copy (the state byte is
-    /// set in the first copy only, so there always are some after a pull).
-    fn said(&self) -> String {
-        let lines: Vec<&str> = self
-            .output
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("fsck.fat "))
-            .collect();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < lines.len() {
-            let l = lines[i];
-            if l.starts_with("There are differences between boot sector and its backup") {
-                // Its detail lines run up to "Not automatically fixing this."
-                while i < lines.len() && !lines[i].starts_with("Not automatically fixing") {
-                    i += 1;
-                }
-            } else if !(l.contains(" files, ") && l.ends_with(" clusters")
-                || l.starts_with("Cannot initialize conversion ")
-                || l.starts_with("Using internal CP850 conversion table"))
-            {
-                out.push(l);
+/// fsck.fat's findings in one line: without its version banner, the
+/// closing counts, its notes on code page tables (the appliance has no
+/// iconv modules; fsck.fat then uses its own CP850 table), and the
+/// differences from the boot sector's backup copy (the state byte is set in
+/// the first copy only, so there always are some after a pull).
+fn said(output: &str) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("fsck.fat "))
+        .collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.starts_with("There are differences between boot sector and its backup") {
+            // Its detail lines run up to "Not automatically fixing this."
+            while i < lines.len() && !lines[i].starts_with("Not automatically fixing") {
+                i += 1;
             }
-            i += 1;
+        } else if !(l.contains(" files, ") && l.ends_with(" clusters")
+            || l.starts_with("Cannot initialize conversion ")
+            || l.starts_with("Using internal CP850 conversion table"))
+        {
+            out.push(l);
         }
-        let mut s = out.join(" ");
-        if s.len() > 400 {
-            let mut cut = 400;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-            s.push('…');
-        }
-        s
+        i += 1;
     }
+    let mut s = out.join(" ");
+    if s.len() > 400 {
+        let mut cut = 400;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
 }
 
 /// What fsck.fat says is read up to this much (it prints a line per
 /// finding: a badly damaged drive can give thousands).
 const MAX_OUTPUT: u64 = 64 << 10;
 
-fn run(fsck: &Path, args: &[&str], device: &Path, limit: Duration) -> Result<Ran, String> {
-    let failed = |e: std::io::Error| format!("{} cannot be run: {e}", fsck.display());
-    // Its output goes to an unlinked file, not a pipe: a pipe that filled
-    // up while nothing read it would stop fsck.fat until the limit.
-    let out = output_file().map_err(failed)?;
-    let mut child = Command::new(fsck)
-        .args(args)
-        .arg(device)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().map_err(failed)?)
-        .stderr(out.try_clone().map_err(failed)?)
-        .spawn()
-        .map_err(failed)?;
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{} did not finish within {} s",
-                    fsck.display(),
-                    limit.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for {}: {e}", fsck.display())),
-        }
-    };
-    let mut output = Vec::new();
-    let mut out = out;
-    let _ = out
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| (&mut out).take(MAX_OUTPUT).read_to_end(&mut output));
-    Ok(Ran {
-        code: status.code(),
-        output: String::from_utf8_lossy(&output).into_owned(),
-    })
-}
-
-/// An unlinked file in the temporary folder.
-fn output_file() -> std::io::Result<std::fs::File> {
-    let template = std::env::temp_dir().join("hotplugd-fsck-XXXXXX");
-    let (fd, path) = nix::unistd::mkstemp(&template).map_err(std::io::Error::from)?;
-    let _ = std::fs::remove_file(&path);
-    Ok(std::fs::File::from(fd))
+/// Runs fsck.fat on `device`; its output goes to an unlinked file, not a
+/// pipe, which a damaged drive's thousands of lines could fill and so hold
+/// fsck.fat until the limit.
+fn run(
+    fsck: &Path,
+    args: &[&str],
+    device: &Path,
+    limit: Duration,
+) -> Result<timedcmd::Finished, String> {
+    timedcmd::run(Command::new(fsck).args(args).arg(device), limit, MAX_OUTPUT)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -168,6 +126,7 @@ mod tests {
     use crate::superblock::fat_unclean;
     use crate::testimg::{fat32, run as sh};
     use std::path::PathBuf;
+    use std::time::Instant;
 
     fn fsck() -> PathBuf {
         PathBuf::from(FSCK_FAT)
@@ -334,9 +293,7 @@ mod tests {
 
     #[test]
     fn the_summary_leaves_out_the_banner_backup_differences_and_counts() {
-        let r = Ran {
-            code: Some(1),
-            output: "fsck.fat 4.2 (2021-01-31)\n\
+        let output = "fsck.fat 4.2 (2021-01-31)\n\
                      There are differences between boot sector and its backup.\n\
                      This is mostly harmless. Differences: (offset:original/backup)\n  65:01/00\n\
                      \x20 Not automatically fixing this.\n\
@@ -346,27 +303,21 @@ mod tests {
                      /dev/sda1: 2 files, 12/129022 clusters\n\
                      Cannot initialize conversion from codepage 850 to ANSI_X3.4-1968: Invalid argument\n\
                      Cannot initialize conversion from ANSI_X3.4-1968 to codepage 850: Invalid argument\n\
-                     Using internal CP850 conversion table\n"
-                .into(),
-        };
+                     Using internal CP850 conversion table\n";
         assert_eq!(
-            r.said(),
+            said(output),
             format!(
                 "{DIRTY_ONLY} Free cluster summary wrong (129020 vs. really 129010) Auto-correcting."
             )
         );
         // What the appliance's fsck.fat said of a drive pulled with nothing
         // else wrong (its stderr after its stdout): nothing but the mark.
-        let dirty = Ran {
-            code: Some(1),
-            output: "fsck.fat 4.2 (2021-01-31)\n\
+        let dirty = "fsck.fat 4.2 (2021-01-31)\n\
                      Dirty bit is set. Fs was not properly unmounted and some data may be corrupt.\n\
                      \x20Automatically removing dirty bit.\n\
                      /dev/sda: 1 files, 1/516190 clusters\n\
                      Cannot initialize conversion from codepage 850 to ANSI_X3.4-1968: Invalid argument\n\
-                     Using internal CP850 conversion table\n"
-                .into(),
-        };
-        assert_eq!(dirty.said(), DIRTY_ONLY);
+                     Using internal CP850 conversion table\n";
+        assert_eq!(said(dirty), DIRTY_ONLY);
     }
 }

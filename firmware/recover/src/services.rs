@@ -8,15 +8,15 @@
 //! Commands run with a time limit and their output goes to a file, not a
 //! pipe, so a daemon a script starts can never hold us up.
 
-use std::fs::File;
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long one init script or appctl call may take (stopping a service
 /// waits up to 10 s before SIGKILL).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Only the last line of a failed command's output is reported.
+const MAX_OUTPUT: u64 = 64 << 10;
 
 /// Where the init scripts and appctl are (overridable for host tests).
 #[derive(Debug, Clone)]
@@ -79,53 +79,13 @@ pub fn network_script(init_dir: &Path) -> Option<PathBuf> {
 /// says how it failed, with the last line of its output.
 pub fn run(program: &Path, args: &[&str]) -> Result<(), String> {
     let what = format!("{} {}", program.display(), args.join(" "));
-    let mut out = output_file().map_err(|e| format!("{what}: {e}"))?;
-    let err = out.try_clone().map_err(|e| format!("{what}: {e}"))?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().map_err(|e| format!("{what}: {e}"))?)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| format!("{what}: {e}"))?;
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{what}: no end after {} s, stopped",
-                    SCRIPT_TIMEOUT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("{what}: {e}")),
-        }
-    };
-    if status.success() {
-        return Ok(());
+    match timedcmd::run(Command::new(program).args(args), SCRIPT_TIMEOUT, MAX_OUTPUT) {
+        Ok(done) if done.status.success() => Ok(()),
+        Ok(done) => Err(format!("{what}: {} {}", done.status, done.last_line())
+            .trim_end()
+            .to_string()),
+        Err(e) => Err(format!("{what}: {e}")),
     }
-    let mut text = String::new();
-    let _ = out.rewind();
-    let _ = (&mut out).take(64 << 10).read_to_string(&mut text);
-    let last = text
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    Err(format!("{what}: {status} {last}").trim_end().to_string())
-}
-
-/// An unnamed temporary file for a command's output.
-fn output_file() -> std::io::Result<File> {
-    let dir = std::env::temp_dir();
-    let template = dir.join("recover-out-XXXXXX");
-    let (fd, path) = nix::unistd::mkstemp(&template).map_err(std::io::Error::from)?;
-    let _ = std::fs::remove_file(&path);
-    Ok(File::from(fd))
 }
 
 /// Stops every service, newest-started first. Failures are returned as
