@@ -199,8 +199,8 @@ mod tests {
         fn detach(&mut self, _: &Path) -> Result<(), hotplugd::MountError> {
             Ok(())
         }
-        fn repair_fat(&mut self, _: &Path) -> hotplugd::repair::Repair {
-            hotplugd::repair::Repair::Clean
+        fn repair_job(&self, _: &Path) -> hotplugd::mount::RepairJob {
+            Box::new(|| hotplugd::repair::Repair::Clean)
         }
     }
 

@@ -1,12 +1,13 @@
 //! The service: the start-up scan, then a poll loop over the uevent
-//! socket, the control socket and a self-pipe for signals.
+//! socket, the control socket, a self-pipe for signals and one that a
+//! drive check's thread writes when it ends.
 
 use crate::drives::{Drives, Paths};
 use crate::mount::{KernelMounter, Mounter, mounted_source};
 use crate::netlink::{MAX_MESSAGE, Received, UeventSocket};
 use crate::{server, uevent};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -40,6 +41,8 @@ pub enum DaemonError {
     },
     #[error("cannot set up signal handling: {0}")]
     Signals(std::io::Error),
+    #[error("cannot set up the end-of-check pipe: {0}")]
+    CheckPipe(std::io::Error),
     #[error("waiting for events failed: {0}")]
     Poll(nix::Error),
     #[error("{0}")]
@@ -71,7 +74,10 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
     let stop = SignalPipe::new(&[signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])?;
     let reload = SignalPipe::new(&[signal_hook::consts::SIGHUP])?;
 
-    let drives = Arc::new(Mutex::new(Drives::new(settings.paths.clone(), mounter)));
+    let checks = WakePipe::new().map_err(DaemonError::CheckPipe)?;
+    let mut state = Drives::new(settings.paths.clone(), mounter);
+    state.set_check_waker(checks.waker());
+    let drives = Arc::new(Mutex::new(state));
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let existing = mounted_source(&mountinfo, &settings.paths.mount_point);
     lock(&drives).start(existing.as_deref());
@@ -88,6 +94,7 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
             PollFd::new(listener.as_fd(), PollFlags::POLLIN),
             PollFd::new(stop.read.as_fd(), PollFlags::POLLIN),
             PollFd::new(reload.read.as_fd(), PollFlags::POLLIN),
+            PollFd::new(checks.read.as_fd(), PollFlags::POLLIN),
         ];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
@@ -98,9 +105,19 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
         let net_ready = ready(&fds[0]);
         let sock_ready = ready(&fds[1]);
         let (stop_ready, reload_ready) = (ready(&fds[2]), ready(&fds[3]));
+        let check_ready = ready(&fds[4]);
         if stop_ready && stop.drain() {
-            log::info!("hotplugd stopping");
+            if lock(&drives).checking() {
+                // Its fsck.fat is not stopped: a repair cut short would
+                // leave the drive worse; it ends within its limit.
+                log::warn!("hotplugd stopping while a drive is being checked");
+            } else {
+                log::info!("hotplugd stopping");
+            }
             break Ok(());
+        }
+        if check_ready && drain(&checks.read) {
+            lock(&drives).finish_check();
         }
         if reload_ready && reload.drain() {
             log::info!("rescanning block devices (SIGHUP)");
@@ -164,15 +181,46 @@ impl SignalPipe {
 
     /// Empties the pipe; whether a signal had come.
     fn drain(&self) -> bool {
-        let mut b = [0u8; 64];
-        let mut any = false;
-        while let Ok(n) = (&self.read).read(&mut b) {
-            if n == 0 {
-                break;
-            }
-            any = true;
+        drain(&self.read)
+    }
+}
+
+/// Empties a non-blocking self-pipe; whether anything was in it.
+fn drain(mut read: &UnixStream) -> bool {
+    let mut b = [0u8; 64];
+    let mut any = false;
+    while let Ok(n) = read.read(&mut b) {
+        if n == 0 {
+            break;
         }
-        any
+        any = true;
+    }
+    any
+}
+
+/// A self-pipe a drive check's thread writes when it ends.
+struct WakePipe {
+    read: UnixStream,
+    write: Arc<UnixStream>,
+}
+
+impl WakePipe {
+    fn new() -> std::io::Result<WakePipe> {
+        let (read, write) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        Ok(WakePipe {
+            read,
+            write: Arc::new(write),
+        })
+    }
+
+    fn waker(&self) -> crate::drives::CheckWaker {
+        let write = Arc::clone(&self.write);
+        // A full pipe already holds a wake-up: a failed write loses nothing.
+        Arc::new(move || {
+            let _ = (&*write).write(&[1]);
+        })
     }
 }
 

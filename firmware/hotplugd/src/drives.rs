@@ -3,12 +3,15 @@
 //! reports.
 
 use crate::mount::{MountError, Mounter};
-use crate::repair::Repair;
+use crate::repair::{FSCK_LIMIT, Repair};
 use crate::superblock::{Content, FatKind, Identity, fat_unclean, identify};
 use crate::sysfs::{BlockInfo, Sysfs};
 use crate::uevent::{Action, BlockEvent};
 use control::hotplug::{UsbDrive, UsbStatus};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// Where hotplugd looks and mounts.
 #[derive(Debug, Clone)]
@@ -42,6 +45,10 @@ enum State {
     Refused(String),
     /// FAT32 and usable, but another drive holds the mount point.
     Waiting,
+    /// Not ejected last time: fsck.fat is checking it, then it is mounted.
+    Checking {
+        since: Instant,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +56,23 @@ struct Drive {
     info: BlockInfo,
     identity: Option<Identity>,
     state: State,
+    /// Checked since it was plugged in: not checked again, even when the
+    /// check could not clear its state byte.
+    checked: bool,
 }
+
+/// A check running on a thread of its own: fsck.fat may take up to its
+/// limit, and meanwhile events and requests are served.
+struct Check {
+    /// The device checked (its drive may be gone by the end).
+    name: String,
+    who: String,
+    since: Instant,
+    thread: JoinHandle<Repair>,
+}
+
+/// Called on the check's thread when it ends, to wake the service's loop.
+pub type CheckWaker = Arc<dyn Fn() + Send + Sync>;
 
 /// The drives, in the order they were plugged in, and the mount point.
 pub struct Drives<M: Mounter> {
@@ -60,7 +83,11 @@ pub struct Drives<M: Mounter> {
     hold_mounts: bool,
     /// When the event being handled arrived, to log how long mounting took
     /// (the guest benchmark reads it: target under 300 ms).
-    event_at: Option<std::time::Instant>,
+    event_at: Option<Instant>,
+    /// The drive check under way; one at a time, and no drive is mounted
+    /// while it runs.
+    check: Option<Check>,
+    waker: Option<CheckWaker>,
 }
 
 impl<M: Mounter> Drives<M> {
@@ -71,7 +98,15 @@ impl<M: Mounter> Drives<M> {
             drives: Vec::new(),
             hold_mounts: false,
             event_at: None,
+            check: None,
+            waker: None,
         }
+    }
+
+    /// What the check's thread calls when it ends ([`Drives::finish_check`]
+    /// is then due); without one, the caller polls.
+    pub fn set_check_waker(&mut self, waker: CheckWaker) {
+        self.waker = Some(waker);
     }
 
     /// The start-up scan. `mounted_source` is what the mount table shows at
@@ -139,7 +174,7 @@ impl<M: Mounter> Drives<M> {
 
     /// Acts on one kernel event.
     pub fn handle(&mut self, ev: &BlockEvent) {
-        self.event_at = Some(std::time::Instant::now());
+        self.event_at = Some(Instant::now());
         self.handle_event(ev);
         self.event_at = None;
     }
@@ -159,7 +194,11 @@ impl<M: Mounter> Drives<M> {
                 // anything else is looked at afresh, e.g. a card put into a
                 // reader or a drive just formatted.
                 let held = self.drives.iter().any(|d| {
-                    d.info.name == ev.devname && matches!(d.state, State::Mounted | State::Ejected)
+                    d.info.name == ev.devname
+                        && matches!(
+                            d.state,
+                            State::Mounted | State::Ejected | State::Checking { .. }
+                        )
                 });
                 if !held {
                     self.drives.retain(|d| d.info.name != ev.devname);
@@ -209,6 +248,7 @@ impl<M: Mounter> Drives<M> {
             info,
             identity,
             state,
+            checked: false,
         };
         if let State::Refused(why) = &drive.state {
             log::warn!("{}: {why}", describe(&drive));
@@ -220,9 +260,12 @@ impl<M: Mounter> Drives<M> {
         self.mount_waiting();
     }
 
-    /// Mounts the first waiting FAT32 drive when no drive holds the mount point.
+    /// Mounts the first waiting FAT32 drive when no drive holds the mount
+    /// point and no check runs; a drive not ejected last time is checked
+    /// first (on a thread) and mounted when the check ends.
     fn mount_waiting(&mut self) {
         if self.hold_mounts
+            || self.check.is_some()
             || self
                 .drives
                 .iter()
@@ -235,7 +278,10 @@ impl<M: Mounter> Drives<M> {
         };
         let node = self.paths.dev_dir.join(&self.drives[i].info.name);
         let target = self.paths.mount_point.clone();
-        self.repair_if_unclean(i, &node);
+        if !self.drives[i].checked && self.unclean(i, &node) {
+            self.start_check(i, &node);
+            return;
+        }
         match self.mounter.mount_fat(&node, &target) {
             Ok(()) => {
                 self.drives[i].state = State::Mounted;
@@ -256,45 +302,111 @@ impl<M: Mounter> Drives<M> {
         }
     }
 
-    /// A drive left mounted last time (pulled without an eject, a power
-    /// cut) is checked and repaired before it is mounted: the kernel would
-    /// turn it read-only at the first damage a backup's writes meet. The
-    /// device is opened exclusively to read its state, which fails while
-    /// anything has it mounted: a mounted file system is never repaired.
-    fn repair_if_unclean(&mut self, i: usize, node: &Path) {
+    /// Whether the drive was left mounted last time (pulled without an
+    /// eject, a power cut): the kernel would turn it read-only at the first
+    /// damage a backup's writes meet, so it is checked before it is
+    /// mounted. The device is opened exclusively to read its state, which
+    /// fails while anything has it mounted: a mounted file system is never
+    /// repaired.
+    fn unclean(&self, i: usize, node: &Path) -> bool {
         use std::os::unix::fs::OpenOptionsExt;
         let unclean = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(nix::libc::O_EXCL)
             .open(node)
             .and_then(|f| fat_unclean(&f));
-        match unclean {
-            Ok(false) => return,
-            Ok(true) => {}
+        unclean.unwrap_or_else(|e| {
+            log::warn!(
+                "{}: cannot read its state before mounting ({e}); not checked",
+                describe(&self.drives[i])
+            );
+            false
+        })
+    }
+
+    fn start_check(&mut self, i: usize, node: &Path) {
+        let who = describe(&self.drives[i]);
+        let job = self.mounter.repair_job(node);
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hotplugd-fsck".into())
+            .spawn(move || {
+                let repair = job();
+                if let Some(wake) = waker {
+                    wake();
+                }
+                repair
+            });
+        let thread = match spawned {
+            Ok(t) => t,
             Err(e) => {
-                log::warn!(
-                    "{}: cannot read its state before mounting ({e}); not checked",
-                    describe(&self.drives[i])
+                log::error!(
+                    "{who}: not ejected last time, and it cannot be checked ({e}); mounted as it is"
                 );
+                self.drives[i].checked = true;
+                self.mount_waiting();
                 return;
             }
+        };
+        log::warn!(
+            "{who}: not ejected last time; checking it with fsck.fat before it is mounted (up to {} s)",
+            FSCK_LIMIT.as_secs()
+        );
+        let since = Instant::now();
+        self.drives[i].state = State::Checking { since };
+        self.check = Some(Check {
+            name: self.drives[i].info.name.clone(),
+            who,
+            since,
+            thread,
+        });
+    }
+
+    /// A check that has ended: says what it found and mounts the drive
+    /// (a drive that could not be repaired is mounted as it is, so that its
+    /// sets can be copied off). Does nothing while the check runs.
+    pub fn finish_check(&mut self) {
+        if !self.check.as_ref().is_some_and(|c| c.thread.is_finished()) {
+            return;
         }
-        let t = std::time::Instant::now();
-        let who = describe(&self.drives[i]);
-        match self.mounter.repair_fat(node) {
-            Repair::Clean => log::warn!(
-                "{who}: not ejected last time; fsck.fat found nothing else wrong ({} ms)",
-                t.elapsed().as_millis()
-            ),
-            Repair::Repaired(what) => log::warn!(
-                "{who}: not ejected last time; fsck.fat repaired its file system ({} ms): {what}",
-                t.elapsed().as_millis()
-            ),
-            Repair::Failed(why) => log::error!(
-                "{who}: not ejected last time, and its file system could not be repaired \
-                 ({why}); mounted as it is: copy the sets off and format it"
-            ),
+        let Some(check) = self.check.take() else {
+            return;
+        };
+        let took = check.since.elapsed().as_millis();
+        let who = check.who;
+        let repair = check
+            .thread
+            .join()
+            .unwrap_or_else(|_| Repair::Failed("the check stopped unexpectedly".into()));
+        let drive = self
+            .drives
+            .iter_mut()
+            .find(|d| d.info.name == check.name && matches!(d.state, State::Checking { .. }));
+        match drive {
+            None => log::info!("{who}: its check ended after it was removed ({took} ms)"),
+            Some(d) => {
+                d.state = State::Waiting;
+                d.checked = true;
+                match repair {
+                    Repair::Clean => log::warn!(
+                        "{who}: not ejected last time; fsck.fat found nothing else wrong ({took} ms)"
+                    ),
+                    Repair::Repaired(what) => log::warn!(
+                        "{who}: not ejected last time; fsck.fat repaired its file system ({took} ms): {what}"
+                    ),
+                    Repair::Failed(why) => log::error!(
+                        "{who}: not ejected last time, and its file system could not be repaired \
+                         ({why}); mounted as it is: copy the sets off and format it"
+                    ),
+                }
+            }
         }
+        self.mount_waiting();
+    }
+
+    /// Whether a check runs (for tests, and the service's shutdown).
+    pub fn checking(&self) -> bool {
+        self.check.is_some()
     }
 
     /// The drive (or a disk with its partitions) is gone: detach what was
@@ -326,6 +438,16 @@ impl<M: Mounter> Drives<M> {
         let Some(i) = self.drives.iter().position(|d| d.state == State::Mounted) else {
             return Err(if self.drives.iter().any(|d| d.state == State::Ejected) {
                 "the drive is already ejected; it can be removed".into()
+            } else if let Some(d) = self
+                .drives
+                .iter()
+                .find(|d| matches!(d.state, State::Checking { .. }))
+            {
+                format!(
+                    "{} is being checked for errors (it was not ejected last time); \
+                     wait until it is mounted, then eject it",
+                    describe(d)
+                )
             } else {
                 "no USB drive is mounted".into()
             });
@@ -379,9 +501,18 @@ impl<M: Mounter> Drives<M> {
                         State::Mounted => None,
                         State::Ejected => Some("ejected: it can be removed".into()),
                         State::Refused(why) => Some(why.clone()),
+                        State::Waiting if self.check.is_some() => Some(format!(
+                            "another drive is being checked, to be mounted at {}",
+                            self.paths.mount_point.display()
+                        )),
                         State::Waiting => Some(format!(
                             "another drive is mounted at {}; eject it first",
                             self.paths.mount_point.display()
+                        )),
+                        State::Checking { since } => Some(format!(
+                            "being checked for errors (it was not ejected last time), \
+                             {} s so far; it is mounted when the check ends",
+                            since.elapsed().as_secs()
                         )),
                     },
                 }
@@ -441,11 +572,13 @@ fn describe(d: &Drive) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mount::RepairJob;
     use crate::sysfs::fake::{FakeDisk, add_disk, remove_disk};
     use crate::testimg::{blank, fat32, mkfs, partition};
     use crate::uevent::DevType;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Mutex, mpsc};
+    use std::time::Duration;
 
     /// Records what would be mounted (this sandbox's kernel has no vfat;
     /// real mounts are exercised in the QEMU system tests).
@@ -453,6 +586,8 @@ mod tests {
     struct Recorder {
         calls: Arc<Mutex<Vec<String>>>,
         busy: Arc<AtomicBool>,
+        /// When set, the next check ends only with what the test sends.
+        gate: Arc<Mutex<Option<mpsc::Receiver<Repair>>>>,
     }
 
     impl Recorder {
@@ -481,13 +616,17 @@ mod tests {
             self.calls.lock().expect("lock").push("detach".into());
             Ok(())
         }
-        fn repair_fat(&mut self, device: &Path) -> Repair {
+        fn repair_job(&self, device: &Path) -> RepairJob {
             let name = device.file_name().expect("name").to_string_lossy();
             self.calls
                 .lock()
                 .expect("lock")
                 .push(format!("repair {name}"));
-            Repair::Clean
+            let gate = self.gate.lock().expect("lock").take();
+            Box::new(move || match gate {
+                Some(rx) => rx.recv().expect("the test's verdict"),
+                None => Repair::Clean,
+            })
         }
     }
 
@@ -556,6 +695,38 @@ mod tests {
             });
         }
 
+        /// Waits for the running check to end and lets it finish.
+        fn wait_check(&mut self) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while self.drives.checking() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the check did not end"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+                self.drives.finish_check();
+            }
+        }
+
+        /// A running service into which a drive not ejected last time was
+        /// plugged: its check runs until the test sends the verdict.
+        fn with_unclean_drive_checked(name: &str) -> (Rig, mpsc::Sender<Repair>) {
+            let mut rig = Rig::new();
+            rig.drives.start(None);
+            let img = unclean_fat32(rig.dir.path(), "f.img");
+            rig.plug(name, &img, false, true);
+            let verdict = rig.hold_next_check();
+            rig.event(Action::Add, name);
+            (rig, verdict)
+        }
+
+        /// The next check ends only when the test sends its verdict.
+        fn hold_next_check(&self) -> mpsc::Sender<Repair> {
+            let (tx, rx) = mpsc::channel();
+            *self.rec.gate.lock().expect("lock") = Some(rx);
+            tx
+        }
+
         fn drive(&self, name: &str) -> UsbDrive {
             self.drives
                 .status()
@@ -584,24 +755,100 @@ mod tests {
         assert_eq!(rig.rec.take(), ["mount sdb"]);
     }
 
-    /// A drive left mounted last time (its FAT state byte set) is checked
-    /// and repaired before it is mounted; a drive ejected cleanly is not.
-    #[test]
-    fn a_drive_not_ejected_last_time_is_repaired_before_it_is_mounted() {
-        let mut rig = Rig::new();
-        let img = fat32(rig.dir.path(), "f.img", "NIGHTLY");
+    /// A FAT32 image whose state byte says it was left mounted.
+    fn unclean_fat32(dir: &Path, file: &str) -> PathBuf {
+        let img = fat32(dir, file, "NIGHTLY");
         let mut bytes = std::fs::read(&img).expect("read");
         bytes[0x41] |= 1;
         std::fs::write(&img, &bytes).expect("write");
+        img
+    }
+
+    /// A drive left mounted last time (its FAT state byte set) is checked
+    /// and repaired before it is mounted, on a thread of its own: while
+    /// the check runs the status says so and an eject says to wait. A
+    /// drive ejected cleanly is not checked.
+    #[test]
+    fn a_drive_not_ejected_last_time_is_repaired_before_it_is_mounted() {
+        let mut rig = Rig::new();
+        let img = unclean_fat32(rig.dir.path(), "f.img");
         rig.plug("sda", &img, true, true);
+        let verdict = rig.hold_next_check();
         rig.drives.start(None);
-        assert_eq!(rig.rec.take(), ["repair sda1", "mount sda1"]);
+        assert_eq!(rig.rec.take(), ["repair sda1"]);
+        let d = rig.drive("sda1");
+        assert!(!d.mounted);
+        let problem = d.problem.expect("a problem while checked");
+        assert!(
+            problem.starts_with("being checked for errors (it was not ejected last time)"),
+            "{problem}"
+        );
+        let refused = rig.drives.eject().expect_err("no eject during the check");
+        assert!(refused.contains("is being checked for errors"), "{refused}");
+        verdict
+            .send(Repair::Repaired("Free cluster summary corrected".into()))
+            .expect("send");
+        rig.wait_check();
+        assert_eq!(rig.rec.take(), ["mount sda1"]);
+        assert!(rig.drive("sda1").mounted);
+
         rig.event(Action::Remove, "sda");
         rig.rec.take();
         let clean = fat32(rig.dir.path(), "clean.img", "NIGHTLY");
         rig.plug("sdb", &clean, false, true);
         rig.event(Action::Add, "sdb");
         assert_eq!(rig.rec.take(), ["mount sdb"]);
+    }
+
+    /// A check that cannot put the drive right still ends with the drive
+    /// mounted as it is (its sets can be copied off), and it is not checked
+    /// again in a loop although its state byte is still set.
+    #[test]
+    fn a_drive_that_could_not_be_repaired_is_mounted_as_it_is_once() {
+        let (mut rig, verdict) = Rig::with_unclean_drive_checked("sdb");
+        verdict
+            .send(Repair::Failed(
+                "fsck.fat did not finish within 120 s".into(),
+            ))
+            .expect("send");
+        rig.wait_check();
+        assert_eq!(rig.rec.take(), ["repair sdb", "mount sdb"]);
+        assert!(rig.drive("sdb").mounted);
+    }
+
+    /// Kernel events are handled while a check runs: a second drive waits
+    /// (and says for what), the checked drive pulled mid-check is forgotten,
+    /// and when its check ends the second drive is mounted.
+    #[test]
+    fn events_are_handled_while_a_drive_is_checked() {
+        let (mut rig, verdict) = Rig::with_unclean_drive_checked("sdb");
+        assert_eq!(rig.rec.take(), ["repair sdb"]);
+
+        let clean = fat32(rig.dir.path(), "clean.img", "WEEKLY");
+        rig.plug("sdc", &clean, false, true);
+        rig.event(Action::Add, "sdc");
+        assert_eq!(rig.rec.take(), Vec::<String>::new(), "nothing mounted yet");
+        let waiting = rig.drive("sdc").problem.expect("waits");
+        assert!(
+            waiting.starts_with("another drive is being checked"),
+            "{waiting}"
+        );
+
+        remove_disk(&rig.sys(), "sdb").expect("unplug");
+        rig.event(Action::Remove, "sdb");
+        assert!(rig.drives.status().drives.iter().all(|d| d.device != "sdb"));
+        assert_eq!(
+            rig.rec.take(),
+            Vec::<String>::new(),
+            "sdc waits for the check"
+        );
+
+        verdict
+            .send(Repair::Failed("Read error".into()))
+            .expect("send");
+        rig.wait_check();
+        assert_eq!(rig.rec.take(), ["mount sdc"]);
+        assert_eq!(rig.drives.mounted_device(), Some("sdc"));
     }
 
     #[test]

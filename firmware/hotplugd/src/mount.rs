@@ -52,10 +52,14 @@ pub trait Mounter: Send {
     fn unmount(&mut self, target: &Path) -> Result<(), MountError>;
     /// Detaches at once (the drive is already gone); open files see errors.
     fn detach(&mut self, target: &Path) -> Result<(), MountError>;
-    /// Checks and repairs the FAT file system on `device` (not mounted),
-    /// which was left mounted last time (see [`crate::repair`]).
-    fn repair_fat(&mut self, device: &Path) -> Repair;
+    /// The check and repair of the FAT file system on `device` (not
+    /// mounted), which was left mounted last time (see [`crate::repair`]),
+    /// to be run on a thread of its own: it may take up to its time limit.
+    fn repair_job(&self, device: &Path) -> RepairJob;
 }
+
+/// A check of one drive, run away from the service's loop.
+pub type RepairJob = Box<dyn FnOnce() -> Repair + Send>;
 
 /// The real thing: mount(2) and umount2(2).
 #[derive(Debug, Default)]
@@ -93,8 +97,9 @@ impl Mounter for KernelMounter {
         }
     }
 
-    fn repair_fat(&mut self, device: &Path) -> Repair {
-        repair_fat(Path::new(FSCK_FAT), device, FSCK_LIMIT)
+    fn repair_job(&self, device: &Path) -> RepairJob {
+        let device = device.to_path_buf();
+        Box::new(move || repair_fat(Path::new(FSCK_FAT), &device, FSCK_LIMIT))
     }
 }
 

@@ -190,3 +190,102 @@ fn service_reports_drives_and_stops_cleanly() {
         "the drive is named in the log:\n{log}"
     );
 }
+
+/// Mounts nothing for real (this sandbox's kernel has no vfat); its check
+/// takes `check` and says the drive was repaired.
+struct SlowCheck {
+    check: Duration,
+}
+
+impl hotplugd::Mounter for SlowCheck {
+    fn mount_fat(&mut self, _: &Path, _: &Path) -> Result<(), hotplugd::MountError> {
+        Ok(())
+    }
+    fn unmount(&mut self, _: &Path) -> Result<(), hotplugd::MountError> {
+        Ok(())
+    }
+    fn detach(&mut self, _: &Path) -> Result<(), hotplugd::MountError> {
+        Ok(())
+    }
+    fn repair_job(&self, _: &Path) -> hotplugd::mount::RepairJob {
+        let check = self.check;
+        Box::new(move || {
+            std::thread::sleep(check);
+            hotplugd::repair::Repair::Repaired("Free cluster summary corrected".into())
+        })
+    }
+}
+
+/// The service's loop while a drive not ejected last time is checked
+/// (fsck.fat may take up to 120 s): status requests are answered at once
+/// and say so, an eject is refused with the reason, and the drive is
+/// mounted when the check ends, without any event to prompt it.
+#[test]
+fn requests_are_answered_while_a_drive_is_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sys, dev) = (dir.path().join("sys"), dir.path().join("dev"));
+    std::fs::create_dir_all(&dev).expect("dev");
+    usb_disk(&sys, &dev);
+    // The FAT state byte of a drive pulled without an eject.
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dev.join("sda"))
+            .expect("node");
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, 0x41).expect("read");
+        f.write_all_at(&[b[0] | 1], 0x41).expect("write");
+    }
+    let socket = dir.path().join("run/hotplugd.sock");
+    let settings = hotplugd::Settings {
+        paths: hotplugd::Paths {
+            sysfs: hotplugd::sysfs::Sysfs::new(sys),
+            dev_dir: dev,
+            mount_point: dir.path().join("media/usb"),
+            own_disks: Vec::new(),
+        },
+        socket: socket.clone(),
+    };
+    let check = Duration::from_secs(4);
+    let started = Instant::now();
+    std::thread::spawn(move || hotplugd::run_with(settings, SlowCheck { check }));
+    wait_for(&socket);
+
+    let hotplugd = control::hotplug::Client::new(&socket);
+    let asked = Instant::now();
+    let status = hotplugd.status().expect("status during the check");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "answered in {:?}",
+        asked.elapsed()
+    );
+    assert!(started.elapsed() < check, "the check was still running");
+    let d = &status.drives[0];
+    assert!(!d.mounted);
+    assert!(
+        d.problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("being checked for errors")),
+        "{d:?}"
+    );
+    let refused = hotplugd.eject().expect_err("no eject during the check");
+    assert!(
+        matches!(&refused, control::ClientError::Refused(m) if m.contains("is being checked for errors")),
+        "{refused:?}"
+    );
+
+    let deadline = Instant::now() + check + Duration::from_secs(20);
+    loop {
+        let status = hotplugd.status().expect("status");
+        if status.drives[0].mounted {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not mounted after the check: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
