@@ -10,7 +10,7 @@ use crate::uevent::{Action, BlockEvent};
 use control::hotplug::{UsbDrive, UsbStatus};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Instant;
 
 /// Where hotplugd looks and mounts.
@@ -68,7 +68,9 @@ struct Check {
     name: String,
     who: String,
     since: Instant,
-    thread: JoinHandle<Repair>,
+    /// What it found, sent before the waker is called (so a wake-up always
+    /// finds it); disconnected if the thread died without a verdict.
+    verdict: Receiver<Repair>,
 }
 
 /// Called on the check's thread when it ends, to wake the service's loop.
@@ -328,26 +330,24 @@ impl<M: Mounter> Drives<M> {
         let who = describe(&self.drives[i]);
         let job = self.mounter.repair_job(node);
         let waker = self.waker.clone();
+        let (tx, verdict) = channel();
         let spawned = std::thread::Builder::new()
             .name("hotplugd-fsck".into())
             .spawn(move || {
-                let repair = job();
+                let _ = tx.send(job());
+                drop(tx);
                 if let Some(wake) = waker {
                     wake();
                 }
-                repair
             });
-        let thread = match spawned {
-            Ok(t) => t,
-            Err(e) => {
-                log::error!(
-                    "{who}: not ejected last time, and it cannot be checked ({e}); mounted as it is"
-                );
-                self.drives[i].checked = true;
-                self.mount_waiting();
-                return;
-            }
-        };
+        if let Err(e) = spawned {
+            log::error!(
+                "{who}: not ejected last time, and it cannot be checked ({e}); mounted as it is"
+            );
+            self.drives[i].checked = true;
+            self.mount_waiting();
+            return;
+        }
         log::warn!(
             "{who}: not ejected last time; checking it with fsck.fat before it is mounted (up to {} s)",
             FSCK_LIMIT.as_secs()
@@ -358,7 +358,7 @@ impl<M: Mounter> Drives<M> {
             name: self.drives[i].info.name.clone(),
             who,
             since,
-            thread,
+            verdict,
         });
     }
 
@@ -366,18 +366,18 @@ impl<M: Mounter> Drives<M> {
     /// (a drive that could not be repaired is mounted as it is, so that its
     /// sets can be copied off). Does nothing while the check runs.
     pub fn finish_check(&mut self) {
-        if !self.check.as_ref().is_some_and(|c| c.thread.is_finished()) {
-            return;
-        }
+        let repair = match self.check.as_ref().map(|c| c.verdict.try_recv()) {
+            None | Some(Err(TryRecvError::Empty)) => return,
+            Some(Ok(repair)) => repair,
+            Some(Err(TryRecvError::Disconnected)) => {
+                Repair::Failed("the check stopped unexpectedly".into())
+            }
+        };
         let Some(check) = self.check.take() else {
             return;
         };
         let took = check.since.elapsed().as_millis();
         let who = check.who;
-        let repair = check
-            .thread
-            .join()
-            .unwrap_or_else(|_| Repair::Failed("the check stopped unexpectedly".into()));
         let drive = self
             .drives
             .iter_mut()
