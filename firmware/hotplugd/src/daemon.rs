@@ -96,7 +96,14 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
             PollFd::new(reload.read.as_fd(), PollFlags::POLLIN),
             PollFd::new(checks.read.as_fd(), PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::NONE) {
+        // While a check runs the loop also looks every second, so that a
+        // lost wake-up could not leave the drive unmounted.
+        let timeout = if lock(&drives).checking() {
+            PollTimeout::from(1000u16)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => break Err(DaemonError::Poll(e)),
@@ -116,9 +123,10 @@ pub fn run_with<M: Mounter + 'static>(settings: Settings, mounter: M) -> Result<
             }
             break Ok(());
         }
-        if check_ready && drain(&checks.read) {
-            lock(&drives).finish_check();
+        if check_ready {
+            drain(&checks.read);
         }
+        lock(&drives).finish_check();
         if reload_ready && reload.drain() {
             log::info!("rescanning block devices (SIGHUP)");
             lock(&drives).scan();
