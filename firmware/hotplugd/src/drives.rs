@@ -404,7 +404,8 @@ impl<M: Mounter> Drives<M> {
         self.mount_waiting();
     }
 
-    /// Whether a check runs (for tests, and the service's shutdown).
+    /// Whether a check runs (the service then looks for its end every
+    /// second, and says so when stopped; tests wait on it).
     pub fn checking(&self) -> bool {
         self.check.is_some()
     }

@@ -50,6 +50,24 @@ fn wait_for(path: &Path) {
     }
 }
 
+/// The drive is listed, not mounted, and its problem starts with `why`.
+fn assert_not_mounted_because(d: &control::hotplug::UsbDrive, why: &str) {
+    assert!(!d.mounted, "{d:?}");
+    assert!(
+        d.problem.as_deref().is_some_and(|p| p.starts_with(why)),
+        "{d:?}"
+    );
+}
+
+/// An eject is refused, with words that `expected` accepts.
+fn assert_eject_refused(hotplugd: &control::hotplug::Client, expected: impl Fn(&str) -> bool) {
+    let refused = hotplugd.eject().expect_err("the eject is refused");
+    assert!(
+        matches!(&refused, control::ClientError::Refused(m) if expected(m)),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn service_reports_drives_and_stops_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -83,19 +101,8 @@ fn service_reports_drives_and_stops_cleanly() {
     assert_eq!(d.size_bytes, 64 << 20);
     // A device node that is a plain file never mounts (ENOTBLK), and this
     // sandbox's kernel has no vfat (ENODEV): the reason is reported.
-    assert!(!d.mounted);
-    assert!(
-        d.problem
-            .as_deref()
-            .is_some_and(|p| p.starts_with("cannot mount")),
-        "{d:?}"
-    );
-
-    let refused = hotplugd.eject().expect_err("nothing to eject");
-    assert!(
-        matches!(&refused, control::ClientError::Refused(m) if m == "no USB drive is mounted"),
-        "{refused:?}"
-    );
+    assert_not_mounted_because(d, "cannot mount");
+    assert_eject_refused(&hotplugd, |m| m == "no USB drive is mounted");
 
     // usbctl, the command line over the same socket.
     let usbctl = |args: &[&str]| {
@@ -262,19 +269,8 @@ fn requests_are_answered_while_a_drive_is_checked() {
         asked.elapsed()
     );
     assert!(started.elapsed() < check, "the check was still running");
-    let d = &status.drives[0];
-    assert!(!d.mounted);
-    assert!(
-        d.problem
-            .as_deref()
-            .is_some_and(|p| p.starts_with("being checked for errors")),
-        "{d:?}"
-    );
-    let refused = hotplugd.eject().expect_err("no eject during the check");
-    assert!(
-        matches!(&refused, control::ClientError::Refused(m) if m.contains("is being checked for errors")),
-        "{refused:?}"
-    );
+    assert_not_mounted_because(&status.drives[0], "being checked for errors");
+    assert_eject_refused(&hotplugd, |m| m.contains("is being checked for errors"));
 
     let deadline = Instant::now() + check + Duration::from_secs(20);
     loop {
